@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Idempotent set-up of a bare Debian 12 machine for realvlg:
+#   apt packages (when root) -> .venv on Python 3.11 -> torch CPU first -> ROS 2 Kilted wheels
+#   -> realvlg_interfaces built into the venv -> realvlg itself (editable, with dev extras).
+# Each step records a stamp (a hash of its inputs) in .venv and is skipped when nothing changed.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+V="$ROOT/.venv"
+PY=${REALVLG_PYTHON:-python3.11}
+TORCH_VERSION=2.13.0
+cd "$ROOT"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+hash_of() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
+fresh() { [ -f "$V/.stamp-$1" ] && [ "$(cat "$V/.stamp-$1")" = "$2" ]; }
+mark() { echo "$2" >"$V/.stamp-$1"; }
+
+# 1. Debian packages
+mapfile -t APT < <(sed 's/#.*//' requirements/apt.txt | xargs -n1)
+missing=()
+for p in "${APT[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    say "apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "realvlg needs these Debian packages; run as root or: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+# 2. virtual environment
+if [ ! -x "$V/bin/python" ]; then
+  say "creating $V with $PY"
+  "$PY" -m venv "$V"
+fi
+PIP=("$V/bin/python" -m pip install -q --disable-pip-version-check -c requirements/constraints.txt)
+
+# 3. torch, CPU build, before anything that depends on it
+if ! fresh torch "$TORCH_VERSION"; then
+  say "torch==$TORCH_VERSION (CPU)"
+  "${PIP[@]}" "torch==$TORCH_VERSION"
+  mark torch "$TORCH_VERSION"
+fi
+
+# 4. ROS 2 Kilted wheels, with their CMake exports pointed at this machine's paths
+h=$(hash_of requirements/ros.txt requirements/constraints.txt)
+if ! fresh ros "$h"; then
+  say "ROS 2 Kilted wheels"
+  "${PIP[@]}" -r requirements/ros.txt
+  "$V/bin/python" scripts/fix_ros_cmake_paths.py "$V"
+  mark ros "$h"
+fi
+
+# 5. realvlg_interfaces (msg/srv/action) built and installed into the venv
+IFACE=ros2_ws/src/realvlg_interfaces
+h=$(hash_of $(find "$IFACE" -type f | sort) requirements/ros.txt)
+if ! fresh interfaces "$h"; then
+  say "building realvlg_interfaces"
+  (
+    export PATH="$V/bin:$PATH" AMENT_PREFIX_PATH="$V" CMAKE_PREFIX_PATH="$V"
+    unset _ROS_WHEELS_BOOTSTRAP_COMPLETE
+    rm -rf build/realvlg_interfaces
+    cmake -S "$IFACE" -B build/realvlg_interfaces -G Ninja -DCMAKE_INSTALL_PREFIX="$V" \
+      -DPython3_EXECUTABLE="$V/bin/python3" -DBUILD_TESTING=OFF >build/interfaces.log 2>&1 \
+      && cmake --build build/realvlg_interfaces -j2 >>build/interfaces.log 2>&1 \
+      && cmake --install build/realvlg_interfaces >>build/interfaces.log 2>&1
+  ) || { tail -40 build/interfaces.log >&2; echo "realvlg_interfaces failed to build (log: build/interfaces.log)" >&2; exit 1; }
+  mark interfaces "$h"
+fi
+
+# 6. the project
+h=$(hash_of pyproject.toml requirements/constraints.txt)
+if ! fresh project "$h"; then
+  say "realvlg (editable) and its dependencies"
+  "${PIP[@]}" -e ".[dev]"
+  mark project "$h"
+fi
+say "ready: $V (activate with: source .venv/bin/activate)"

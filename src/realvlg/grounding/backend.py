@@ -1,0 +1,96 @@
+"""The ROS-free grounding-backend interface every model backend implements.
+
+A backend takes a task, an RGB image and an instruction and answers with a :class:`Grounding`
+(valid, in the pixel coordinates of the image it was given) or an :class:`InvalidGrounding` that
+says why the answer cannot be used. Transport failures (a dead or slow server, a missing
+checkpoint) are raised as :class:`BackendError`, never returned as results.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+from realvlg.errors import RealVLGError
+from realvlg.geometry.boxes import BoundingBox
+from realvlg.geometry.camera import CameraIntrinsics
+from realvlg.geometry.grasps import ContactPair, RectGrasp
+
+TASKS = ("bbox", "seg", "grasp", "contact")
+
+
+class InvalidReason(str, enum.Enum):
+    """Why an answer cannot be used. The value is a stable code for logs and metrics."""
+
+    EMPTY = "empty"                        # nothing generated
+    NO_ANSWER_TAG = "no_answer_tag"        # no <answer>…</answer>
+    WRONG_COUNT = "wrong_count"            # not the number of values the task needs
+    NON_FINITE = "non_finite"              # nan / inf / unparsable number
+    OUT_OF_IMAGE = "out_of_image"          # coordinates outside the image
+    DEGENERATE_BOX = "degenerate_box"      # zero-area box
+    ZERO_LENGTH_PAIR = "zero_length_pair"  # both contacts equal, or a zero-width grasp
+    NOT_FOUND = "not_found"                # the backend found nothing the instruction names
+    NO_DEPTH = "no_depth"                  # the grasp lands on missing depth (self-consistency filter)
+
+
+@dataclass(frozen=True)
+class Grounding:
+    """A usable answer. Which fields are set depends on ``task``: ``bbox`` → box; ``seg`` → box
+    and ``mask`` (bool HxW); ``grasp`` → rect; ``contact`` → contact (backends may fill more)."""
+
+    task: str
+    box: BoundingBox | None = None
+    mask: np.ndarray | None = None
+    rect: RectGrasp | None = None
+    contact: ContactPair | None = None
+    raw_answer: str = ""
+    agreement: float = 1.0   # self-consistency agreement in [0, 1]
+    samples: int = 1
+    latency: float = 0.0     # seconds in the backend
+    backend: str = ""
+    model: str = ""
+
+    valid = True
+
+
+@dataclass(frozen=True)
+class InvalidGrounding:
+    """An answer that cannot be used, with the reason code and a sentence for people."""
+
+    task: str
+    reason: InvalidReason
+    message: str
+    raw_answer: str = ""
+    samples: int = 1
+    latency: float = 0.0
+    backend: str = ""
+    model: str = ""
+
+    valid = False
+
+
+GroundingResult = Grounding | InvalidGrounding
+
+
+class BackendError(RealVLGError):
+    """The backend could not be asked: server dead, timed out, or answered an HTTP error;
+    checkpoint missing or unreadable."""
+
+
+class GroundingBackend(ABC):
+    """Task + image + instruction → :data:`GroundingResult`."""
+
+    name: str = "backend"
+
+    @abstractmethod
+    def ground(self, task: str, image: np.ndarray, instruction: str, *, samples: int = 1,
+               depth: np.ndarray | None = None,
+               intrinsics: CameraIntrinsics | None = None) -> GroundingResult:
+        """Ground ``instruction`` on ``image`` (RGB uint8 HxWx3) for ``task`` (one of TASKS).
+
+        ``depth`` (float metres, HxW, 0/NaN invalid) and ``intrinsics`` are optional; backends that
+        sample several answers use them to drop grasps that land on missing depth.
+        """
