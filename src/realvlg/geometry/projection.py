@@ -23,7 +23,7 @@ metre-conversion pass is made.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -103,15 +103,15 @@ def ray_grid(intrinsics: CameraIntrinsics, depth_scale: float = 1.0) -> tuple[np
 
 
 @lru_cache(maxsize=16)
-def _flat_rays(intrinsics: CameraIntrinsics, depth_scale: float) -> np.ndarray:
-    """(H·W, 2) float32 rays per flat pixel index, for gathering at valid pixels."""
+def _flat_rays(intrinsics: CameraIntrinsics, depth_scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel rays flattened to (H·W,) float32 each, for compressing with a validity mask."""
     x, y = ray_grid(intrinsics, depth_scale)
-    rays = np.empty((intrinsics.height, intrinsics.width, 2), np.float32)
-    rays[..., 0] = x[None, :]
-    rays[..., 1] = y[:, None]
-    rays = rays.reshape(-1, 2)
-    rays.flags.writeable = False
-    return rays
+    shape = (intrinsics.height, intrinsics.width)
+    flat_x = np.broadcast_to(x[None, :], shape).ravel()  # ravel of a broadcast view copies
+    flat_y = np.broadcast_to(y[:, None], shape).ravel()
+    flat_x.flags.writeable = False
+    flat_y.flags.writeable = False
+    return flat_x, flat_y
 
 
 def _scale_for(depth: np.ndarray, depth_scale: float) -> float:
@@ -136,23 +136,27 @@ def backproject_image(depth: Any, intrinsics: CameraIntrinsics,
 
 @dataclass(frozen=True)
 class PointCloud:
-    """An unorganised cloud: ``points`` (N, 3) float32 metres in ``frame``, ``pixels`` (N,) int64
-    flat pixel indices ``v * W + u`` of the image they came from (``image_size = (W, H)``), and
-    optional ``colors`` (N, 3) in the colour image's dtype (uint8 0–255 or float 0–1)."""
+    """An unorganised cloud: ``points`` (N, 3) float32 metres in ``frame``, taken from the pixels
+    where ``pixel_mask`` (H, W) is True, in row-major pixel order; optional ``colors`` (N, 3) in the
+    colour image's dtype (uint8 0–255 or float 0–1)."""
 
     points: np.ndarray
-    pixels: np.ndarray
-    image_size: tuple[int, int]
+    pixel_mask: np.ndarray
     colors: np.ndarray | None = None
     frame: str = "camera_color_optical_frame"
 
     def __len__(self) -> int:
         return len(self.points)
 
+    @cached_property
+    def pixels(self) -> np.ndarray:
+        """(N,) flat pixel indices ``v * W + u`` of the points (computed on first use)."""
+        return np.flatnonzero(self.pixel_mask)
+
     @property
     def uv(self) -> np.ndarray:
         """(N, 2) int pixel coordinates (u = column, v = row)."""
-        v, u = np.divmod(self.pixels, self.image_size[0])
+        v, u = np.divmod(self.pixels, self.pixel_mask.shape[1])
         return np.stack([u, v], axis=1)
 
     def to_open3d(self):
@@ -174,30 +178,34 @@ def backproject_cloud(depth: Any, intrinsics: CameraIntrinsics, depth_scale: flo
     """Point cloud of the valid pixels (optionally only those inside a boolean ``mask``), eq. 13–14.
 
     ``colors`` is an (H, W, 3) image registered to the depth (e.g. RealSense colour with aligned
-    depth); its values at the kept pixels come along. Points are ordered by flat pixel index.
+    depth); its values at the kept pixels come along. Points are in row-major pixel order, as
+    Open3D's ``create_from_depth_image`` gives them.
     """
     depth = _check_depth(depth, intrinsics)
     scale = _scale_for(depth, depth_scale)
-    flat = depth.reshape(-1)
-    keep = valid_depth_mask(flat)
+    keep = valid_depth_mask(depth)
     if mask is not None:
         mask = np.asarray(mask)
         if mask.shape != depth.shape:
             raise InvalidInputError(f"mask shape {mask.shape} differs from the depth image's {depth.shape}")
-        keep &= mask.reshape(-1).astype(bool, copy=False)
-    pixels = np.flatnonzero(keep)
-    d = flat[pixels].astype(np.float32, copy=False)
-    rays = _flat_rays(intrinsics, scale)[pixels]
-    points = np.empty((len(pixels), 3), np.float32)
-    np.multiply(rays, d[:, None], out=points[:, :2])
+        keep &= mask.astype(bool, copy=False)
+    flat_keep = keep.reshape(-1)
+    # Boolean compression of flat 1-D arrays is numpy's fastest gather; rows of (N, 3) are not.
+    d = depth.reshape(-1)[flat_keep].astype(np.float32, copy=False)
+    ray_x, ray_y = _flat_rays(intrinsics, scale)
+    points = np.empty((len(d), 3), np.float32)
+    np.multiply(ray_x[flat_keep], d, out=points[:, 0])
+    np.multiply(ray_y[flat_keep], d, out=points[:, 1])
     np.multiply(d, np.float32(scale), out=points[:, 2])
     picked = None
     if colors is not None:
         colors = np.asarray(colors)
-        if colors.shape[:2] != depth.shape or colors.ndim != 3 or colors.shape[2] != 3:
+        if colors.ndim != 3 or colors.shape[:2] != depth.shape or colors.shape[2] != 3:
             raise InvalidInputError(f"colour image must be (H, W, 3) matching depth {depth.shape}, got {colors.shape}")
-        picked = colors.reshape(-1, 3)[pixels]
-    return PointCloud(points, pixels.astype(np.int64, copy=False), (intrinsics.width, intrinsics.height), picked, frame)
+        picked = np.empty((len(d), 3), colors.dtype)
+        for channel in range(3):
+            picked[:, channel] = colors[..., channel][keep]
+    return PointCloud(points, keep, picked, frame)
 
 
 def mask_to_cloud(depth: Any, mask: Any, intrinsics: CameraIntrinsics, depth_scale: float = DEFAULT_DEPTH_SCALE,
