@@ -26,6 +26,10 @@ from realvlg.geometry.projection import DEFAULT_DEPTH_SCALE, depth_to_metres
 DEPTH_SUFFIXES = (".png", ".npy", ".tif", ".tiff")
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
 def read_depth_raw(path: str | pathlib.Path) -> np.ndarray:
     """The depth image stored in ``path`` as it is (2-D, integer or float)."""
     path = pathlib.Path(path)
@@ -53,7 +57,7 @@ def read_depth_raw(path: str | pathlib.Path) -> np.ndarray:
     except InvalidInputError:
         raise
     except Exception as exc:  # every reader has its own exception types for a corrupt file
-        raise InvalidInputError(f"{path}: cannot read depth ({exc})") from None
+        raise InvalidInputError(f"{path}: cannot read depth ({_one_line(exc)})") from None
     if depth.ndim != 2:
         raise InvalidInputError(f"{path}: depth must be a single-channel H x W image, got shape {depth.shape}")
     if not (np.issubdtype(depth.dtype, np.integer) or np.issubdtype(depth.dtype, np.floating)):
@@ -84,7 +88,7 @@ def read_intrinsics(path: str | pathlib.Path) -> CameraIntrinsics:
     except FileNotFoundError:
         raise InvalidInputError(f"{path}: no such intrinsics file") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise InvalidInputError(f"{path}: cannot read intrinsics YAML ({exc})") from None
+        raise InvalidInputError(f"{path}: cannot read intrinsics YAML ({_one_line(exc)})") from None
     if not isinstance(data, dict):
         raise InvalidInputError(f"{path}: intrinsics YAML must be a mapping, got {type(data).__name__}")
     try:

@@ -18,6 +18,7 @@ from realvlg.errors import InvalidInputError
 from realvlg.geometry.camera import CameraIntrinsics
 from realvlg.geometry.grasps import ContactPair, RectGrasp
 from realvlg.geometry.lift import FRANKA_HAND_MAX_WIDTH, LiftConfig, lift_grasp
+from realvlg.geometry.transforms import load_transform
 from realvlg.io import read_depth_raw, read_intrinsics
 
 
@@ -52,7 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     grasp.add_argument("--contact", metavar="X1,Y1,X2,Y2", help="two contact points [px]")
     grasp.add_argument("--rect", metavar="X,Y,THETA_DEG,WIDTH", help="rectangle grasp: centre [px], angle [deg], opening [px]")
     p.add_argument("--extrinsics", metavar="FILE.yaml",
-                   help="calibration YAML (parent, child, translation, quaternion xyzw): report the grasp in its parent frame")
+                   help="calibration YAML parent←camera (parent, child, translation [m], quaternion xyzw): "
+                        "report the grasp in its parent frame; the camera frame is its child")
     p.add_argument("--max-width", type=float, default=FRANKA_HAND_MAX_WIDTH, metavar="M",
                    help=f"gripper's widest opening [m] (default {FRANKA_HAND_MAX_WIDTH}, Franka Hand)")
     p.add_argument("--approach", choices=("ray", "normal", "blend"), default="ray",
@@ -93,16 +95,12 @@ def run(args: argparse.Namespace) -> int:
         grasp2d = RectGrasp.from_degrees(*_numbers(args.rect, 4, "--rect"))
     if not math.isfinite(args.max_width) or args.max_width <= 0:
         raise InvalidInputError(f"--max-width must be a positive number of metres, got {args.max_width}")
-    transform = None
-    if args.extrinsics:
-        from realvlg.geometry.transforms import load_transform
-
-        transform = load_transform(args.extrinsics)
+    transform = load_transform(args.extrinsics) if args.extrinsics else None
     frame = transform.child if transform is not None else LiftConfig.frame
     config = LiftConfig(max_width=args.max_width, approach=args.approach, frame=frame)
     grasp = lift_grasp(grasp2d, depth, intrinsics, config, depth_scale=args.depth_scale)
     if transform is not None:
-        grasp = grasp.transformed(transform.matrix, transform.parent)
+        grasp = transform.apply_to_grasp(grasp)  # the camera frame is the transform's child
     result = grasp.as_dict()
     result.pop("score")
     print(json.dumps(result) if args.json else _format_text(result))
