@@ -75,7 +75,8 @@ def realsense_pointcloud(depth: np.ndarray, camera: CameraIntrinsics):
     sensor = device.add_sensor("Depth")
     stream = rs.video_stream()
     stream.type, stream.index, stream.uid = rs.stream.depth, 0, 0
-    stream.width, stream.height, stream.fps, stream.bpp, stream.fmt, stream.intrinsics = w, h, 30, 2, rs.format.z16, intr
+    stream.width, stream.height, stream.fps, stream.bpp = w, h, 30, 2
+    stream.fmt, stream.intrinsics = rs.format.z16, intr
     profile = sensor.add_video_stream(stream)
     sensor.add_read_only_option(rs.option.depth_units, DEPTH_SCALE)
     queue = rs.frame_queue(2, keep_frames=True)
@@ -86,7 +87,8 @@ def realsense_pointcloud(depth: np.ndarray, camera: CameraIntrinsics):
     def one() -> np.ndarray:
         frame = rs.software_video_frame()
         frame.pixels, frame.bpp, frame.stride = pixels, 2, w * 2
-        frame.timestamp, frame.domain, frame.frame_number = state["n"] * 33.3, rs.timestamp_domain.hardware_clock, state["n"]
+        frame.timestamp, frame.frame_number = state["n"] * 33.3, state["n"]
+        frame.domain = rs.timestamp_domain.hardware_clock
         frame.profile = profile.as_video_stream_profile()
         state["n"] += 1
         sensor.on_video_frame(frame)
@@ -112,8 +114,10 @@ def main() -> None:
           f"repeats {args.repeats}")
 
     results: dict[str, np.ndarray] = {}
-    results["realvlg cloud (N,3)"] = timed(lambda: backproject_cloud(depth, camera, DEPTH_SCALE), args.repeats, "realvlg cloud")
-    results["realvlg organised (H,W,3)"] = timed(lambda: backproject_image(depth, camera, DEPTH_SCALE), args.repeats, "realvlg organised")
+    results["realvlg cloud (N,3)"] = timed(lambda: backproject_cloud(depth, camera, DEPTH_SCALE),
+                                           args.repeats, "realvlg cloud")
+    results["realvlg organised (H,W,3)"] = timed(lambda: backproject_image(depth, camera, DEPTH_SCALE),
+                                                 args.repeats, "realvlg organised")
 
     pinhole = o3d.camera.PinholeCameraIntrinsic(camera.width, camera.height, camera.fx, camera.fy, camera.cx, camera.cy)
     image = o3d.geometry.Image(depth)
