@@ -26,7 +26,8 @@ def ray(u, v):
 
 def assert_finite(grasp):
     d = grasp.as_dict()
-    assert all(np.isfinite(np.asarray(d[k], dtype=float)).all() for k in ("position", "quaternion", "width", "approach", "closing"))
+    keys = ("position", "quaternion", "width", "approach", "closing")
+    assert all(np.isfinite(np.asarray(d[k], dtype=float)).all() for k in keys)
 
 
 def test_fronto_parallel_plane_known_pose():

@@ -51,7 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--height", type=int, help="image height for --fx… (default: the depth image's)")
     grasp = p.add_mutually_exclusive_group(required=True)
     grasp.add_argument("--contact", metavar="X1,Y1,X2,Y2", help="two contact points [px]")
-    grasp.add_argument("--rect", metavar="X,Y,THETA_DEG,WIDTH", help="rectangle grasp: centre [px], angle [deg], opening [px]")
+    grasp.add_argument("--rect", metavar="X,Y,THETA_DEG,WIDTH",
+                       help="rectangle grasp: centre [px], angle [deg], opening [px]")
     p.add_argument("--extrinsics", metavar="FILE.yaml",
                    help="calibration YAML parent←camera (parent, child, translation [m], quaternion xyzw): "
                         "report the grasp in its parent frame; the camera frame is its child")

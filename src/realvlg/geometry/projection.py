@@ -34,7 +34,8 @@ from realvlg.geometry.camera import CameraIntrinsics
 DEFAULT_DEPTH_SCALE = 0.001  # m per unit: RealSense Z16 and GraspNet PNGs are millimetres
 
 
-def _check_depth(depth: Any, intrinsics: CameraIntrinsics | None = None) -> np.ndarray:
+def as_depth_image(depth: Any, intrinsics: CameraIntrinsics | None = None) -> np.ndarray:
+    """``depth`` as a 2-D integer or float array (no copy), checked against ``intrinsics``' size."""
     depth = np.asarray(depth)
     if depth.ndim != 2:
         raise InvalidInputError(f"a depth image must be 2-D (H, W), got shape {depth.shape}")
@@ -67,7 +68,7 @@ def depth_to_metres(depth: Any, depth_scale: float = DEFAULT_DEPTH_SCALE) -> np.
     Integer images are multiplied by ``depth_scale`` [m/unit]; float images are taken as metres.
     0, negative, NaN and ±inf become 0.0.
     """
-    depth = _check_depth(depth)
+    depth = as_depth_image(depth)
     if np.issubdtype(depth.dtype, np.integer):
         out = depth.astype(np.float32)
         out *= np.float32(_check_scale(depth_scale))
@@ -124,7 +125,7 @@ def backproject_image(depth: Any, intrinsics: CameraIntrinsics,
 
     Invalid pixels are (0, 0, 0); ``points[..., 2] > 0`` is the validity mask.
     """
-    depth = _check_depth(depth, intrinsics)
+    depth = as_depth_image(depth, intrinsics)
     x, y = ray_grid(intrinsics)
     out = np.empty(depth.shape + (3,), np.float32)
     z = depth_to_metres(depth, depth_scale)
@@ -181,7 +182,7 @@ def backproject_cloud(depth: Any, intrinsics: CameraIntrinsics, depth_scale: flo
     depth); its values at the kept pixels come along. Points are in row-major pixel order, as
     Open3D's ``create_from_depth_image`` gives them.
     """
-    depth = _check_depth(depth, intrinsics)
+    depth = as_depth_image(depth, intrinsics)
     scale = _scale_for(depth, depth_scale)
     keep = valid_depth_mask(depth)
     if mask is not None:
@@ -251,7 +252,7 @@ def project_points(points: Any, intrinsics: CameraIntrinsics) -> np.ndarray:
 def sample_depth(depth: Any, u: Any, v: Any, depth_scale: float = DEFAULT_DEPTH_SCALE) -> np.ndarray:
     """Depth [m] (float64) at the nearest pixel of each ``(u, v)``; 0.0 where the pixel is invalid
     or off the image. Only the sampled pixels are converted, not the whole image."""
-    depth = _check_depth(depth)
+    depth = as_depth_image(depth)
     h, w = depth.shape
     col = np.rint(np.asarray(u, dtype=float))
     row = np.rint(np.asarray(v, dtype=float))
