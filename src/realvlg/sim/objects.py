@@ -136,7 +136,7 @@ class ObjectSpec:
         for i, (g, m) in enumerate(zip(self.geoms, masses)):
             attrs = dict(name=f"{body_name}/{i}", type=g.type, pos=_fmt(g.pos), zaxis=_fmt(g.zaxis),
                          rgba=_fmt(g.rgba), mass=f"{m:.6g}", friction=_fmt(self.friction),
-                         condim=str(self.condim), solref="0.01 1", solimp="0.95 0.99 0.001")
+                         condim=str(self.condim))
             if g.type == "mesh":
                 attrs["mesh"] = f"{self.name}/{g.mesh}"
             else:

@@ -246,6 +246,11 @@ class SimWorld:
     # -- scene --------------------------------------------------------------------------------
     def _build_scene(self, sim) -> None:
         cfg, cam = self.config, self.config.camera
+        # Elliptic friction cones with a high impratio stop held objects from creeping out of the
+        # fingers (MuJoCo's soft contacts otherwise let them slip slowly under a squeeze).
+        option = sim.scene.find("option")
+        option.set("cone", "elliptic")
+        option.set("impratio", "10")
         visual = sim.scene.find("visual")
         ET.SubElement(visual, "global", offwidth=str(max(cam.width, 1280)), offheight=str(max(cam.height, 720)))
         ET.SubElement(visual, "map", znear="0.005", zfar="5")  # × model extent
