@@ -93,7 +93,7 @@ class PoseHistory:
         if not stamps:
             raise CaptureError(f"no robot pose ({self.parent}←{self.child}) received yet")
         i = bisect.bisect_left(stamps, stamp)
-        if 0 < i < len(stamps) and stamps[i] - stamps[i - 1] <= 2 * max_gap:
+        if 0 < i < len(stamps) and stamps[i] - stamps[i - 1] <= 2 * max_gap + 1e-9:
             t0, t1, p0, p1 = stamps[i - 1], stamps[i], poses[i - 1], poses[i]
             w = (stamp - t0) / (t1 - t0)
             matrix = np.eye(4)
@@ -101,7 +101,7 @@ class PoseHistory:
             matrix[:3, 3] = (1 - w) * p0[:3, 3] + w * p1[:3, 3]
             return Transform(self.parent, self.child, matrix)
         nearest = min((j for j in (i - 1, i) if 0 <= j < len(stamps)), key=lambda j: abs(stamps[j] - stamp))
-        if abs(stamps[nearest] - stamp) > max_gap:
+        if abs(stamps[nearest] - stamp) > max_gap + 1e-9:
             raise CaptureError(f"the nearest robot pose is {abs(stamps[nearest] - stamp):.3f} s away from the "
                                f"image (allowed {max_gap:.3f} s)")
         return Transform(self.parent, self.child, poses[nearest])
