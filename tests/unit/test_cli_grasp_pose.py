@@ -172,3 +172,22 @@ def test_rect_angle_in_degrees(plane_png, capsys):
     _, out, _ = run(["--depth", plane_png, *PINHOLE, "--rect", "320,240,45,40", "--json"], capsys)
     closing = json.loads(out)["closing"]
     np.testing.assert_allclose(closing, [math.sqrt(0.5), math.sqrt(0.5), 0], atol=1e-6)
+
+
+def test_annotated_image(plane_png, tmp_path, capsys):
+    out = tmp_path / "grasp.png"
+    code, _, _ = run(["--depth", plane_png, *PINHOLE, "--contact", "300,240,340,240", "--annotate", out], capsys)
+    assert code == 0
+    drawn = cv2.imread(str(out))
+    assert drawn.shape == (480, 640, 3)
+    assert drawn[240, 310].tolist() == drawn[240, 330].tolist() == [0, 200, 0]  # the fingertips' closing line
+    colour = tmp_path / "colour.png"
+    cv2.imwrite(str(colour), np.full((480, 640, 3), 90, np.uint8))
+    code, _, _ = run(["--depth", plane_png, *PINHOLE, "--contact", "300,240,340,240", "--annotate", out,
+                      "--image", colour], capsys)
+    assert code == 0 and cv2.imread(str(out))[10, 10].tolist() == [90, 90, 90]
+    small = tmp_path / "small.png"
+    cv2.imwrite(str(small), np.zeros((48, 64, 3), np.uint8))
+    code, out_text, err = run(["--depth", plane_png, *PINHOLE, "--contact", "300,240,340,240", "--annotate", out,
+                               "--image", small], capsys)
+    assert code == 2 and out_text == "" and "image is 64x48" in err

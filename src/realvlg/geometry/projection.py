@@ -135,7 +135,7 @@ def backproject_image(depth: Any, intrinsics: CameraIntrinsics,
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PointCloud:
     """An unorganised cloud: ``points`` (N, 3) float32 metres in ``frame``, taken from the pixels
     where ``pixel_mask`` (H, W) is True, in row-major pixel order; optional ``colors`` (N, 3) in the
