@@ -146,6 +146,10 @@ def test_bad_2d_input_is_invalid_input():
         lift_grasp((300, 240, 340, 240), depth, CAM)
     with pytest.raises(InvalidInputError, match="approach"):
         LiftConfig(approach="sideways")
+    for bad in (dict(max_width=0), dict(insertion_depth=float("nan")), dict(min_valid_fraction=1.5),
+                dict(band_px=-1), dict(normal_patch_px=1)):
+        with pytest.raises(InvalidInputError):
+            LiftConfig(**bad)
 
 
 def test_wider_than_the_gripper_is_refused():
