@@ -140,6 +140,8 @@ def test_bad_files_exit_2(tmp_path, plane_png, capsys):
     garbage.write_bytes(b"not a tiff")
     bad_yaml = tmp_path / "bad.yaml"
     bad_yaml.write_text("width: 640\nheight: [unclosed\n")
+    bad_extrinsics = tmp_path / "bad_extrinsics.yaml"
+    bad_extrinsics.write_text("parent: base\nchild: [unclosed\n")
     incomplete = tmp_path / "incomplete.yaml"
     incomplete.write_text("width: 640\nheight: 480\nfx: 600\n")
     cases = [
@@ -154,6 +156,7 @@ def test_bad_files_exit_2(tmp_path, plane_png, capsys):
         (["--depth", plane_png, "--fx", "600"], "--fx needs --fy --cx --cy"),
         (["--depth", plane_png, *PINHOLE, "--width", "320"], "intrinsics are for 320x480"),
         (["--depth", plane_png, *PINHOLE, "--extrinsics", tmp_path / "none.yaml"], "cannot read transform file"),
+        (["--depth", plane_png, *PINHOLE, "--extrinsics", bad_extrinsics], "is not valid YAML"),
     ]
     for argv, message in cases:
         code, out, err = run([*argv, "--contact", "300,240,340,240"], capsys)

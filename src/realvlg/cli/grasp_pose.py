@@ -78,6 +78,13 @@ def _intrinsics(args: argparse.Namespace, depth: np.ndarray) -> CameraIntrinsics
     return CameraIntrinsics(width, height, args.fx, args.fy, args.cx, args.cy)
 
 
+def _load_extrinsics(path: str):
+    try:
+        return load_transform(path)
+    except InvalidInputError as exc:  # YAML parser messages span several lines: keep the one-line contract
+        raise InvalidInputError(" ".join(str(exc).split())) from None
+
+
 def _format_text(d: dict) -> str:
     vec = lambda v: "[" + ", ".join(f"{x:+.4f}" for x in v) + "]"  # noqa: E731
     return "\n".join([
@@ -116,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         grasp2d = RectGrasp.from_degrees(*_numbers(args.rect, 4, "--rect"))
     if not math.isfinite(args.max_width) or args.max_width <= 0:
         raise InvalidInputError(f"--max-width must be a positive number of metres, got {args.max_width}")
-    transform = load_transform(args.extrinsics) if args.extrinsics else None
+    transform = _load_extrinsics(args.extrinsics) if args.extrinsics else None
     frame = transform.child if transform is not None else LiftConfig.frame
     config = LiftConfig(max_width=args.max_width, approach=args.approach, frame=frame)
     grasp = lift_grasp(grasp2d, depth, intrinsics, config, depth_scale=args.depth_scale)
