@@ -80,6 +80,8 @@ class LiftConfig:
             raise InvalidInputError("max_width and depth_tolerance must be > 0, width_clearance >= 0")
         if not 0 <= self.min_valid_fraction <= 1 or not 0 <= self.blend_weight <= 1:
             raise InvalidInputError("min_valid_fraction and blend_weight must lie in [0, 1]")
+        if self.band_px < 0 or self.normal_patch_px < 2 or self.min_valid_samples < 2:
+            raise InvalidInputError("band_px must be >= 0, normal_patch_px >= 2, min_valid_samples >= 2")
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

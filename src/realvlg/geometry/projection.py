@@ -15,9 +15,10 @@ top-left pixel. A pixel (u, v) with depth z (along the optical axis, metres) bac
 ``(fx X/Z + cx, fy Y/Z + cy)``.
 
 Speed: back-projection multiplies depth by per-intrinsics ray grids ``(u - cx)/fx`` and
-``(v - cy)/fy`` that are computed once per :class:`CameraIntrinsics` and cached (float32). Raw
-integer depth is multiplied by rays pre-scaled with ``depth_scale``, so no separate
-metre-conversion pass is made.
+``(v - cy)/fy`` that are computed once per :class:`CameraIntrinsics` and cached (float32). For the
+unorganised cloud, raw integer depth of the valid pixels is multiplied by rays pre-scaled with
+``depth_scale`` (no separate metre-conversion pass), and pixels are gathered by boolean
+compression of flat arrays, numpy's fastest gather.
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ def backproject_image(depth: Any, intrinsics: CameraIntrinsics,
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PointCloud:
     """An unorganised cloud: ``points`` (N, 3) float32 metres in ``frame``, taken from the pixels
     where ``pixel_mask`` (H, W) is True, in row-major pixel order; optional ``colors`` (N, 3) in the
@@ -261,3 +262,16 @@ def sample_depth(depth: Any, u: Any, v: Any, depth_scale: float = DEFAULT_DEPTH_
     raw = depth[row[inside].astype(np.intp), col[inside].astype(np.intp)]
     out[inside] = np.where(valid_depth_mask(raw), raw, 0) * _scale_for(depth, depth_scale)
     return out
+
+
+def backproject_sampled(depth: Any, u: Any, v: Any, intrinsics: CameraIntrinsics,
+                        depth_scale: float = DEFAULT_DEPTH_SCALE) -> tuple[np.ndarray, np.ndarray]:
+    """Points (N, 3) float64 of pixels ``(u, v)`` with depth sampled from ``depth`` (nearest
+    pixel), and their validity (N,). Rows without valid depth (or off the image) are (0, 0, 0)."""
+    depth = as_depth_image(depth, intrinsics)
+    u, v = np.broadcast_arrays(np.asarray(u, dtype=float).ravel(), np.asarray(v, dtype=float).ravel())
+    z = sample_depth(depth, u, v, depth_scale)
+    valid = z > 0
+    points = np.zeros((len(z), 3))
+    points[valid] = backproject_pixels(u[valid], v[valid], z[valid], intrinsics)
+    return points, valid
