@@ -34,7 +34,7 @@ from scipy.spatial.transform import Rotation
 from realvlg.errors import InvalidInputError
 from realvlg.geometry.grasps import Grasp6D
 from realvlg.robots.executor import Executor, GraspResult, RobotConnectionError, RobotUnreachableError
-from realvlg.robots.limits import FRANKA_HAND_MAX_WIDTH, GraspLimits, WorkspaceBox
+from realvlg.robots.limits import FRANKA_HAND_MAX_WIDTH, GraspLimits, WorkspaceBox, check_width
 
 # Home = the observation pose of the simulated scene: ee at (0.40, 0, 0.47) pointing down.
 HOME_Q = (0.0, -0.5, 0.0, -2.2, 0.0, 1.7, 0.785)
@@ -188,6 +188,16 @@ class FrankaExecutor(Executor):
         self._move(lambda f: franky.JointMotion(franky.JointState(list(self.config.home_q)),
                                                 franky.ReferenceType.Absolute, f), "home", 1.0, [0])
 
+    def move_to(self, T_base_ee: np.ndarray) -> None:
+        """Move the ee (TCP) to a base-frame pose inside the workspace box; raises
+        :class:`~realvlg.errors.GraspRefusedError` (no motion) outside it."""
+        T = np.asarray(T_base_ee, dtype=float)
+        self.config.workspace.check(T[:3, 3], "target position")
+        try:
+            self._cartesian(T, "move", 1.0, [0])
+        except _MotionFailed as exc:
+            raise RobotConnectionError(str(exc)) from exc
+
     def open(self) -> None:
         _, gripper = self._require()
         gripper.move(self.config.max_width, self.config.grasp_speed)
@@ -198,6 +208,7 @@ class FrankaExecutor(Executor):
 
         cfg = self.config
         width = pose.width if width is None else float(width)
+        check_width(width, cfg.max_width)
         target_grasp = Grasp6D(pose.position, pose.rotation, width, pose.frame, pose.score, pose.extras)
         cfg.limits.check(target_grasp, cfg.pre_grasp_offset, cfg.lift_height, base_frame=self.base_frame)
         robot, gripper = self._require()

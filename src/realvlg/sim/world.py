@@ -48,11 +48,14 @@ HAND_BODY = "robot0_hand"
 FINGER_BODIES = ("robot0_left_finger", "robot0_right_finger")
 CAMERA_NAME = "wrist_camera"
 OBJECT_PREFIX = "obj/"
-# Observation pose: the ee 0.5 m above the table at x = 0.42, pointing down, hand x along base −x,
-# so the camera (on hand +x) sits 6.5 cm behind the TCP and looks at the table around x ≈ 0.36.
-# Found once with the FR3 model's IK (see docs/sim.md); joint limits are well clear.
+# Observation (= home) pose: joint positions and, for reference, the ee and camera poses they give
+# with the default camera mount (base frame; the tests check both against the simulator). The ee
+# is at (0.40, 0, 0.472) pointing straight down with hand x along base +x, so the camera (6.5 cm
+# along hand +x) looks down on the table around x = 0.465 from 0.535 m; image right = base −y,
+# image down = base −x.
 OBSERVATION_Q = (0.0, -0.5, 0.0, -2.2, 0.0, 1.7, 0.785)
-# The same ee pose for reference (base←ee translation [m]); tests check it against the sim.
+OBSERVATION_EE = np.array([[1.0, 0.0, 0.0, 0.400], [0.0, -1.0, 0.0, 0.0], [0.0, 0.0, -1.0, 0.472], [0, 0, 0, 1]])
+OBSERVATION_CAMERA = np.array([[0.0, -1.0, 0.0, 0.465], [-1.0, 0.0, 0.0, 0.0], [0.0, 0.0, -1.0, 0.535], [0, 0, 0, 1]])
 D435I_FX_1280 = 910.0
 
 
@@ -149,6 +152,29 @@ class GraspCheck:
     @property
     def success(self) -> bool:
         return self.lifted and self.held
+
+
+def free_loopback_address(seed: int | None = None, tries: int = 200) -> str:
+    """A 127.x.y.z address whose libfranka ports (1337 robot, 1338 gripper) are free, so several
+    simulated robots (tests, helpers) can run side by side on one machine."""
+    import socket
+
+    rng = np.random.default_rng(seed)
+    for _ in range(tries):
+        host = "127.{}.{}.{}".format(*rng.integers(1, 255, size=3))
+        socks = []
+        try:
+            for port in (1337, 1338):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                socks.append(s)
+                s.bind((host, port))
+            return host
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise SimError(f"no free loopback address for ports 1337/1338 after {tries} tries")
 
 
 def _pose(pos, mat) -> np.ndarray:
