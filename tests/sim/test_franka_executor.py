@@ -8,7 +8,7 @@ from scipy.spatial.transform import Rotation
 
 from realvlg.errors import GraspRefusedError
 from realvlg.geometry.grasps import Grasp6D
-from realvlg.robots.executor import RobotUnreachableError
+from realvlg.robots.executor import RobotConnectionError, RobotUnreachableError
 from realvlg.robots.franka import FrankaConfig, FrankaExecutor, ee_target
 from realvlg.sim.objects import OBJECTS, ground_truth_grasp
 from realvlg.sim.scenes import generate_scene
@@ -121,3 +121,50 @@ def test_unreachable_robot_is_a_clear_error():
     address = free_loopback_address()
     with pytest.raises(RobotUnreachableError, match=f"cannot reach the Franka robot at {address}"):
         FrankaExecutor(FrankaConfig(address=address)).connect()
+
+
+def test_reflex_is_recovered_and_retried_once(world_factory, executor_for):
+    """A reflex during the pre-grasp motion (injected: the Move command is aborted over the real
+    protocol as a robot reflex would) → recover_from_errors(), retry at reduced dynamics, grasp."""
+    world = world_factory([Placement("apple", 0.45, 0.05)])
+    ex = executor_for(world)
+    world.inject_reflex(after_s=1.5)
+    result = ex.grasp(ground_truth_grasp(OBJECTS["apple"], world.object_pose("apple")))
+    assert world.reflexes_injected == 1
+    assert result.success and result.retries == 1, result
+
+
+def test_second_reflex_aborts_with_the_reason(world_factory, executor_for):
+    world = world_factory([Placement("apple", 0.45, 0.05)])
+    ex = executor_for(world)
+    world.inject_reflex(after_s=0.0)
+    ex.home()  # first reflex: retried inside home(), which then finishes
+    assert world.reflexes_injected == 1
+    world.inject_reflex(after_s=0.0)
+    import threading
+
+    def reinject():  # a second reflex right after the first one
+        while world.reflexes_injected < 2:
+            world.wait(0.005)
+        world.inject_reflex(after_s=0.0)
+
+    t = threading.Thread(target=reinject, daemon=True)
+    t.start()
+    result = ex.grasp(ground_truth_grasp(OBJECTS["apple"], world.object_pose("apple")))
+    t.join(timeout=5)
+    assert not result.success and result.stage == "home" and result.retries == 1
+    assert "home failed twice with a control error" in result.reason and "reflex" in result.reason
+    assert world.check_grasp("apple", hold_s=0.0).height_gain < 1e-3  # never touched
+
+
+def test_simulator_killed_mid_motion_is_a_connection_error(world_factory, executor_for):
+    import threading
+
+    world = world_factory([])
+    ex = executor_for(world)
+    g = Grasp6D.from_axes((0.5, -0.1, 0.03), (0, 0, -1), (0, 1, 0), 0.03, frame="base")
+    killer = threading.Timer(0.5, world.stop)
+    killer.start()
+    with pytest.raises(RobotConnectionError, match="lost the connection to the robot"):
+        ex.grasp(g)
+    killer.join()

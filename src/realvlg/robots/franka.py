@@ -163,7 +163,8 @@ class FrankaExecutor(Executor):
                 robot.move(make_motion(factor * (self.config.retry_dynamics_scale if attempt else 1.0)))
             except franky.ControlException as exc:
                 if attempt:
-                    raise _MotionFailed(f"{what} failed twice with a control error: {exc}") from exc
+                    detail = " ".join(str(exc).split())
+                    raise _MotionFailed(f"{what} failed twice with a control error: {detail}") from exc
                 retries[0] += 1
                 robot.recover_from_errors()
                 continue
@@ -182,11 +183,17 @@ class FrankaExecutor(Executor):
         self._move(lambda f: franky.CartesianMotion(affine, franky.ReferenceType.Absolute, f),
                    what, factor, retries, target=T)
 
-    def home(self) -> None:
+    def home(self, _retries: list[int] | None = None) -> None:
         import franky
 
-        self._move(lambda f: franky.JointMotion(franky.JointState(list(self.config.home_q)),
-                                                franky.ReferenceType.Absolute, f), "home", 1.0, [0])
+        try:
+            self._move(lambda f: franky.JointMotion(franky.JointState(list(self.config.home_q)),
+                                                    franky.ReferenceType.Absolute, f), "home", 1.0,
+                       [0] if _retries is None else _retries)
+        except _MotionFailed as exc:
+            if _retries is not None:
+                raise
+            raise RobotConnectionError(str(exc)) from exc
 
     def move_to(self, T_base_ee: np.ndarray) -> None:
         """Move the ee (TCP) to a base-frame pose inside the workspace box; raises
@@ -216,7 +223,7 @@ class FrankaExecutor(Executor):
         retries, timings, stage = [0], {}, "home"
         try:
             t = time.perf_counter()
-            self.home()
+            self.home(retries)
             gripper.move(min(width + cfg.open_margin, cfg.max_width), cfg.grasp_speed)
             timings["home"] = time.perf_counter() - (t0 := t)
 

@@ -208,6 +208,8 @@ class SimWorld:
         self._lock = threading.Lock()
         self._renderers: dict[tuple[int, int], mujoco.Renderer] = {}
         self._rest_z: dict[str, float] = {}
+        self._reflex_at: float | None = None
+        self.reflexes_injected = 0
 
     # -- life cycle --------------------------------------------------------------------------
     @property
@@ -241,6 +243,7 @@ class SimWorld:
         self._sim, self._server = sim, server
         self._index_model()
         sim.register_pre_step_callback(lambda _: self._lock.acquire())
+        sim.register_pre_step_callback(self._maybe_reflex)
         sim.register_post_step_callback(lambda _: self._lock.release())
         server.run_async(realtime=self.config.realtime)
         if settle_s > 0:
@@ -320,6 +323,29 @@ class SimWorld:
             for part, idx in OBJECTS[n].parts.items():
                 self._part_geoms[n, part] = np.array(
                     [mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, f"{OBJECT_PREFIX}{n}/{k}") for k in idx])
+
+    # -- fault injection ------------------------------------------------------------------------
+    def inject_reflex(self, after_s: float = 0.0) -> None:
+        """Fault injection for tests: the first robot motion running ``after_s`` simulated seconds
+        from now is aborted the way a real FR3 reflex aborts it — the robot stops and holds, and
+        the libfranka Move command answers ``kReflexAborted`` — so the client sees the same
+        ``ControlException`` a real reflex gives. franky-sim itself never raises reflexes."""
+        self._reflex_at = self._require().data.time + after_s
+
+    def _maybe_reflex(self, sim) -> None:
+        if self._reflex_at is None or sim.data.time < self._reflex_at:
+            return
+        from franky_sim.franka_robot_protocol import MoveStatus, RobotCommand
+        from franky_sim.franka_server import BaseCommand
+
+        rs = self._server.robot_servers[0]
+        motion_id = rs.current_motion_id
+        if motion_id:
+            self._reflex_at = None
+            rs.stop_motion(send_preemption_signal=False)
+            BaseCommand.send_response(rs._tcp_socket, RobotCommand.kMove, motion_id, MoveStatus.kReflexAborted)
+            rs.reset_current_motion_id()
+            self.reflexes_injected += 1
 
     # -- state --------------------------------------------------------------------------------
     def snapshot(self) -> mujoco.MjData:
