@@ -24,9 +24,10 @@ import time
 
 import numpy as np
 
-COLOR_TOPIC = "/camera/camera/color/image_raw"
-DEPTH_TOPIC = "/camera/camera/aligned_depth_to_color/image_raw"
+COLOR_TOPIC = "camera/camera/color/image_raw"   # relative: each run gets a namespace of its own
+DEPTH_TOPIC = "camera/camera/aligned_depth_to_color/image_raw"
 WIDTH, HEIGHT = 1280, 720
+IDLE_S = 3.0   # the subscriber reports once nothing arrived for this long
 
 
 def qos():
@@ -40,7 +41,7 @@ def run_publisher(seconds: float, rate: float) -> None:
 
     from realvlg.ros.conversions import image_to_msg, stamp_to_msg
 
-    rclpy.init()
+    rclpy.init(args=sys.argv)
     node = rclpy.create_node("bench_camera_publisher")
     color_pub = node.create_publisher(Image, COLOR_TOPIC, qos())
     depth_pub = node.create_publisher(Image, DEPTH_TOPIC, qos())
@@ -72,33 +73,33 @@ def run_publisher(seconds: float, rate: float) -> None:
     rclpy.try_shutdown()
 
 
-def run_subscriber() -> None:
+def run_subscriber(seconds: float) -> None:
+    """Receives until the streams have been idle for IDLE_S after the first message (or a cap)."""
     import rclpy
-    from rclpy.executors import ExternalShutdownException
     from sensor_msgs.msg import Image
 
     from realvlg.ros.conversions import image_from_msg, stamp_from_msg
 
     latencies: dict[str, list[float]] = {"color": [], "depth": []}
+    last = [0.0]
 
     def on_image(msg, stream: str) -> None:
         now = time.time()
         image_from_msg(msg)
         latencies[stream].append(now - stamp_from_msg(msg.header.stamp))
+        last[0] = time.monotonic()
 
-    rclpy.init()
+    rclpy.init(args=sys.argv)
     node = rclpy.create_node("bench_camera_subscriber")
     node.create_subscription(Image, COLOR_TOPIC, lambda m: on_image(m, "color"), qos())
     node.create_subscription(Image, DEPTH_TOPIC, lambda m: on_image(m, "depth"), qos())
     print("READY", flush=True)
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        print(f"RESULT {json.dumps(latencies)}", flush=True)
-        node.destroy_node()
-        rclpy.try_shutdown()
+    cap = time.monotonic() + seconds + 120
+    while time.monotonic() < cap and not (last[0] and time.monotonic() - last[0] > IDLE_S):
+        rclpy.spin_once(node, timeout_sec=0.1)
+    print(f"RESULT {json.dumps(latencies)}", flush=True)
+    node.destroy_node()
+    rclpy.try_shutdown()
 
 
 def codec_timings(reps: int = 20) -> dict[str, np.ndarray]:
@@ -137,15 +138,15 @@ def measure(shm_profile: bool, seconds: float, rate: float) -> dict:
     from realvlg.ros.process import RosChildProcess
 
     script = os.path.abspath(__file__)
-    with RosChildProcess([script, "--role", "sub"], name="subscriber", shm_profile=shm_profile) as sub, \
-            RosChildProcess([script, "--role", "pub", "--seconds", str(seconds), "--rate", str(rate)],
+    ros_args = ["--ros-args", "-r", f"__ns:=/realvlg_bench_{os.getpid()}_{int(shm_profile)}"]
+    with RosChildProcess([script, "--role", "sub", "--seconds", str(seconds), *ros_args], name="subscriber",
+                         shm_profile=shm_profile) as sub, \
+            RosChildProcess([script, "--role", "pub", "--seconds", str(seconds), "--rate", str(rate), *ros_args],
                             name="publisher", shm_profile=shm_profile) as pub:
         sub.wait_for_line("READY", 90)
         pub.wait_for_line("READY", 90)
         sent = json.loads(pub.wait_for_line("SENT", seconds + 150).split(" ", 1)[1])
-        time.sleep(1.0)
-        sub.proc.terminate()
-        latencies = json.loads(sub.wait_for_line("RESULT", 30).split(" ", 1)[1])
+        latencies = json.loads(sub.wait_for_line("RESULT", 150).split(" ", 1)[1])
     return {"sent": sent["sent"], "seconds": sent["seconds"], "latencies": latencies}
 
 
@@ -155,11 +156,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rate", type=float, default=30.0)
     parser.add_argument("--rounds", type=int, default=1, help="alternate the two transports this many times")
-    args = parser.parse_args()
+    argv = sys.argv[1:]
+    args = parser.parse_args(argv[:argv.index("--ros-args")] if "--ros-args" in argv else argv)
     if args.role == "pub":
         return run_publisher(args.seconds, args.rate)
     if args.role == "sub":
-        return run_subscriber()
+        return run_subscriber(args.seconds)
 
     from tqdm import tqdm
 
