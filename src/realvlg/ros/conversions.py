@@ -15,7 +15,7 @@ points (N, 3) [+ rgb uint8]  ``sensor_msgs/PointCloud2``: x, y, z float32, rgb p
 ===========================  ====================================================================
 
 Images: encoding copies once (``msg.data = ndarray.tobytes()``; passing the bytes to the
-``Image(data=...)`` constructor is 10-50x slower, an ndarray 300-2000x: bench/camera_topics.py). Decoding is zero-copy where the layout allows (native byte
+``Image(data=...)`` constructor is 10-100x slower, an ndarray 1000x and more: bench/camera_topics.py). Decoding is zero-copy where the layout allows (native byte
 order): the returned array is a view of ``msg.data`` — pass ``copy=True`` to own the pixels.
 Row padding (``step`` > width · pixel size) and ``is_bigendian`` are honoured.
 
@@ -108,7 +108,7 @@ def image_to_msg(image: np.ndarray, encoding: str | None = None, frame_id: str =
     msg = Image(header=make_header(frame_id, stamp), height=height, width=width, encoding=encoding,
                 is_bigendian=int(_HOST_BIG_ENDIAN), step=width * channels * dtype.itemsize)
     # One C-order copy whatever the strides. Through the setter, not the constructor: the
-    # constructor wraps the bytes in an array.array that the setter copies again (10-50x slower).
+    # constructor wraps the bytes in an array.array that the setter copies again (10-100x slower).
     msg.data = image.tobytes()
     return msg
 
