@@ -15,9 +15,10 @@ points (N, 3) [+ rgb uint8]  ``sensor_msgs/PointCloud2``: x, y, z float32, rgb p
 ===========================  ====================================================================
 
 Images: encoding copies once (``msg.data = ndarray.tobytes()``; passing the bytes to the
-``Image(data=...)`` constructor is 10-100x slower, an ndarray 1000x and more: bench/camera_topics.py). Decoding is zero-copy where the layout allows (native byte
-order): the returned array is a view of ``msg.data`` — pass ``copy=True`` to own the pixels.
-Row padding (``step`` > width · pixel size) and ``is_bigendian`` are honoured.
+``Image(data=...)`` constructor is 10-100x slower, an ndarray 1000x and more: see
+bench/camera_topics.py). Decoding is zero-copy where the layout allows (native byte order): the
+returned array is a view of ``msg.data`` — pass ``copy=True`` to own the pixels. Row padding
+(``step`` > width · pixel size) and ``is_bigendian`` are honoured.
 
 PointCloud2 colour: ``rgb`` is a FLOAT32 field whose 32 bits are the integer
 ``0x00RRGGBB`` (little-endian), the layout RViz and PCL read.
