@@ -30,7 +30,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from realvlg.errors import RealVLGError
 
@@ -94,7 +94,7 @@ class RosChildProcess:
 
     def __init__(self, argv: Sequence[str], *, name: str | None = None, shm_profile: bool = True,
                  env: Mapping[str, str] | None = None, python: str = sys.executable,
-                 cwd: str | os.PathLike | None = None) -> None:
+                 cwd: str | os.PathLike | None = None, on_line: Callable[[str], None] | None = None) -> None:
         self.argv = [python, *map(str, argv)]
         self.name = name or pathlib.Path(str(argv[0])).stem
         self.env = ros_child_env(env, shm_profile=shm_profile)
@@ -103,6 +103,7 @@ class RosChildProcess:
         self.output: deque[str] = deque(maxlen=400)
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._reader: threading.Thread | None = None
+        self._on_line = on_line   # e.g. echo the child's output with its name
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> "RosChildProcess":
@@ -120,6 +121,8 @@ class RosChildProcess:
             line = line.rstrip("\n")
             self.output.append(line)
             self._lines.put(line)
+            if self._on_line is not None:
+                self._on_line(line)
         self._lines.put(None)   # end of output
 
     def stop(self, timeout: float = 10.0) -> int | None:
