@@ -6,7 +6,7 @@ import time
 import pytest
 
 from realvlg.ros.process import (BOOTSTRAP_MARK_ENV, FASTDDS_PROFILE_ENV, RosChildProcess, RosProcessError,
-                                 fastdds_profile_path, ros_child_env)
+                                 fastdds_profile_path, ros_child_env, use_fastdds_profile)
 
 
 def test_child_env_sets_profile_and_clears_bootstrap_mark():
@@ -15,6 +15,13 @@ def test_child_env_sets_profile_and_clears_bootstrap_mark():
     assert env[FASTDDS_PROFILE_ENV] == str(fastdds_profile_path())
     assert ros_child_env({FASTDDS_PROFILE_ENV: "/etc/mine.xml"})[FASTDDS_PROFILE_ENV] == "/etc/mine.xml"
     assert FASTDDS_PROFILE_ENV not in ros_child_env({FASTDDS_PROFILE_ENV: "/etc/mine.xml"}, shm_profile=False)
+
+
+def test_use_fastdds_profile_in_this_process(monkeypatch):
+    monkeypatch.delenv(FASTDDS_PROFILE_ENV, raising=False)
+    assert use_fastdds_profile() == fastdds_profile_path()
+    monkeypatch.setenv(FASTDDS_PROFILE_ENV, "/etc/mine.xml")
+    assert str(use_fastdds_profile()) == "/etc/mine.xml"   # the user's choice wins
 
 
 def test_profile_has_the_32_mib_segment():
