@@ -151,6 +151,71 @@ def rect_iou(corners_a, corners_b) -> np.ndarray:
         return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
 
 
+def rect_corners(x, y, theta, width, jaw=DEFAULT_JAW_PX) -> np.ndarray:
+    """Corners of many rectangles at once, shape (N, 4, 2), in :meth:`RectGrasp.corners` order.
+
+    ``x, y`` [px] centres, ``theta`` [rad] opening directions, ``width`` [px] openings, ``jaw``
+    [px] finger sizes; all broadcast against each other. No validation: a negative width gives the
+    mirrored rectangle, a zero width a degenerate one (its IoU with anything is 0).
+    """
+    x, y, theta, width, jaw = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, y, theta, width, jaw)))
+    c, s = np.cos(theta), np.sin(theta)
+    d = np.stack([c, s], axis=-1) * (width / 2)[..., None]
+    n = np.stack([-s, c], axis=-1) * (jaw / 2)[..., None]
+    centre = np.stack([x, y], axis=-1)
+    return np.stack([centre - d - n, centre + d - n, centre + d + n, centre - d + n], axis=-2)
+
+
+def contact_corners(points, jaw=DEFAULT_JAW_PX) -> np.ndarray:
+    """Rectangles of many contact pairs at once: ``points`` (N, 4) as [x1, y1, x2, y2] → (N, 4, 2),
+    the batched :meth:`ContactPair.to_rect` (opening segment = the pair, finger size ``jaw`` [px])."""
+    p = np.asarray(points, dtype=float).reshape(-1, 4)
+    dx, dy = p[:, 2] - p[:, 0], p[:, 3] - p[:, 1]
+    return rect_corners((p[:, 0] + p[:, 2]) / 2, (p[:, 1] + p[:, 3]) / 2, np.arctan2(dy, dx), np.hypot(dx, dy), jaw)
+
+
+def opening_angle(corners) -> np.ndarray:
+    """Opening direction θ [rad] of rectangles given as corners (..., 4, 2): ``atan2`` of the
+    vector from the midpoint of edge 0–3 to the midpoint of edge 1–2 (as :meth:`RectGrasp.from_corners`)."""
+    p = np.asarray(corners, dtype=float)
+    v = (p[..., 1, :] + p[..., 2, :] - p[..., 0, :] - p[..., 3, :]) / 2
+    return np.arctan2(v[..., 1], v[..., 0])
+
+
+def rasterised_rect_iou(corners_a, corners_b) -> np.ndarray:
+    """GR-ConvNet-style IoU of quadrilaterals, pairwise: both are rasterised on the integer pixel
+    grid (a pixel counts when its centre lies inside or on the polygon, the rule of
+    ``skimage.draw.polygon`` that GR-ConvNet uses) and the pixel counts are compared.
+
+    ``corners_a``, ``corners_b``: (N, 4, 2) [px, (x, y)]; returns (N,). Coarser than :func:`rect_iou`
+    (pixel quantisation), offered to compare with numbers reported by GR-ConvNet-style code.
+    Pairs that cover no pixel give 0.
+    """
+    a, b = np.broadcast_arrays(np.asarray(corners_a, dtype=float), np.asarray(corners_b, dtype=float))
+    out = np.zeros(a.shape[0])
+    lo = np.ceil(np.minimum(a.min(axis=1), b.min(axis=1))).astype(int)
+    hi = np.floor(np.maximum(a.max(axis=1), b.max(axis=1))).astype(int)
+    for i in range(a.shape[0]):  # each pair has its own canvas; the pixel tests are vectorised
+        xs = np.arange(lo[i, 0], hi[i, 0] + 1)
+        ys = np.arange(lo[i, 1], hi[i, 1] + 1)
+        if xs.size == 0 or ys.size == 0:
+            continue
+        px, py = np.meshgrid(xs, ys)
+        in_a, in_b = _inside_convex(a[i], px, py), _inside_convex(b[i], px, py)
+        union = np.count_nonzero(in_a | in_b)
+        out[i] = np.count_nonzero(in_a & in_b) / union if union else 0.0
+    return out
+
+
+def _inside_convex(quad: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    """Points on or inside a convex quadrilateral (either orientation)."""
+    nxt = np.roll(quad, -1, axis=0)
+    cross = ((nxt[:, 0] - quad[:, 0])[:, None, None] * (py - quad[:, 1, None, None])
+             - (nxt[:, 1] - quad[:, 1])[:, None, None] * (px - quad[:, 0, None, None]))
+    tol = 1e-9 * (1 + np.abs(quad).max()) ** 2
+    return np.all(cross >= -tol, axis=0) | np.all(cross <= tol, axis=0)
+
+
 @dataclass(frozen=True)
 class Grasp6D:
     """A parallel-jaw grasp pose.
