@@ -63,7 +63,7 @@ if ! fresh interfaces "$h"; then
   (
     export PATH="$V/bin:$PATH" AMENT_PREFIX_PATH="$V" CMAKE_PREFIX_PATH="$V"
     unset _ROS_WHEELS_BOOTSTRAP_COMPLETE
-    rm -rf build/realvlg_interfaces
+    rm -rf build/realvlg_interfaces && mkdir -p build
     cmake -S "$IFACE" -B build/realvlg_interfaces -G Ninja -DCMAKE_INSTALL_PREFIX="$V" \
       -DPython3_EXECUTABLE="$V/bin/python3" -DBUILD_TESTING=OFF >build/interfaces.log 2>&1 \
       && cmake --build build/realvlg_interfaces -j2 >>build/interfaces.log 2>&1 \
