@@ -85,6 +85,7 @@ class GroundingBackend(ABC):
     """Task + image + instruction → :data:`GroundingResult`."""
 
     name: str = "backend"
+    tasks: tuple[str, ...] = TASKS  # the tasks this backend (its model) answers
 
     @abstractmethod
     def ground(self, task: str, image: np.ndarray, instruction: str, *, samples: int = 1,
