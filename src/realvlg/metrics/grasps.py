@@ -9,8 +9,10 @@ contact pair ``(x1, y1, x2, y2)`` becomes the rectangle whose opening segment is
 
 All functions are batched over a whole benchmark: N predictions, and the ground truths of every
 sample concatenated into K rectangles with ``owner[k]`` = the index of the prediction they belong
-to. Pairs whose axis-aligned bounds do not overlap have IoU 0 and never reach shapely; the rest
-go through :func:`realvlg.geometry.grasps.rect_iou` (GEOS, one vectorised call).
+to. Pairs whose axis-aligned bounds do not overlap have IoU 0 and are never intersected; convex
+pairs (every rectangle) go through the vectorised :func:`realvlg.geometry.grasps.convex_quad_iou`,
+anything else through :func:`realvlg.geometry.grasps.rect_iou` (shapely/GEOS) when it is a valid
+polygon, and is 0 when it is not (self-intersecting or zero-area, as the official code does).
 
 Standard rule (Jiang et al. 2011, the "Cornell" rectangle metric):
 
@@ -31,7 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from realvlg.geometry.grasps import angle_diff_pi, rasterised_rect_iou, rect_iou
+from realvlg.geometry.grasps import (angle_diff_pi, convex_quad_iou, is_convex_quad, rasterised_rect_iou,
+                                     rect_iou)
 
 IOU_THRESHOLD = 0.25
 ANGLE_THRESHOLD_DEG = 30.0
@@ -66,15 +69,18 @@ def pair_iou(pred_corners, gt_corners, owner, iou_mode: str = "exact") -> np.nda
     idx = np.flatnonzero(overlap)
     if idx.size == 0:
         return out
-    pred_valid = shapely.is_valid(shapely.polygons(pred_corners))
-    gt_valid = shapely.is_valid(shapely.polygons(gt_corners[idx]))
-    idx = idx[gt_valid & pred_valid[owner[idx]]]
-    if iou_mode == "exact":
-        out[idx] = rect_iou(a[idx], gt_corners[idx])
-    elif iou_mode == "raster":
-        out[idx] = rasterised_rect_iou(a[idx], gt_corners[idx])
-    else:
+    if iou_mode == "raster":
+        valid = shapely.is_valid(shapely.polygons(a[idx])) & shapely.is_valid(shapely.polygons(gt_corners[idx]))
+        out[idx[valid]] = rasterised_rect_iou(a[idx[valid]], gt_corners[idx[valid]])
+        return out
+    if iou_mode != "exact":
         raise ValueError(f"iou_mode must be 'exact' or 'raster', got {iou_mode!r}")
+    convex = is_convex_quad(pred_corners)[owner[idx]] & is_convex_quad(gt_corners[idx])
+    fast, slow = idx[convex], idx[~convex]  # strictly convex quads are valid polygons
+    out[fast] = convex_quad_iou(a[fast], gt_corners[fast])
+    if slow.size:
+        valid = shapely.is_valid(shapely.polygons(a[slow])) & shapely.is_valid(shapely.polygons(gt_corners[slow]))
+        out[slow[valid]] = rect_iou(a[slow[valid]], gt_corners[slow[valid]])
     return out
 
 
