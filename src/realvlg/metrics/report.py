@@ -70,7 +70,7 @@ def plot_splits(result: dict, path) -> pathlib.Path:
     ax.set_xticks(x, keys)
     ax.set_ylabel("%")
     low = min(0.0, *(100 * (m.get(k) or 0.0) for m in groups.values() for k in keys))
-    ax.set_ylim(low - 5 if low < 0 else 0, 110)
+    ax.set_ylim(low - 5 if low < 0 else 0, 125)  # room for the legend above 100 %
     ax.set_title(f"{result.get('model', '')} {result['task']} ({result['protocol']}), n = {result['n']}")
     ax.legend(fontsize=8, ncol=len(groups), loc="upper center")
     fig.tight_layout()
