@@ -54,8 +54,9 @@ def pair_iou(pred_corners, gt_corners, owner, iou_mode: str = "exact") -> np.nda
     """IoU of every ground truth ``k`` with the prediction ``owner[k]``: shape (K,).
 
     ``pred_corners`` (N, 4, 2), ``gt_corners`` (K, 4, 2) [px]. Invalid (self-intersecting or
-    zero-area) polygons on either side give 0. ``iou_mode``: ``"exact"`` polygon areas (shapely)
-    or ``"raster"`` pixel counts (:func:`realvlg.geometry.grasps.rasterised_rect_iou`).
+    zero-area) polygons on either side give 0. ``iou_mode``: ``"exact"`` polygon areas
+    (numpy for convex pairs, shapely otherwise) or ``"raster"`` pixel counts
+    (:func:`realvlg.geometry.grasps.rasterised_rect_iou`, GR-ConvNet's rule).
     """
     pred_corners = np.asarray(pred_corners, dtype=float).reshape(-1, 4, 2)
     gt_corners = np.asarray(gt_corners, dtype=float).reshape(-1, 4, 2)
@@ -97,7 +98,8 @@ def match_grasps(pred_corners, pred_theta, gt_corners, gt_theta, owner, *,
 
     ``pred_theta`` (N,) and ``gt_theta`` (K,) are opening directions in RADIANS, compared
     modulo π. With ``iou_mode="raster"`` the rule is GR-ConvNet's: IoU counted as 0 for an angle
-    difference above the threshold, correct when the best such IoU exceeds ``iou_threshold``.
+    difference above the threshold, correct when the best such IoU exceeds ``iou_threshold``;
+    ``best_iou`` is then the best raster IoU regardless of angle.
     """
     pred_theta = np.asarray(pred_theta, dtype=float).reshape(-1)
     owner = np.asarray(owner, dtype=np.intp)
