@@ -140,6 +140,8 @@ def test_bad_files_exit_2(tmp_path, plane_png, capsys):
     garbage.write_bytes(b"not a tiff")
     bad_yaml = tmp_path / "bad.yaml"
     bad_yaml.write_text("width: 640\nheight: [unclosed\n")
+    bad_extrinsics = tmp_path / "bad_extrinsics.yaml"
+    bad_extrinsics.write_text("parent: base\nchild: [unclosed\n")
     incomplete = tmp_path / "incomplete.yaml"
     incomplete.write_text("width: 640\nheight: 480\nfx: 600\n")
     cases = [
@@ -154,6 +156,7 @@ def test_bad_files_exit_2(tmp_path, plane_png, capsys):
         (["--depth", plane_png, "--fx", "600"], "--fx needs --fy --cx --cy"),
         (["--depth", plane_png, *PINHOLE, "--width", "320"], "intrinsics are for 320x480"),
         (["--depth", plane_png, *PINHOLE, "--extrinsics", tmp_path / "none.yaml"], "cannot read transform file"),
+        (["--depth", plane_png, *PINHOLE, "--extrinsics", bad_extrinsics], "is not valid YAML"),
     ]
     for argv, message in cases:
         code, out, err = run([*argv, "--contact", "300,240,340,240"], capsys)
@@ -172,3 +175,22 @@ def test_rect_angle_in_degrees(plane_png, capsys):
     _, out, _ = run(["--depth", plane_png, *PINHOLE, "--rect", "320,240,45,40", "--json"], capsys)
     closing = json.loads(out)["closing"]
     np.testing.assert_allclose(closing, [math.sqrt(0.5), math.sqrt(0.5), 0], atol=1e-6)
+
+
+def test_annotated_image(plane_png, tmp_path, capsys):
+    out = tmp_path / "grasp.png"
+    code, _, _ = run(["--depth", plane_png, *PINHOLE, "--contact", "300,240,340,240", "--annotate", out], capsys)
+    assert code == 0
+    drawn = cv2.imread(str(out))
+    assert drawn.shape == (480, 640, 3)
+    assert drawn[240, 310].tolist() == drawn[240, 330].tolist() == [0, 200, 0]  # the fingertips' closing line
+    colour = tmp_path / "colour.png"
+    cv2.imwrite(str(colour), np.full((480, 640, 3), 90, np.uint8))
+    code, _, _ = run(["--depth", plane_png, *PINHOLE, "--contact", "300,240,340,240", "--annotate", out,
+                      "--image", colour], capsys)
+    assert code == 0 and cv2.imread(str(out))[10, 10].tolist() == [90, 90, 90]
+    small = tmp_path / "small.png"
+    cv2.imwrite(str(small), np.zeros((48, 64, 3), np.uint8))
+    code, out_text, err = run(["--depth", plane_png, *PINHOLE, "--contact", "300,240,340,240", "--annotate", out,
+                               "--image", small], capsys)
+    assert code == 2 and out_text == "" and "image is 64x48" in err

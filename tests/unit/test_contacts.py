@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from realvlg.errors import InvalidInputError
 from realvlg.geometry.contacts import contacts_from_rect
@@ -74,3 +76,24 @@ def test_errors():
         contacts_from_rect(RectGrasp(5, 5, 0, 5), np.ones((10, 10, 3), bool))
     with pytest.raises(InvalidInputError):
         RectGrasp(float("nan"), 5, 0, 5)
+
+
+finite = dict(allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(box=st.tuples(st.integers(0, 79), st.integers(0, 79), st.integers(0, 59), st.integers(0, 59)),
+       rect=st.builds(RectGrasp, st.floats(-20, 100, **finite), st.floats(-20, 80, **finite),
+                      st.floats(-math.pi, math.pi, **finite), st.floats(0.5, 120, **finite)))
+def test_contacts_lie_on_the_mask_along_the_closing_direction(box, rect):
+    x0, x1 = sorted(box[:2])
+    y0, y1 = sorted(box[2:])
+    mask = _box_mask(x0, x1, y0, y1, shape=(60, 80))
+    pair = contacts_from_rect(rect, mask)
+    for x, y in pair.points:
+        assert mask[int(np.rint(y)), int(np.rint(x))]
+    step = pair.points[1] - pair.points[0]
+    # the pair keeps the rectangle's closing direction and never grows
+    assert abs(step[0] * rect.direction[1] - step[1] * rect.direction[0]) < 1e-6
+    assert step @ rect.direction >= -1e-9
+    assert np.hypot(*step) <= rect.width + 1e-9

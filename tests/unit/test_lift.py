@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from realvlg.errors import DepthError, GraspRefusedError, InvalidInputError
 from realvlg.geometry.camera import CameraIntrinsics
@@ -26,7 +28,8 @@ def ray(u, v):
 
 def assert_finite(grasp):
     d = grasp.as_dict()
-    assert all(np.isfinite(np.asarray(d[k], dtype=float)).all() for k in ("position", "quaternion", "width", "approach", "closing"))
+    keys = ("position", "quaternion", "width", "approach", "closing")
+    assert all(np.isfinite(np.asarray(d[k], dtype=float)).all() for k in keys)
 
 
 def test_fronto_parallel_plane_known_pose():
@@ -145,6 +148,10 @@ def test_bad_2d_input_is_invalid_input():
         lift_grasp((300, 240, 340, 240), depth, CAM)
     with pytest.raises(InvalidInputError, match="approach"):
         LiftConfig(approach="sideways")
+    for bad in (dict(max_width=0), dict(insertion_depth=float("nan")), dict(min_valid_fraction=1.5),
+                dict(band_px=-1), dict(normal_patch_px=1)):
+        with pytest.raises(InvalidInputError):
+            LiftConfig(**bad)
 
 
 def test_wider_than_the_gripper_is_refused():
@@ -160,3 +167,22 @@ def test_closing_along_the_viewing_ray_is_refused():
     depth[~np.isfinite(depth) | (depth < 0)] = 0
     with pytest.raises(GraspRefusedError, match="from the approach"):
         lift_grasp(ContactPair(300, 240, 330, 240), depth, CAM)
+
+
+@settings(max_examples=100, deadline=None)
+@given(z0=st.floats(0.3, 1.5), slope_x=st.floats(-0.6, 0.6), slope_y=st.floats(-0.6, 0.6),
+       u1=st.integers(40, 600), v1=st.integers(40, 440), angle=st.floats(-math.pi, math.pi),
+       length=st.floats(30, 150))
+def test_random_planes_match_the_analytic_grasp(z0, slope_x, slope_y, u1, v1, angle, length):
+    u2, v2 = u1 + length * math.cos(angle), v1 + length * math.sin(angle)
+    assume(20 <= u2 <= 620 and 20 <= v2 <= 460)
+    depth = plane_depth(z0, slope_x, slope_y)
+    s1, s2 = (ray(u, v) * z0 / (1 - slope_x * ray(u, v)[0] - slope_y * ray(u, v)[1]) for u, v in ((u1, v1), (u2, v2)))
+    cfg = LiftConfig(insertion_depth=0.0, max_width=1.0)
+    grasp = lift_grasp(ContactPair(u1, v1, u2, v2), depth, CAM, cfg)
+    expected_closing = (s2 - s1) / np.linalg.norm(s2 - s1)
+    # nearest-pixel sampling: up to half a pixel of error at each end of a ≥ 30 px pair
+    assert math.degrees(math.acos(min(1.0, float(grasp.closing @ expected_closing)))) < 3.0
+    assert grasp.extras["object_width"] == pytest.approx(np.linalg.norm(s2 - s1), rel=0.03)
+    np.testing.assert_allclose(grasp.position, (s1 + s2) / 2, atol=0.01 * z0)
+    assert_finite(grasp)

@@ -11,6 +11,7 @@ from realvlg.geometry.projection import (
     backproject_cloud,
     backproject_image,
     backproject_pixels,
+    backproject_sampled,
     depth_to_metres,
     mask_to_cloud,
     project_points,
@@ -138,6 +139,19 @@ def test_sample_depth_off_image_and_invalid_give_zero():
     depth = np.array([[0, 500], [1000, 1500]], np.uint16)
     z = sample_depth(depth, [0, 1, 0.4, 1.2, -3, np.nan], [0, 0, 1.4, 0.6, 0, 0])
     np.testing.assert_allclose(z, [0, 0.5, 1.0, 1.5, 0, 0])
+
+
+def test_backproject_sampled_pixel_sets():
+    depth = _random_depth(SMALL, seed=7, invalid_share=0.3)
+    organised = backproject_image(depth, SMALL)
+    rng = np.random.default_rng(8)
+    u, v = rng.integers(0, 64, 200), rng.integers(0, 48, 200)
+    u = np.append(u, [100, -3])  # off the image
+    v = np.append(v, [5, 5])
+    points, valid = backproject_sampled(depth, u, v, SMALL)
+    np.testing.assert_array_equal(valid[:200], depth[v[:200], u[:200]] > 0)
+    assert not valid[200:].any() and (points[~valid] == 0).all()
+    np.testing.assert_allclose(points[:200], organised[v[:200], u[:200]], rtol=1e-6, atol=1e-7)
 
 
 # --- agreement with peers on the same frame -------------------------------------------------------

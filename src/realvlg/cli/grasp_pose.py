@@ -51,7 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--height", type=int, help="image height for --fx… (default: the depth image's)")
     grasp = p.add_mutually_exclusive_group(required=True)
     grasp.add_argument("--contact", metavar="X1,Y1,X2,Y2", help="two contact points [px]")
-    grasp.add_argument("--rect", metavar="X,Y,THETA_DEG,WIDTH", help="rectangle grasp: centre [px], angle [deg], opening [px]")
+    grasp.add_argument("--rect", metavar="X,Y,THETA_DEG,WIDTH",
+                       help="rectangle grasp: centre [px], angle [deg], opening [px]")
     p.add_argument("--extrinsics", metavar="FILE.yaml",
                    help="calibration YAML parent←camera (parent, child, translation [m], quaternion xyzw): "
                         "report the grasp in its parent frame; the camera frame is its child")
@@ -60,6 +61,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--approach", choices=("ray", "normal", "blend"), default="ray",
                    help="approach axis from the viewing ray, the surface normal or both (default ray)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--annotate", metavar="OUT.png", help="also write an image with the grasp drawn on it")
+    p.add_argument("--image", metavar="COLOR.png",
+                   help="colour image registered to the depth to draw on (default: colour-mapped depth)")
     p.set_defaults(func=run)
 
 
@@ -74,6 +78,13 @@ def _intrinsics(args: argparse.Namespace, depth: np.ndarray) -> CameraIntrinsics
     return CameraIntrinsics(width, height, args.fx, args.fy, args.cx, args.cy)
 
 
+def _load_extrinsics(path: str):
+    try:
+        return load_transform(path)
+    except InvalidInputError as exc:  # YAML parser messages span several lines: keep the one-line contract
+        raise InvalidInputError(" ".join(str(exc).split())) from None
+
+
 def _format_text(d: dict) -> str:
     vec = lambda v: "[" + ", ".join(f"{x:+.4f}" for x in v) + "]"  # noqa: E731
     return "\n".join([
@@ -86,6 +97,23 @@ def _format_text(d: dict) -> str:
     ])
 
 
+def _annotate(args: argparse.Namespace, grasp, depth: np.ndarray, intrinsics: CameraIntrinsics) -> None:
+    import cv2
+
+    from realvlg.geometry.projection import depth_to_metres
+    from realvlg.viz import depth_to_bgr, draw_grasp
+
+    if args.image:
+        image = cv2.imread(args.image, cv2.IMREAD_COLOR)
+        if image is None:
+            raise InvalidInputError(f"{args.image}: cannot read the colour image")
+    else:
+        image = depth_to_bgr(depth_to_metres(depth, args.depth_scale))
+    drawn = draw_grasp(image, grasp, intrinsics, grasp.extras["contacts_px"])
+    if not cv2.imwrite(args.annotate, drawn):
+        raise InvalidInputError(f"{args.annotate}: cannot write the annotated image (use a .png or .jpg name)")
+
+
 def run(args: argparse.Namespace) -> int:
     depth = read_depth_raw(args.depth)
     intrinsics = _intrinsics(args, depth)
@@ -95,10 +123,12 @@ def run(args: argparse.Namespace) -> int:
         grasp2d = RectGrasp.from_degrees(*_numbers(args.rect, 4, "--rect"))
     if not math.isfinite(args.max_width) or args.max_width <= 0:
         raise InvalidInputError(f"--max-width must be a positive number of metres, got {args.max_width}")
-    transform = load_transform(args.extrinsics) if args.extrinsics else None
+    transform = _load_extrinsics(args.extrinsics) if args.extrinsics else None
     frame = transform.child if transform is not None else LiftConfig.frame
     config = LiftConfig(max_width=args.max_width, approach=args.approach, frame=frame)
     grasp = lift_grasp(grasp2d, depth, intrinsics, config, depth_scale=args.depth_scale)
+    if args.annotate:
+        _annotate(args, grasp, depth, intrinsics)
     if transform is not None:
         grasp = transform.apply_to_grasp(grasp)  # the camera frame is the transform's child
     result = grasp.as_dict()

@@ -46,7 +46,7 @@ import numpy as np
 from realvlg.errors import DepthError, GraspRefusedError, InvalidInputError
 from realvlg.geometry.camera import CameraIntrinsics
 from realvlg.geometry.grasps import ContactPair, Grasp6D, RectGrasp
-from realvlg.geometry.projection import DEFAULT_DEPTH_SCALE, _check_depth, backproject_pixels, sample_depth
+from realvlg.geometry.projection import DEFAULT_DEPTH_SCALE, as_depth_image, backproject_pixels, sample_depth
 
 FRANKA_HAND_MAX_WIDTH = 0.08  # m, Franka Hand stroke
 MAD_TO_SIGMA = 1.4826
@@ -80,6 +80,8 @@ class LiftConfig:
             raise InvalidInputError("max_width and depth_tolerance must be > 0, width_clearance >= 0")
         if not 0 <= self.min_valid_fraction <= 1 or not 0 <= self.blend_weight <= 1:
             raise InvalidInputError("min_valid_fraction and blend_weight must lie in [0, 1]")
+        if self.band_px < 0 or self.normal_patch_px < 2 or self.min_valid_samples < 2:
+            raise InvalidInputError("band_px must be >= 0, normal_patch_px >= 2, min_valid_samples >= 2")
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -146,7 +148,7 @@ def lift_grasp(grasp: ContactPair | RectGrasp, depth: Any, intrinsics: CameraInt
     intrinsics), DepthError (too little valid depth) and GraspRefusedError (wider than the gripper,
     closing direction along the approach).
     """
-    depth = _check_depth(depth, intrinsics)
+    depth = as_depth_image(depth, intrinsics)
     if isinstance(grasp, RectGrasp):
         contacts = grasp.contacts()
     elif isinstance(grasp, ContactPair):
@@ -203,7 +205,7 @@ def lift_grasp(grasp: ContactPair | RectGrasp, depth: Any, intrinsics: CameraInt
         raise GraspRefusedError(f"the grasp needs an opening of {object_width:.3f} m, wider than the "
                                 f"gripper's maximum {config.max_width:.3f} m")
     width = min(object_width + config.width_clearance, config.max_width)
-    extras = {"contacts_px": ends.tolist(), "surface_depth": (z0 + z1) / 2, "reference_depth": reference,
+    extras = {"contacts_px": ends.tolist(), "surface_depth": float(surface_centre[2]), "reference_depth": reference,
               "valid_fraction": fraction, "inlier_fraction": inlier_share, "object_width": object_width,
               "approach_mode": config.approach}
     return Grasp6D.from_axes(position, approach, closing, width, frame=config.frame, extras=extras)

@@ -15,9 +15,10 @@ top-left pixel. A pixel (u, v) with depth z (along the optical axis, metres) bac
 ``(fx X/Z + cx, fy Y/Z + cy)``.
 
 Speed: back-projection multiplies depth by per-intrinsics ray grids ``(u - cx)/fx`` and
-``(v - cy)/fy`` that are computed once per :class:`CameraIntrinsics` and cached (float32). Raw
-integer depth is multiplied by rays pre-scaled with ``depth_scale``, so no separate
-metre-conversion pass is made.
+``(v - cy)/fy`` that are computed once per :class:`CameraIntrinsics` and cached (float32). For the
+unorganised cloud, raw integer depth of the valid pixels is multiplied by rays pre-scaled with
+``depth_scale`` (no separate metre-conversion pass), and pixels are gathered by boolean
+compression of flat arrays, numpy's fastest gather.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from realvlg.geometry.camera import CameraIntrinsics
 DEFAULT_DEPTH_SCALE = 0.001  # m per unit: RealSense Z16 and GraspNet PNGs are millimetres
 
 
-def _check_depth(depth: Any, intrinsics: CameraIntrinsics | None = None) -> np.ndarray:
+def as_depth_image(depth: Any, intrinsics: CameraIntrinsics | None = None) -> np.ndarray:
+    """``depth`` as a 2-D integer or float array (no copy), checked against ``intrinsics``' size."""
     depth = np.asarray(depth)
     if depth.ndim != 2:
         raise InvalidInputError(f"a depth image must be 2-D (H, W), got shape {depth.shape}")
@@ -67,7 +69,7 @@ def depth_to_metres(depth: Any, depth_scale: float = DEFAULT_DEPTH_SCALE) -> np.
     Integer images are multiplied by ``depth_scale`` [m/unit]; float images are taken as metres.
     0, negative, NaN and ±inf become 0.0.
     """
-    depth = _check_depth(depth)
+    depth = as_depth_image(depth)
     if np.issubdtype(depth.dtype, np.integer):
         out = depth.astype(np.float32)
         out *= np.float32(_check_scale(depth_scale))
@@ -124,7 +126,7 @@ def backproject_image(depth: Any, intrinsics: CameraIntrinsics,
 
     Invalid pixels are (0, 0, 0); ``points[..., 2] > 0`` is the validity mask.
     """
-    depth = _check_depth(depth, intrinsics)
+    depth = as_depth_image(depth, intrinsics)
     x, y = ray_grid(intrinsics)
     out = np.empty(depth.shape + (3,), np.float32)
     z = depth_to_metres(depth, depth_scale)
@@ -134,7 +136,7 @@ def backproject_image(depth: Any, intrinsics: CameraIntrinsics,
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PointCloud:
     """An unorganised cloud: ``points`` (N, 3) float32 metres in ``frame``, taken from the pixels
     where ``pixel_mask`` (H, W) is True, in row-major pixel order; optional ``colors`` (N, 3) in the
@@ -181,7 +183,7 @@ def backproject_cloud(depth: Any, intrinsics: CameraIntrinsics, depth_scale: flo
     depth); its values at the kept pixels come along. Points are in row-major pixel order, as
     Open3D's ``create_from_depth_image`` gives them.
     """
-    depth = _check_depth(depth, intrinsics)
+    depth = as_depth_image(depth, intrinsics)
     scale = _scale_for(depth, depth_scale)
     keep = valid_depth_mask(depth)
     if mask is not None:
@@ -251,7 +253,7 @@ def project_points(points: Any, intrinsics: CameraIntrinsics) -> np.ndarray:
 def sample_depth(depth: Any, u: Any, v: Any, depth_scale: float = DEFAULT_DEPTH_SCALE) -> np.ndarray:
     """Depth [m] (float64) at the nearest pixel of each ``(u, v)``; 0.0 where the pixel is invalid
     or off the image. Only the sampled pixels are converted, not the whole image."""
-    depth = _check_depth(depth)
+    depth = as_depth_image(depth)
     h, w = depth.shape
     col = np.rint(np.asarray(u, dtype=float))
     row = np.rint(np.asarray(v, dtype=float))
@@ -260,3 +262,16 @@ def sample_depth(depth: Any, u: Any, v: Any, depth_scale: float = DEFAULT_DEPTH_
     raw = depth[row[inside].astype(np.intp), col[inside].astype(np.intp)]
     out[inside] = np.where(valid_depth_mask(raw), raw, 0) * _scale_for(depth, depth_scale)
     return out
+
+
+def backproject_sampled(depth: Any, u: Any, v: Any, intrinsics: CameraIntrinsics,
+                        depth_scale: float = DEFAULT_DEPTH_SCALE) -> tuple[np.ndarray, np.ndarray]:
+    """Points (N, 3) float64 of pixels ``(u, v)`` with depth sampled from ``depth`` (nearest
+    pixel), and their validity (N,). Rows without valid depth (or off the image) are (0, 0, 0)."""
+    depth = as_depth_image(depth, intrinsics)
+    u, v = np.broadcast_arrays(np.asarray(u, dtype=float).ravel(), np.asarray(v, dtype=float).ravel())
+    z = sample_depth(depth, u, v, depth_scale)
+    valid = z > 0
+    points = np.zeros((len(z), 3))
+    points[valid] = backproject_pixels(u[valid], v[valid], z[valid], intrinsics)
+    return points, valid
