@@ -87,7 +87,8 @@ def naive_boxes(pred, gt):
         giou = iou - (cw * ch - union) / (cw * ch)
         rho2 = ((p[0] + p[2] - g[0] - g[2]) / 2) ** 2 + ((p[1] + p[3] - g[1] - g[3]) / 2) ** 2
         diou = iou - rho2 / (cw * cw + ch * ch + 1e-7)
-        v = 4 / math.pi ** 2 * (math.atan((p[2] - p[0]) / (p[3] - p[1])) - math.atan((g[2] - g[0]) / (g[3] - g[1]))) ** 2
+        v = 4 / math.pi ** 2 * (math.atan((p[2] - p[0]) / (p[3] - p[1]))
+                                - math.atan((g[2] - g[0]) / (g[3] - g[1]))) ** 2
         out.append((iou, giou, diou, diou - v / (1 - iou + v + 1e-7) * v))
     return out
 

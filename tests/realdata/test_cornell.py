@@ -77,7 +77,8 @@ def test_negatives_against_the_positives(cornell):
         iou = pair_iou(neg, gt, owner)
         overlaps = np.zeros(len(neg), bool)
         np.logical_or.at(overlaps, owner, iou > 0.25)
-        r1 = score_grasps(np.array([[g.x, g.y, math.degrees(g.theta), g.width] for g in map(RectGrasp.from_corners, neg)]),
+        answers = np.array([[g.x, g.y, math.degrees(g.theta), g.width] for g in map(RectGrasp.from_corners, neg)])
+        r1 = score_grasps(answers,
                           np.tile(pos.reshape(-1, 8), (len(neg), 1)), owner, PROTOCOLS["realvlg-r1"])
         assert not r1["correct"].any()
         rows.append(f"{stem}: best IoU {np.round(match.best_iou, 2).tolist()}, "

@@ -37,7 +37,8 @@ def bench(tmp_path):
             ann.append({**key, "mask_path": f"masks/{scene}_{obj}.png", "description": "d", "label": "l",
                         "bbox": box, "grasps": [grasp.corners().ravel().tolist()],
                         "contact_points": [[x0 + 5, y0 + 20, x0 + 45, y0 + 20]]})
-            preds["bbox"].append({**key, "answer": f"<think>.</think><answer>({x0 + 5},{y0}),({x0 + 55},{y0 + 40})</answer>"})
+            answer = f"<think>.</think><answer>({x0 + 5},{y0}),({x0 + 55},{y0 + 40})</answer>"
+            preds["bbox"].append({**key, "answer": answer})
             preds["seg"].append({**key, "bbox": box, "mask_path": f"{scene}_{obj}.png"})
             preds["grasp"].append({**key, "grasp": [grasp.x, grasp.y, math.degrees(grasp.theta) + 10, grasp.width]})
             preds["contact"].append({**key, "contact": [x0 + 5, y0 + 21, x0 + 45, y0 + 21]})
@@ -87,7 +88,8 @@ def test_values_by_hand(bench):
 
 def test_report_dir_and_table(bench):
     report = bench / "report"
-    results = [run_eval(bench, task, "standard", "--report-dir", str(report), "--model", "tiny") for task in ("bbox", "grasp")]
+    results = [run_eval(bench, task, "standard", "--report-dir", str(report), "--model", "tiny")
+               for task in ("bbox", "grasp")]
     pngs = sorted(report.glob("*.png"))
     assert len(pngs) == 4
     for png in pngs:
@@ -119,7 +121,8 @@ def test_bad_input_exits_2_with_one_line(bench, capsys):
     no_masks = bench / "nomask.jsonl"
     no_masks.write_text(json.dumps({"image_name": "0000.png", "image_path": "scenes/scene_0100/kinect/rgb/0000.png",
                                     "object_id": 1, "bbox": [1, 2, 3, 4]}) + "\n")
-    assert main(["eval", "--task", "seg", "--annotations", str(bench / "ann.json"), "--predictions", str(no_masks)]) == 2
+    assert main(["eval", "--task", "seg", "--annotations", str(bench / "ann.json"),
+                 "--predictions", str(no_masks)]) == 2
     assert "mask_path" in capsys.readouterr().err
     assert main(["eval", "--task", "grasp", "--annotations", str(bench / "ann.json")]) == 2
     assert "--predictions" in capsys.readouterr().err

@@ -54,9 +54,9 @@ def test_dataset_root_reads_frame_0000_per_scene(tmp_path):
     assert [(s.scene, s.object_id) for s in samples] == [(100, "1"), (131, "1")]
 
 
-@pytest.mark.parametrize("content, message", [("{not json", "cannot read"), ('{"a": 1}', "JSON list"),
-                                              ('[{"image_name": "x"}]', "object_id"),
-                                              ('[{"image_name": "x", "object_id": 1, "grasps": [[1, 2, 3]]}]', "grasps")])
+@pytest.mark.parametrize("content, message", [
+    ("{not json", "cannot read"), ('{"a": 1}', "JSON list"), ('[{"image_name": "x"}]', "object_id"),
+    ('[{"image_name": "x", "object_id": 1, "grasps": [[1, 2, 3]]}]', "grasps")])
 def test_bad_files_raise_clear_errors(tmp_path, content, message):
     path = tmp_path / "ann.json"
     path.write_text(content)

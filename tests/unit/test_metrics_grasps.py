@@ -58,8 +58,8 @@ def test_vectorised_convex_iou_of_a_grasp_and_its_flip_is_one():
 
 def test_rasterised_iou_approximates_the_exact_one():
     rng = np.random.default_rng(1)
-    a = rect_corners(rng.normal(100, 5, 60), rng.normal(100, 5, 60), rng.uniform(-3, 3, 60), rng.uniform(40, 80, 60), 30)
-    b = rect_corners(rng.normal(100, 5, 60), rng.normal(100, 5, 60), rng.uniform(-3, 3, 60), rng.uniform(40, 80, 60), 30)
+    a, b = (rect_corners(rng.normal(100, 5, 60), rng.normal(100, 5, 60), rng.uniform(-3, 3, 60),
+                         rng.uniform(40, 80, 60), 30) for _ in range(2))
     assert np.abs(rasterised_rect_iou(a, b) - rect_iou(a, b)).max() < 0.05
     assert rasterised_rect_iou(square(0, 0, 3, 3)[None], square(0, 0, 3, 3)[None])[0] == 1.0
 
