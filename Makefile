@@ -13,6 +13,7 @@ test: setup
 
 bench: setup
 	$(PY) bench/backproject.py
+	$(PY) bench/metrics.py
 
 clean:
 	rm -rf build .venv .pytest_cache .hypothesis

@@ -7,7 +7,7 @@ import pytest
 
 from realvlg.data.realvlg11b import Sample
 from realvlg.geometry.grasps import RectGrasp
-from realvlg.metrics.benchmark import evaluate
+from realvlg.metrics.benchmark import evaluate, needed_ground_truth
 from realvlg.metrics.protocols import (PROTOCOLS, check_values, get_protocol, realvlg_r1_values, score_boxes,
                                        score_contacts, score_grasps, standard_values)
 
@@ -115,3 +115,18 @@ def test_missing_predictions_count_as_invalid():
     r = evaluate("grasp", samples, preds, STD, progress=False).results()
     assert r["overall"] == {"miou": pytest.approx(1.0), "gacc": 1.0, "validity": 0.5}
     assert r["invalid_reasons"] == {"missing": 1}
+
+
+def test_which_samples_enter_each_task():
+    g = RectGrasp(5, 5, 0, 4, 2).corners().reshape(1, 4, 2)
+    full = Sample("a.png", "1", mask_path="m.png", bbox=np.array([0, 0, 2, 2.0]), grasps=g,
+                  contact_points=np.array([[0, 0, 1, 1.0]]))
+    no_grasps = Sample("b.png", "1", mask_path="m.png", bbox=np.array([0, 0, 2, 2.0]),
+                       contact_points=np.array([[0, 0, 1, 1.0]]))
+    no_box = Sample("c.png", "1", mask_path="m.png", grasps=g)
+    for task in ("bbox", "seg", "grasp", "contact"):
+        assert needed_ground_truth(task, full, STD, None) and needed_ground_truth(task, full, R1, None)
+        assert not needed_ground_truth(task, no_grasps, R1, None)
+    assert needed_ground_truth("bbox", no_grasps, STD, None) and needed_ground_truth("contact", no_grasps, STD, None)
+    assert needed_ground_truth("seg", no_box, STD, None) and not needed_ground_truth("seg", no_box, R1, None)
+    assert needed_ground_truth("contact", no_box, R1, None) and not needed_ground_truth("contact", no_box, STD, None)

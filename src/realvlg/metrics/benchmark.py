@@ -65,7 +65,7 @@ def needed_ground_truth(task: str, sample: Sample, protocol: Protocol, data_root
     if task == "bbox":
         return sample.bbox is not None
     if task == "seg":
-        if not sample.mask_path:
+        if not sample.mask_path or (protocol.official and sample.bbox is None):  # the official code wants both
             return False
         return data_root is None or (data_root / sample.mask_path).is_file()
     if task == "grasp":

@@ -26,7 +26,7 @@
   (:func:`realvlg_r1_values`): the answer tag is optional, degenerate boxes, zero widths and
   coincident contacts are valid (they score IoU 0), nothing is checked against the image;
 * every task evaluates only the samples that have grasp annotations (the official loader drops
-  the others), seg also needs the mask file.
+  the others), seg also needs the mask file and a ground-truth box.
 
 In both, accuracy metrics are means over valid outputs only and ``validity`` is the valid
 fraction of all evaluated samples.
