@@ -5,8 +5,15 @@ import math
 import numpy as np
 import pytest
 
-from realvlg.metrics.boxes import (EPS, box_iou, complete_box_iou, distance_box_iou, generalized_box_iou,
-                                   paired_box_metrics, realvlg_r1_box_metrics)
+from realvlg.metrics.boxes import (
+    EPS,
+    box_iou,
+    complete_box_iou,
+    distance_box_iou,
+    generalized_box_iou,
+    paired_box_metrics,
+    realvlg_r1_box_metrics,
+)
 
 A = [0, 0, 2, 2]
 B = [1, 1, 3, 3]      # overlaps A in a unit square

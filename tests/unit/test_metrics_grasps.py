@@ -5,8 +5,17 @@ import math
 import numpy as np
 import pytest
 
-from realvlg.geometry.grasps import (ContactPair, RectGrasp, contact_corners, convex_quad_iou, is_convex_quad,
-                                     opening_angle, rasterised_rect_iou, rect_corners, rect_iou)
+from realvlg.geometry.grasps import (
+    ContactPair,
+    RectGrasp,
+    contact_corners,
+    convex_quad_iou,
+    is_convex_quad,
+    opening_angle,
+    rasterised_rect_iou,
+    rect_corners,
+    rect_iou,
+)
 from realvlg.metrics.grasps import match_grasps, match_grasps_realvlg_r1, pair_iou, realvlg_r1_angle_diff_deg
 
 

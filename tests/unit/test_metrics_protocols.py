@@ -6,10 +6,19 @@ import numpy as np
 import pytest
 
 from realvlg.data.realvlg11b import Sample
+from realvlg.errors import InvalidInputError
 from realvlg.geometry.grasps import RectGrasp
 from realvlg.metrics.benchmark import evaluate, needed_ground_truth
-from realvlg.metrics.protocols import (PROTOCOLS, check_values, get_protocol, realvlg_r1_values, score_boxes,
-                                       score_contacts, score_grasps, standard_values)
+from realvlg.metrics.protocols import (
+    PROTOCOLS,
+    check_values,
+    get_protocol,
+    realvlg_r1_values,
+    score_boxes,
+    score_contacts,
+    score_grasps,
+    standard_values,
+)
 
 STD, R1 = PROTOCOLS["standard"], PROTOCOLS["realvlg-r1"]
 
@@ -130,3 +139,15 @@ def test_which_samples_enter_each_task():
     assert needed_ground_truth("bbox", no_grasps, STD, None) and needed_ground_truth("contact", no_grasps, STD, None)
     assert needed_ground_truth("seg", no_box, STD, None) and not needed_ground_truth("seg", no_box, R1, None)
     assert needed_ground_truth("contact", no_box, R1, None) and not needed_ground_truth("contact", no_box, STD, None)
+
+
+def test_repeated_image_names_need_the_image_path():
+    g = RectGrasp(50, 50, 0.0, 40).corners()
+    samples = [Sample("0000.png", "1", image_path=f"scenes/scene_{s:04d}/rgb/0000.png", bbox=np.array([0, 0, 2, 2.0]),
+                      grasps=g[None], split="seen") for s in (100, 101)]
+    by_path = [{"image_name": "0000.png", "image_path": "scenes/scene_0101/rgb/0000.png", "object_id": 1,
+                "bbox": [0, 0, 2, 2]}]
+    r = evaluate("bbox", samples, by_path, STD, progress=False)
+    assert r.valid.tolist() == [False, True]
+    with pytest.raises(InvalidInputError, match="image_path"):
+        evaluate("bbox", samples, [{"image_name": "0000.png", "object_id": 1, "bbox": [0, 0, 2, 2]}], STD)

@@ -31,8 +31,16 @@ from tqdm import tqdm
 from realvlg.data.realvlg11b import OTHER_SPLIT, Sample
 from realvlg.errors import InvalidInputError
 from realvlg.metrics.masks import mask_scores, realvlg_r1_mask_scores
-from realvlg.metrics.protocols import (METRIC_KEYS, Protocol, check_values, realvlg_r1_values, score_boxes,
-                                       score_contacts, score_grasps, standard_values)
+from realvlg.metrics.protocols import (
+    METRIC_KEYS,
+    Protocol,
+    check_values,
+    realvlg_r1_values,
+    score_boxes,
+    score_contacts,
+    score_grasps,
+    standard_values,
+)
 
 VALUE_FIELD = {"bbox": "bbox", "seg": "bbox", "grasp": "grasp", "contact": "contact"}
 
@@ -148,12 +156,11 @@ def match_predictions(samples: list[Sample], predictions: list[dict]) -> tuple[l
     unmatched = duplicates = 0
     for p in predictions:
         key = (str(p["image_name"]), str(p["object_id"]))
-        if "image_path" in p:
-            i = by_path.get((str(p["image_path"]), key[1]))
-        elif key in ambiguous:
-            raise InvalidInputError(f"image_name/object_id {key} names several samples; "
-                                    "give the predictions an image_path too")
-        else:
+        i = by_path.get((str(p["image_path"]), key[1])) if "image_path" in p else None
+        if i is None:
+            if key in ambiguous:
+                raise InvalidInputError(f"image_name/object_id {key} names several samples; "
+                                        "give the predictions their image_path too")
             i = by_name.get(key)
         if i is None:
             unmatched += 1

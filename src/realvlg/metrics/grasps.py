@@ -33,8 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from realvlg.geometry.grasps import (angle_diff_pi, convex_quad_iou, is_convex_quad, rasterised_rect_iou,
-                                     rect_iou)
+from realvlg.geometry.grasps import angle_diff_pi, convex_quad_iou, is_convex_quad, rasterised_rect_iou, rect_iou
 
 IOU_THRESHOLD = 0.25
 ANGLE_THRESHOLD_DEG = 30.0
