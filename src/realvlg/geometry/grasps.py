@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 from scipy.spatial.transform import Rotation
+from tqdm import tqdm
 
 from realvlg.errors import InvalidInputError
 
@@ -272,13 +273,16 @@ def rasterised_rect_iou(corners_a, corners_b) -> np.ndarray:
 
     ``corners_a``, ``corners_b``: (N, 4, 2) [px, (x, y)]; returns (N,). Coarser than :func:`rect_iou`
     (pixel quantisation), offered to compare with numbers reported by GR-ConvNet-style code.
-    Pairs that cover no pixel give 0.
+    Pairs that cover no pixel give 0. Identical to GR-ConvNet's ``GraspRectangle.iou`` (without its
+    angle gate) on 500 random float and integer pairs in a one-off comparison with scikit-image,
+    which is not a dependency. A per-pair loop (≈ 0.3 ms a pair): for comparisons, not for speed.
     """
     a, b = np.broadcast_arrays(np.asarray(corners_a, dtype=float), np.asarray(corners_b, dtype=float))
     out = np.zeros(a.shape[0])
     lo = np.ceil(np.minimum(a.min(axis=1), b.min(axis=1))).astype(int)
     hi = np.floor(np.maximum(a.max(axis=1), b.max(axis=1))).astype(int)
-    for i in range(a.shape[0]):  # each pair has its own canvas; the pixel tests are vectorised
+    pairs = tqdm(range(a.shape[0]), desc="raster IoU", unit="pair", disable=a.shape[0] < 20_000)
+    for i in pairs:  # each pair has its own canvas; the pixel tests are vectorised
         xs = np.arange(lo[i, 0], hi[i, 0] + 1)
         ys = np.arange(lo[i, 1], hi[i, 1] + 1)
         if xs.size == 0 or ys.size == 0:
