@@ -86,6 +86,16 @@ def test_values_by_hand(bench):
     assert contact_r1["overall"]["gacc"] == 1.0 and contact_r1["overall"]["miou"] > contact_std["overall"]["miou"]
 
 
+def test_per_sample_records(bench):
+    path = bench / "samples.jsonl"
+    run_eval(bench, "contact", "realvlg-r1", "--per-sample", str(path))
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert len(rows) == 12 and sum(r["valid"] for r in rows) == 11
+    missing = next(r for r in rows if not r["valid"])
+    assert missing["reason"] == "missing" and missing["iou"] is None and missing["split"] == "novel"
+    assert all(0 < r["iou"] <= 1 and r["correct"] in (0.0, 1.0) for r in rows if r["valid"])
+
+
 def test_report_dir_and_table(bench):
     report = bench / "report"
     results = [run_eval(bench, task, "standard", "--report-dir", str(report), "--model", "tiny")

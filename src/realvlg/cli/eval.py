@@ -43,6 +43,8 @@ def register(subparsers) -> None:
                    help="grasp IoU: exact polygons, or GR-ConvNet's rasterised IoU (standard only)")
     p.add_argument("--model", help="model name for reports (default: the predictions file's stem)")
     p.add_argument("--report-dir", type=pathlib.Path, help="write table.md and PNG plots here")
+    p.add_argument("--per-sample", type=pathlib.Path, metavar="JSONL",
+                   help="also write one line per sample: key, split, validity, reason, scores")
     p.add_argument("--table", nargs="+", type=pathlib.Path, metavar="RESULTS",
                    help="instead of scoring: a Table-4-style Markdown table of results.json files")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -102,6 +104,10 @@ def _score(args: argparse.Namespace) -> int:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text + "\n", encoding="utf-8")
+    if args.per_sample:
+        args.per_sample.parent.mkdir(parents=True, exist_ok=True)
+        with args.per_sample.open("w", encoding="utf-8") as f:
+            f.writelines(json.dumps(r) + "\n" for r in evaluation.per_sample())
     if args.report_dir:
         args.report_dir.mkdir(parents=True, exist_ok=True)
         (args.report_dir / "table.md").write_text(table4([results]), encoding="utf-8")

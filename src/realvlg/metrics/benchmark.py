@@ -135,6 +135,15 @@ class Evaluation:
         }
 
 
+    def per_sample(self):
+        """One JSON-ready record per evaluated sample: its key, split, validity, invalid reason and
+        scores (None where invalid)."""
+        for i, s in enumerate(self.samples):
+            yield {"image_name": s.image_name, "image_path": s.image_path, "object_id": s.object_id,
+                   "split": self.splits[i], "valid": bool(self.valid[i]), "reason": self.reasons[i] or None,
+                   **{k: (float(v[i]) if self.valid[i] else None) for k, v in self.scores.items()}}
+
+
 _SCORE_OF = {"miou": "iou", "gacc": "correct"}
 
 
