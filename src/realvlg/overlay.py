@@ -2,8 +2,9 @@
 
 :func:`draw_grounding` draws on a copy of an RGB image: the mask (tinted), the box, the rectangle
 grasp (jaw sides thick, opening sides thin), the contact pair, the instruction and the verdict;
-:func:`draw_grasp_projection` adds a 6-DoF grasp projected into the image (centre, closing axis
-and fingertips). :func:`save_png` writes RGB arrays as PNG.
+:func:`draw_grasp` adds a 6-DoF grasp projected into the image (fingertips, approach arrow, the
+2D contacts it came from); :func:`depth_to_rgb` colour-maps metric depth; :func:`save_image` writes
+RGB arrays to PNG/JPEG files.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import pathlib
 import cv2
 import numpy as np
 
+from realvlg.errors import InvalidInputError
 from realvlg.geometry.camera import CameraIntrinsics
 from realvlg.geometry.grasps import Grasp6D
 from realvlg.geometry.projection import project_points
 from realvlg.grounding.backend import GroundingResult
 
-GREEN, RED, YELLOW, CYAN, MAGENTA = (40, 220, 60), (230, 40, 40), (250, 210, 0), (0, 200, 230), (230, 0, 200)
+GREEN, RED, YELLOW, CYAN, MAGENTA, BLUE = (40, 220, 60), (230, 40, 40), (250, 210, 0), (0, 200, 230), (230, 0, 200), (0, 80, 255)
 
 
 def _pt(p) -> tuple[int, int]:
@@ -67,30 +69,60 @@ def draw_grounding(image: np.ndarray, result: GroundingResult | None, instructio
     return out
 
 
-def draw_grasp_projection(image: np.ndarray, grasp: Grasp6D, intrinsics: CameraIntrinsics,
-                          finger_length: float = 0.05) -> np.ndarray:
-    """A copy of ``image`` with a camera-frame 6-DoF grasp drawn as a projected gripper: the two
-    fingers (from the fingertips back along the approach) and the closing line."""
-    out = np.ascontiguousarray(image, dtype=np.uint8).copy()
-    half = grasp.closing * grasp.width / 2
-    tips = [grasp.position - half, grasp.position + half]
-    backs = [t - grasp.approach * finger_length for t in tips]
-    pts = np.array(tips + backs)
-    if not (pts[:, 2] > 1e-3).all():
-        return out  # behind the camera: nothing sensible to draw
-    uv = project_points(pts, intrinsics)
-    thickness = max(1, out.shape[1] // 320)
-    cv2.line(out, _pt(uv[0]), _pt(uv[1]), GREEN, thickness, cv2.LINE_AA)
-    for tip, back in ((0, 2), (1, 3)):
-        cv2.line(out, _pt(uv[tip]), _pt(uv[back]), GREEN, 2 * thickness, cv2.LINE_AA)
-    cv2.line(out, _pt(uv[2]), _pt(uv[3]), GREEN, thickness, cv2.LINE_AA)
+APPROACH_ARROW_M = 0.06  # the approach arrow starts this far behind the grasp centre
+
+
+def depth_to_rgb(depth_m: np.ndarray) -> np.ndarray:
+    """A colour-mapped view of metric depth (near = warm), invalid pixels black."""
+    valid = depth_m > 0
+    out = np.zeros(depth_m.shape + (3,), np.uint8)
+    if valid.any():
+        lo, hi = np.percentile(depth_m[valid], (1, 99))
+        scaled = np.clip((depth_m - lo) / max(hi - lo, 1e-6), 0, 1)
+        out = cv2.applyColorMap(((1 - scaled) * 255).astype(np.uint8), cv2.COLORMAP_TURBO)[..., ::-1].copy()
+        out[~valid] = 0
     return out
 
 
-def save_png(image: np.ndarray, path: str | pathlib.Path) -> pathlib.Path:
-    """Write an RGB uint8 image as PNG (parents created)."""
+def draw_grasp(image: np.ndarray, grasp: Grasp6D, intrinsics: CameraIntrinsics,
+               contacts_px: np.ndarray | None = None) -> np.ndarray:
+    """A copy of ``image`` (RGB) with a camera-frame 6-DoF grasp drawn on it: the fingertips'
+    closing line (green), the approach arrow (blue, from 6 cm behind the centre), the 2D contacts it
+    came from (red circles) and its width and depth as text. A grasp behind the camera is not drawn."""
+    if image.shape[:2] != (intrinsics.height, intrinsics.width):
+        raise InvalidInputError(f"image is {image.shape[1]}x{image.shape[0]}, intrinsics are for "
+                                f"{intrinsics.width}x{intrinsics.height}")
+    out = np.ascontiguousarray(image, dtype=np.uint8).copy()
+    half = grasp.closing * grasp.width / 2
+    points = np.stack([grasp.position - half, grasp.position + half, grasp.position,
+                       grasp.position - APPROACH_ARROW_M * grasp.approach])
+    if not (points[:, 2] > 1e-3).all():
+        return out
+    tip1, tip2, centre, palm = (_pt(p) for p in project_points(points, intrinsics))
+    thickness = max(1, intrinsics.width // 400)
+    cv2.line(out, tip1, tip2, GREEN, thickness + 1, cv2.LINE_AA)
+    cv2.arrowedLine(out, palm, centre, BLUE, thickness + 1, cv2.LINE_AA, tipLength=0.25)
+    for tip in (tip1, tip2):
+        cv2.circle(out, tip, 3 * thickness, GREEN, -1, cv2.LINE_AA)
+    if contacts_px is not None:
+        for p in np.asarray(contacts_px, dtype=float):
+            cv2.circle(out, _pt(p), 4 * thickness, RED, thickness, cv2.LINE_AA)
+    label = f"w {grasp.width * 100:.1f} cm  z {grasp.position[2]:.3f} m"
+    for colour, weight in (((0, 0, 0), thickness + 2), ((255, 255, 255), thickness)):  # outlined text
+        cv2.putText(out, label, (tip2[0] + 8, tip2[1] - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * thickness + 0.2,
+                    colour, weight, cv2.LINE_AA)
+    return out
+
+
+def save_image(image: np.ndarray, path: str | pathlib.Path) -> pathlib.Path:
+    """Write an RGB uint8 image (format from the suffix: .png, .jpg, …; parents created);
+    raises OSError when it cannot be written."""
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR)):
+    try:
+        written = cv2.imwrite(str(path), cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR))
+    except cv2.error as exc:
+        raise OSError(f"could not write {path}: {exc.err}") from None
+    if not written:
         raise OSError(f"could not write {path}")
     return path

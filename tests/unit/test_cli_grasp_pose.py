@@ -13,6 +13,7 @@ import tifffile
 import yaml
 
 from realvlg.cli import main
+from realvlg.overlay import GREEN
 
 CAM = dict(width=640, height=480, fx=600.0, fy=600.0, cx=320.0, cy=240.0)
 PINHOLE = ["--fx", "600", "--fy", "600", "--cx", "320", "--cy", "240"]
@@ -183,7 +184,8 @@ def test_annotated_image(plane_png, tmp_path, capsys):
     assert code == 0
     drawn = cv2.imread(str(out))
     assert drawn.shape == (480, 640, 3)
-    assert drawn[240, 310].tolist() == drawn[240, 330].tolist() == [0, 200, 0]  # the fingertips' closing line
+    green_bgr = list(reversed(GREEN))
+    assert drawn[240, 310].tolist() == drawn[240, 330].tolist() == green_bgr  # the fingertips' closing line
     colour = tmp_path / "colour.png"
     cv2.imwrite(str(colour), np.full((480, 640, 3), 90, np.uint8))
     code, _, _ = run(["--depth", plane_png, *PINHOLE, "--contact", "300,240,340,240", "--annotate", out,

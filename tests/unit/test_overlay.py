@@ -5,7 +5,7 @@ import numpy as np
 from realvlg.geometry.boxes import BoundingBox
 from realvlg.geometry.grasps import ContactPair, Grasp6D, RectGrasp
 from realvlg.grounding.backend import Grounding, InvalidGrounding, InvalidReason
-from realvlg.overlay import draw_grasp_projection, draw_grounding, save_png
+from realvlg.overlay import draw_grasp, draw_grounding, save_image
 from tabletop import INTRINSICS
 
 
@@ -26,7 +26,7 @@ def test_answers_are_drawn_where_they_are(tmp_path):
     assert changed[200, 100] and changed[210, 140]               # contacts
     assert not changed[225:, :60].any()                          # untouched elsewhere
     assert image.sum() == 90 * image.size                        # input not modified
-    assert save_png(out, tmp_path / "a" / "o.png").stat().st_size > 0
+    assert save_image(out, tmp_path / "a" / "o.png").stat().st_size > 0
 
 
 def test_invalid_answers_only_caption():
@@ -38,8 +38,8 @@ def test_invalid_answers_only_caption():
 def test_grasp_projection_lands_on_the_grasp_and_skips_grasps_behind_the_camera():
     image = np.zeros((240, 320, 3), np.uint8)
     grasp = Grasp6D.from_axes([0, 0, 0.5], [0, 0, 1], [1, 0, 0], 0.06)
-    out = draw_grasp_projection(image, grasp, INTRINSICS)
+    out = draw_grasp(image, grasp, INTRINSICS)
     u = int(round(INTRINSICS.fx * 0.03 / 0.5 + INTRINSICS.cx))
     assert _changed(out, image)[118:122, u - 2:u + 3].any()
     behind = Grasp6D.from_axes([0, 0, -0.5], [0, 0, 1], [1, 0, 0], 0.06)
-    assert not _changed(draw_grasp_projection(image, behind, INTRINSICS), image).any()
+    assert not _changed(draw_grasp(image, behind, INTRINSICS), image).any()

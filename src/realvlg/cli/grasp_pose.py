@@ -98,20 +98,22 @@ def _format_text(d: dict) -> str:
 
 
 def _annotate(args: argparse.Namespace, grasp, depth: np.ndarray, intrinsics: CameraIntrinsics) -> None:
-    import cv2
+    from PIL import Image
 
     from realvlg.geometry.projection import depth_to_metres
-    from realvlg.viz import depth_to_bgr, draw_grasp
+    from realvlg.overlay import depth_to_rgb, draw_grasp, save_image
 
     if args.image:
-        image = cv2.imread(args.image, cv2.IMREAD_COLOR)
-        if image is None:
-            raise InvalidInputError(f"{args.image}: cannot read the colour image")
+        try:
+            image = np.asarray(Image.open(args.image).convert("RGB"))
+        except OSError as exc:
+            raise InvalidInputError(f"{args.image}: cannot read the colour image ({exc})") from None
     else:
-        image = depth_to_bgr(depth_to_metres(depth, args.depth_scale))
-    drawn = draw_grasp(image, grasp, intrinsics, grasp.extras["contacts_px"])
-    if not cv2.imwrite(args.annotate, drawn):
-        raise InvalidInputError(f"{args.annotate}: cannot write the annotated image (use a .png or .jpg name)")
+        image = depth_to_rgb(depth_to_metres(depth, args.depth_scale))
+    try:
+        save_image(draw_grasp(image, grasp, intrinsics, grasp.extras["contacts_px"]), args.annotate)
+    except OSError as exc:
+        raise InvalidInputError(f"{args.annotate}: cannot write the annotated image ({exc})") from None
 
 
 def run(args: argparse.Namespace) -> int:

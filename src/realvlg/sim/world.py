@@ -48,11 +48,14 @@ HAND_BODY = "robot0_hand"
 FINGER_BODIES = ("robot0_left_finger", "robot0_right_finger")
 CAMERA_NAME = "wrist_camera"
 OBJECT_PREFIX = "obj/"
-# Observation pose: the ee 0.5 m above the table at x = 0.42, pointing down, hand x along base −x,
-# so the camera (on hand +x) sits 6.5 cm behind the TCP and looks at the table around x ≈ 0.36.
-# Found once with the FR3 model's IK (see docs/sim.md); joint limits are well clear.
+# Observation (= home) pose: joint positions and, for reference, the ee and camera poses they give
+# with the default camera mount (base frame; the tests check both against the simulator). The ee
+# is at (0.40, 0, 0.472) pointing straight down with hand x along base +x, so the camera (6.5 cm
+# along hand +x) looks down on the table around x = 0.465 from 0.535 m; image right = base −y,
+# image down = base −x.
 OBSERVATION_Q = (0.0, -0.5, 0.0, -2.2, 0.0, 1.7, 0.785)
-# The same ee pose for reference (base←ee translation [m]); tests check it against the sim.
+OBSERVATION_EE = np.array([[1.0, 0.0, 0.0, 0.400], [0.0, -1.0, 0.0, 0.0], [0.0, 0.0, -1.0, 0.472], [0, 0, 0, 1]])
+OBSERVATION_CAMERA = np.array([[0.0, -1.0, 0.0, 0.465], [-1.0, 0.0, 0.0, 0.0], [0.0, 0.0, -1.0, 0.535], [0, 0, 0, 1]])
 D435I_FX_1280 = 910.0
 
 
@@ -151,6 +154,29 @@ class GraspCheck:
         return self.lifted and self.held
 
 
+def free_loopback_address(seed: int | None = None, tries: int = 200) -> str:
+    """A 127.x.y.z address whose libfranka ports (1337 robot, 1338 gripper) are free, so several
+    simulated robots (tests, helpers) can run side by side on one machine."""
+    import socket
+
+    rng = np.random.default_rng(seed)
+    for _ in range(tries):
+        host = "127.{}.{}.{}".format(*rng.integers(1, 255, size=3))
+        socks = []
+        try:
+            for port in (1337, 1338):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                socks.append(s)
+                s.bind((host, port))
+            return host
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise SimError(f"no free loopback address for ports 1337/1338 after {tries} tries")
+
+
 def _pose(pos, mat) -> np.ndarray:
     T = np.eye(4)
     T[:3, :3] = np.asarray(mat).reshape(3, 3)
@@ -182,6 +208,8 @@ class SimWorld:
         self._lock = threading.Lock()
         self._renderers: dict[tuple[int, int], mujoco.Renderer] = {}
         self._rest_z: dict[str, float] = {}
+        self._reflex_at: float | None = None
+        self.reflexes_injected = 0
 
     # -- life cycle --------------------------------------------------------------------------
     @property
@@ -215,6 +243,7 @@ class SimWorld:
         self._sim, self._server = sim, server
         self._index_model()
         sim.register_pre_step_callback(lambda _: self._lock.acquire())
+        sim.register_pre_step_callback(self._maybe_reflex)
         sim.register_post_step_callback(lambda _: self._lock.release())
         server.run_async(realtime=self.config.realtime)
         if settle_s > 0:
@@ -294,6 +323,29 @@ class SimWorld:
             for part, idx in OBJECTS[n].parts.items():
                 self._part_geoms[n, part] = np.array(
                     [mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, f"{OBJECT_PREFIX}{n}/{k}") for k in idx])
+
+    # -- fault injection ------------------------------------------------------------------------
+    def inject_reflex(self, after_s: float = 0.0) -> None:
+        """Fault injection for tests: the first robot motion running ``after_s`` simulated seconds
+        from now is aborted the way a real FR3 reflex aborts it — the robot stops and holds, and
+        the libfranka Move command answers ``kReflexAborted`` — so the client sees the same
+        ``ControlException`` a real reflex gives. franky-sim itself never raises reflexes."""
+        self._reflex_at = self._require().data.time + after_s
+
+    def _maybe_reflex(self, sim) -> None:
+        if self._reflex_at is None or sim.data.time < self._reflex_at:
+            return
+        from franky_sim.franka_robot_protocol import MoveStatus, RobotCommand
+        from franky_sim.franka_server import BaseCommand
+
+        rs = self._server.robot_servers[0]
+        motion_id = rs.current_motion_id
+        if motion_id:
+            self._reflex_at = None
+            rs.stop_motion(send_preemption_signal=False)
+            BaseCommand.send_response(rs._tcp_socket, RobotCommand.kMove, motion_id, MoveStatus.kReflexAborted)
+            rs.reset_current_motion_id()
+            self.reflexes_injected += 1
 
     # -- state --------------------------------------------------------------------------------
     def snapshot(self) -> mujoco.MjData:

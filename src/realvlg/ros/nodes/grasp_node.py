@@ -44,7 +44,7 @@ from realvlg.geometry.projection import backproject_cloud
 from realvlg.geometry.transforms import base_from_camera, load_transform
 from realvlg.graph import repo_path
 from realvlg.grounding.backend import TASKS, GroundingResult
-from realvlg.overlay import draw_grasp_projection, draw_grounding, save_png
+from realvlg.overlay import draw_grasp, draw_grounding, save_image
 from realvlg.pipeline import STRATEGIES, Capture, GraspPlanner, PlannerConfig, PlanningError
 from realvlg.ros import names
 from realvlg.ros.conversions import (
@@ -217,7 +217,7 @@ class GraspNode(Node):
     # -- inspection -------------------------------------------------------------------------------
     def _overlay(self, capture: Capture, out: Outcome, grasp_camera: Grasp6D | None = None) -> np.ndarray:
         image = draw_grounding(capture.color, out.grounding, message=out.message)
-        return draw_grasp_projection(image, grasp_camera, capture.intrinsics) if grasp_camera is not None else image
+        return draw_grasp(image, grasp_camera, capture.intrinsics) if grasp_camera is not None else image
 
     def _publish(self, capture: Capture, plan) -> None:
         stamp = self.get_clock().now().to_msg()
@@ -235,7 +235,7 @@ class GraspNode(Node):
         t0 = time.perf_counter()
         overlay = self._overlay(capture, out, grasp_camera)
         self.overlay_pub.publish(image_to_msg(overlay, "rgb8", capture.frame, capture.stamp))
-        save_png(overlay, run.path / "overlay.png")
+        save_image(overlay, run.path / "overlay.png")
         bag = run.bag()
         stamp_ns = round(capture.stamp * 1e9)
         for topic, msg in ((names.COLOR_IMAGE_TOPIC, image_to_msg(capture.color, "rgb8", capture.frame, capture.stamp)),
