@@ -14,6 +14,7 @@ test: setup
 bench: setup
 	$(PY) bench/backproject.py
 	$(PY) bench/camera_topics.py
+	$(PY) bench/metrics.py
 
 clean:
 	rm -rf build .venv .pytest_cache .hypothesis
