@@ -84,6 +84,12 @@ class PoseHistory:
             self._stamps.append(float(stamp))
             self._poses.append(np.asarray(matrix, dtype=float))
 
+    @property
+    def first_stamp(self) -> float | None:
+        """The oldest pose's time (None before any): frames older than it cannot be placed."""
+        with self._lock:
+            return self._stamps[0] if self._stamps else None
+
     def at(self, stamp: float, max_gap: float = 0.05) -> Transform:
         """The pose at ``stamp``: interpolated between the poses either side when they are at most
         ``2 · max_gap`` apart, else the nearest one if within ``max_gap``. Raises

@@ -45,9 +45,11 @@ def test_pose_history_interpolates_and_refuses_stale_poses():
     history = PoseHistory("fr3_link0", "fr3_hand_tcp")
     with pytest.raises(CaptureError, match="no robot pose"):
         history.at(0.0)
+    assert history.first_stamp is None
     history.add(1.0, _pose(0.0, 0.0))
     history.add(1.1, _pose(0.1, 0.2))
     history.add(1.05, _pose(9.0, 9.0))  # out of order: ignored
+    assert history.first_stamp == 1.0
     mid = history.at(1.05)
     assert mid.parent == "fr3_link0" and mid.child == "fr3_hand_tcp"
     np.testing.assert_allclose(mid.matrix[0, 3], 0.05)

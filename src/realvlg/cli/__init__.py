@@ -16,6 +16,7 @@ SUBCOMMAND_MODULES = (
     "realvlg.cli.grasp",
     "realvlg.cli.up",
     "realvlg.cli.demo",
+    "realvlg.cli.sim_eval",
 )
 
 
