@@ -102,7 +102,7 @@ def connected_serials(ctx: rs.context | None = None) -> list[str]:
 
 def _fmt_profile(p: rs.stream_profile) -> str:
     v = p.as_video_stream_profile()
-    return f"{p.stream_name()} {p.format()} {v.width()}x{v.height()}@{p.fps()}"
+    return f"{p.stream_name()} {str(p.format()).split('.')[-1]} {v.width()}x{v.height()}@{p.fps()}"
 
 
 class RealSenseCamera(Camera):
@@ -157,18 +157,19 @@ class RealSenseCamera(Camera):
             device = rs.context().load_device(str(path))
         except RuntimeError as exc:
             raise CameraStreamError(f"{path} is not a readable librealsense recording: {exc}") from None
-        profiles = [p for s in device.query_sensors() for p in s.get_stream_profiles()]
-        del device
+        profiles = [p for s in device.query_sensors() for p in s.get_stream_profiles() if p.is_video_stream_profile()]
         depth = [p for p in profiles if p.stream_type() == rs.stream.depth and p.format() == rs.format.z16]
         color = [p for p in profiles if p.stream_type() == rs.stream.color and p.format() in _COLOR_TO_RGB]
-        held = ", ".join(_fmt_profile(p) for p in profiles if p.is_video_stream_profile()) or "no video streams"
-        for name, found in (("Z16 depth", depth), ("RGB/BGR colour", color)):
-            if not found:
+        held = ", ".join(_fmt_profile(p) for p in profiles) or "no video streams"
+        modes = [(p.stream_type(), p.as_video_stream_profile().width(), p.as_video_stream_profile().height(),
+                  p.format(), p.fps()) for p in (depth[:1] + color[:1])]
+        del device, profiles, depth, color  # the file stays open while the playback device lives
+        for name, kind in (("Z16 depth", rs.stream.depth), ("RGB/BGR colour", rs.stream.color)):
+            if not any(mode[0] == kind for mode in modes):
                 raise CameraStreamError(f"recording {path} has no {name} stream (it holds: {held})")
         cfg.enable_device_from_file(str(path), repeat_playback=False)
-        for p in (depth[0], color[0]):
-            v = p.as_video_stream_profile()
-            cfg.enable_stream(p.stream_type(), v.width(), v.height(), p.format(), p.fps())
+        for mode in modes:
+            cfg.enable_stream(*mode)
 
     def _configure_live(self, cfg: rs.config) -> None:
         serials = connected_serials()

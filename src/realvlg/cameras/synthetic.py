@@ -56,7 +56,7 @@ class PlaneBoxScene:
     box_top_z: float = 0.48
     x_range: tuple[float, float] = (-0.08, 0.06)
     y_range: tuple[float, float] = (-0.05, 0.07)
-    hole: tuple[int, int, int, int] | None = (100, 80, 180, 140)
+    hole: tuple[int, int, int, int] | None = (300, 150, 380, 210)
 
 
 def render_depth(scene: PlaneBoxScene, intr: CameraIntrinsics, rotation: np.ndarray = np.eye(3),
