@@ -60,3 +60,14 @@ def test_camera_check_refuses_bad_arguments(tmp_path):
         run_cli("--backend", "replay")
     with pytest.raises(InvalidInputError, match="at least 1"):
         run_cli("--file", str(tmp_path / "x.db3"), "--frames", "0")
+
+
+def test_camera_errors_become_one_line_and_exit_code_2(tmp_path, monkeypatch, capsys):
+    import realvlg.cli as cli
+
+    monkeypatch.setattr(cli, "SUBCOMMAND_MODULES", ("realvlg.cli.camera_check",))
+    assert cli.main(["camera-check", "--file", str(tmp_path / "missing.db3")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"realvlg camera-check: error: no RealSense recording at {tmp_path / 'missing.db3'}"
+    assert cli.main(["camera-check", "--backend", "replay", "--file", str(tmp_path)]) == 2
+    assert "is not a readable rosbag2 recording" in capsys.readouterr().err
