@@ -187,3 +187,19 @@ def test_bad_config_and_reading_closed_camera():
     with pytest.raises(CameraError, match="not open"):
         RealSenseCamera(RealSenseCameraConfig()).read()
     assert issubclass(CameraTimeoutError, RealVLGError)
+
+
+def test_pairs_further_apart_than_the_skew_tolerance_are_skipped(tmp_path):
+    rig = d435i_rig(color_size=(640, 360), depth_size=(640, 360))
+    depth, color = depth_image(SCENE, rig), color_image(SCENE, rig)
+    with SoftwareDeviceRecording(tmp_path / "skewed.db3", rig) as rec:
+        for i in range(4):  # depth 30 ms after its colour image: beyond 0.75 of a 30 Hz period
+            rec.write(i, None, with_frame_index(color, i), 1.0 + i / 10)
+            rec.write(i, depth, None, 1.03 + i / 10)
+    with RealSenseCamera.from_file(tmp_path / "skewed.db3") as cam:
+        with pytest.raises(EndOfRecordingError):
+            cam.read(timeout=2.0)
+        assert cam.skipped_framesets > 0
+    with RealSenseCamera.from_file(tmp_path / "skewed.db3", max_pair_skew=0.04) as cam:
+        frame = cam.read(timeout=2.0)
+        assert frame.color[0, 0, 0] == frame.frame_number

@@ -12,7 +12,9 @@ alignment as Intel recommends) → ``rs.align(rs.stream.color)`` → :class:`RGB
   default on D400) → float32 metres, 0 = invalid; aligned to colour, so the intrinsics of the
   colour stream (``CameraIntrinsics.from_realsense``) hold for both.
 * Synchronisation: a pair is returned only when the colour and depth timestamps differ by at most
-  ``max_pair_skew`` (default half a colour frame period); a colour frame is never returned twice.
+  ``max_pair_skew`` (default 0.75 colour frame periods: the D400 colour and depth imagers are not
+  hardware-triggered together, so nearest frames may be up to half a period apart, while a
+  neighbouring frame is a full period away); a colour frame is never returned twice.
 * Timestamps: the colour frame's ``get_timestamp()`` in seconds (the D400 global time by default,
   i.e. host-clock aligned; a recording keeps the recorded values).
 * Playback: ``repeat_playback=False``; ``real_time=False`` (default) delivers recorded frames as
@@ -200,7 +202,7 @@ class RealSenseCamera(Camera):
         self._intrinsics = CameraIntrinsics.from_realsense(color_profile.get_intrinsics())
         self.fps = color_profile.fps()
         self._max_skew_ms = 1000.0 * (self.config.max_pair_skew if self.config.max_pair_skew is not None
-                                      else 0.5 / self.fps)
+                                      else 0.75 / self.fps)
         self._align = rs.align(rs.stream.color)
         self._filters = [DEPTH_FILTERS[name]() for name in DEPTH_FILTERS if name in self.config.filters]
         self._last_color_number: int | None = None
