@@ -1,5 +1,5 @@
 """Real sensor frames (../shared/realdata/anygrasp: 1280x720 RGB + uint16 mm depth, already
-registered) through a librealsense software device, the RealSense pipeline playback, the MCAP
+registered) through a librealsense software device, RealSense playback (rs.align), the MCAP
 recorder and the rosbag2 replay backend."""
 
 import cv2
@@ -25,7 +25,7 @@ def real_frames(realdata):
             for i in range(3)]
 
 
-def test_real_frames_through_pipeline_recorder_and_replay(real_frames, tmp_path):
+def test_real_frames_through_playback_recorder_and_replay(real_frames, tmp_path):
     # depth and colour are already registered: same intrinsics, identity extrinsics
     with SoftwareDeviceRecording(tmp_path / "real.db3", StereoRig(depth=ANYGRASP, color=ANYGRASP)) as rec:
         for i, (rgb, mm) in enumerate(real_frames):

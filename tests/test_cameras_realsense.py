@@ -1,7 +1,7 @@
-"""RealSense backend through pyrealsense2's real pipeline: a software device with D435i-like
-intrinsics records a plane-and-box scene to .db3 (rs.recorder), the backend plays it back
-(enable_device_from_file) and aligns depth to colour (rs.align); results are checked against an
-analytic ray cast of the same scene from the colour camera."""
+"""RealSense backend through real librealsense code: a software device with D435i-like intrinsics
+records a plane-and-box scene to .db3 (rs.recorder), the backend plays it back (playback device)
+and aligns depth to colour (rs.align); results are checked against an analytic ray cast of the
+same scene from the colour camera."""
 
 import time
 

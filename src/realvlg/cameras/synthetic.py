@@ -2,7 +2,7 @@
 
 Used by the tests, the benchmark and ``realvlg camera-check`` without a camera. Nothing here is a
 stand-in for the camera code: :class:`SoftwareDeviceRecording` drives librealsense's own
-``rs.software_device`` and ``rs.recorder`` to write a ``.db3`` that the real pipeline plays back,
+``rs.software_device`` and ``rs.recorder`` to write a ``.db3`` that the RealSense backend plays back,
 and :func:`render_depth` ray-casts the scene analytically so the tests know the exact answer.
 
 Frames: the depth frame is the software device's depth sensor frame (REP-103 optical axes);
