@@ -36,9 +36,9 @@ from realvlg.recording import BagRecorder
 
 def timed(frames_iter) -> tuple[np.ndarray, set]:
     """Seconds spent producing each item of ``frames_iter`` (a generator doing the work, yielding
-    a frame key per item) and the set of distinct keys (= distinct colour frames delivered)."""
+    ``(frame key, arrays)`` per item) and the set of distinct keys (= distinct colour frames delivered)."""
     times, keys, t = [], set(), time.perf_counter()
-    for key in frames_iter:
+    for key, _arrays in frames_iter:
         now = time.perf_counter()
         times.append(now - t)
         keys.add(key)
@@ -50,7 +50,8 @@ def wrapper_frames(cam_factory):
     with cam_factory() as cam:
         while True:
             try:
-                yield cam.read(timeout=5.0).timestamp
+                frame = cam.read(timeout=5.0)
+                yield frame.timestamp, (frame.color, frame.depth)
             except EndOfRecordingError:
                 return
 
@@ -74,7 +75,7 @@ def raw_realsense_frames(path: Path):
             if color and depth:
                 rgb = np.array(np.asanyarray(color.get_data()))
                 metres = np.asanyarray(depth.get_data()).astype(np.float32) * scale
-                yield color.get_frame_number()
+                yield color.get_frame_number(), (rgb, metres)
     finally:
         pipe.stop()
 
@@ -86,10 +87,10 @@ def raw_rosbags_frames(path: Path):
         for conn, _, raw in reader.messages(connections=conns):
             msg = ts.deserialize_cdr(raw, conn.msgtype)
             if msg.encoding == "16UC1":
-                depth = np.frombuffer(msg.data, np.uint16).reshape(msg.height, msg.width).astype(np.float32) * 0.001
+                pixels = np.frombuffer(msg.data, np.uint16).reshape(msg.height, msg.width).astype(np.float32) * 0.001
             else:
-                rgb = np.frombuffer(msg.data, np.uint8).reshape(msg.height, msg.width, 3).copy()
-            yield msg.header.stamp.sec, msg.header.stamp.nanosec
+                pixels = np.frombuffer(msg.data, np.uint8).reshape(msg.height, msg.width, 3).copy()
+            yield (msg.header.stamp.sec, msg.header.stamp.nanosec), pixels
 
 
 def summarise(name: str, runs: list[tuple[np.ndarray, set]]) -> dict:
@@ -124,10 +125,12 @@ def main() -> None:
                         break
 
         cases = [
-            ("realsense playback (RealSenseCamera)", lambda: timed(wrapper_frames(lambda: RealSenseCamera.from_file(db3))),
+            ("realsense playback (RealSenseCamera)",
+             lambda: timed(wrapper_frames(lambda: RealSenseCamera.from_file(db3))),
              "raw pyrealsense2 pipeline + align", lambda: timed(raw_realsense_frames(db3))),
         ] + [
-            (f"replay {s} (ReplayCamera)", lambda s=s: timed(wrapper_frames(lambda: ReplayCamera(ReplayCameraConfig(path=bags[s])))),
+            (f"replay {s} (ReplayCamera)",
+             lambda s=s: timed(wrapper_frames(lambda: ReplayCamera(ReplayCameraConfig(path=bags[s])))),
              f"raw rosbags {s} decode", lambda s=s: timed(raw_rosbags_frames(bags[s])))
             for s in bags
         ]
@@ -137,7 +140,8 @@ def main() -> None:
             peer = summarise(peer_name, [peer_run() for _ in range(args.repeats)])
             rows.append((ours, peer))
 
-    print(f"\n{'path (1280x720)':38s} {'frames':>6s} {'calls':>6s} {'frames/s':>9s} {'ms/frame':>9s} {'p50 ms/call':>11s}")
+    print(f"\n{'path (1280x720)':38s} {'frames':>6s} {'calls':>6s} {'frames/s':>9s} {'ms/frame':>9s} "
+          f"{'p50 ms/call':>11s}")
     for ours, peer in rows:
         for r in (ours, peer):
             print(f"{r['name']:38s} {r['frames']:6d} {r['calls']:6d} {r['fps']:9.1f} {r['ms_per_frame']:9.2f} "

@@ -57,7 +57,7 @@ def test_recorder_round_trip(tmp_path, storage):
         assert cam.intrinsics == INTR
         got = read_all(cam)
     assert [g.frame_number for g in got] == [0, 1, 2, 3]
-    for f, g in zip(sent, got):
+    for f, g in zip(sent, got, strict=True):
         np.testing.assert_array_equal(g.color, f.color)
         np.testing.assert_allclose(g.depth, f.depth, atol=1e-6)
         assert g.depth.dtype == np.float32 and (g.depth[:20, :30] == 0).all()
@@ -85,6 +85,7 @@ def write_realsense_ros_bag(path, storage, n=12, drop_depth=(3, 7), color_encodi
     Header, Time = TS.types["std_msgs/msg/Header"], TS.types["builtin_interfaces/msg/Time"]
     Image, Info = TS.types["sensor_msgs/msg/Image"], TS.types["sensor_msgs/msg/CameraInfo"]
     Imu = TS.types["sensor_msgs/msg/Imu"]
+    Quaternion, Vector3 = TS.types["geometry_msgs/msg/Quaternion"], TS.types["geometry_msgs/msg/Vector3"]
     roi = TS.types["sensor_msgs/msg/RegionOfInterest"](x_offset=0, y_offset=0, height=0, width=0, do_rectify=False)
     rng = np.random.default_rng(0)
     w, h = INTR.width, INTR.height
@@ -116,11 +117,13 @@ def write_realsense_ros_bag(path, storage, n=12, drop_depth=(3, 7), color_encodi
             depth_msg = Image(header=header(d_ns), height=h, width=w, encoding="16UC1", is_bigendian=0,
                               step=w * 2, data=mm.reshape(-1).view(np.uint8))
             latency = int(rng.integers(5_000_000, 25_000_000))
-            out = [("color", c_ns + latency, color_msg), ("color_info", c_ns + latency, Info(header=header(c_ns), **info_kw)),
-                   ("imu", c_ns, Imu(header=header(c_ns), orientation=TS.types["geometry_msgs/msg/Quaternion"](x=0, y=0, z=0, w=1),
-                                      orientation_covariance=np.zeros(9), angular_velocity=TS.types["geometry_msgs/msg/Vector3"](x=0, y=0, z=0),
-                                      angular_velocity_covariance=np.zeros(9), linear_acceleration=TS.types["geometry_msgs/msg/Vector3"](x=0, y=0, z=9.8),
-                                      linear_acceleration_covariance=np.zeros(9)))]
+            imu = Imu(header=header(c_ns), orientation=Quaternion(x=0, y=0, z=0, w=1),
+                      orientation_covariance=np.zeros(9), angular_velocity=Vector3(x=0, y=0, z=0),
+                      angular_velocity_covariance=np.zeros(9), linear_acceleration=Vector3(x=0, y=0, z=9.8),
+                      linear_acceleration_covariance=np.zeros(9))
+            out = [("color", c_ns + latency, color_msg),
+                   ("color_info", c_ns + latency, Info(header=header(c_ns), **info_kw)),
+                   ("imu", c_ns, imu)]
             if i not in drop_depth:
                 d_log = c_ns + latency + int(rng.integers(-4_000_000, 4_000_000))
                 out += [("depth", d_log, depth_msg), ("depth_info", d_log, Info(header=header(d_ns), **info_kw))]
@@ -137,7 +140,7 @@ def test_replay_pairs_a_realsense_ros_bag_by_nearest_stamp(tmp_path, storage):
         got = read_all(cam)
         assert cam.unpaired == 2
     assert len(got) == len(expected) == 10
-    for g, (c_ns, (rgb, mm)) in zip(got, sorted(expected.items())):
+    for g, (c_ns, (rgb, mm)) in zip(got, sorted(expected.items()), strict=True):
         assert g.timestamp == pytest.approx(c_ns * 1e-9, abs=1e-6)
         np.testing.assert_array_equal(g.color, rgb)
         np.testing.assert_allclose(g.depth, mm * 0.001, rtol=1e-6)
@@ -148,7 +151,7 @@ def test_replay_decodes_padded_bgr8_rows(tmp_path):
     expected = write_realsense_ros_bag(tmp_path / "bag", StoragePlugin.MCAP, n=3, drop_depth=(),
                                        color_encoding="bgr8", pad=8)
     with ReplayCamera(ReplayCameraConfig(path=tmp_path / "bag")) as cam:
-        for c_ns, (rgb, _) in sorted(expected.items()):
+        for _, (rgb, _) in sorted(expected.items()):
             np.testing.assert_array_equal(cam.read().color, rgb)
 
 
@@ -167,8 +170,8 @@ def test_missing_topics_and_paths_are_clear_errors(tmp_path):
                                                     frame_id="camera_color_optical_frame"),
             height=frame.height, width=frame.width, encoding="rgb8", is_bigendian=0, step=frame.width * 3,
             data=frame.color.reshape(-1)))
-    with pytest.raises(CameraStreamError, match=f"no sensor_msgs/msg/Image messages on {topics.ALIGNED_DEPTH_IMAGE_TOPIC}"
-                                                f" \\(it holds: {topics.COLOR_IMAGE_TOPIC}"):
+    missing = f"no sensor_msgs/msg/Image messages on {topics.ALIGNED_DEPTH_IMAGE_TOPIC}"
+    with pytest.raises(CameraStreamError, match=f"{missing} \\(it holds: {topics.COLOR_IMAGE_TOPIC}"):
         ReplayCamera(ReplayCameraConfig(path=tmp_path / "no_depth")).open()
     with pytest.raises(CameraNotFoundError, match="no rosbag2 recording"):
         ReplayCamera(ReplayCameraConfig(path=tmp_path / "absent")).open()
@@ -242,3 +245,24 @@ def test_camera_modules_do_not_import_rclpy():
             "realvlg.cameras.synthetic, realvlg.cli.camera_check; "
             "assert 'rclpy' not in sys.modules, 'rclpy imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_image_decoding_big_endian_float_depth_and_bad_encodings():
+    from realvlg.cameras.messages import decode_color, decode_depth, image_msg
+
+    Image, Header = TS.types["sensor_msgs/msg/Image"], TS.types["std_msgs/msg/Header"]
+    header = Header(stamp=TS.types["builtin_interfaces/msg/Time"](sec=0, nanosec=0), frame_id="x")
+    mm = np.array([[0, 1], [500, 65535]], np.uint16)
+    big = Image(header=header, height=2, width=2, encoding="16UC1", is_bigendian=1, step=4,
+                data=mm.astype(">u2").reshape(-1).view(np.uint8))
+    np.testing.assert_allclose(decode_depth(big), mm * 0.001, rtol=1e-6)
+    metres = np.array([[np.nan, -1.0], [np.inf, 0.75]], np.float32)
+    np.testing.assert_array_equal(decode_depth(image_msg(TS, metres, "32FC1", 0, "x")), [[0, 0], [0, 0.75]])
+    with pytest.raises(CameraStreamError, match="depth encoding 'rgb8' is not supported"):
+        decode_depth(image_msg(TS, np.zeros((2, 2, 3), np.uint8), "rgb8", 0, "x"))
+    with pytest.raises(CameraStreamError, match="colour encoding 'yuv422' is not supported"):
+        decode_color(image_msg(TS, np.zeros((2, 4), np.uint8), "yuv422", 0, "x"))
+    short = Image(header=header, height=2, width=2, encoding="rgb8", is_bigendian=0, step=6,
+                  data=np.zeros(10, np.uint8))
+    with pytest.raises(CameraStreamError, match="has step 6 and 10 bytes"):
+        decode_color(short)

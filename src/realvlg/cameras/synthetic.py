@@ -59,17 +59,18 @@ class PlaneBoxScene:
     hole: tuple[int, int, int, int] | None = (300, 150, 380, 210)
 
 
-def render_depth(scene: PlaneBoxScene, intr: CameraIntrinsics, rotation: np.ndarray = np.eye(3),
-                 translation: np.ndarray = np.zeros(3)) -> tuple[np.ndarray, np.ndarray]:
+def render_depth(scene: PlaneBoxScene, intr: CameraIntrinsics, rotation: np.ndarray | None = None,
+                 translation: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Ray-cast ``scene`` from a camera whose frame is ``p_cam = R @ p_depth + t``.
 
     Returns ``(z, on_box)``: for each pixel of ``intr``, the z of the hit point in the *depth* frame
     (what ``rs.align`` writes into the aligned image, float64 metres, 0 where nothing is hit) and
-    whether the hit is on the box top. With the identity pose this is the depth image itself.
+    whether the hit is on the box top. With the identity pose (the default) this is the depth image.
     """
     u, v = np.meshgrid(np.arange(intr.width), np.arange(intr.height))
     rays_cam = np.stack([(u - intr.cx) / intr.fx, (v - intr.cy) / intr.fy, np.ones_like(u, float)], axis=-1)
-    R, t = np.asarray(rotation, float), np.asarray(translation, float)
+    R = np.eye(3) if rotation is None else np.asarray(rotation, float)
+    t = np.zeros(3) if translation is None else np.asarray(translation, float)
     rays = rays_cam @ R  # R^T r per pixel: ray directions in the depth frame
     origin = -R.T @ t
     n = np.asarray(scene.normal, float)

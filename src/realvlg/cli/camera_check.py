@@ -34,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("--serial", help="RealSense serial number (default: the only device connected)")
     source.add_argument("--file", type=Path, help="recording: .bag/.db3 (realsense) or a rosbag2 (replay)")
     p.add_argument("--profile", default="d435i", help="RealSense stream preset (live only), e.g. d435i, d415")
-    p.add_argument("--filters", default="", help="RealSense depth filters, comma-separated: spatial,temporal,hole_filling")
+    p.add_argument("--filters", default="",
+                   help="RealSense depth filters, comma-separated: spatial,temporal,hole_filling")
     p.add_argument("--frames", type=int, default=30, help="frames to grab (default 30)")
     p.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for each frame")
     p.add_argument("--out", type=Path, default=Path("runs/camera-check"), help="folder for the PNGs")
@@ -82,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     last = frames[-1]
     n = len(frames)
     intr = last.intrinsics
-    source = f"{args.backend} " + (f"recording {args.file}" if args.file else f"device {args.serial or '(first found)'}")
+    where = f"recording {args.file}" if args.file else f"device {args.serial or '(first found)'}"
+    source = f"{args.backend} {where}"
     if info:
         source += " (" + ", ".join(f"{k} {v}" for k, v in info.items()) + ")"
     print(f"source       {source}")
