@@ -188,6 +188,7 @@ class _PlaybackSource:
         self._frames: queue.Queue = queue.Queue(maxsize=4)
         self._closing = False
         self._latest: dict[rs.stream, rs.frame] = {}
+        self._to_compose: list[rs.frame] = []  # the pair _compose turns into a frameset
         self._pairs = rs.frame_queue(2)
         self._composer = rs.processing_block(self._compose)
         self._composer.start(self._pairs)
@@ -213,8 +214,7 @@ class _PlaybackSource:
                 continue
 
     def _compose(self, _trigger: rs.frame, source: rs.frame_source) -> None:
-        source.frame_ready(source.allocate_composite_frame([self._latest[rs.stream.depth],
-                                                            self._latest[rs.stream.color]]))
+        source.frame_ready(source.allocate_composite_frame(self._to_compose))
 
     def wait(self, timeout: float) -> rs.composite_frame | None:
         """The next colour + depth pair within ``timeout`` s as a frameset, or None."""
@@ -233,9 +233,14 @@ class _PlaybackSource:
             self._latest[kind] = frame
             other = self._latest.get(rs.stream.color if kind == rs.stream.depth else rs.stream.depth)
             if other is not None and abs(other.get_timestamp() - frame.get_timestamp()) <= self._max_skew_ms:
+                self._to_compose = [self._latest.pop(rs.stream.depth), self._latest.pop(rs.stream.color)]
                 self._composer.invoke(frame)
-                self._latest.clear()
-                return self._pairs.wait_for_frame().as_frameset()
+                ok, frameset = self._pairs.try_wait_for_frame(1000)
+                self._to_compose = []
+                if not ok:
+                    raise CameraError(f"librealsense did not combine colour frame "
+                                      f"{frame.get_frame_number()} and its depth frame into a frameset")
+                return frameset.as_frameset()
         return None
 
     def finished(self) -> bool:
