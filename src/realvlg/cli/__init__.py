@@ -17,6 +17,7 @@ SUBCOMMAND_MODULES = (
     "realvlg.cli.up",
     "realvlg.cli.demo",
     "realvlg.cli.sim_eval",
+    "realvlg.cli.camera_check",
 )
 
 
