@@ -27,6 +27,7 @@ class InvalidReason(str, enum.Enum):
 
     EMPTY = "empty"                        # nothing generated
     NO_ANSWER_TAG = "no_answer_tag"        # no <answer>…</answer>
+    MALFORMED = "malformed"                # the answer is not the task's (…), (…) layout
     WRONG_COUNT = "wrong_count"            # not the number of values the task needs
     NON_FINITE = "non_finite"              # nan / inf / unparsable number
     OUT_OF_IMAGE = "out_of_image"          # coordinates outside the image
@@ -84,6 +85,7 @@ class GroundingBackend(ABC):
     """Task + image + instruction → :data:`GroundingResult`."""
 
     name: str = "backend"
+    tasks: tuple[str, ...] = TASKS  # the tasks this backend (its model) answers
 
     @abstractmethod
     def ground(self, task: str, image: np.ndarray, instruction: str, *, samples: int = 1,
