@@ -3,8 +3,8 @@
 Nothing is downloaded: the tokenizer is a byte-level BPE trained here with ``tokenizers`` on a
 few sentences (it carries every Qwen2.5-VL special token and the Qwen2-VL chat template), the
 model is ``Qwen2_5_VLForConditionalGeneration`` from a small config, and the processor is
-:class:`ImageOnlyQwen2_5_VLProcessor` — Qwen2.5-VL's processor without the video processor,
-whose import needs torchvision. The processor class is saved next to the weights as remote code
+:mod:`realvlg.grounding.qwen_processor`'s image-only Qwen2.5-VL processor (the video
+processor's import needs torchvision). The processor class is saved next to the weights as remote code
 (``auto_map``), so ``AutoProcessor.from_pretrained(dir, trust_remote_code=True)`` and
 ``transformers serve DIR --trust-remote-code`` load the folder like any published checkpoint.
 
@@ -23,6 +23,8 @@ import shutil
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from realvlg.grounding.qwen_processor import PROCESSOR_CLASS, PROCESSOR_MODULE, image_only_processor_class
 
 SPECIAL_TOKENS = (
     "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
@@ -45,23 +47,6 @@ CHAT_TEMPLATE = (
     "{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>\n"
     "{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
-
-_PROCESSOR_MODULE = "processing_image_only_qwen2_5_vl"
-_PROCESSOR_SOURCE = '''"""Qwen2.5-VL processor for images only (the video processor needs torchvision)."""
-from transformers import Qwen2_5_VLProcessor
-from transformers.processing_utils import ProcessorMixin
-
-
-class ImageOnlyQwen2_5_VLProcessor(Qwen2_5_VLProcessor):
-    attributes = ["image_processor", "tokenizer"]
-
-    def __init__(self, image_processor=None, tokenizer=None, chat_template=None, **kwargs):
-        self.image_token = "<|image_pad|>"
-        self.video_token = "<|video_pad|>"
-        self.image_token_id = tokenizer.convert_tokens_to_ids(self.image_token)
-        self.video_token_id = tokenizer.convert_tokens_to_ids(self.video_token)
-        ProcessorMixin.__init__(self, image_processor, tokenizer, chat_template=chat_template)
-'''
 
 # Text the tokenizer is trained on: the paper's prompt vocabulary, numbers and punctuation.
 _CORPUS = (
@@ -115,21 +100,6 @@ def _train_tokenizer(vocab_size: int, corpus: tuple[str, ...]):
                                    chat_template=CHAT_TEMPLATE, padding_side="left")
 
 
-def _load_processor_class():
-    """Import the remote-code processor from a temporary file (save_pretrained copies it)."""
-    import importlib.util
-    import sys
-    import tempfile
-
-    source = pathlib.Path(tempfile.mkdtemp(prefix="realvlg-processor-")) / f"{_PROCESSOR_MODULE}.py"
-    source.write_text(_PROCESSOR_SOURCE)
-    spec = importlib.util.spec_from_file_location(_PROCESSOR_MODULE, source)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[_PROCESSOR_MODULE] = module
-    spec.loader.exec_module(module)
-    return module.ImageOnlyQwen2_5_VLProcessor
-
-
 def build_tiny_qwen2_5_vl(folder: str | pathlib.Path, config: TinyConfig = TinyConfig(),
                           memorize: list[tuple[np.ndarray, str, str]] | None = None,
                           steps: int = 150) -> pathlib.Path:
@@ -149,7 +119,7 @@ def build_tiny_qwen2_5_vl(folder: str | pathlib.Path, config: TinyConfig = TinyC
     tokenizer = _train_tokenizer(config.vocab_size, corpus)
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
 
-    processor_cls = _load_processor_class()
+    processor_cls = image_only_processor_class()
     image_processor = Qwen2VLImageProcessorPil(min_pixels=config.min_pixels,
                                                max_pixels=config.max_pixels)
     processor = processor_cls(image_processor=image_processor, tokenizer=tokenizer,
@@ -194,7 +164,7 @@ def build_tiny_qwen2_5_vl(folder: str | pathlib.Path, config: TinyConfig = TinyC
 
 def _add_auto_map(folder: pathlib.Path) -> None:
     """Make sure every processor file points AutoProcessor at the remote-code class."""
-    entry = {"AutoProcessor": f"{_PROCESSOR_MODULE}.ImageOnlyQwen2_5_VLProcessor"}
+    entry = {"AutoProcessor": f"{PROCESSOR_MODULE}.{PROCESSOR_CLASS}"}
     for name in ("processor_config.json", "preprocessor_config.json", "tokenizer_config.json"):
         path = folder / name
         if path.exists():
@@ -230,7 +200,7 @@ def _fit(model, processor, examples, steps: int) -> None:
         labels[:, -1] = -100
         full.pop("mm_token_type_ids", None)
         batches.append({**full, "labels": labels})
-    optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
+    optimiser = torch.optim.Adam(model.parameters(), lr=5e-3)
     model.train()
     for step in range(steps):
         batch = batches[step % len(batches)]
