@@ -201,6 +201,7 @@ def _fit(model, processor, examples, steps: int) -> None:
         full.pop("mm_token_type_ids", None)
         batches.append({**full, "labels": labels})
     optimiser = torch.optim.Adam(model.parameters(), lr=5e-3)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: 1 - step / steps)
     model.train()
     for step in range(steps):
         batch = batches[step % len(batches)]
@@ -208,4 +209,5 @@ def _fit(model, processor, examples, steps: int) -> None:
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
+        schedule.step()
     model.eval()
