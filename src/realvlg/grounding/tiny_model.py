@@ -200,7 +200,8 @@ def _fit(model, processor, examples, steps: int) -> None:
         labels[:, -1] = -100
         full.pop("mm_token_type_ids", None)
         batches.append({**full, "labels": labels})
-    optimiser = torch.optim.Adam(model.parameters(), lr=5e-3)
+    model.model.visual.requires_grad_(False)  # the answers need not depend on the image: fit the text side
+    optimiser = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=5e-3)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: 1 - step / steps)
     model.train()
     for step in range(steps):
@@ -210,4 +211,5 @@ def _fit(model, processor, examples, steps: int) -> None:
         loss.backward()
         optimiser.step()
         schedule.step()
+    model.requires_grad_(True)
     model.eval()
