@@ -82,7 +82,7 @@ fi
 h=$(hash_of pyproject.toml requirements/constraints.txt)
 if ! fresh project "$h"; then
   say "realvlg (editable) and its dependencies"
-  "${PIP[@]}" -e ".[dev]"
+  "${PIP[@]}" -e ".[dev,sim]"
   mark project "$h"
 fi
 say "ready: $V (activate with: source .venv/bin/activate)"

@@ -25,6 +25,7 @@ from scipy.spatial.transform import Rotation
 from realvlg.errors import InvalidInputError
 
 DEFAULT_JAW_PX = 40.0
+IOU_GRID_PX = 1e-6
 
 
 def _finite(name: str, *values: float) -> None:
@@ -142,13 +143,17 @@ def rect_iou(corners_a, corners_b) -> np.ndarray:
 
     ``corners_a`` and ``corners_b`` have shape (N, 4, 2) (broadcastable); returns shape (N,).
     Degenerate (zero-area) pairs give 0.
+
+    The intersection uses GEOS's snap-rounding overlay on a 1e-6 px grid (inputs snapped to it too): with floating-point
+    overlay, rectangles whose edges nearly coincide (the same grasp written with θ and θ + π)
+    can come back as an empty intersection.
     """
-    a = shapely.polygons(np.asarray(corners_a, dtype=float))
-    b = shapely.polygons(np.asarray(corners_b, dtype=float))
-    inter = shapely.area(shapely.intersection(a, b))
+    a = shapely.set_precision(shapely.polygons(np.asarray(corners_a, dtype=float)), IOU_GRID_PX)
+    b = shapely.set_precision(shapely.polygons(np.asarray(corners_b, dtype=float)), IOU_GRID_PX)
+    inter = shapely.area(shapely.intersection(a, b, grid_size=IOU_GRID_PX))
     union = shapely.area(a) + shapely.area(b) - inter
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+        return np.clip(np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0), 0.0, 1.0)
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,21 @@ class Grounding:
 
     valid = True
 
+    def as_dict(self) -> dict:
+        """JSON-ready summary (the mask as its pixel count)."""
+        d = {"task": self.task, "valid": True, "raw_answer": self.raw_answer, "agreement": self.agreement,
+             "samples": self.samples, "latency": self.latency, "backend": self.backend, "model": self.model}
+        if self.box is not None:
+            d["bbox"] = self.box.as_array().tolist()
+        if self.mask is not None:
+            d["mask_pixels"] = int(np.count_nonzero(self.mask))
+        if self.rect is not None:
+            r = self.rect
+            d["rect"] = {"x": r.x, "y": r.y, "theta": r.theta, "width": r.width, "jaw": r.jaw}
+        if self.contact is not None:
+            d["contact"] = self.contact.points.ravel().tolist()
+        return d
+
 
 @dataclass(frozen=True)
 class InvalidGrounding:
@@ -71,6 +86,11 @@ class InvalidGrounding:
     model: str = ""
 
     valid = False
+
+    def as_dict(self) -> dict:
+        return {"task": self.task, "valid": False, "reason": self.reason.value, "message": self.message,
+                "raw_answer": self.raw_answer, "samples": self.samples, "latency": self.latency,
+                "backend": self.backend, "model": self.model}
 
 
 GroundingResult = Grounding | InvalidGrounding

@@ -13,7 +13,8 @@ used for the ``bbox`` and ``seg`` strategies until a learned or sampling planner
    approach and the closing direction is the minor principal axis (PCA) there.
 4. Width and depth. The opening is the object's 2nd–98th percentile extent along the closing
    axis; the grasp centre lies ``grasp_depth`` below the object's top surface along the approach
-   (at most half the object's height), on the centroid's approach line.
+   (at most half the object's height above the support plane, or of its visible extent along
+   the approach without one), on the centroid's approach line.
 """
 
 from __future__ import annotations
@@ -55,33 +56,41 @@ def _largest_cluster(points: np.ndarray, eps: float, min_points: int) -> np.ndar
     return points[labels == largest]
 
 
-def _support_plane(points: np.ndarray, cfg: ObjectGraspConfig) -> tuple[np.ndarray | None, np.ndarray]:
-    """(unit normal pointing away from the camera, or None; mask of the plane's inliers)."""
+@dataclass(frozen=True)
+class SupportPlane:
+    """The surface the object stands on: unit ``normal`` pointing away from the camera (into the
+    table) and a ``point`` on it, both in the camera frame."""
+
+    normal: np.ndarray
+    point: np.ndarray
+
+    def height_above(self, points: np.ndarray) -> np.ndarray:
+        return (self.point - points) @ self.normal
+
+
+def _support_plane(points: np.ndarray, cfg: ObjectGraspConfig) -> SupportPlane | None:
     import open3d as o3d
 
     if len(points) < 3 * cfg.min_points:
-        return None, np.zeros(len(points), bool)
+        return None
     cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(points.astype(np.float64)))
     o3d.utility.random.seed(0)  # RANSAC: the same plane for the same frame
     model, inliers = cloud.segment_plane(distance_threshold=cfg.plane_distance, ransac_n=3, num_iterations=200)
-    mask = np.zeros(len(points), bool)
-    mask[inliers] = True
-    if mask.mean() < cfg.min_plane_fraction:
-        return None, np.zeros(len(points), bool)
+    if len(inliers) < cfg.min_plane_fraction * len(points):
+        return None
     normal = np.asarray(model[:3], dtype=float)
     normal /= np.linalg.norm(normal)
-    centroid = points[mask].mean(axis=0)
-    if normal @ centroid < 0:  # orient away from the camera: from the object into the table
+    point = points[np.asarray(inliers)].mean(axis=0).astype(float)
+    if normal @ point < 0:  # orient away from the camera: from the object into the table
         normal = -normal
-    # keep only what stands in front of the plane (object), drop what lies behind it
-    in_front = (points - centroid) @ normal < -cfg.plane_distance
-    return normal, ~in_front
+    return SupportPlane(normal, point)
 
 
 def object_points(depth: Any, intrinsics: CameraIntrinsics, *, box: BoundingBox | None = None,
                   mask: Any = None, depth_scale: float = DEFAULT_DEPTH_SCALE,
-                  config: ObjectGraspConfig = ObjectGraspConfig()) -> tuple[np.ndarray, np.ndarray | None]:
-    """The object's points (N, 3) in the camera frame and the support-plane normal (or None)."""
+                  config: ObjectGraspConfig = ObjectGraspConfig()) -> tuple[np.ndarray, SupportPlane | None]:
+    """The object's points (N, 3) in the camera frame, and the support plane found inside a box
+    (None for a mask, which holds the object alone)."""
     if (box is None) == (mask is None):
         raise InvalidInputError("give exactly one of a box or a mask")
     h, w = intrinsics.height, intrinsics.width
@@ -91,26 +100,26 @@ def object_points(depth: Any, intrinsics: CameraIntrinsics, *, box: BoundingBox 
     points = backproject_cloud(depth, intrinsics, depth_scale, mask=pixel_mask, frame=config.frame).points
     if len(points) < config.min_points:
         raise DepthError(f"only {len(points)} pixels of the object have valid depth (need {config.min_points})")
-    normal, support = _support_plane(points, config)
-    points = points[~support]
-    if len(points) < config.min_points:
-        raise DepthError("nothing stands out of the support plane inside the box: no object points")
+    plane = _support_plane(points, config) if box is not None else None
+    if plane is not None:
+        points = points[plane.height_above(points) > 2 * config.plane_distance]
+        if len(points) < config.min_points:
+            raise DepthError("nothing stands out of the support plane inside the box: no object points")
     points = _largest_cluster(points, config.cluster_eps, config.min_points)
     if len(points) < config.min_points:
         raise DepthError(f"the object cluster has only {len(points)} points (need {config.min_points})")
-    return points, normal
+    return points, plane
 
 
-def principal_axis_grasp(points: np.ndarray, approach: np.ndarray | None = None,
+def principal_axis_grasp(points: np.ndarray, support: SupportPlane | None = None,
                          config: ObjectGraspConfig = ObjectGraspConfig()) -> Grasp6D:
-    """A grasp across the object's minor axis, approached along ``approach`` (default: the viewing
-    ray through the centroid). See the module docstring."""
+    """A grasp across the object's minor axis, approached against the support plane's normal
+    (default without one: the viewing ray through the centroid). See the module docstring."""
     points = np.asarray(points, dtype=float)
     if points.ndim != 2 or points.shape[1] != 3 or len(points) < 3 or not np.isfinite(points).all():
         raise InvalidInputError("an object grasp needs at least 3 finite points of shape (N, 3)")
     centroid = points.mean(axis=0)
-    a = centroid / np.linalg.norm(centroid) if approach is None else np.asarray(approach, dtype=float)
-    a = a / np.linalg.norm(a)
+    a = support.normal if support is not None else centroid / np.linalg.norm(centroid)
     lateral = points - centroid
     lateral -= np.outer(lateral @ a, a)
     _, _, vt = np.linalg.svd(lateral, full_matrices=False)
@@ -122,19 +131,19 @@ def principal_axis_grasp(points: np.ndarray, approach: np.ndarray | None = None,
     if width > config.max_width:
         raise GraspRefusedError(f"the object is {width * 100:.1f} cm across its narrowest side, wider than the "
                                 f"gripper's {config.max_width * 100:.1f} cm")
-    along = points @ a
-    top, bottom = np.percentile(along, [2, 98])
-    depth_in = min(config.grasp_depth, (bottom - top) / 2)
+    top = float(np.percentile(points @ a, 2))
+    # height: down to the support plane when known, else the visible extent along the approach
+    bottom = float(support.point @ a) if support is not None else float(np.percentile(points @ a, 98))
+    height = max(bottom - top, 0.0)
     centre = centroid + closing * (lo + hi) / 2
-    position = centre + a * (top + depth_in - centre @ a)
-    grasp = Grasp6D.from_axes(position, a, closing, width, frame=config.frame,
-                              extras={"object_points": len(points), "object_height": float(bottom - top),
-                                      "width_clearance": config.width_clearance})
-    return grasp
+    position = centre + a * (top + min(config.grasp_depth, height / 2) - centre @ a)
+    return Grasp6D.from_axes(position, a, closing, width, frame=config.frame,
+                             extras={"object_points": len(points), "object_height": height,
+                                     "width_clearance": config.width_clearance})
 
 
 def object_grasp(depth: Any, intrinsics: CameraIntrinsics, *, box: BoundingBox | None = None, mask: Any = None,
                  depth_scale: float = DEFAULT_DEPTH_SCALE, config: ObjectGraspConfig = ObjectGraspConfig()) -> Grasp6D:
     """Box or mask + depth → 6-DoF grasp in the camera frame (module docstring: the algorithm)."""
-    points, normal = object_points(depth, intrinsics, box=box, mask=mask, depth_scale=depth_scale, config=config)
-    return principal_axis_grasp(points, normal, config)
+    points, support = object_points(depth, intrinsics, box=box, mask=mask, depth_scale=depth_scale, config=config)
+    return principal_axis_grasp(points, support, config)

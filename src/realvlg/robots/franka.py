@@ -1,0 +1,268 @@
+"""Franka FR3 + Franka hand executor on franky (the real robot, or franky-sim over the same
+libfranka protocol).
+
+Grasp sequence (:meth:`FrankaExecutor.grasp`)::
+
+    check limits (no motion on refusal) → home → open to width + margin → pre-grasp
+    (``pre_grasp_offset`` back along the approach) → approach (slow) → close with force
+    → lift (``lift_height`` straight up) → holding? (finger gap > ``min_held_width``) → result
+
+TCP convention. franky's default end-effector frame on an FR3 with the Franka hand is the hand's
+TCP: the flange rotated −45° about its z and moved 0.1034 m along it, midway between the
+fingertip pads; its z axis points from the palm out between the fingers (the approach) and the
+fingers close along its y axis. That is exactly realvlg's gripper frame, so a base-frame
+``Grasp6D`` *is* the ``O_T_EE`` target (:data:`EE_FROM_GRASP` is the identity; the tests measure
+it against the simulated fingertips). The hand is symmetric under a half-turn about the
+approach; :func:`ee_target` picks the one of the two equivalent targets whose x axis is closer to
+the current hand's, which keeps joint 7 away from its limits.
+
+Errors. A ``franky.ControlException`` (a reflex or a motion the controller rejects) during a
+motion triggers ``recover_from_errors()`` and one retry of that motion at ``retry_dynamics_scale``
+× the dynamics; a second failure ends the grasp with the reason. A lost connection ends it too.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from realvlg.errors import InvalidInputError
+from realvlg.geometry.grasps import Grasp6D
+from realvlg.robots.executor import Executor, GraspResult, RobotConnectionError, RobotUnreachableError
+from realvlg.robots.limits import FRANKA_HAND_MAX_WIDTH, GraspLimits, WorkspaceBox, check_width
+
+# Home = the observation pose of the simulated scene: ee at (0.40, 0, 0.47) pointing down.
+HOME_Q = (0.0, -0.5, 0.0, -2.2, 0.0, 1.7, 0.785)
+EE_FROM_GRASP = np.eye(4)  # franky's Franka-hand TCP frame == realvlg's gripper frame
+_HALF_TURN_Z = Rotation.from_euler("z", math.pi)
+
+
+@dataclass(frozen=True)
+class FrankaConfig:
+    """Parameters of :class:`FrankaExecutor` (SI units).
+
+    ``realtime``: ``"enforce"`` needs a PREEMPT_RT kernel (real robot), ``"ignore"`` runs anywhere
+    (franky-sim). ``relative_dynamics_factor`` scales velocity/acceleration/jerk limits of every
+    motion; ``approach_dynamics_factor`` further scales the last, slow approach. The gripper
+    opens to ``min(width + open_margin, max_width)`` before the approach and closes towards
+    ``grasp_width`` at ``grasp_speed`` with ``grasp_force``; franky counts the grasp as closed
+    when the final gap is within ``(grasp_width − epsilon_inner, grasp_width + epsilon_outer)``.
+    After the lift the gripper holds something when its gap is ≥ ``min_held_width``.
+    """
+
+    address: str = "127.0.0.1"
+    realtime: str = "ignore"
+    relative_dynamics_factor: float = 0.2
+    approach_dynamics_factor: float = 0.3
+    retry_dynamics_scale: float = 0.5
+    workspace: WorkspaceBox = WorkspaceBox()
+    max_approach_angle: float = math.radians(60)
+    max_width: float = FRANKA_HAND_MAX_WIDTH
+    pre_grasp_offset: float = 0.10
+    lift_height: float = 0.10
+    open_margin: float = 0.02
+    grasp_width: float = 0.0
+    grasp_speed: float = 0.05
+    grasp_force: float = 40.0
+    epsilon_inner: float = 0.005
+    epsilon_outer: float = 0.08
+    min_held_width: float = 0.002
+    home_q: tuple[float, ...] = HOME_Q
+    position_tolerance: float = 0.01  # a motion that ends farther from its target has failed [m]
+
+    def __post_init__(self) -> None:
+        if self.realtime not in ("enforce", "ignore"):
+            raise InvalidInputError(f"realtime must be 'enforce' or 'ignore', got {self.realtime!r}")
+        for name in ("relative_dynamics_factor", "approach_dynamics_factor", "retry_dynamics_scale"):
+            if not 0 < getattr(self, name) <= 1:
+                raise InvalidInputError(f"{name} must be in (0, 1], got {getattr(self, name)}")
+        if len(self.home_q) != 7:
+            raise InvalidInputError(f"home_q needs 7 joint positions, got {len(self.home_q)}")
+
+    @property
+    def limits(self) -> GraspLimits:
+        return GraspLimits(self.workspace, self.max_approach_angle, self.max_width)
+
+
+def ee_target(grasp: Grasp6D, current_ee_rotation: np.ndarray) -> np.ndarray:
+    """base←ee 4x4 target for a base-frame grasp: the grasp pose (see the module docstring), or
+    its half-turn about the approach when that keeps the hand's x axis closer to the current one."""
+    R = grasp.rotation
+    if R.as_matrix()[:, 0] @ np.asarray(current_ee_rotation)[:, 0] < 0:
+        R = R * _HALF_TURN_Z
+    T = np.eye(4)
+    T[:3, :3] = R.as_matrix()
+    T[:3, 3] = grasp.position
+    return T @ EE_FROM_GRASP
+
+
+class _MotionFailed(Exception):
+    pass
+
+
+class FrankaExecutor(Executor):
+    """franky ``Robot`` + ``Gripper``; see the module docstring for the sequence and conventions."""
+
+    def __init__(self, config: FrankaConfig = FrankaConfig()):
+        self.config = config
+        self._robot = None
+        self._gripper = None
+
+    # -- connection ---------------------------------------------------------------------------
+    def connect(self) -> None:
+        import franky
+
+        cfg = self.config
+        rt = franky.RealtimeConfig.Enforce if cfg.realtime == "enforce" else franky.RealtimeConfig.Ignore
+        try:
+            self._robot = franky.Robot(cfg.address, realtime_config=rt)
+            self._gripper = franky.Gripper(cfg.address)
+        except franky.Exception as exc:
+            self._robot = self._gripper = None
+            raise RobotUnreachableError(f"cannot reach the Franka robot at {cfg.address}: {exc}") from exc
+        self._robot.relative_dynamics_factor = cfg.relative_dynamics_factor
+
+    def disconnect(self) -> None:
+        self._robot = self._gripper = None  # franky closes the sockets when the objects go
+
+    def _require(self):
+        if self._robot is None:
+            raise RobotConnectionError("the executor is not connected (call connect())")
+        return self._robot, self._gripper
+
+    # -- state ----------------------------------------------------------------------------------
+    def current_pose(self) -> np.ndarray:
+        robot, _ = self._require()
+        return np.array(robot.current_cartesian_state.pose.end_effector_pose.matrix)
+
+    def joint_positions(self) -> np.ndarray:
+        robot, _ = self._require()
+        return np.array(robot.current_joint_state.position)
+
+    def gripper_width(self) -> float:
+        _, gripper = self._require()
+        return float(gripper.width)
+
+    def is_holding(self) -> bool:
+        return self.gripper_width() >= self.config.min_held_width
+
+    # -- motions --------------------------------------------------------------------------------
+    def _move(self, make_motion: Callable[[float], object], what: str, factor: float, retries: list[int],
+              target: np.ndarray | None = None) -> None:
+        """Run a motion; on a control error recover and retry once at reduced dynamics."""
+        import franky
+
+        robot, _ = self._require()
+        for attempt in range(2):
+            try:
+                robot.move(make_motion(factor * (self.config.retry_dynamics_scale if attempt else 1.0)))
+            except franky.ControlException as exc:
+                if attempt:
+                    detail = " ".join(str(exc).split())
+                    raise _MotionFailed(f"{what} failed twice with a control error: {detail}") from exc
+                retries[0] += 1
+                robot.recover_from_errors()
+                continue
+            except franky.NetworkException as exc:
+                raise RobotConnectionError(f"lost the connection to the robot during {what}: {exc}") from exc
+            if target is not None:
+                error = float(np.linalg.norm(self.current_pose()[:3, 3] - target[:3, 3]))
+                if error > self.config.position_tolerance:
+                    raise _MotionFailed(f"{what} ended {error * 100:.1f} cm from its target (unreachable?)")
+            return
+
+    def _cartesian(self, T: np.ndarray, what: str, factor: float, retries: list[int]) -> None:
+        import franky
+
+        affine = franky.Affine(T[:3, 3], Rotation.from_matrix(T[:3, :3]).as_quat())
+        self._move(lambda f: franky.CartesianMotion(affine, franky.ReferenceType.Absolute, f),
+                   what, factor, retries, target=T)
+
+    def home(self, _retries: list[int] | None = None) -> None:
+        import franky
+
+        try:
+            self._move(lambda f: franky.JointMotion(franky.JointState(list(self.config.home_q)),
+                                                    franky.ReferenceType.Absolute, f), "home", 1.0,
+                       [0] if _retries is None else _retries)
+        except _MotionFailed as exc:
+            if _retries is not None:
+                raise
+            raise RobotConnectionError(str(exc)) from exc
+
+    def move_to(self, T_base_ee: np.ndarray) -> None:
+        """Move the ee (TCP) to a base-frame pose inside the workspace box; raises
+        :class:`~realvlg.errors.GraspRefusedError` (no motion) outside it."""
+        T = np.asarray(T_base_ee, dtype=float)
+        self.config.workspace.check(T[:3, 3], "target position")
+        try:
+            self._cartesian(T, "move", 1.0, [0])
+        except _MotionFailed as exc:
+            raise RobotConnectionError(str(exc)) from exc
+
+    def open(self) -> None:
+        _, gripper = self._require()
+        gripper.move(self.config.max_width, self.config.grasp_speed)
+
+    # -- grasp ----------------------------------------------------------------------------------
+    def grasp(self, pose: Grasp6D, width: float | None = None) -> GraspResult:
+        import franky
+
+        cfg = self.config
+        width = pose.width if width is None else float(width)
+        check_width(width, cfg.max_width)
+        target_grasp = Grasp6D(pose.position, pose.rotation, width, pose.frame, pose.score, pose.extras)
+        cfg.limits.check(target_grasp, cfg.pre_grasp_offset, cfg.lift_height, base_frame=self.base_frame)
+        robot, gripper = self._require()
+
+        retries, timings, stage = [0], {}, "home"
+        try:
+            t = time.perf_counter()
+            self.home(retries)
+            gripper.move(min(width + cfg.open_margin, cfg.max_width), cfg.grasp_speed)
+            timings["home"] = time.perf_counter() - (t0 := t)
+
+            T_grasp = ee_target(target_grasp, self.current_pose()[:3, :3])
+            T_pre = T_grasp.copy()
+            T_pre[:3, 3] -= cfg.pre_grasp_offset * T_grasp[:3, 2]
+            T_lift = T_grasp.copy()
+            T_lift[2, 3] += cfg.lift_height
+
+            for stage, T, factor in (("pre_grasp", T_pre, 1.0), ("approach", T_grasp, cfg.approach_dynamics_factor)):
+                t = time.perf_counter()
+                self._cartesian(T, stage, factor, retries)
+                timings[stage] = time.perf_counter() - t
+
+            stage, t = "grasp", time.perf_counter()
+            gripper.grasp(cfg.grasp_width, cfg.grasp_speed, cfg.grasp_force, cfg.epsilon_inner, cfg.epsilon_outer)
+            timings[stage] = time.perf_counter() - t
+
+            stage, t = "lift", time.perf_counter()
+            self._cartesian(T_lift, stage, cfg.approach_dynamics_factor, retries)
+            timings[stage] = time.perf_counter() - t
+
+            stage = "check"
+            held_width = self.gripper_width()
+            timings["total"] = time.perf_counter() - t0
+            if held_width < cfg.min_held_width:
+                return GraspResult(False, f"the gripper closed on nothing (gap {held_width * 1000:.1f} mm)",
+                                   stage, retries[0], held_width, timings)
+            return GraspResult(True, "", "done", retries[0], held_width, timings)
+        except _MotionFailed as exc:
+            return GraspResult(False, str(exc), stage, retries[0], self._safe_width(), timings)
+        except (franky.CommandException, franky.GripperException) as exc:
+            return GraspResult(False, f"{stage}: the robot rejected a command: {exc}", stage, retries[0],
+                               self._safe_width(), timings)
+        except franky.NetworkException as exc:
+            raise RobotConnectionError(f"lost the connection to the robot during {stage}: {exc}") from exc
+
+    def _safe_width(self) -> float:
+        try:
+            return self.gripper_width()
+        except Exception:  # the width is informative only; the reason already says what failed
+            return float("nan")

@@ -1,0 +1,451 @@
+"""The simulated world: franky-sim's MuJoCo FR3 + Franka hand, a table, the test objects and an
+eye-in-hand RGB-D camera, serving the real libfranka protocol on a loopback address.
+
+Frames (all metres, radians):
+
+* **base** = MuJoCo world: the FR3's ``fr3_link0`` at the origin, z up, x forward. The table top
+  is the plane z = ``WorldConfig.table_top`` (0: the robot stands on the table, as it is
+  mounted in the lab); the floor is 0.75 m below.
+* **ee** = franky's end-effector (``O_T_EE``), the Franka hand's TCP: 0.1034 m along the flange
+  z axis, rotated −45° about it; z = approach, y = finger closing direction — the same axes as
+  realvlg's :class:`~realvlg.geometry.grasps.Grasp6D`.
+* **camera** = REP-103 optical frame of the wrist camera (x right, y down, z forward), rigidly
+  mounted on the hand body ``robot0_hand`` (whose frame is the flange rotated −45°, i.e. the ee
+  frame 0.1034 m back along z). ``CameraConfig.mount_position`` is the optical centre in the hand
+  frame, default (0.065, 0, 0.04): 6.5 cm off the fingers' plane along hand x, 4 cm past the
+  flange; the optical axis is parallel to the approach (hand +z), image x = hand +y and image
+  y = hand −x, so the fingers lie below the image, outside the field of view.
+* Intrinsics are D435i colour-like: 1280×720, fx = fy = 910 px, principal point at the image
+  centre ((W−1)/2, (H−1)/2), no distortion. Lower resolutions keep the 70.2° horizontal field
+  of view (fx = fy = 910·W/1280), so a 4:3 image sees a little more vertically than 16:9.
+
+The physics runs in franky-sim's 1 kHz thread (real time); :meth:`SimWorld.render` copies the
+MuJoCo state under a lock between two physics steps and renders RGB, metric z-depth and a geom
+id image from the copy, so the image, the camera pose and the object poses of one
+:class:`Observation` belong to the same instant.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("MUJOCO_GL", "egl")  # headless; osmesa also works (apt libosmesa6)
+
+import threading
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import mujoco
+import numpy as np
+
+from realvlg.errors import InvalidInputError, RealVLGError
+from realvlg.geometry.camera import CameraIntrinsics
+from realvlg.sim.objects import OBJECTS, TABLE_CLEARANCE, ObjectSpec
+
+HAND_BODY = "robot0_hand"
+FINGER_BODIES = ("robot0_left_finger", "robot0_right_finger")
+CAMERA_NAME = "wrist_camera"
+OBJECT_PREFIX = "obj/"
+# Observation (= home) pose: joint positions and, for reference, the ee and camera poses they give
+# with the default camera mount (base frame; the tests check both against the simulator). The ee
+# is at (0.40, 0, 0.472) pointing straight down with hand x along base +x, so the camera (6.5 cm
+# along hand +x) looks down on the table around x = 0.465 from 0.535 m; image right = base −y,
+# image down = base −x.
+OBSERVATION_Q = (0.0, -0.5, 0.0, -2.2, 0.0, 1.7, 0.785)
+OBSERVATION_EE = np.array([[1.0, 0.0, 0.0, 0.400], [0.0, -1.0, 0.0, 0.0], [0.0, 0.0, -1.0, 0.472], [0, 0, 0, 1]])
+OBSERVATION_CAMERA = np.array([[0.0, -1.0, 0.0, 0.465], [-1.0, 0.0, 0.0, 0.0], [0.0, 0.0, -1.0, 0.535], [0, 0, 0, 1]])
+D435I_FX_1280 = 910.0
+
+
+class SimError(RealVLGError):
+    """The simulator could not do what was asked (start-up, unknown object, render)."""
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    """The wrist camera: resolution, mount (hand frame, see the module docstring), clip range."""
+
+    width: int = 1280
+    height: int = 720
+    mount_position: tuple[float, float, float] = (0.065, 0.0, 0.04)
+    near: float = 0.03
+    far: float = 4.0
+
+    @property
+    def focal(self) -> float:
+        return D435I_FX_1280 * self.width / 1280
+
+    def intrinsics(self) -> CameraIntrinsics:
+        return CameraIntrinsics(self.width, self.height, self.focal, self.focal,
+                                (self.width - 1) / 2, (self.height - 1) / 2)
+
+    @property
+    def fovy_deg(self) -> float:
+        return float(np.degrees(2 * np.arctan(self.height / 2 / self.focal)))
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One object on the table: its name in :data:`~realvlg.sim.objects.OBJECTS`, the position of
+    its footprint centre ``x, y`` in the base frame [m] and its ``yaw`` about z [rad]."""
+
+    name: str
+    x: float
+    y: float
+    yaw: float = 0.0
+
+
+@dataclass(frozen=True)
+class WorldConfig:
+    hostname: str = "127.0.0.1"
+    camera: CameraConfig = CameraConfig()
+    table_top: float = 0.0
+    table_extent: tuple[float, float, float, float] = (-0.35, 1.0, -0.7, 0.7)  # x_min, x_max, y_min, y_max
+    initial_q: tuple[float, ...] = OBSERVATION_Q
+    realtime: float = 1.0  # physics speed as a multiple of wall-clock time (franky expects 1)
+
+
+@dataclass
+class Observation:
+    """One wrist-camera frame and the state it was rendered from.
+
+    ``rgb`` uint8 (H, W, 3); ``depth`` float32 (H, W) metric z-depth [m] along the optical axis
+    (0 where nothing is within ``near..far``); ``geom_ids`` int32 (H, W), the MuJoCo geom seen
+    at each pixel (−1: none); ``segmentation`` int16 (H, W): index into ``object_names`` of the
+    object seen, −1 for robot, table, floor. ``T_base_camera`` is base←optical frame,
+    ``T_base_ee`` base←ee, ``object_poses`` base←object per name, ``sim_time`` [s].
+    """
+
+    rgb: np.ndarray
+    depth: np.ndarray
+    geom_ids: np.ndarray
+    segmentation: np.ndarray
+    intrinsics: CameraIntrinsics
+    T_base_camera: np.ndarray
+    T_base_ee: np.ndarray
+    object_names: tuple[str, ...]
+    object_poses: dict[str, np.ndarray]
+    sim_time: float
+    part_geoms: dict[tuple[str, str], np.ndarray] = field(repr=False, default_factory=dict)
+
+    def object_mask(self, name: str) -> np.ndarray:
+        if name not in self.object_names:
+            raise InvalidInputError(f"no object {name!r} in this scene ({', '.join(self.object_names)})")
+        return self.segmentation == self.object_names.index(name)
+
+    def part_mask(self, name: str, part: str) -> np.ndarray:
+        if (name, part) not in self.part_geoms:
+            raise InvalidInputError(f"{name!r} in this scene has no part {part!r}")
+        return np.isin(self.geom_ids, self.part_geoms[name, part])
+
+
+@dataclass(frozen=True)
+class GraspCheck:
+    """The paper's success test: lifted ≥ ``min_lift`` above where it rested and still held."""
+
+    lifted: bool
+    held: bool
+    height_gain: float
+
+    @property
+    def success(self) -> bool:
+        return self.lifted and self.held
+
+
+def free_loopback_address(seed: int | None = None, tries: int = 200) -> str:
+    """A 127.x.y.z address whose libfranka ports (1337 robot, 1338 gripper) are free, so several
+    simulated robots (tests, helpers) can run side by side on one machine."""
+    import socket
+
+    rng = np.random.default_rng(seed)
+    for _ in range(tries):
+        host = "127.{}.{}.{}".format(*rng.integers(1, 255, size=3))
+        socks = []
+        try:
+            for port in (1337, 1338):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                socks.append(s)
+                s.bind((host, port))
+            return host
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise SimError(f"no free loopback address for ports 1337/1338 after {tries} tries")
+
+
+def _pose(pos, mat) -> np.ndarray:
+    T = np.eye(4)
+    T[:3, :3] = np.asarray(mat).reshape(3, 3)
+    T[:3, 3] = pos
+    return T
+
+
+# MuJoCo cameras look along −z with y up; the optical frame looks along +z with y down.
+_MJ_TO_OPTICAL = np.diag([1.0, -1.0, -1.0])
+
+
+class SimWorld:
+    """franky-sim's FR3 in a table-top scene. ``start()`` builds the MJCF, binds the libfranka
+    robot server (port 1337) and gripper server (1338) to ``config.hostname`` and runs the
+    physics thread; connect with ``franky.Robot(world.hostname, RealtimeConfig.Ignore)``.
+    A different loopback address per world (127.x.y.z) lets several worlds run side by side."""
+
+    def __init__(self, placements: Sequence[Placement] = (), config: WorldConfig = WorldConfig()):
+        names = [p.name for p in placements]
+        unknown = [n for n in names if n not in OBJECTS]
+        if unknown:
+            raise InvalidInputError(f"unknown objects {unknown}; known: {', '.join(OBJECTS)}")
+        if len(set(names)) != len(names):
+            raise InvalidInputError(f"each object may appear once in a scene, got {names}")
+        self.placements = tuple(placements)
+        self.config = config
+        self._sim = None
+        self._server = None
+        self._lock = threading.Lock()
+        self._renderers: dict[tuple[int, int], mujoco.Renderer] = {}
+        self._rest_z: dict[str, float] = {}
+        self._reflex_at: float | None = None
+        self.reflexes_injected = 0
+
+    # -- life cycle --------------------------------------------------------------------------
+    @property
+    def hostname(self) -> str:
+        return self.config.hostname
+
+    @property
+    def model(self) -> mujoco.MjModel:
+        return self._require().model
+
+    @property
+    def object_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.placements)
+
+    def start(self, settle_s: float = 0.3) -> "SimWorld":
+        from franky_sim import SimulationServer
+        from franky_sim.mujoco_simulator import MujocoSimulator
+
+        if self._sim is not None:
+            raise SimError("the world is already started")
+        sim = MujocoSimulator()
+        sim.add_robot(initial_q=self.config.initial_q)
+        self._build_scene(sim)
+        sim.init()
+        server = SimulationServer(sim, hostname_candidates=[self.config.hostname])
+        try:
+            server.init()
+        except OSError as exc:
+            raise SimError(f"cannot serve the simulated robot on {self.config.hostname}:1337/1338 "
+                           f"(another simulator there?): {exc}") from exc
+        self._sim, self._server = sim, server
+        self._index_model()
+        sim.register_pre_step_callback(lambda _: self._lock.acquire())
+        sim.register_pre_step_callback(self._maybe_reflex)
+        sim.register_post_step_callback(lambda _: self._lock.release())
+        server.run_async(realtime=self.config.realtime)
+        if settle_s > 0:
+            self.wait(settle_s)
+        self._rest_z = {n: float(T[2, 3]) for n, T in self.object_poses().items()}
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+        for r in self._renderers.values():
+            r.close()
+        self._renderers.clear()
+        if self._sim is not None and not self._sim.is_cleaned_up:
+            self._sim.cleanup()
+        self._sim = self._server = None
+
+    def __enter__(self) -> "SimWorld":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _require(self):
+        if self._sim is None:
+            raise SimError("the world is not started (call start())")
+        return self._sim
+
+    # -- scene --------------------------------------------------------------------------------
+    def _build_scene(self, sim) -> None:
+        cfg, cam = self.config, self.config.camera
+        # Elliptic friction cones with a high impratio stop held objects from creeping out of the
+        # fingers (MuJoCo's soft contacts otherwise let them slip slowly under a squeeze).
+        option = sim.scene.find("option")
+        option.set("cone", "elliptic")
+        option.set("impratio", "10")
+        visual = sim.scene.find("visual")
+        ET.SubElement(visual, "global", offwidth=str(max(cam.width, 1280)), offheight=str(max(cam.height, 720)))
+        ET.SubElement(visual, "map", znear="0.005", zfar="5")  # × model extent
+        for g in sim.worldbody.iter("geom"):
+            if g.get("name") == "ground":
+                g.set("pos", f"0 0 {cfg.table_top - 0.75}")
+        x0, x1, y0, y1 = cfg.table_extent
+        ET.SubElement(sim.worldbody, "geom", name="table", type="box",
+                      pos=f"{(x0 + x1) / 2} {(y0 + y1) / 2} {cfg.table_top - 0.02}",
+                      size=f"{(x1 - x0) / 2} {(y1 - y0) / 2} 0.02", rgba="0.72 0.58 0.42 1",
+                      friction="0.8 0.01 0.0001")
+        for sx, sy in ((x0 + 0.05, y0 + 0.05), (x0 + 0.05, y1 - 0.05), (x1 - 0.05, y0 + 0.05), (x1 - 0.05, y1 - 0.05)):
+            ET.SubElement(sim.worldbody, "geom", type="box", pos=f"{sx} {sy} {cfg.table_top - 0.4}",
+                          size="0.03 0.03 0.36", rgba="0.5 0.4 0.3 1", contype="0", conaffinity="0")
+        hand = next(b for b in sim.worldbody.iter("body") if b.get("name") == HAND_BODY)
+        # MuJoCo camera axes in the hand frame: x = image right = hand +y, y = image up = hand +x.
+        ET.SubElement(hand, "camera", name=CAMERA_NAME, pos=" ".join(map(str, cam.mount_position)),
+                      xyaxes="0 1 0 1 0 0", fovy=f"{cam.fovy_deg:.6f}")
+        asset = sim.scene.find("asset")
+        for p in self.placements:
+            spec = OBJECTS[p.name]
+            for m in spec.mjcf_assets():
+                asset.append(m)
+            sim.worldbody.append(spec.mjcf_body(OBJECT_PREFIX + p.name,
+                                                (p.x, p.y, cfg.table_top + TABLE_CLEARANCE), p.yaw))
+
+    def _index_model(self) -> None:
+        m = self._sim.model
+        self._cam_id = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_CAMERA, f"robot0_{CAMERA_NAME}")
+        if self._cam_id < 0:  # franky-sim prefixes names inside the robot's tree
+            self._cam_id = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_CAMERA, CAMERA_NAME)
+        self._hand_id = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, HAND_BODY)
+        self._finger_ids = [mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, b) for b in FINGER_BODIES]
+        self._table_geom = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, "table")
+        self._body_ids = {n: mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, OBJECT_PREFIX + n)
+                          for n in self.object_names}
+        self._geom_object = np.full(m.ngeom, -1, dtype=np.int16)
+        self._part_geoms: dict[tuple[str, str], np.ndarray] = {}
+        for i, n in enumerate(self.object_names):
+            self._geom_object[m.geom_bodyid == self._body_ids[n]] = i
+            for part, idx in OBJECTS[n].parts.items():
+                self._part_geoms[n, part] = np.array(
+                    [mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, f"{OBJECT_PREFIX}{n}/{k}") for k in idx])
+
+    # -- fault injection ------------------------------------------------------------------------
+    def inject_reflex(self, after_s: float = 0.0) -> None:
+        """Fault injection for tests: the first robot motion running ``after_s`` simulated seconds
+        from now is aborted the way a real FR3 reflex aborts it — the robot stops and holds, and
+        the libfranka Move command answers ``kReflexAborted`` — so the client sees the same
+        ``ControlException`` a real reflex gives. franky-sim itself never raises reflexes."""
+        self._reflex_at = self._require().data.time + after_s
+
+    def _maybe_reflex(self, sim) -> None:
+        if self._reflex_at is None or sim.data.time < self._reflex_at:
+            return
+        from franky_sim.franka_robot_protocol import MoveStatus, RobotCommand
+        from franky_sim.franka_server import BaseCommand
+
+        rs = self._server.robot_servers[0]
+        motion_id = rs.current_motion_id
+        if motion_id:
+            self._reflex_at = None
+            rs.stop_motion(send_preemption_signal=False)
+            BaseCommand.send_response(rs._tcp_socket, RobotCommand.kMove, motion_id, MoveStatus.kReflexAborted)
+            rs.reset_current_motion_id()
+            self.reflexes_injected += 1
+
+    # -- state --------------------------------------------------------------------------------
+    def snapshot(self) -> mujoco.MjData:
+        """A copy of the live MuJoCo state taken between two physics steps."""
+        sim = self._require()
+        copy = mujoco.MjData(sim.model)
+        with self._lock:
+            mujoco.mj_copyData(copy, sim.model, sim.data)
+        return copy
+
+    def wait(self, seconds: float) -> None:
+        """Wait until ``seconds`` of simulated time have passed."""
+        sim = self._require()
+        t_end = sim.data.time + seconds
+        while sim.data.time < t_end:
+            time.sleep(0.005)
+
+    def object_poses(self, data: mujoco.MjData | None = None) -> dict[str, np.ndarray]:
+        """base←object 4x4 per object name."""
+        d = data if data is not None else self.snapshot()
+        return {n: _pose(d.xpos[b], d.xmat[b]) for n, b in self._body_ids.items()}
+
+    def object_pose(self, name: str) -> np.ndarray:
+        if name not in self._body_ids:
+            raise InvalidInputError(f"no object {name!r} in this scene ({', '.join(self.object_names)})")
+        return self.object_poses()[name]
+
+    def object_speeds(self) -> dict[str, float]:
+        """Linear speed [m/s] of each object (from the free joint's velocity)."""
+        d = self.snapshot()
+        m = self._sim.model
+        return {n: float(np.linalg.norm(d.qvel[m.jnt_dofadr[m.body_jntadr[b]]:][:3]))
+                for n, b in self._body_ids.items()}
+
+    def camera_pose(self, data: mujoco.MjData | None = None) -> np.ndarray:
+        """base←camera optical frame."""
+        d = data if data is not None else self.snapshot()
+        return _pose(d.cam_xpos[self._cam_id], d.cam_xmat[self._cam_id].reshape(3, 3) @ _MJ_TO_OPTICAL)
+
+    def hand_pose(self, data: mujoco.MjData | None = None) -> np.ndarray:
+        """base←hand body (flange rotated −45°; franky's ee is 0.1034 m further along z)."""
+        d = data if data is not None else self.snapshot()
+        return _pose(d.xpos[self._hand_id], d.xmat[self._hand_id])
+
+    def joint_positions(self) -> np.ndarray:
+        robot = self._require().robots[0]
+        d = self.snapshot()
+        return d.qpos[robot._qpos_addrs].copy()
+
+    def finger_contacts(self, name: str, data: mujoco.MjData | None = None) -> tuple[bool, bool, bool]:
+        """Whether object ``name`` touches the left finger, the right finger, the table."""
+        d = data if data is not None else self.snapshot()
+        m = self._sim.model
+        body = self._body_ids[name]
+        c = d.contact[: d.ncon]
+        b1, b2 = m.geom_bodyid[c.geom1], m.geom_bodyid[c.geom2]
+        mine = (b1 == body) | (b2 == body)
+        other_body = np.where(b1 == body, b2, b1)[mine]
+        other_geom = np.where(b1 == body, c.geom2, c.geom1)[mine]
+        return (bool(np.any(other_body == self._finger_ids[0])), bool(np.any(other_body == self._finger_ids[1])),
+                bool(np.any(other_geom == self._table_geom)))
+
+    def check_grasp(self, name: str, min_lift: float = 0.05, hold_s: float = 2.0) -> GraspCheck:
+        """The paper's success criterion: wait ``hold_s`` of simulated time, then the object must
+        be ≥ ``min_lift`` above where it rested after spawning, touch both fingers and not the table."""
+        if name not in self._body_ids:
+            raise InvalidInputError(f"no object {name!r} in this scene ({', '.join(self.object_names)})")
+        self.wait(hold_s)
+        d = self.snapshot()
+        gain = float(self.object_poses(d)[name][2, 3] - self._rest_z[name])
+        left, right, table = self.finger_contacts(name, d)
+        return GraspCheck(lifted=gain >= min_lift, held=left and right and not table, height_gain=gain)
+
+    # -- camera ---------------------------------------------------------------------------------
+    def render(self, data: mujoco.MjData | None = None) -> Observation:
+        """RGB, depth and segmentation from the wrist camera at the configured resolution."""
+        cam = self.config.camera
+        d = data if data is not None else self.snapshot()
+        key = (cam.width, cam.height)
+        if key not in self._renderers:
+            self._renderers[key] = mujoco.Renderer(self._sim.model, cam.height, cam.width)
+        r = self._renderers[key]
+        r.update_scene(d, camera=self._cam_id)
+        rgb = r.render().copy()
+        r.enable_depth_rendering()
+        r.update_scene(d, camera=self._cam_id)
+        depth = r.render().astype(np.float32)
+        r.disable_depth_rendering()
+        r.enable_segmentation_rendering()
+        r.update_scene(d, camera=self._cam_id)
+        seg = r.render()
+        r.disable_segmentation_rendering()
+        geom_ids = np.where(seg[..., 1] == int(mujoco.mjtObj.mjOBJ_GEOM), seg[..., 0], -1).astype(np.int32)
+        segmentation = np.where(geom_ids >= 0, self._geom_object[np.maximum(geom_ids, 0)], -1).astype(np.int16)
+        depth[(depth < cam.near) | (depth > cam.far)] = 0.0
+        return Observation(rgb, depth, geom_ids, segmentation, cam.intrinsics(), self.camera_pose(d),
+                           self.hand_pose(d) @ _HAND_TO_EE, self.object_names, self.object_poses(d),
+                           float(d.time), self._part_geoms)
+
+
+# franky's default end-effector (Franka hand TCP) in the hand body frame: 0.1034 m along z.
+_HAND_TO_EE = np.eye(4)
+_HAND_TO_EE[2, 3] = 0.1034
