@@ -311,3 +311,59 @@ def test_invalid_answers_come_back_typed(http_peer):
     result = backend.ground("bbox", np.zeros((20, 20, 3), np.uint8), INSTRUCTION)
     assert not result.valid and result.reason == InvalidReason.OUT_OF_IMAGE
     assert result.raw_answer == "<answer>(1,2),(30,40)</answer>"
+
+
+# --- `realvlg ground` -------------------------------------------------------------------------
+
+def test_cli_ground_through_the_server_and_in_process(served, tiny_checkpoint, camera_image, tmp_path,
+                                                      capsys):
+    from PIL import Image
+
+    from realvlg.cli import main
+
+    image_path = tmp_path / "scene.png"
+    Image.fromarray(camera_image).save(image_path)
+    common = ["ground", "--image", str(image_path), "--instruction", INSTRUCTION, "--json",
+              "--max-new-tokens", "32"]
+    assert main(common + ["--task", "bbox", "--backend", "openai", "--base-url", served,
+                          "--model", str(tiny_checkpoint), "--overlay", str(tmp_path / "o.png")]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    sx, sy = CAMERA_W / 84, CAMERA_H / 56
+    assert answer["valid"] and answer["box"] == pytest.approx([10 * sx, 20 * sy, 60 * sx, 50 * sy])
+    overlay = np.asarray(Image.open(tmp_path / "o.png"))
+    assert overlay.shape == camera_image.shape and not np.array_equal(overlay, camera_image)
+
+    assert main(common + ["--task", "grasp", "--backend", "transformers", "--checkpoint",
+                          str(tiny_checkpoint), "--device", "cpu"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["rect"]["x"] == pytest.approx(42 * sx) and answer["rect"]["theta_deg"] != 0
+    assert pathlib.Path(answer["overlay"]) == tmp_path / "scene.ground.png"
+
+
+def test_cli_ground_prints_the_invalid_reason_and_raw_answer(http_peer, tmp_path, capsys):
+    from PIL import Image
+
+    from realvlg.cli import main
+
+    Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(tmp_path / "tiny.png")
+    code = main(["ground", "--image", str(tmp_path / "tiny.png"), "--instruction", "x", "--task", "bbox",
+                 "--backend", "openai", "--base-url", peer_url(http_peer), "--model", "m",
+                 "--convention", "absolute_original"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "invalid answer (out_of_image)" in out and "<answer>(1,2),(30,40)</answer>" in out
+    assert (tmp_path / "tiny.ground.png").exists()
+
+
+def test_cli_ground_reports_a_dead_server_as_one_line(tmp_path, capsys):
+    from PIL import Image
+
+    from realvlg.cli import main
+
+    Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(tmp_path / "img.png")
+    code = main(["ground", "--image", str(tmp_path / "img.png"), "--instruction", "x", "--task", "bbox",
+                 "--backend", "openai", "--base-url", f"http://127.0.0.1:{free_port()}/v1", "--model", "m",
+                 "--timeout", "2"])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("realvlg ground: error:") and "cannot reach" in err and "\n" not in err

@@ -14,6 +14,8 @@ SUBCOMMAND_MODULES = (
     "realvlg.cli.grasp_pose",
     "realvlg.cli.grasp",
     "realvlg.cli.up",
+    "realvlg.cli.ground",
+    "realvlg.cli.models",
 )
 
 
