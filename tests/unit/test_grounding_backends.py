@@ -100,8 +100,9 @@ def served(tiny_checkpoint, tmp_path_factory):
 
 
 def remote_backend(base_url: str, model: str, **kw) -> OpenAIBackend:
+    """PNG: the server decodes exactly the pixels the in-process model sees."""
     return OpenAIBackend(OpenAIBackendConfig(base_url=base_url, model=model, timeout=kw.pop("timeout", 60),
-                                             settings=kw.pop("settings", SETTINGS), **kw))
+                                             settings=kw.pop("settings", SETTINGS), image_format="png", **kw))
 
 
 def same_result(a, b) -> bool:
@@ -326,7 +327,8 @@ def test_cli_ground_through_the_server_and_in_process(served, tiny_checkpoint, c
     common = ["ground", "--image", str(image_path), "--instruction", INSTRUCTION, "--json",
               "--max-new-tokens", "32"]
     assert main(common + ["--task", "bbox", "--backend", "openai", "--base-url", served,
-                          "--model", str(tiny_checkpoint), "--overlay", str(tmp_path / "o.png")]) == 0
+                          "--model", str(tiny_checkpoint), "--image-format", "png",
+                          "--overlay", str(tmp_path / "o.png")]) == 0
     answer = json.loads(capsys.readouterr().out)
     sx, sy = CAMERA_W / 84, CAMERA_H / 56
     assert answer["valid"] and answer["box"] == pytest.approx([10 * sx, 20 * sy, 60 * sx, 50 * sy])

@@ -51,6 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "else realvlg-r1)")
     p.add_argument("--max-new-tokens", type=int, default=256)
     p.add_argument("--timeout", type=float, default=60.0, help="seconds for the whole call (openai)")
+    p.add_argument("--image-format", choices=("jpeg", "png"), default="jpeg",
+                   help="how the image travels to the server (openai; png is lossless, jpeg 5x smaller)")
     p.add_argument("--device", default="auto", help="transformers backend: auto, cpu, cuda, cuda:N")
     p.add_argument("--dtype", default="auto", help="transformers backend: auto, float32, bfloat16, float16")
     p.add_argument("--trust-remote-code", action="store_true",
@@ -90,7 +92,7 @@ def _backend(args: argparse.Namespace):
         if not args.model:
             raise InvalidInputError("--backend openai needs --model NAME (the name the server serves)")
         config = OpenAIBackendConfig(base_url=args.base_url, model=args.model, timeout=args.timeout,
-                                     settings=_settings(args, args.model))
+                                     image_format=args.image_format, settings=_settings(args, args.model))
         return OpenAIBackend(config, segmenter)
     from realvlg.grounding import registry
     from realvlg.grounding.transformers_backend import TransformersBackend, TransformersBackendConfig
