@@ -17,7 +17,6 @@ needs ``--sam2 DIR``. The overlay PNG goes to ``--overlay`` (default ``<image>.g
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import pathlib
 
@@ -26,9 +25,9 @@ from PIL import Image
 
 from realvlg.errors import InvalidInputError
 from realvlg.grounding.backend import TASKS, GroundingResult
-from realvlg.grounding.coords import CONVENTIONS, CoordinateConvention
+from realvlg.grounding.coords import CONVENTIONS
+from realvlg.grounding.factory import BackendSpec, make_backend
 from realvlg.grounding.prompts import PROMPT_STYLES
-from realvlg.grounding.vlm import ModelSettings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -63,47 +62,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _settings(args: argparse.Namespace, name: str | None) -> ModelSettings:
-    from realvlg.grounding import registry
-
-    known = registry.manifests()
-    if name in known:
-        settings = known[name].settings(max_new_tokens=args.max_new_tokens)
-    else:
-        settings = ModelSettings(convention=CoordinateConvention(args.convention or "absolute_resized"),
-                                 max_new_tokens=args.max_new_tokens)
-    if args.convention:
-        settings = dataclasses.replace(settings, convention=dataclasses.replace(settings.convention,
-                                                                                kind=args.convention))
-    if args.prompt_style:
-        settings = dataclasses.replace(settings, prompt_style=args.prompt_style)
-    return settings
-
-
 def _backend(args: argparse.Namespace):
-    segmenter = None
-    if args.sam2:
-        from realvlg.grounding.sam2 import Sam2Config, Sam2Segmenter
-
-        segmenter = Sam2Segmenter(Sam2Config(args.sam2, device=args.device))
-    if args.backend == "openai":
-        from realvlg.grounding.openai_backend import OpenAIBackend, OpenAIBackendConfig
-
-        if not args.model:
-            raise InvalidInputError("--backend openai needs --model NAME (the name the server serves)")
-        config = OpenAIBackendConfig(base_url=args.base_url, model=args.model, timeout=args.timeout,
-                                     image_format=args.image_format, settings=_settings(args, args.model))
-        return OpenAIBackend(config, segmenter)
-    from realvlg.grounding import registry
-    from realvlg.grounding.transformers_backend import TransformersBackend, TransformersBackendConfig
-
-    if not args.checkpoint:
+    if args.backend == "openai" and not args.model:
+        raise InvalidInputError("--backend openai needs --model NAME (the name the server serves)")
+    if args.backend == "transformers" and not args.checkpoint:
         raise InvalidInputError("--backend transformers needs --checkpoint DIR|NAME")
-    folder = registry.resolve(args.checkpoint)
-    config = TransformersBackendConfig(folder, device=args.device, dtype=args.dtype,
-                                       trust_remote_code=args.trust_remote_code,
-                                       settings=_settings(args, args.checkpoint))
-    return TransformersBackend(config, segmenter)
+    return make_backend(BackendSpec(
+        backend=args.backend, model=args.model or "", checkpoint=args.checkpoint or "",
+        base_url=args.base_url, timeout=args.timeout, image_format=args.image_format, device=args.device,
+        dtype=args.dtype, trust_remote_code=args.trust_remote_code, sam2_checkpoint=args.sam2 or "",
+        max_new_tokens=args.max_new_tokens, convention=args.convention or "",
+        prompt_style=args.prompt_style or ""))
 
 
 def result_dict(result: GroundingResult) -> dict:
