@@ -162,8 +162,8 @@ def test_in_process_samples_and_batch(local_backend, camera_image):
     assert result.samples == 4
     frame = model_input_image(camera_image, CONVENTION)
     prompts = [build_prompt("bbox", INSTRUCTION), build_prompt("grasp", INSTRUCTION)]
-    batch = local_backend.generate_batch([(frame, p) for p in prompts])
-    single = [local_backend.generate(frame, p, 1, 0.0) for p in prompts]
+    batch = local_backend.generate_batch([([frame], p) for p in prompts])
+    single = [local_backend.generate([frame], p, 1, 0.0) for p in prompts]
     assert [b[0].strip() for b in batch] == [s[0].strip() for s in single]
 
 
@@ -209,7 +209,7 @@ class _Peer(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802 (http.server API)
         self.server.requests.append(dict(self.headers))
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.server.bodies.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
         mode = self.server.mode
         status, body = {
             "500": (500, b'{"error": "internal"}'),
@@ -231,7 +231,7 @@ class _Peer(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def http_peer():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Peer)
-    server.requests, server.mode = [], "ok"
+    server.requests, server.bodies, server.mode = [], [], "ok"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -304,6 +304,28 @@ def test_api_key_comes_from_the_environment(http_peer, monkeypatch):
     remote_backend(peer_url(http_peer), "m", api_key_env="REALVLG_TEST_KEY",
                    settings=PLAIN).ground("bbox", IMAGE, INSTRUCTION)
     assert "Authorization" not in http_peer.requests[0]
+
+
+def test_a_reference_image_goes_first(http_peer, local_backend, camera_image):
+    """UniVG-R1's multi-image form: reference, then scene; an empty instruction gets the default."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from realvlg.grounding.prompts import UNIVG_R1_REFERENCE_INSTRUCTION
+
+    univg = dataclasses.replace(PLAIN, prompt_style="univg-r1")
+    reference = np.full((16, 16, 3), 200, np.uint8)
+    remote_backend(peer_url(http_peer), "m", settings=univg).ground("bbox", IMAGE, "", reference=reference)
+    body = json.loads(http_peer.bodies[0])
+    content = body["messages"][0]["content"]
+    sizes = [Image.open(io.BytesIO(base64.b64decode(c["image_url"]["url"].split(",", 1)[1]))).size
+             for c in content[:2]]
+    assert sizes == [(16, 16), (64, 48)] and content[2]["text"].startswith(UNIVG_R1_REFERENCE_INSTRUCTION)
+    # in-process, two images reach the model (whatever the tiny model answers, it is a typed result)
+    result = local_backend.ground("bbox", camera_image, "", reference=camera_image[:28, :28].copy())
+    assert result.task == "bbox" and result.backend == "transformers"
 
 
 def test_invalid_answers_come_back_typed(http_peer):

@@ -34,7 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("ground", help="ground an instruction on an image with a VLM backend",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--image", required=True, metavar="IMG", help="RGB image (PNG, JPEG, …)")
-    p.add_argument("--instruction", required=True, metavar="TEXT")
+    p.add_argument("--instruction", required=True, metavar="TEXT",
+                   help='with --reference it may be "" (UniVG-R1\'s "Grasp the object shown in the first image.")')
+    p.add_argument("--reference", metavar="IMG", help="an image of the object, sent before the scene "
+                   "(UniVG-R1's multi-image form; use --prompt-style univg-r1)")
     p.add_argument("--task", required=True, choices=TASKS)
     p.add_argument("--backend", required=True, choices=("openai", "transformers"))
     p.add_argument("--base-url", default="http://127.0.0.1:8000/v1", metavar="URL",
@@ -108,17 +111,22 @@ def _text(d: dict) -> str:
     return "\n".join(lines)
 
 
+def _read_rgb(path: str) -> np.ndarray:
+    try:
+        return np.asarray(Image.open(path).convert("RGB"))
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read the image {path}: {exc}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     from realvlg.overlay import draw_grounding, save_image
 
     if args.samples < 1:
         raise InvalidInputError(f"--samples must be ≥ 1, got {args.samples}")
-    try:
-        image = np.asarray(Image.open(args.image).convert("RGB"))
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read the image {args.image}: {exc}") from None
+    image = _read_rgb(args.image)
+    reference = _read_rgb(args.reference) if args.reference else None
     backend = _backend(args)
-    result = backend.ground(args.task, image, args.instruction, samples=args.samples)
+    result = backend.ground(args.task, image, args.instruction, samples=args.samples, reference=reference)
     overlay = pathlib.Path(args.overlay or pathlib.Path(args.image).with_suffix(".ground.png"))
     save_image(draw_grounding(image, result, args.instruction), overlay)
     summary = result_dict(result) | {"overlay": str(overlay)}

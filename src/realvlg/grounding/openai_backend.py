@@ -65,11 +65,11 @@ class OpenAIBackend(VLMBackend):
     def close(self) -> None:
         self._client.close()
 
-    def request_body(self, image: Image.Image, prompt: str, samples: int, temperature: float) -> dict:
-        """The chat-completions request for one image + prompt."""
-        content = [{"type": "image_url",
-                    "image_url": {"url": encode_data_uri(image, self.config.image_format)}},
-                   {"type": "text", "text": prompt}]
+    def request_body(self, images: list[Image.Image], prompt: str, samples: int, temperature: float) -> dict:
+        """The chat-completions request for the images (in order) + prompt."""
+        content = [{"type": "image_url", "image_url": {"url": encode_data_uri(image, self.config.image_format)}}
+                   for image in images]
+        content.append({"type": "text", "text": prompt})
         body = {"model": self.config.model, "messages": [{"role": "user", "content": content}],
                 "max_tokens": self.settings.max_new_tokens, "temperature": temperature}
         if samples > 1:
@@ -78,9 +78,9 @@ class OpenAIBackend(VLMBackend):
             body["top_p"] = self.settings.top_p
         return body
 
-    def generate(self, image: Image.Image, prompt: str, samples: int, temperature: float) -> list[str]:
+    def generate(self, images: list[Image.Image], prompt: str, samples: int, temperature: float) -> list[str]:
         deadline = time.monotonic() + self.config.timeout
-        body = self.request_body(image, prompt, samples, temperature)
+        body = self.request_body(images, prompt, samples, temperature)
         texts: list[str] = []
         for _ in range(samples):  # each round returns ≥ 1 choice, so this bounds the top-ups
             missing = samples - len(texts)

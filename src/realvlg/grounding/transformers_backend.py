@@ -103,15 +103,15 @@ class TransformersBackend(VLMBackend):
         if config.seed is not None:
             torch.manual_seed(config.seed)
 
-    def generate(self, image: Image.Image, prompt: str, samples: int, temperature: float) -> list[str]:
-        return self.generate_batch([(image, prompt)], samples, temperature)[0]
+    def generate(self, images: list[Image.Image], prompt: str, samples: int, temperature: float) -> list[str]:
+        return self.generate_batch([(images, prompt)], samples, temperature)[0]
 
-    def generate_batch(self, requests: list[tuple[Image.Image, str]], samples: int = 1,
+    def generate_batch(self, requests: list[tuple[list[Image.Image], str]], samples: int = 1,
                        temperature: float = 0.0) -> list[list[str]]:
-        """``samples`` answers for each (image, prompt) pair, in one left-padded batch."""
-        conversations = [[{"role": "user", "content": [{"type": "image", "image": image},
+        """``samples`` answers for each (images, prompt) pair, in one left-padded batch."""
+        conversations = [[{"role": "user", "content": [*({"type": "image", "image": im} for im in images),
                                                        {"type": "text", "text": prompt}]}]
-                         for image, prompt in requests]
+                         for images, prompt in requests]
         inputs = self.processor.apply_chat_template(
             conversations, tokenize=True, return_dict=True, return_tensors="pt",
             add_generation_prompt=True, processor_kwargs={"padding": True}).to(self.device)

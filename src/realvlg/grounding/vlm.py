@@ -15,7 +15,11 @@
 6. with several samples, keep the medoid (:func:`realvlg.grounding.consistency.select_consensus`);
 7. for ``seg``, turn the box into a mask with the configured segmenter (SAM2).
 
-Subclasses implement only ``generate(image, prompt, samples, temperature) -> list[str]``.
+UniVG-R1's multi-image form: ``reference=`` an image of the object; it is sent first, the scene
+second, and the instruction may be empty (then the prompts module's "Grasp the object shown in
+the first image."). Answers are in the scene image's frame.
+
+Subclasses implement only ``generate(images, prompt, samples, temperature) -> list[str]``.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from realvlg.grounding.backend import TASKS, BackendError, GroundingBackend, Gro
 from realvlg.grounding.consistency import ConsistencyConfig, select_consensus
 from realvlg.grounding.coords import CoordinateConvention
 from realvlg.grounding.parsing import parse_answer
-from realvlg.grounding.prompts import build_prompt
+from realvlg.grounding.prompts import UNIVG_R1_REFERENCE_INSTRUCTION, build_prompt
 
 IMAGE_FORMATS = {"png": "image/png", "jpeg": "image/jpeg"}
 
@@ -112,9 +116,9 @@ class VLMBackend(GroundingBackend):
         self.tasks = settings.tasks
 
     @abstractmethod
-    def generate(self, image: Image.Image, prompt: str, samples: int, temperature: float) -> list[str]:
-        """``samples`` raw answers of the model to one image + prompt (transport errors raise
-        :class:`BackendError`)."""
+    def generate(self, images: list[Image.Image], prompt: str, samples: int, temperature: float) -> list[str]:
+        """``samples`` raw answers of the model to the images (in order) + prompt (transport errors
+        raise :class:`BackendError`)."""
 
     def interpret(self, task: str, text: str, width: int, height: int) -> GroundingResult:
         """Parse one raw answer against the frame the model saw and map it to a ``width``×``height``
@@ -125,7 +129,8 @@ class VLMBackend(GroundingBackend):
 
     def ground(self, task: str, image: np.ndarray, instruction: str, *, samples: int = 1,
                depth: np.ndarray | None = None,
-               intrinsics: CameraIntrinsics | None = None) -> GroundingResult:
+               intrinsics: CameraIntrinsics | None = None,
+               reference: np.ndarray | None = None) -> GroundingResult:
         start = time.perf_counter()
         if task not in self.tasks:
             raise InvalidInputError(f"model {self.model_name!r} answers {list(self.tasks)}, not {task!r}")
@@ -137,10 +142,13 @@ class VLMBackend(GroundingBackend):
         height, width = image.shape[:2]
         if depth is not None and np.shape(depth)[:2] != (height, width):
             raise InvalidInputError(f"depth {np.shape(depth)} does not match the {width}x{height} image")
+        images = [model_input_image(image, self.settings.convention)]
+        if reference is not None:
+            images.insert(0, model_input_image(check_image(reference), self.settings.convention))
+            instruction = instruction if instruction.strip() else UNIVG_R1_REFERENCE_INSTRUCTION
         prompt = build_prompt(task, instruction, self.settings.prompt_style)
         temperature = self.settings.temperature if samples == 1 else self.settings.sampling_temperature
-        texts = self.generate(model_input_image(image, self.settings.convention), prompt, samples,
-                              temperature)
+        texts = self.generate(images, prompt, samples, temperature)
         results = [self.interpret(task, text, width, height) for text in texts]
         if samples == 1:
             result = results[0]
