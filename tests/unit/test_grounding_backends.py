@@ -51,7 +51,7 @@ def tiny_checkpoint(tmp_path_factory, camera_image) -> pathlib.Path:
     assert frame.shape == (56, 84, 3)
     examples = [(frame, build_prompt(task, INSTRUCTION), answer) for task, answer in ANSWERS.items()]
     return build_tiny_qwen2_5_vl(tmp_path_factory.mktemp("tiny-qwen") / "ckpt", memorize=examples,
-                                 steps=250)
+                                 steps=300)
 
 
 @pytest.fixture(scope="session")
