@@ -167,6 +167,18 @@ def test_in_process_samples_and_batch(local_backend, camera_image):
     assert [b[0].strip() for b in batch] == [s[0].strip() for s in single]
 
 
+def test_self_consistency_end_to_end(tiny_checkpoint, camera_image):
+    """Near-greedy sampling: k agreeing grasps → agreement 1; no depth on their line → no_depth."""
+    settings = dataclasses.replace(SETTINGS, sampling_temperature=0.01)
+    backend = TransformersBackend(TransformersBackendConfig(tiny_checkpoint, trust_remote_code=True,
+                                                            seed=0, settings=settings))
+    depth = np.full((CAMERA_H, CAMERA_W), 0.6, np.float32)
+    result = backend.ground("grasp", camera_image, INSTRUCTION, samples=3, depth=depth)
+    assert result.valid and result.samples == 3 and result.agreement == 1.0
+    result = backend.ground("grasp", camera_image, INSTRUCTION, samples=3, depth=np.zeros_like(depth))
+    assert not result.valid and result.reason == InvalidReason.NO_DEPTH and result.samples == 3
+
+
 def test_a_wrong_model_name_is_a_clear_error_without_retries(served, camera_image):
     remote = remote_backend(served, "no-such-model", retries=3, backoff=5.0)
     start = time.monotonic()
