@@ -124,3 +124,19 @@ def test_all_invalid_reports_the_commonest_reason():
     result = select_consensus([invalid("bbox", InvalidReason.OUT_OF_IMAGE), invalid("bbox"),
                                invalid("bbox", InvalidReason.OUT_OF_IMAGE)])
     assert not result.valid and result.reason == InvalidReason.OUT_OF_IMAGE and result.samples == 3
+
+
+def test_device_and_dtype_selection():
+    import torch
+
+    from realvlg.grounding.transformers_backend import resolve_device, resolve_dtype
+
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto") == expected and resolve_device("cpu") == "cpu"
+    assert resolve_dtype("auto", "cpu") == torch.float32
+    assert resolve_dtype("bfloat16", "cpu") == torch.bfloat16
+    with pytest.raises(BackendError, match="dtype"):
+        resolve_dtype("float8", "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(BackendError, match="no CUDA"):
+            resolve_device("cuda:0")
