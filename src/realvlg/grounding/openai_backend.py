@@ -3,10 +3,10 @@
 
 One ``ground`` call POSTs ``/v1/chat/completions`` with the image as a data URI (JPEG quality 95
 by default — see bench/grounding.py; ``image_format="png"`` sends exactly the pixels an
-in-process model would see) and the task prompt, ``n`` = samples and the temperature; fewer choices than asked (``transformers serve``
-ignores ``n``) are topped up by further requests. A server's reasoning split
-(``reasoning_content`` / ``reasoning``) is folded back into ``<think>…</think>`` so the parser sees
-the model's text.
+in-process model would see), the task prompt, ``n`` = samples, the temperature and
+``extra_body`` (server-specific fields). Fewer choices than asked (``transformers serve`` ignores
+``n``) are topped up by further requests. A server's reasoning split (``reasoning_content`` /
+``reasoning``) is folded back into ``<think>…</think>`` so the parser sees the model's text.
 
 Failures are :class:`~realvlg.grounding.backend.BackendError` with the URL and the cause, raised
 within ``timeout`` seconds of the call (the deadline covers all attempts; a server trickling
@@ -45,6 +45,7 @@ class OpenAIBackendConfig:
     retries: int = 2
     backoff: float = 0.5
     image_format: str = "jpeg"   # 3 ms and 0.3 MB for 1280x720; "png" is lossless (60 ms, 1.6 MB)
+    extra_body: dict = field(default_factory=dict)  # server-specific fields, e.g. vLLM {"top_k": 20}
     settings: ModelSettings = field(default_factory=ModelSettings)
 
 
@@ -76,7 +77,7 @@ class OpenAIBackend(VLMBackend):
             body["n"] = samples
         if temperature > 0 and self.settings.top_p < 1:
             body["top_p"] = self.settings.top_p
-        return body
+        return body | self.config.extra_body
 
     def generate(self, images: list[Image.Image], prompt: str, samples: int, temperature: float) -> list[str]:
         deadline = time.monotonic() + self.config.timeout

@@ -77,11 +77,24 @@ class TinyConfig:
     vision_hidden: int = 32
     vision_heads: int = 2
     fullatt_block_indexes: tuple[int, ...] = (1,)
-    vocab_size: int = 600
+    vocab_size: int = 600                  # the trained tokenizer's
+    model_vocab_size: int = 0              # the embedding rows, if more than the tokenizer's
+    text_intermediate: int = 0             # 0: 2 × text_hidden
+    vision_intermediate: int = 0           # 0: 2 × vision_hidden
     min_pixels: int = 56 * 56
     max_pixels: int = 224 * 224
+    dtype: str = "float32"                 # weights as saved
     seed: int = 0
     extra_corpus: tuple[str, ...] = field(default_factory=tuple)
+
+
+# The Qwen2.5-VL-3B-Instruct architecture (config.json of the published checkpoint), random weights:
+# for latency benchmarks on a GPU (≈ 7.5 GB in bfloat16).
+QWEN2_5_VL_3B = TinyConfig(
+    text_hidden=2048, text_layers=36, heads=16, kv_heads=2, mrope_section=(16, 24, 24),
+    text_intermediate=11008, vision_depth=32, vision_hidden=1280, vision_heads=16,
+    vision_intermediate=3420, fullatt_block_indexes=(7, 15, 23, 31), model_vocab_size=151936,
+    min_pixels=3136, max_pixels=12845056, dtype="bfloat16")
 
 
 def _train_tokenizer(vocab_size: int, corpus: tuple[str, ...]):
@@ -128,8 +141,9 @@ def build_tiny_qwen2_5_vl(folder: str | pathlib.Path, config: TinyConfig = TinyC
     head_dim = config.text_hidden // config.heads
     model_config = Qwen2_5_VLConfig(
         text_config=dict(
-            vocab_size=len(tokenizer), hidden_size=config.text_hidden,
-            intermediate_size=2 * config.text_hidden, num_hidden_layers=config.text_layers,
+            vocab_size=max(len(tokenizer), config.model_vocab_size), hidden_size=config.text_hidden,
+            intermediate_size=config.text_intermediate or 2 * config.text_hidden,
+            num_hidden_layers=config.text_layers,
             num_attention_heads=config.heads, num_key_value_heads=config.kv_heads,
             max_position_embeddings=4096, max_window_layers=config.text_layers,
             rope_parameters={"rope_type": "default", "rope_theta": 1e6,
@@ -138,7 +152,8 @@ def build_tiny_qwen2_5_vl(folder: str | pathlib.Path, config: TinyConfig = TinyC
             pad_token_id=ids["<|endoftext|>"]),
         vision_config=dict(
             depth=config.vision_depth, hidden_size=config.vision_hidden,
-            intermediate_size=2 * config.vision_hidden, num_heads=config.vision_heads,
+            intermediate_size=config.vision_intermediate or 2 * config.vision_hidden,
+            num_heads=config.vision_heads,
             out_hidden_size=config.text_hidden, window_size=112,
             fullatt_block_indexes=list(config.fullatt_block_indexes)),
         image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
@@ -153,7 +168,7 @@ def build_tiny_qwen2_5_vl(folder: str | pathlib.Path, config: TinyConfig = TinyC
     model.generation_config.do_sample = False
     model.generation_config.eos_token_id = ids["<|im_end|>"]
     model.generation_config.pad_token_id = ids["<|endoftext|>"]
-    model.save_pretrained(folder, safe_serialization=True)
+    model.to(getattr(torch, config.dtype)).save_pretrained(folder, safe_serialization=True)
 
     processor_cls.register_for_auto_class("AutoProcessor")
     processor.save_pretrained(folder)

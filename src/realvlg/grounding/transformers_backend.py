@@ -117,7 +117,7 @@ class TransformersBackend(VLMBackend):
             add_generation_prompt=True, processor_kwargs={"padding": True}).to(self.device)
         sampling = temperature > 0
         options = dict(max_new_tokens=self.settings.max_new_tokens, do_sample=sampling,
-                       num_return_sequences=samples)
+                       num_return_sequences=samples, min_new_tokens=self.settings.min_new_tokens)
         if sampling:
             options.update(temperature=temperature, top_p=self.settings.top_p)
         with self._torch.inference_mode():

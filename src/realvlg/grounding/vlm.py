@@ -63,6 +63,7 @@ class ModelSettings:
     convention: CoordinateConvention = field(default_factory=CoordinateConvention)
     tasks: tuple[str, ...] = TASKS
     max_new_tokens: int = 256
+    min_new_tokens: int = 0          # > 0 only for benchmarks with a fixed output length (in-process)
     temperature: float = 0.0
     sampling_temperature: float = 1.0
     top_p: float = 1.0
