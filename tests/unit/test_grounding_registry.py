@@ -140,3 +140,16 @@ def test_device_and_dtype_selection():
     if not torch.cuda.is_available():
         with pytest.raises(BackendError, match="no CUDA"):
             resolve_device("cuda:0")
+
+
+def test_the_3b_benchmark_architecture_has_the_published_size():
+    import torch
+    from transformers import Qwen2_5_VLForConditionalGeneration
+
+    from realvlg.grounding.tiny_model import QWEN2_5_VL_3B, SPECIAL_TOKENS, qwen_config
+
+    ids = {t: 151643 + i for i, t in enumerate(SPECIAL_TOKENS)}
+    with torch.device("meta"):
+        model = Qwen2_5_VLForConditionalGeneration(qwen_config(QWEN2_5_VL_3B, 151665, ids))
+    params = sum(p.numel() for p in model.parameters())
+    assert 3.70e9 < params < 3.80e9  # Qwen2.5-VL-3B-Instruct: 3.75 B

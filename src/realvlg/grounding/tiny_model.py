@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from realvlg.errors import InvalidInputError
 from realvlg.grounding.qwen_processor import PROCESSOR_CLASS, PROCESSOR_MODULE, image_only_processor_class
 
 SPECIAL_TOKENS = (
@@ -83,6 +84,7 @@ class TinyConfig:
     vision_intermediate: int = 0           # 0: 2 × vision_hidden
     min_pixels: int = 56 * 56
     max_pixels: int = 224 * 224
+    tie_embeddings: bool = False
     dtype: str = "float32"                 # weights as saved
     seed: int = 0
     extra_corpus: tuple[str, ...] = field(default_factory=tuple)
@@ -94,7 +96,7 @@ QWEN2_5_VL_3B = TinyConfig(
     text_hidden=2048, text_layers=36, heads=16, kv_heads=2, mrope_section=(16, 24, 24),
     text_intermediate=11008, vision_depth=32, vision_hidden=1280, vision_heads=16,
     vision_intermediate=3420, fullatt_block_indexes=(7, 15, 23, 31), model_vocab_size=151936,
-    min_pixels=3136, max_pixels=12845056, dtype="bfloat16")
+    tie_embeddings=True, min_pixels=3136, max_pixels=12845056, dtype="bfloat16")
 
 
 def _train_tokenizer(vocab_size: int, corpus: tuple[str, ...]):
@@ -113,35 +115,17 @@ def _train_tokenizer(vocab_size: int, corpus: tuple[str, ...]):
                                    chat_template=CHAT_TEMPLATE, padding_side="left")
 
 
-def build_tiny_qwen2_5_vl(folder: str | pathlib.Path, config: TinyConfig = TinyConfig(),
-                          memorize: list[tuple[np.ndarray, str, str]] | None = None,
-                          steps: int = 150) -> pathlib.Path:
-    """Write a tiny random Qwen2.5-VL checkpoint (safetensors + tokenizer + image-only processor
-    as remote code) to ``folder`` and return it. ``memorize``: (RGB uint8 image, user prompt,
-    assistant answer) triples the model is fitted on for ``steps`` Adam steps (greedy decoding
-    then reproduces the answers). Deterministic for a given config and examples."""
-    import torch
-    from transformers import (AutoProcessor, Qwen2_5_VLConfig,
-                              Qwen2_5_VLForConditionalGeneration, Qwen2VLImageProcessorPil)
-
-    folder = pathlib.Path(folder)
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    corpus = _CORPUS + tuple(config.extra_corpus) + tuple(a for _, _, a in memorize or ())
-    tokenizer = _train_tokenizer(config.vocab_size, corpus)
-    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
-
-    processor_cls = image_only_processor_class()
-    image_processor = Qwen2VLImageProcessorPil(min_pixels=config.min_pixels,
-                                               max_pixels=config.max_pixels)
-    processor = processor_cls(image_processor=image_processor, tokenizer=tokenizer,
-                              chat_template=CHAT_TEMPLATE)
+def qwen_config(config: TinyConfig, tokenizer_size: int, ids: dict[str, int]):
+    """The ``Qwen2_5_VLConfig`` of ``config`` for a tokenizer of ``tokenizer_size`` tokens whose
+    special-token ids are ``ids`` (token → id)."""
+    from transformers import Qwen2_5_VLConfig
 
     head_dim = config.text_hidden // config.heads
+    if sum(config.mrope_section) * 2 != head_dim:
+        raise InvalidInputError(f"mrope_section {config.mrope_section} must sum to head_dim / 2 = {head_dim // 2}")
     model_config = Qwen2_5_VLConfig(
         text_config=dict(
-            vocab_size=max(len(tokenizer), config.model_vocab_size), hidden_size=config.text_hidden,
+            vocab_size=max(tokenizer_size, config.model_vocab_size), hidden_size=config.text_hidden,
             intermediate_size=config.text_intermediate or 2 * config.text_hidden,
             num_hidden_layers=config.text_layers,
             num_attention_heads=config.heads, num_key_value_heads=config.kv_heads,
@@ -158,9 +142,36 @@ def build_tiny_qwen2_5_vl(folder: str | pathlib.Path, config: TinyConfig = TinyC
             fullatt_block_indexes=list(config.fullatt_block_indexes)),
         image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
-        tie_word_embeddings=False,
+        tie_word_embeddings=config.tie_embeddings,
     )
-    assert sum(config.mrope_section) * 2 == head_dim, "mrope_section must cover head_dim / 2"
+    return model_config
+
+
+def build_tiny_qwen2_5_vl(folder: str | pathlib.Path, config: TinyConfig = TinyConfig(),
+                          memorize: list[tuple[np.ndarray, str, str]] | None = None,
+                          steps: int = 150) -> pathlib.Path:
+    """Write a tiny random Qwen2.5-VL checkpoint (safetensors + tokenizer + image-only processor
+    as remote code) to ``folder`` and return it. ``memorize``: (RGB uint8 image, user prompt,
+    assistant answer) triples the model is fitted on for ``steps`` Adam steps (greedy decoding
+    then reproduces the answers). Deterministic for a given config and examples."""
+    import torch
+    from transformers import AutoProcessor, Qwen2_5_VLForConditionalGeneration, Qwen2VLImageProcessorPil
+
+    folder = pathlib.Path(folder)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    corpus = _CORPUS + tuple(config.extra_corpus) + tuple(a for _, _, a in memorize or ())
+    tokenizer = _train_tokenizer(config.vocab_size, corpus)
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
+
+    processor_cls = image_only_processor_class()
+    image_processor = Qwen2VLImageProcessorPil(min_pixels=config.min_pixels,
+                                               max_pixels=config.max_pixels)
+    processor = processor_cls(image_processor=image_processor, tokenizer=tokenizer,
+                              chat_template=CHAT_TEMPLATE)
+
+    model_config = qwen_config(config, len(tokenizer), ids)
     torch.manual_seed(config.seed)
     model = Qwen2_5_VLForConditionalGeneration(model_config)
     if memorize:
