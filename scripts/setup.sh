@@ -85,4 +85,14 @@ if ! fresh project "$h"; then
   "${PIP[@]}" -e ".[dev,sim]"
   mark project "$h"
 fi
+# 7. test-only reference implementations installed WITHOUT their declared dependencies:
+#    pysodmetrics pins numpy<2 (1.4.x) / numpy<2.3.5 + opencv<5 (1.6.x) although its S- and
+#    F-measure code runs on ours; 1.4.2 imports only numpy and scipy.
+h=$(hash_of requirements/test-nodeps.txt requirements/constraints.txt)
+if ! fresh test-nodeps "$h"; then
+  say "test references (no deps): $(xargs <requirements/test-nodeps.txt)"
+  "${PIP[@]}" --no-deps -r requirements/test-nodeps.txt
+  mark test-nodeps "$h"
+fi
+
 say "ready: $V (activate with: source .venv/bin/activate)"

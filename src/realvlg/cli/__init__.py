@@ -12,10 +12,12 @@ from realvlg.errors import RealVLGError
 
 SUBCOMMAND_MODULES = (
     "realvlg.cli.grasp_pose",
+    "realvlg.cli.eval",
     "realvlg.cli.grasp",
     "realvlg.cli.up",
     "realvlg.cli.ground",
     "realvlg.cli.models",
+    "realvlg.cli.demo",
 )
 
 
