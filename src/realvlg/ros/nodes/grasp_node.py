@@ -28,7 +28,9 @@ import rclpy
 from geometry_msgs.msg import PoseStamped
 from rclpy.action import ActionServer, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException
+
+from realvlg.ros.executor import DispatchingExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
 from rclpy.serialization import serialize_message
@@ -156,6 +158,7 @@ class GraspNode(Node):
         intrinsics = camera_info_from_msg(msgs["info"])
         frame = msgs["color"].header.frame_id or names.COLOR_OPTICAL_FRAME
         if self.mount == "eye_in_hand":
+            self.poses.wait_past(stamp, self.capture_timeout)  # the pose stream may lag the camera
             pose = self.poses.at(stamp, self.pose_max_gap)
             camera = base_from_camera(self.calibration, self.base_frame, pose)
         else:
@@ -293,7 +296,7 @@ class GraspNode(Node):
 def main(args=None) -> None:
     rclpy.init(args=args)
     node = GraspNode()
-    executor = MultiThreadedExecutor(num_threads=4)
+    executor = DispatchingExecutor(num_threads=4)
     executor.add_node(node)
     print(f"READY {node.get_name()}", flush=True)  # `realvlg up` waits for this line
     try:

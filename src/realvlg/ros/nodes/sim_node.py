@@ -26,7 +26,9 @@ import numpy as np
 import rclpy
 from rclpy._rclpy_pybind11 import RCLError
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException
+
+from realvlg.ros.executor import DispatchingExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 
@@ -168,7 +170,7 @@ class SimNode(Node):
 def main(args=None) -> None:
     rclpy.init(args=args)
     node = SimNode()
-    executor = MultiThreadedExecutor(num_threads=3)
+    executor = DispatchingExecutor(num_threads=3)
     executor.add_node(node)
     print(f"READY {node.get_name()}", flush=True)
     try:
