@@ -148,7 +148,15 @@ def test_simulator_dying_mid_motion_is_reported_and_the_executor_survives(world_
     request = ExecuteGrasp.Request(pose=grasp_to_pose_stamped(target), width=0.04)
     with node:
         node.wait_for_line("READY", START)
-        threading.Timer(4.0, world.stop).start()
+        start = world.hand_pose()[:3, 3].copy()
+
+        def stop_when_moving():  # mid-motion: once the hand has left its start by 3 cm
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and np.linalg.norm(world.hand_pose()[:3, 3] - start) < 0.03:
+                time.sleep(0.02)
+            world.stop()
+
+        threading.Thread(target=stop_when_moving, daemon=True).start()
         response = client.call(ExecuteGrasp, "/dying/execute", request, timeout=120)
         assert not response.success and response.message
         assert node.running  # the node reports and keeps serving

@@ -30,7 +30,9 @@ class DispatchingExecutor(MultiThreadedExecutor):
 
         self._executor.submit(run)
         self._futures.append(handler)
-        started.wait()  # a free worker picks it up at once; when all are busy, dispatch waits for one
+        while not started.wait(0.1):  # a free worker picks it up at once; when all are busy, wait for one
+            if self._is_shutdown:
+                return
         for future in self._futures[:]:
             if future.done():
                 self._futures.remove(future)

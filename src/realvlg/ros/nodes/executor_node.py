@@ -24,7 +24,7 @@ import threading
 
 import rclpy
 from geometry_msgs.msg import PoseStamped
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import ExternalShutdownException
 
 from realvlg.ros.executor import DispatchingExecutor
@@ -74,7 +74,8 @@ class ExecutorNode(Node):
         requests = MutuallyExclusiveCallbackGroup()
         self.create_service(ExecuteGrasp, names.EXECUTE_GRASP_SERVICE, self._on_grasp, callback_group=requests)
         self.create_service(Trigger, names.HOME_SERVICE, self._on_home, callback_group=requests)
-        self.create_timer(1.0 / rate, self._publish_state, callback_group=ReentrantCallbackGroup())
+        # its own exclusive group: when the connection hangs, at most one state read waits on it
+        self.create_timer(1.0 / rate, self._publish_state, callback_group=MutuallyExclusiveCallbackGroup())
         self.get_logger().info(f"connected to the FR3 at {self.robot.config.address}")
 
     def _publish_state(self) -> None:
