@@ -18,6 +18,10 @@ bench: setup
 	$(PY) bench/backproject.py
 	$(PY) bench/camera_topics.py
 	$(PY) bench/metrics.py
+	$(PY) bench/pipeline.py
+	$(PY) bench/ros_executor.py
+	$(PY) bench/grounding.py
+	$(PY) bench/camera_read.py
 
 clean:
 	rm -rf build .venv .pytest_cache .hypothesis

@@ -83,6 +83,28 @@ def test_dry_run_plans_checks_and_does_not_move(graph, client):
     np.testing.assert_allclose(client.current_tcp(), before, atol=1e-3)
 
 
+def test_grasp_action_reports_stage_feedback(graph, client):
+    from rclpy.action import ActionClient
+
+    from realvlg_interfaces.action import Grasp as GraspAction
+
+    action = ActionClient(client.node, GraspAction, names.GRASP_ACTION)
+    assert action.wait_for_server(timeout_sec=60)
+    stages = []
+    goal = GraspAction.Goal(instruction="grasp the banana", strategy="seg", dry_run=True)
+    sent = action.send_goal_async(goal, feedback_callback=lambda f: stages.append(f.feedback.stage))
+    client.executor.spin_until_future_complete(sent, timeout_sec=60)
+    handle = sent.result()
+    assert handle.accepted
+    done = handle.get_result_async()
+    client.executor.spin_until_future_complete(done, timeout_sec=240)
+    result = done.result().result
+    assert result.success, result.message
+    assert result.strategy_used == "seg" and result.pose.header.frame_id == names.BASE_FRAME
+    assert stages[:2] == ["capture", "ground"] and stages[-1] == "record"
+    action.destroy()
+
+
 def test_grasp_lifts_the_banana_and_a_second_request_is_busy(graph, client):
     nodes, runs, _ = graph
     result = {}
