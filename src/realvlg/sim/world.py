@@ -308,9 +308,7 @@ class SimWorld:
 
     def _index_model(self) -> None:
         m = self._sim.model
-        self._cam_id = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_CAMERA, f"robot0_{CAMERA_NAME}")
-        if self._cam_id < 0:  # franky-sim prefixes names inside the robot's tree
-            self._cam_id = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_CAMERA, CAMERA_NAME)
+        self._cam_id = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_CAMERA, CAMERA_NAME)
         self._hand_id = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, HAND_BODY)
         self._finger_ids = [mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, b) for b in FINGER_BODIES]
         self._table_geom = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, "table")
