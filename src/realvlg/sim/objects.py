@@ -215,7 +215,7 @@ def _mug() -> ObjectSpec:
         Geom("box", (t, hw, 0.027 + t), (hx, 0, 0.051), red, "handle"),
     )
     return ObjectSpec("mug", ("cup", "coffee mug", "coffee cup"), ("red",), geoms, 0.25,
-                      (PartGrasp("handle", (hx - 0.004, 0, 0.051), AXIS_Y, 2 * hw),
+                      (PartGrasp("handle", (hx - 0.004, 0, 0.058), AXIS_Y, 2 * hw),
                        PartGrasp("body", (0, 0, 0.06), AXIS_Y, 2 * r)))
 
 
@@ -240,8 +240,9 @@ def _pear() -> ObjectSpec:
              Geom("ellipsoid", (0.022, 0.022, 0.03), (0, 0, 0.068), green, "neck"),
              Geom("cylinder", (0.002, 0.007), (0, 0, 0.103), BROWN, "stem"))
     return ObjectSpec("pear", (), ("green", "yellow-green"), geoms, 0.18,
-                      (PartGrasp("body", (0, 0, 0.034), AXIS_Y, 0.068),
-                       PartGrasp("neck", (0, 0, 0.072), AXIS_Y, 0.044)), **ROUND)
+                      # The neck first: grasping the body would put the palm on the neck and stem.
+                      (PartGrasp("neck", (0, 0, 0.075), AXIS_Y, 0.043),
+                       PartGrasp("body", (0, 0, 0.034), AXIS_Y, 0.068)), **ROUND)
 
 
 def _banana() -> ObjectSpec:
