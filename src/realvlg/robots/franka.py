@@ -77,6 +77,7 @@ class FrankaConfig:
     min_held_width: float = 0.002
     home_q: tuple[float, ...] = HOME_Q
     position_tolerance: float = 0.01  # a motion that ends farther from its target has failed [m]
+    rotation_tolerance: float = math.radians(5)  # … or turned farther from its target [rad]
     settle_time: float = 1.0  # how long a finished motion may take to come within tolerance [s]
 
     def __post_init__(self) -> None:
@@ -181,15 +182,28 @@ class FrankaExecutor(Executor):
             except franky.NetworkException as exc:
                 raise RobotConnectionError(f"lost the connection to the robot during {what}: {exc}") from exc
             if target is not None:
-                # The trajectory has ended; give the joint controllers settle_time to catch up.
-                deadline = time.monotonic() + self.config.settle_time
-                while (error := float(np.linalg.norm(self.current_pose()[:3, 3] - target[:3, 3]))) \
-                        > self.config.position_tolerance and time.monotonic() < deadline:
-                    time.sleep(0.01)
-                if error > self.config.position_tolerance:
-                    raise _MotionFailed(f"{what} ended {error * 100:.1f} cm from its target "
-                                        "(blocked by a collision or out of reach)")
+                self._wait_reached(target, what)
             return
+
+    def _pose_error(self, target: np.ndarray) -> tuple[float, float]:
+        """(position error [m], rotation error [rad]) of the measured ee pose against ``target``."""
+        T = self.current_pose()
+        dR = Rotation.from_matrix(T[:3, :3].T @ target[:3, :3])
+        return float(np.linalg.norm(T[:3, 3] - target[:3, 3])), float(dR.magnitude())
+
+    def _wait_reached(self, target: np.ndarray, what: str) -> None:
+        """The trajectory has ended; give the joint controllers ``settle_time`` to bring the
+        measured pose within tolerance, else fail with the remaining error."""
+        cfg = self.config
+        deadline = time.monotonic() + cfg.settle_time
+        while True:
+            dp, da = self._pose_error(target)
+            if (dp <= cfg.position_tolerance and da <= cfg.rotation_tolerance) or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        if dp > cfg.position_tolerance or da > cfg.rotation_tolerance:
+            raise _MotionFailed(f"{what} ended {dp * 100:.1f} cm / {math.degrees(da):.0f}° from its target "
+                                "(blocked by a collision or out of reach)")
 
     def _cartesian(self, T: np.ndarray, what: str, factor: float, retries: list[int]) -> None:
         import franky
