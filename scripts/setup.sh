@@ -55,21 +55,27 @@ if ! fresh ros "$h"; then
   mark ros "$h"
 fi
 
-# 5. realvlg_interfaces (msg/srv/action) built and installed into the venv
-IFACE=ros2_ws/src/realvlg_interfaces
-h=$(hash_of $(find "$IFACE" -type f | sort) requirements/ros.txt)
-if ! fresh interfaces "$h"; then
-  say "building realvlg_interfaces"
+# 5. interface packages built with CMake and installed into the venv: realvlg_interfaces always,
+#    the compatibility tf2_msgs only where the environment has none (it is not on PyPI).
+build_interfaces() {  # NAME SOURCE_DIR
+  local name=$1 src=$2 h
+  h=$(hash_of $(find "$src" -type f | sort) requirements/ros.txt)
+  fresh "$name" "$h" && return 0
+  say "building $name"
   (
     export PATH="$V/bin:$PATH" AMENT_PREFIX_PATH="$V" CMAKE_PREFIX_PATH="$V"
     unset _ROS_WHEELS_BOOTSTRAP_COMPLETE
-    rm -rf build/realvlg_interfaces && mkdir -p build
-    cmake -S "$IFACE" -B build/realvlg_interfaces -G Ninja -DCMAKE_INSTALL_PREFIX="$V" \
-      -DPython3_EXECUTABLE="$V/bin/python3" -DBUILD_TESTING=OFF >build/interfaces.log 2>&1 \
-      && cmake --build build/realvlg_interfaces -j2 >>build/interfaces.log 2>&1 \
-      && cmake --install build/realvlg_interfaces >>build/interfaces.log 2>&1
-  ) || { tail -40 build/interfaces.log >&2; echo "realvlg_interfaces failed to build (log: build/interfaces.log)" >&2; exit 1; }
-  mark interfaces "$h"
+    rm -rf "build/$name" && mkdir -p build
+    cmake -S "$src" -B "build/$name" -G Ninja -DCMAKE_INSTALL_PREFIX="$V" \
+      -DPython3_EXECUTABLE="$V/bin/python3" -DBUILD_TESTING=OFF >"build/$name.log" 2>&1 \
+      && cmake --build "build/$name" -j2 >>"build/$name.log" 2>&1 \
+      && cmake --install "build/$name" >>"build/$name.log" 2>&1
+  ) || { tail -40 "build/$name.log" >&2; echo "$name failed to build (log: build/$name.log)" >&2; exit 1; }
+  mark "$name" "$h"
+}
+build_interfaces realvlg_interfaces ros2_ws/src/realvlg_interfaces
+if [ -f "$V/.stamp-tf2_msgs" ] || ! "$V/bin/python" -c "import tf2_msgs" 2>/dev/null; then
+  build_interfaces tf2_msgs ros2_ws/compat/tf2_msgs
 fi
 
 # 6. the project
@@ -79,4 +85,14 @@ if ! fresh project "$h"; then
   "${PIP[@]}" -e ".[dev,sim]"
   mark project "$h"
 fi
+# 7. test-only reference implementations installed WITHOUT their declared dependencies:
+#    pysodmetrics pins numpy<2 (1.4.x) / numpy<2.3.5 + opencv<5 (1.6.x) although its S- and
+#    F-measure code runs on ours; 1.4.2 imports only numpy and scipy.
+h=$(hash_of requirements/test-nodeps.txt requirements/constraints.txt)
+if ! fresh test-nodeps "$h"; then
+  say "test references (no deps): $(xargs <requirements/test-nodeps.txt)"
+  "${PIP[@]}" --no-deps -r requirements/test-nodeps.txt
+  mark test-nodeps "$h"
+fi
+
 say "ready: $V (activate with: source .venv/bin/activate)"

@@ -12,11 +12,19 @@ from realvlg.errors import RealVLGError
 
 SUBCOMMAND_MODULES = (
     "realvlg.cli.grasp_pose",
+    "realvlg.cli.eval",
+    "realvlg.cli.grasp",
+    "realvlg.cli.up",
+    "realvlg.cli.ground",
+    "realvlg.cli.models",
+    "realvlg.cli.demo",
+    "realvlg.cli.sim_eval",
+    "realvlg.cli.camera_check",
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="realvlg", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="realvlg", description="realvlg: language-instructed robot grasping on ROS 2")
     parser.add_argument("--version", action="version", version=f"realvlg {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in SUBCOMMAND_MODULES:

@@ -27,6 +27,7 @@ class InvalidReason(str, enum.Enum):
 
     EMPTY = "empty"                        # nothing generated
     NO_ANSWER_TAG = "no_answer_tag"        # no <answer>…</answer>
+    MALFORMED = "malformed"                # the answer is not the task's (…), (…) layout
     WRONG_COUNT = "wrong_count"            # not the number of values the task needs
     NON_FINITE = "non_finite"              # nan / inf / unparsable number
     OUT_OF_IMAGE = "out_of_image"          # coordinates outside the image
@@ -55,6 +56,21 @@ class Grounding:
 
     valid = True
 
+    def as_dict(self) -> dict:
+        """JSON-ready summary (the mask as its pixel count)."""
+        d = {"task": self.task, "valid": True, "raw_answer": self.raw_answer, "agreement": self.agreement,
+             "samples": self.samples, "latency": self.latency, "backend": self.backend, "model": self.model}
+        if self.box is not None:
+            d["bbox"] = self.box.as_array().tolist()
+        if self.mask is not None:
+            d["mask_pixels"] = int(np.count_nonzero(self.mask))
+        if self.rect is not None:
+            r = self.rect
+            d["rect"] = {"x": r.x, "y": r.y, "theta": r.theta, "width": r.width, "jaw": r.jaw}
+        if self.contact is not None:
+            d["contact"] = self.contact.points.ravel().tolist()
+        return d
+
 
 @dataclass(frozen=True)
 class InvalidGrounding:
@@ -71,6 +87,11 @@ class InvalidGrounding:
 
     valid = False
 
+    def as_dict(self) -> dict:
+        return {"task": self.task, "valid": False, "reason": self.reason.value, "message": self.message,
+                "raw_answer": self.raw_answer, "samples": self.samples, "latency": self.latency,
+                "backend": self.backend, "model": self.model}
+
 
 GroundingResult = Grounding | InvalidGrounding
 
@@ -84,6 +105,7 @@ class GroundingBackend(ABC):
     """Task + image + instruction → :data:`GroundingResult`."""
 
     name: str = "backend"
+    tasks: tuple[str, ...] = TASKS  # the tasks this backend (its model) answers
 
     @abstractmethod
     def ground(self, task: str, image: np.ndarray, instruction: str, *, samples: int = 1,

@@ -1,0 +1,133 @@
+"""Assembling a capture from streams, ROS-free: synchronised colour/depth/intrinsics and the
+robot pose at the moment the image was taken.
+
+:class:`StreamSynchronizer` pairs messages of several streams by timestamp (realsense-ros stamps
+colour, aligned depth and their camera_info identically; a tolerance covers other drivers) and
+hands out the newest complete set. :class:`PoseHistory` keeps the recent robot poses and answers
+the pose at an image's timestamp, interpolating between the two nearest (linear translation,
+slerp rotation), so an eye-in-hand camera moving with the arm is placed where it really was.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections import deque
+from typing import Any, Hashable
+
+import numpy as np
+from scipy.spatial.transform import Rotation, Slerp
+
+from realvlg.errors import RealVLGError
+from realvlg.geometry.transforms import Transform
+
+
+class CaptureError(RealVLGError):
+    """No usable capture: no synchronised frames, or no robot pose near the image's time."""
+
+
+class StreamSynchronizer:
+    """Newest set of messages, one per stream, whose stamps agree within ``tolerance`` seconds."""
+
+    def __init__(self, streams: tuple[Hashable, ...], tolerance: float = 1e-3, history: int = 10):
+        self.streams = streams
+        self.tolerance = tolerance
+        self._buffers: dict[Hashable, deque] = {s: deque(maxlen=history) for s in streams}
+        self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)
+
+    def add(self, stream: Hashable, stamp: float, message: Any) -> None:
+        with self._ready:
+            self._buffers[stream].append((stamp, message))
+            self._ready.notify_all()
+
+    def _newest_complete(self, newer_than: float) -> tuple[float, dict] | None:
+        first, *others = self.streams
+        for stamp, message in reversed(self._buffers[first]):
+            if stamp <= newer_than:
+                return None
+            found = {first: message}
+            for stream in others:
+                match = min(self._buffers[stream], key=lambda sm: abs(sm[0] - stamp), default=None)
+                if match is None or abs(match[0] - stamp) > self.tolerance:
+                    break
+                found[stream] = match[1]
+            else:
+                return stamp, found
+        return None
+
+    def wait(self, timeout: float, newer_than: float = -np.inf) -> tuple[float, dict]:
+        """The newest complete set with a stamp after ``newer_than``; waits up to ``timeout``
+        seconds for one, then raises :class:`CaptureError` saying which streams are silent."""
+        with self._ready:
+            if self._ready.wait_for(lambda: self._newest_complete(newer_than) is not None, timeout):
+                return self._newest_complete(newer_than)
+            silent = [str(s) for s, buf in self._buffers.items() if not buf]
+            detail = (f"nothing received on {', '.join(silent)}" if silent
+                      else "the streams' timestamps never matched")
+            raise CaptureError(f"no synchronised camera frames within {timeout:.1f} s: {detail}")
+
+
+REST_TRANSLATION = 1e-4   # m: two poses this close (and REST_ROTATION) mean the robot did not move
+REST_ROTATION = 1e-3      # rad
+
+
+def _at_rest(a: np.ndarray, b: np.ndarray) -> bool:
+    rotation = Rotation.from_matrix(a[:3, :3].T @ b[:3, :3]).magnitude()
+    return float(np.linalg.norm(a[:3, 3] - b[:3, 3])) <= REST_TRANSLATION and rotation <= REST_ROTATION
+
+
+class PoseHistory:
+    """Recent ``parent←child`` poses by time; :meth:`at` interpolates to a given stamp."""
+
+    def __init__(self, parent: str, child: str, horizon: int = 500):
+        self.parent, self.child = parent, child
+        self._stamps: deque[float] = deque(maxlen=horizon)
+        self._poses: deque[np.ndarray] = deque(maxlen=horizon)
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+
+    def add(self, stamp: float, matrix: np.ndarray) -> None:
+        with self._arrived:
+            if self._stamps and stamp <= self._stamps[-1]:
+                return  # out of order or repeated: keep the history sorted
+            self._stamps.append(float(stamp))
+            self._poses.append(np.asarray(matrix, dtype=float))
+            self._arrived.notify_all()
+
+    def wait_past(self, stamp: float, timeout: float) -> bool:
+        """Wait until a pose at or after ``stamp`` has arrived (so :meth:`at` can bracket it);
+        False when none came within ``timeout`` seconds."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: bool(self._stamps) and self._stamps[-1] >= stamp, timeout)
+
+    @property
+    def first_stamp(self) -> float | None:
+        """The oldest pose's time (None before any): frames older than it cannot be placed."""
+        with self._lock:
+            return self._stamps[0] if self._stamps else None
+
+    def at(self, stamp: float, max_gap: float = 0.05) -> Transform:
+        """The pose at ``stamp``: the pose either side when the robot was at rest between them
+        (however far apart), interpolated between them when they are at most ``2 · max_gap``
+        apart, else the nearest one if within ``max_gap``. Raises
+        :class:`CaptureError` otherwise (the robot state stream stopped, or the clocks disagree)."""
+        with self._lock:
+            stamps, poses = list(self._stamps), list(self._poses)
+        if not stamps:
+            raise CaptureError(f"no robot pose ({self.parent}←{self.child}) received yet")
+        i = bisect.bisect_left(stamps, stamp)
+        if 0 < i < len(stamps) and _at_rest(poses[i - 1], poses[i]):
+            return Transform(self.parent, self.child, poses[i])  # did not move across the gap
+        if 0 < i < len(stamps) and stamps[i] - stamps[i - 1] <= 2 * max_gap + 1e-9:
+            t0, t1, p0, p1 = stamps[i - 1], stamps[i], poses[i - 1], poses[i]
+            w = (stamp - t0) / (t1 - t0)
+            matrix = np.eye(4)
+            matrix[:3, :3] = Slerp([0.0, 1.0], Rotation.from_matrix([p0[:3, :3], p1[:3, :3]]))(w).as_matrix()
+            matrix[:3, 3] = (1 - w) * p0[:3, 3] + w * p1[:3, 3]
+            return Transform(self.parent, self.child, matrix)
+        nearest = min((j for j in (i - 1, i) if 0 <= j < len(stamps)), key=lambda j: abs(stamps[j] - stamp))
+        if abs(stamps[nearest] - stamp) > max_gap + 1e-9:
+            raise CaptureError(f"the nearest robot pose is {abs(stamps[nearest] - stamp):.3f} s away from the "
+                               f"image (allowed {max_gap:.3f} s)")
+        return Transform(self.parent, self.child, poses[nearest])

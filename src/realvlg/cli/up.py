@@ -1,0 +1,66 @@
+"""``realvlg up``: start the realvlg graph as supervised processes (where ``ros2 launch`` is not
+installed; with full ROS 2, ``ros2 launch realvlg grasp.launch.py`` starts the same nodes)."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+
+from realvlg.graph import CAMERAS, GROUNDINGS, ROBOTS, REPO_ROOT, plan_graph
+from realvlg.ros.process import RosChildProcess, RosProcessError
+
+READY_PREFIX = "READY"  # each node prints "READY <name>" once its services and topics exist
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("up", help="start the ROS 2 graph (camera, executor, grounding, /grasp)",
+                              description=__doc__)
+    p.add_argument("--robot", choices=ROBOTS, default="sim")
+    p.add_argument("--camera", choices=CAMERAS, default="sim")
+    p.add_argument("--grounding", choices=GROUNDINGS, default="oracle")
+    p.add_argument("--ready-timeout", type=float, default=180.0, help="seconds for each node to come up")
+    p.set_defaults(func=run)
+
+
+def start_graph(robot: str, camera: str, grounding: str, ready_timeout: float,
+                echo=lambda name, line: print(f"[{name}] {line}", flush=True),
+                overrides: dict[str, dict] | None = None) -> list[RosChildProcess]:
+    """Start the nodes in order, each once the previous is ready; on any failure stop what started
+    and raise :class:`RosProcessError` with the failing node's last output."""
+    started: list[RosChildProcess] = []
+    try:
+        for spec in plan_graph(robot, camera, grounding, overrides=overrides):
+            child = RosChildProcess(spec.argv(), name=spec.name, cwd=REPO_ROOT,
+                                    on_line=lambda line, n=spec.name: echo(n, line)).start()
+            started.append(child)
+            child.wait_for_line(READY_PREFIX, ready_timeout)
+        return started
+    except BaseException:
+        for child in reversed(started):
+            child.stop()
+        raise
+
+
+def run(args) -> int:
+    try:
+        children = start_graph(args.robot, args.camera, args.grounding, args.ready_timeout)
+    except RosProcessError as exc:
+        print(f"realvlg up: a node failed to start: {exc}", file=sys.stderr)
+        return 1
+    print(f"realvlg up: graph running ({', '.join(c.name for c in children)}); "
+          f"try: realvlg grasp \"grasp the banana\"  (Ctrl-C stops)", flush=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    dead = None
+    while not stop.wait(0.5):
+        dead = next((c for c in children if not c.running), None)
+        if dead is not None:
+            break
+    for child in reversed(children):
+        child.stop()
+    if dead is not None:
+        print(f"realvlg up: {dead.name} exited unexpectedly; last output:\n{dead.tail()}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,85 @@
+"""Which nodes make up the realvlg graph, with which parameter files — shared by ``realvlg up``
+(pip-only machines) and ``launch/grasp.launch.py`` (full ROS 2), so both start the same graph.
+
+Choices:
+
+* ``robot``: ``sim`` — sim_node hosts franky-sim's MuJoCo FR3 serving the libfranka protocol on
+  127.0.0.1, and executor_node drives it with franky; ``franka`` — executor_node drives the real
+  robot at the address in ``config/executor_franka.yaml``.
+* ``camera``: ``sim`` — sim_node renders the wrist camera (needs ``robot=sim``); ``realsense`` /
+  ``replay`` — camera_node with that backend.
+* ``grounding``: ``oracle`` — sim_node's ``/sim/ground`` (simulation only: reads the simulator's
+  segmentation; never a real-robot default); ``vlm`` — grounding_node serving a model.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from dataclasses import dataclass, field
+
+from realvlg.errors import InvalidInputError
+
+ROBOTS = ("sim", "franka")
+CAMERAS = ("sim", "realsense", "replay")
+GROUNDINGS = ("oracle", "vlm")
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+CONFIG_DIR = REPO_ROOT / "config"
+
+
+def repo_path(path: str | pathlib.Path) -> pathlib.Path:
+    """``path`` as given when absolute, else relative to the repository root (where config/,
+    calibration/ and models/ live), so nodes find their files whatever their working directory."""
+    path = pathlib.Path(path).expanduser()
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    name: str
+    module: str                                   # python -m <module>
+    params_files: tuple[str, ...]                 # --ros-args --params-file …
+    overrides: dict = field(default_factory=dict)  # -p name:=value
+
+    def argv(self) -> list[str]:
+        args = ["-m", self.module, "--ros-args", "-r", f"__node:={self.name}"]
+        for path in self.params_files:
+            args += ["--params-file", path]
+        for key, value in self.overrides.items():
+            args += ["-p", f"{key}:={str(value).lower() if isinstance(value, bool) else value}"]
+        return args
+
+
+def plan_graph(robot: str = "sim", camera: str = "sim", grounding: str = "oracle",
+               config_dir: pathlib.Path = CONFIG_DIR, overrides: dict[str, dict] | None = None) -> list[NodeSpec]:
+    """The nodes for these choices, in start order; ``overrides`` maps a node name to parameter
+    values that replace its files' (e.g. ``{"sim_node": {"seed": 3}}``)."""
+    for value, allowed, what in ((robot, ROBOTS, "robot"), (camera, CAMERAS, "camera"),
+                                 (grounding, GROUNDINGS, "grounding")):
+        if value not in allowed:
+            raise InvalidInputError(f"unknown {what} {value!r}; expected one of {', '.join(allowed)}")
+    if camera == "sim" and robot != "sim":
+        raise InvalidInputError("the simulated camera needs the simulated robot (--robot sim)")
+    if grounding == "oracle" and robot != "sim":
+        raise InvalidInputError("the oracle grounding reads the simulator: it exists only with --robot sim; "
+                                "use --grounding vlm on a real robot")
+    cfg = lambda name: str(config_dir / name)  # noqa: E731
+    nodes = []
+    if robot == "sim":
+        nodes.append(NodeSpec("sim_node", "realvlg.ros.nodes.sim_node", (cfg("sim_node.yaml"),),
+                              {"publish_camera": camera == "sim"}))
+    if camera != "sim":
+        nodes.append(NodeSpec("camera_node", "realvlg.ros.nodes.camera_node", (cfg("camera_node.yaml"),),
+                              {"backend": camera}))
+    nodes.append(NodeSpec("executor_node", "realvlg.ros.nodes.executor_node",
+                          (cfg("executor_franka.yaml"),) + ((cfg("executor_franka_sim.yaml"),) if robot == "sim" else ())))
+    if grounding == "vlm":
+        nodes.append(NodeSpec("grounding_node", "realvlg.ros.nodes.grounding_node", (cfg("grounding_node.yaml"),)))
+    grasp_overrides = {"grounding.service": "/sim/ground" if grounding == "oracle" else "/realvlg/ground"}
+    if robot == "sim":  # the simulated wrist camera's true mount
+        grasp_overrides["calibration"] = "calibration/sim_fr3_wrist_camera.yaml"
+    nodes.append(NodeSpec("grasp_node", "realvlg.ros.nodes.grasp_node", (cfg("grasp_node.yaml"),), grasp_overrides))
+    extra = overrides or {}
+    unknown = set(extra) - {n.name for n in nodes}
+    if unknown:
+        raise InvalidInputError(f"overrides for nodes not in this graph: {', '.join(sorted(unknown))}")
+    return [NodeSpec(n.name, n.module, n.params_files, {**n.overrides, **extra.get(n.name, {})}) for n in nodes]

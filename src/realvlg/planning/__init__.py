@@ -1,0 +1,1 @@
+"""Grasp planning from 3D data: object clouds to 6-DoF grasps."""

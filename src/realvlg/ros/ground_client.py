@@ -1,0 +1,59 @@
+"""A grounding backend that asks a ``realvlg_interfaces/Ground`` service: the VLM server's
+(grounding_node) or the simulation oracle's. Plus the bounded service call every node uses."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from realvlg.geometry.camera import CameraIntrinsics
+from realvlg.grounding.backend import TASKS, BackendError, GroundingBackend, GroundingResult
+from realvlg.ros.conversions import camera_info_to_msg, grounding_from_msg, image_to_msg
+from realvlg_interfaces.srv import Ground
+
+
+def call_with_timeout(client, request, timeout: float, what: str):
+    """Call a service and wait for the answer from another thread of a multi-threaded executor;
+    raise :class:`BackendError` naming ``what`` when it is absent or does not answer in time."""
+    deadline = time.monotonic() + timeout
+    if not client.wait_for_service(timeout_sec=min(timeout, 5.0)):
+        raise BackendError(f"{what} ({client.srv_name}) is not running")
+    done = threading.Event()
+    future = client.call_async(request)
+    future.add_done_callback(lambda _: done.set())
+    if not done.wait(max(0.0, deadline - time.monotonic())):
+        client.remove_pending_request(future)
+        raise BackendError(f"{what} ({client.srv_name}) did not answer within {timeout:.0f} s")
+    if future.exception() is not None:
+        raise BackendError(f"{what} ({client.srv_name}) failed: {future.exception()}")
+    return future.result()
+
+
+class ServiceGroundingBackend(GroundingBackend):
+    """Ground through a ``Ground`` service of ``node``'s graph (the node must spin a
+    multi-threaded executor: the answer arrives on another thread)."""
+
+    name = "service"
+
+    def __init__(self, node, service_name: str, timeout: float = 60.0, tasks: tuple[str, ...] = TASKS,
+                 callback_group=None):
+        self.node = node
+        self.service_name = service_name
+        self.timeout = timeout
+        self.tasks = tasks
+        self.client = node.create_client(Ground, service_name, callback_group=callback_group)
+
+    def ground(self, task: str, image: np.ndarray, instruction: str, *, samples: int = 1,
+               depth: np.ndarray | None = None, intrinsics: CameraIntrinsics | None = None) -> GroundingResult:
+        request = Ground.Request(image=image_to_msg(image, "rgb8"), instruction=instruction, task=task,
+                                 samples=int(samples))
+        if depth is not None:
+            request.depth = image_to_msg(depth)
+        if intrinsics is not None:
+            request.camera_info = camera_info_to_msg(intrinsics)
+        response = call_with_timeout(self.client, request, self.timeout, "the grounding service")
+        if not response.grounding.task:
+            raise BackendError(f"the grounding service ({self.service_name}) failed: {response.message}")
+        return grounding_from_msg(response.grounding)

@@ -1,0 +1,37 @@
+"""Topic, service and frame names of the realvlg graph, in one place.
+
+Camera topics follow realsense-ros (:mod:`realvlg.cameras.topics`); TF follows REP-105 with the
+Franka names (``fr3_link0`` base, ``fr3_hand_tcp`` end effector = realvlg's gripper frame).
+"""
+
+from realvlg.cameras.topics import (  # noqa: F401  (re-exported: one import for node code)
+    ALIGNED_DEPTH_IMAGE_TOPIC,
+    ALIGNED_DEPTH_INFO_TOPIC,
+    COLOR_IMAGE_TOPIC,
+    COLOR_INFO_TOPIC,
+    COLOR_OPTICAL_FRAME,
+)
+
+# The user-facing entry points
+GRASP_SERVICE = "/grasp"                      # realvlg_interfaces/srv/Grasp
+GRASP_ACTION = "/grasp"                       # realvlg_interfaces/action/Grasp (same name, action namespace)
+
+# Between nodes
+GROUND_SERVICE = "/realvlg/ground"            # realvlg_interfaces/srv/Ground (grounding_node)
+SIM_GROUND_SERVICE = "/sim/ground"            # the simulation oracle, served by sim_node
+EXECUTE_GRASP_SERVICE = "/realvlg/execute_grasp"   # realvlg_interfaces/srv/ExecuteGrasp
+HOME_SERVICE = "/realvlg/home"                # std_srvs/srv/Trigger
+EE_POSE_TOPIC = "/realvlg/ee_pose"            # geometry_msgs/PoseStamped, base←TCP, published by the executor
+JOINT_STATES_TOPIC = "/joint_states"          # sensor_msgs/JointState
+
+# Inspection (RViz)
+GRASP_POSE_TOPIC = "/realvlg/grasp_pose"              # geometry_msgs/PoseStamped in the base frame
+GRASP_MARKERS_TOPIC = "/realvlg/grasp_markers"        # visualization_msgs/MarkerArray (gripper)
+OVERLAY_TOPIC = "/realvlg/detection_overlay"          # sensor_msgs/Image rgb8
+OBJECT_CLOUD_TOPIC = "/realvlg/object_cloud"          # sensor_msgs/PointCloud2 in the camera frame
+TF_TOPIC = "/tf"
+TF_STATIC_TOPIC = "/tf_static"
+
+# Frames
+BASE_FRAME = "fr3_link0"
+TCP_FRAME = "fr3_hand_tcp"

@@ -1,0 +1,60 @@
+"""The run folder of one grasp attempt: what a person looks at afterwards.
+
+``<root>/<YYYYmmdd-HHMMSS>-<instruction-slug>/`` holds ``overlay.png`` (the answer and the grasp
+drawn on the colour image), ``result.json`` (request, outcome, pose, timings) and ``bag/`` (a
+rosbag2 MCAP of the inputs — colour, aligned depth, camera_info — and the outputs — the grounding
+message and the grasp pose), which ``ros2 bag play`` and Foxglove open.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import pathlib
+import re
+import sys
+
+from realvlg.recording import BagRecorder
+
+
+def _slug(text: str, limit: int = 40) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit] or "request"
+
+
+def interface_definition(package: str, msg: str) -> str:
+    """The ``.msg`` text of an installed interface (``<prefix>/share/<package>/msg/<msg>.msg``)."""
+    import os
+
+    prefixes = [p for p in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep) if p] + [sys.prefix]
+    for prefix in prefixes:
+        path = pathlib.Path(prefix, "share", package, "msg", f"{msg}.msg")
+        if path.is_file():
+            return path.read_text()
+    raise FileNotFoundError(f"{package}/msg/{msg}.msg is not installed under {prefixes}")
+
+
+class RunFolder:
+    """One attempt's folder; :meth:`bag` opens its recording (close it with the folder)."""
+
+    def __init__(self, root: str | pathlib.Path, instruction: str):
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")[:-3]
+        self.path = pathlib.Path(root) / f"{stamp}-{_slug(instruction)}"
+        self.path.mkdir(parents=True, exist_ok=False)
+        self._bag: BagRecorder | None = None
+
+    def bag(self) -> BagRecorder:
+        if self._bag is None:
+            self._bag = BagRecorder(self.path / "bag").open()
+            self._bag.register_msg("realvlg_interfaces/msg/Grounding",
+                                   interface_definition("realvlg_interfaces", "Grounding"))
+        return self._bag
+
+    def write_json(self, name: str, data: dict) -> pathlib.Path:
+        path = self.path / name
+        path.write_text(json.dumps(data, indent=2, default=float))
+        return path
+
+    def close(self) -> None:
+        if self._bag is not None:
+            self._bag.close()
+            self._bag = None

@@ -1,0 +1,129 @@
+"""The grasp planner's stage logic: strategies, auto fallback, frames, errors.
+
+The grounding backend here is a TEST DOUBLE (``ScriptedBackend``) that answers fixed results per
+task: these tests check the planner, not a model. Real backends are tested in their own modules.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from realvlg.errors import InvalidInputError
+from realvlg.geometry.boxes import BoundingBox
+from realvlg.geometry.grasps import ContactPair, RectGrasp
+from realvlg.geometry.projection import project_points
+from realvlg.geometry.transforms import Transform
+from realvlg.grounding.backend import Grounding, GroundingBackend, InvalidGrounding, InvalidReason
+from realvlg.pipeline import Capture, GraspPlanner, PlannerConfig, PlanningError
+from tabletop import INTRINSICS, TABLE_DEPTH, Cuboid, render
+
+OBJ = Cuboid(0.01, 0.0, length=0.09, width=0.035, height=0.05, yaw=0.4)
+TOP = TABLE_DEPTH - OBJ.height
+# camera 0.6 m above the base origin, looking down (optical z = −base z)
+BASE_FROM_CAMERA = Transform.from_translation_rotation(
+    [0.5, 0.0, 0.6], Rotation.from_euler("x", math.pi), "base", "camera_color_optical_frame")
+
+
+class ScriptedBackend(GroundingBackend):
+    """Test double: returns the scripted result for each task and records the calls."""
+
+    name = "scripted-test-double"
+
+    def __init__(self, answers, tasks=None):
+        self.answers, self.calls = answers, []
+        if tasks:
+            self.tasks = tasks
+
+    def ground(self, task, image, instruction, *, samples=1, depth=None, intrinsics=None):
+        self.calls.append(task)
+        return self.answers[task]
+
+
+def _capture(depth=None):
+    color, d, (mask,) = render([OBJ])
+    return Capture(color, d if depth is None else depth, INTRINSICS, BASE_FROM_CAMERA), mask
+
+
+def _contacts_across_object():
+    across = np.array([-math.sin(OBJ.yaw), math.cos(OBJ.yaw), 0.0]) * 0.03
+    centre = np.array([OBJ.x, OBJ.y, TOP])
+    (u1, v1), (u2, v2) = project_points(np.stack([centre - across, centre + across]), INTRINSICS)
+    return ContactPair(u1, v1, u2, v2)
+
+
+def _box(mask, margin=10):
+    ys, xs = np.nonzero(mask)
+    return BoundingBox(xs.min() - margin, ys.min() - margin, xs.max() + margin, ys.max() + margin)
+
+
+def _invalid(task, reason=InvalidReason.MALFORMED):
+    return InvalidGrounding(task, reason, f"scripted {reason.value}")
+
+
+def test_contact_strategy_lifts_and_moves_the_grasp_to_the_base_frame():
+    capture, _ = _capture()
+    backend = ScriptedBackend({"contact": Grounding("contact", contact=_contacts_across_object())})
+    plan = GraspPlanner(backend).plan(capture, "grasp the red block", "contact")
+    assert plan.strategy == "contact" and backend.calls == ["contact"]
+    assert plan.grasp_camera.frame == "camera_color_optical_frame" and plan.grasp_base.frame == "base"
+    # camera z (down) is base −z; the object top is 0.05 m above a table 0.6 m below the camera
+    np.testing.assert_allclose(plan.grasp_base.approach, [0, 0, -1], atol=0.05)
+    assert plan.grasp_base.position[2] == pytest.approx(0.6 - TOP - 0.01, abs=0.01)
+    np.testing.assert_allclose(plan.grasp_base.position,
+                               BASE_FROM_CAMERA.apply(plan.grasp_camera.position), atol=1e-9)
+    assert set(plan.timings) == {"ground", "lift", "transform"}
+
+
+def test_auto_falls_back_past_unusable_answers_and_missing_depth():
+    capture, mask = _capture()
+    depth = capture.depth.copy()
+    rect = RectGrasp(5, 5, 0.0, 8)  # lands in a corner we blank out below
+    depth[:30, :30] = 0
+    capture = Capture(capture.color, depth, INTRINSICS, BASE_FROM_CAMERA)
+    backend = ScriptedBackend({"contact": _invalid("contact"), "grasp": Grounding("grasp", rect=rect),
+                               "seg": _invalid("seg", InvalidReason.DEGENERATE_BOX),
+                               "bbox": Grounding("bbox", box=_box(mask))})
+    plan = GraspPlanner(backend).plan(capture, "the block")
+    assert backend.calls == ["contact", "grasp", "seg", "bbox"] and plan.strategy == "bbox"
+    assert len(plan.attempts) == 3 and "depth" in plan.attempts[1]
+    assert plan.grasp_camera.width == pytest.approx(0.035, abs=0.006)
+
+
+def test_not_found_ends_the_request_without_other_strategies():
+    capture, _ = _capture()
+    backend = ScriptedBackend({t: _invalid(t, InvalidReason.NOT_FOUND) for t in ("contact", "grasp", "seg", "bbox")})
+    with pytest.raises(PlanningError, match="not_found") as info:
+        GraspPlanner(backend).plan(capture, "the giraffe")
+    assert backend.calls == ["contact"] and info.value.grounding.reason is InvalidReason.NOT_FOUND
+
+
+def test_auto_uses_only_the_tasks_the_backend_answers():
+    capture, mask = _capture()
+    backend = ScriptedBackend({"bbox": Grounding("bbox", box=_box(mask))}, tasks=("bbox",))
+    assert GraspPlanner(backend).plan(capture, "the block").strategy == "bbox"
+    with pytest.raises(PlanningError, match="answers none"):
+        GraspPlanner(ScriptedBackend({}, tasks=("pose",))).plan(capture, "x")
+
+
+def test_every_failure_is_reported():
+    capture, _ = _capture()
+    backend = ScriptedBackend({"contact": Grounding("contact", contact=_contacts_across_object(), agreement=0.3)})
+    with pytest.raises(PlanningError, match="agreement 0.30"):
+        GraspPlanner(backend, PlannerConfig(min_agreement=0.5)).plan(capture, "x", "contact")
+    zero = Capture(capture.color, np.zeros_like(capture.depth), INTRINSICS, BASE_FROM_CAMERA)
+    with pytest.raises(PlanningError, match="depth"):
+        GraspPlanner(ScriptedBackend({"contact": Grounding("contact", contact=_contacts_across_object())})
+                     ).plan(zero, "x", "contact")
+    with pytest.raises(InvalidInputError, match="unknown strategy"):
+        GraspPlanner(backend).plan(capture, "x", "pinch")
+
+
+def test_capture_checks_shapes_and_frames():
+    capture, _ = _capture()
+    with pytest.raises(InvalidInputError):
+        Capture(capture.color[:10], capture.depth, INTRINSICS, BASE_FROM_CAMERA)
+    with pytest.raises(InvalidInputError, match="camera pose"):
+        Capture(capture.color, capture.depth, INTRINSICS,
+                Transform.identity("base", "camera_depth_optical_frame"))
