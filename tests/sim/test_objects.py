@@ -72,3 +72,24 @@ def test_ground_truth_grasp_follows_the_object_pose():
     assert g.frame == "base" and g.extras["part"] == "handle"
     with pytest.raises(InvalidInputError, match="no ground-truth grasp on part 'lid'"):
         ground_truth_grasp(mug, T, "lid")
+
+
+def _at(x, y):
+    T = np.eye(4)
+    T[:2, 3] = (x, y)
+    return T
+
+
+def test_round_grasp_turns_the_palm_away_from_tall_neighbours():
+    orange = OBJECTS["orange"]
+    # A bottle 9 cm away along base y: the default closing (object y) would put the palm on it.
+    default = ground_truth_grasp(orange, _at(0.45, 0.0))
+    assert abs(default.closing @ (0, 1, 0)) == pytest.approx(1)
+    g = ground_truth_grasp(orange, _at(0.45, 0.0), neighbours={"bottle": _at(0.45, 0.09)})
+    assert abs(g.closing @ (0, 1, 0)) < 0.3  # turned towards base x
+    np.testing.assert_allclose(g.position, default.position)
+    # Low neighbours (under the palm) change nothing; non-round parts keep their closing axis.
+    low = ground_truth_grasp(orange, _at(0.45, 0.0), neighbours={"marker": _at(0.45, 0.09)})
+    np.testing.assert_allclose(low.closing, default.closing)
+    banana = ground_truth_grasp(OBJECTS["banana"], _at(0.45, 0.0), neighbours={"bottle": _at(0.45, 0.09)})
+    np.testing.assert_allclose(banana.closing, (1, 0, 0), atol=1e-12)

@@ -46,6 +46,8 @@ _HALF_TURN_Z = Rotation.from_euler("z", math.pi)
 class FrankaConfig:
     """Parameters of :class:`FrankaExecutor` (SI units).
 
+    ``base_frame`` names the robot base frame grasps must be expressed in (``Grasp6D.frame``).
+
     ``realtime``: ``"enforce"`` needs a PREEMPT_RT kernel (real robot), ``"ignore"`` runs anywhere
     (franky-sim). ``relative_dynamics_factor`` scales velocity/acceleration/jerk limits of every
     motion; ``approach_dynamics_factor`` further scales the last, slow approach. The gripper
@@ -56,6 +58,7 @@ class FrankaConfig:
     """
 
     address: str = "127.0.0.1"
+    base_frame: str = "base"
     realtime: str = "ignore"
     relative_dynamics_factor: float = 0.2
     approach_dynamics_factor: float = 0.3
@@ -74,6 +77,8 @@ class FrankaConfig:
     min_held_width: float = 0.002
     home_q: tuple[float, ...] = HOME_Q
     position_tolerance: float = 0.01  # a motion that ends farther from its target has failed [m]
+    rotation_tolerance: float = math.radians(5)  # … or turned farther from its target [rad]
+    settle_time: float = 1.0  # how long a finished motion may take to come within tolerance [s]
 
     def __post_init__(self) -> None:
         if self.realtime not in ("enforce", "ignore"):
@@ -110,6 +115,7 @@ class FrankaExecutor(Executor):
 
     def __init__(self, config: FrankaConfig = FrankaConfig()):
         self.config = config
+        self.base_frame = config.base_frame
         self._robot = None
         self._gripper = None
 
@@ -137,8 +143,13 @@ class FrankaExecutor(Executor):
 
     # -- state ----------------------------------------------------------------------------------
     def current_pose(self) -> np.ndarray:
+        """base←ee from the measured joint positions (forward kinematics of the robot model).
+        franky-sim reports its commanded pose as ``O_T_EE``, so the measured ``q`` is the one
+        source that agrees on the simulator and the real robot."""
+        import franky
+
         robot, _ = self._require()
-        return np.array(robot.current_cartesian_state.pose.end_effector_pose.matrix)
+        return np.array(robot.model.pose(franky.Frame.EndEffector, robot.state).matrix)
 
     def joint_positions(self) -> np.ndarray:
         robot, _ = self._require()
@@ -171,10 +182,28 @@ class FrankaExecutor(Executor):
             except franky.NetworkException as exc:
                 raise RobotConnectionError(f"lost the connection to the robot during {what}: {exc}") from exc
             if target is not None:
-                error = float(np.linalg.norm(self.current_pose()[:3, 3] - target[:3, 3]))
-                if error > self.config.position_tolerance:
-                    raise _MotionFailed(f"{what} ended {error * 100:.1f} cm from its target (unreachable?)")
+                self._wait_reached(target, what)
             return
+
+    def _pose_error(self, target: np.ndarray) -> tuple[float, float]:
+        """(position error [m], rotation error [rad]) of the measured ee pose against ``target``."""
+        T = self.current_pose()
+        dR = Rotation.from_matrix(T[:3, :3].T @ target[:3, :3])
+        return float(np.linalg.norm(T[:3, 3] - target[:3, 3])), float(dR.magnitude())
+
+    def _wait_reached(self, target: np.ndarray, what: str) -> None:
+        """The trajectory has ended; give the joint controllers ``settle_time`` to bring the
+        measured pose within tolerance, else fail with the remaining error."""
+        cfg = self.config
+        deadline = time.monotonic() + cfg.settle_time
+        while True:
+            dp, da = self._pose_error(target)
+            if (dp <= cfg.position_tolerance and da <= cfg.rotation_tolerance) or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        if dp > cfg.position_tolerance or da > cfg.rotation_tolerance:
+            raise _MotionFailed(f"{what} ended {dp * 100:.1f} cm / {math.degrees(da):.0f}° from its target "
+                                "(blocked by a collision or out of reach)")
 
     def _cartesian(self, T: np.ndarray, what: str, factor: float, retries: list[int]) -> None:
         import franky
@@ -217,15 +246,15 @@ class FrankaExecutor(Executor):
         width = pose.width if width is None else float(width)
         check_width(width, cfg.max_width)
         target_grasp = Grasp6D(pose.position, pose.rotation, width, pose.frame, pose.score, pose.extras)
-        cfg.limits.check(target_grasp, cfg.pre_grasp_offset, cfg.lift_height, base_frame=self.base_frame)
+        cfg.limits.check(target_grasp, cfg.pre_grasp_offset, cfg.lift_height, base_frame=cfg.base_frame)
         robot, gripper = self._require()
 
         retries, timings, stage = [0], {}, "home"
+        t0 = t = time.perf_counter()
         try:
-            t = time.perf_counter()
             self.home(retries)
             gripper.move(min(width + cfg.open_margin, cfg.max_width), cfg.grasp_speed)
-            timings["home"] = time.perf_counter() - (t0 := t)
+            timings["home"] = time.perf_counter() - t
 
             T_grasp = ee_target(target_grasp, self.current_pose()[:3, :3])
             T_pre = T_grasp.copy()

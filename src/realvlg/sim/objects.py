@@ -86,6 +86,7 @@ class PartGrasp:
     center: tuple[float, float, float]
     closing: tuple[float, float, float]
     width: float
+    round: bool = False  # round cross-section: any horizontal closing direction works
 
 
 @dataclass(frozen=True)
@@ -215,15 +216,15 @@ def _mug() -> ObjectSpec:
         Geom("box", (t, hw, 0.027 + t), (hx, 0, 0.051), red, "handle"),
     )
     return ObjectSpec("mug", ("cup", "coffee mug", "coffee cup"), ("red",), geoms, 0.25,
-                      (PartGrasp("handle", (hx - 0.004, 0, 0.051), AXIS_Y, 2 * hw),
-                       PartGrasp("body", (0, 0, 0.06), AXIS_Y, 2 * r)))
+                      (PartGrasp("handle", (hx - 0.004, 0, 0.058), AXIS_Y, 2 * hw),
+                       PartGrasp("body", (0, 0, 0.06), AXIS_Y, 2 * r, round=True)))
 
 
 def _orange() -> ObjectSpec:
     r = 0.036
     geoms = (Geom("ellipsoid", (r, r, r * 0.94), (0, 0, r * 0.94), (1.0, 0.5, 0.05, 1.0), "body"),)
     return ObjectSpec("orange", ("tangerine",), ("orange",), geoms, 0.18,
-                      (PartGrasp("body", (0, 0, r * 0.94), AXIS_Y, 2 * r),), **ROUND)
+                      (PartGrasp("body", (0, 0, r * 0.94), AXIS_Y, 2 * r, round=True),), **ROUND)
 
 
 def _apple() -> ObjectSpec:
@@ -231,7 +232,7 @@ def _apple() -> ObjectSpec:
     geoms = (Geom("ellipsoid", (r, r, c), (0, 0, c), (0.78, 0.08, 0.08, 1.0), "body"),
              Geom("cylinder", (0.002, 0.006), (0, 0, 2 * c + 0.003), BROWN, "stem"))
     return ObjectSpec("apple", (), ("red",), geoms, 0.17,
-                      (PartGrasp("body", (0, 0, c), AXIS_Y, 2 * r),), **ROUND)
+                      (PartGrasp("body", (0, 0, c), AXIS_Y, 2 * r, round=True),), **ROUND)
 
 
 def _pear() -> ObjectSpec:
@@ -240,8 +241,9 @@ def _pear() -> ObjectSpec:
              Geom("ellipsoid", (0.022, 0.022, 0.03), (0, 0, 0.068), green, "neck"),
              Geom("cylinder", (0.002, 0.007), (0, 0, 0.103), BROWN, "stem"))
     return ObjectSpec("pear", (), ("green", "yellow-green"), geoms, 0.18,
-                      (PartGrasp("body", (0, 0, 0.034), AXIS_Y, 0.068),
-                       PartGrasp("neck", (0, 0, 0.072), AXIS_Y, 0.044)), **ROUND)
+                      # The neck first: grasping the body would put the palm on the neck and stem.
+                      (PartGrasp("neck", (0, 0, 0.075), AXIS_Y, 0.043, round=True),
+                       PartGrasp("body", (0, 0, 0.034), AXIS_Y, 0.068, round=True)), **ROUND)
 
 
 def _banana() -> ObjectSpec:
@@ -278,8 +280,8 @@ def _bottle() -> ObjectSpec:
              Geom("cylinder", (0.012, 0.012), (0, 0, 0.166), blue, "neck"),
              Geom("cylinder", (0.014, 0.011), (0, 0, 0.189), WHITE, "cap"))
     return ObjectSpec("bottle", ("water bottle", "plastic bottle"), ("blue",), geoms, 0.2,
-                      (PartGrasp("cap", (0, 0, 0.186), AXIS_Y, 0.028),
-                       PartGrasp("neck", (0, 0, 0.17), AXIS_Y, 0.024)))
+                      (PartGrasp("cap", (0, 0, 0.186), AXIS_Y, 0.028, round=True),
+                       PartGrasp("neck", (0, 0, 0.17), AXIS_Y, 0.024, round=True)))
 
 
 def _marker() -> ObjectSpec:
@@ -324,10 +326,20 @@ def find_object(word: str) -> ObjectSpec | None:
     return next((o for o in OBJECTS.values() if w in o.words), None)
 
 
+# The Franka hand's palm seen from above, in gripper axes (x, y = closing) [m], and the height of
+# its underside above the TCP: what hits taller neighbours in clutter.
+PALM_HALF_EXTENTS = (0.03, 0.105)
+PALM_ABOVE_TCP = 0.045
+
+
 def ground_truth_grasp(spec: ObjectSpec, T_base_object: np.ndarray, part: str | None = None,
-                       frame: str = "base"):
+                       frame: str = "base", neighbours: dict[str, np.ndarray] | None = None):
     """A top-down :class:`~realvlg.geometry.grasps.Grasp6D` in the base frame for an object at
-    ``T_base_object`` (base←object 4x4), on ``part`` (default: the spec's first grasp)."""
+    ``T_base_object`` (base←object 4x4), on ``part`` (default: the spec's first grasp).
+
+    ``neighbours`` (name → base←object pose of the other objects on the table): for a round part,
+    the closing direction is chosen among 12 (every 15°) to keep the palm farthest from the
+    footprints of neighbours that reach above the palm's underside."""
     from realvlg.errors import InvalidInputError
     from realvlg.geometry.grasps import Grasp6D
 
@@ -339,5 +351,33 @@ def ground_truth_grasp(spec: ObjectSpec, T_base_object: np.ndarray, part: str | 
     T = np.asarray(T_base_object, dtype=float)
     position = T[:3, :3] @ np.asarray(g.center) + T[:3, 3]
     closing = T[:3, :3] @ np.asarray(g.closing)
+    if g.round and neighbours:
+        closing = _clearest_closing(position, closing, neighbours)
     return Grasp6D.from_axes(position, (0.0, 0.0, -1.0), closing, g.width, frame=frame,
                              extras={"object": spec.name, "part": g.part})
+
+
+def _clearest_closing(position: np.ndarray, closing: np.ndarray, neighbours: dict[str, np.ndarray]) -> np.ndarray:
+    from shapely import affinity
+
+    palm_bottom = position[2] + PALM_ABOVE_TCP
+    obstacles = []
+    for name, T in neighbours.items():
+        o = OBJECTS[name]
+        if T[2, 3] + o.height <= palm_bottom:
+            continue
+        yaw = math.atan2(T[1, 0], T[0, 0])
+        obstacles.append(affinity.translate(affinity.rotate(o.footprint(), yaw, origin=(0, 0), use_radians=True),
+                                            T[0, 3], T[1, 3]))
+    if not obstacles:
+        return closing
+    hx, hy = PALM_HALF_EXTENTS
+    palm = shapely.box(-hy, -hx, hy, hx)  # the long side along x: rotated onto the closing direction
+    base_yaw = math.atan2(closing[1], closing[0])
+    best, best_clearance = closing, -1.0
+    for yaw in base_yaw + np.radians(np.arange(0, 180, 15)):
+        footprint = affinity.translate(affinity.rotate(palm, yaw, origin=(0, 0), use_radians=True), *position[:2])
+        clearance = min(footprint.distance(ob) for ob in obstacles)
+        if clearance > best_clearance + 1e-9:
+            best, best_clearance = np.array([math.cos(yaw), math.sin(yaw), 0.0]), clearance
+    return best
