@@ -113,8 +113,11 @@ def test_grasp_lifts_the_banana_and_a_second_request_is_busy(graph, client):
             result["r"] = other.grasp("grasp the banana", "contact")
 
     worker = threading.Thread(target=first)
+    start = client.current_tcp()
     worker.start()
-    time.sleep(3.0)  # the first request is executing (a grasp takes ~15 s)
+    deadline = time.monotonic() + 120
+    while np.linalg.norm(client.current_tcp() - start) < 0.01:  # the first request is moving the arm
+        assert time.monotonic() < deadline and worker.is_alive(), "the first grasp never moved the arm"
     busy = client.grasp("grasp the banana", dry_run=True)
     assert not busy.success and busy.message.startswith("busy")
     worker.join(timeout=240)

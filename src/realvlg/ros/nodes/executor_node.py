@@ -65,8 +65,7 @@ class ExecutorNode(Node):
         self.base_frame = self.declare_parameter("base_frame", names.BASE_FRAME).value
         self.tcp_frame = self.declare_parameter("tcp_frame", names.TCP_FRAME).value
         rate = self.declare_parameter("state_rate", 50.0).value
-        self.robot = FrankaExecutor(franka_config(self))
-        self.robot.base_frame = self.base_frame
+        self.robot = FrankaExecutor(dataclasses.replace(franka_config(self), base_frame=self.base_frame))
         self.robot.connect()  # raises RobotUnreachableError with the reason
         self._motion = threading.Lock()
         self.pose_pub = self.create_publisher(PoseStamped, names.EE_POSE_TOPIC, 50)
