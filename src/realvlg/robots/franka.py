@@ -78,7 +78,7 @@ class FrankaConfig:
     home_q: tuple[float, ...] = HOME_Q
     position_tolerance: float = 0.01  # a motion that ends farther from its target has failed [m]
     rotation_tolerance: float = math.radians(5)  # … or turned farther from its target [rad]
-    settle_time: float = 1.0  # how long a finished motion may take to come within tolerance [s]
+    settle_time: float = 3.0  # wall time a finished motion may take to come within tolerance [s]
 
     def __post_init__(self) -> None:
         if self.realtime not in ("enforce", "ignore"):
@@ -246,7 +246,7 @@ class FrankaExecutor(Executor):
         width = pose.width if width is None else float(width)
         check_width(width, cfg.max_width)
         target_grasp = Grasp6D(pose.position, pose.rotation, width, pose.frame, pose.score, pose.extras)
-        cfg.limits.check(target_grasp, cfg.pre_grasp_offset, cfg.lift_height, base_frame=cfg.base_frame)
+        cfg.limits.check(target_grasp, cfg.pre_grasp_offset, cfg.lift_height, base_frame=self.base_frame)
         robot, gripper = self._require()
 
         retries, timings, stage = [0], {}, "home"
