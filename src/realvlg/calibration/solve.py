@@ -11,7 +11,9 @@ Solvers: ``cv2.calibrateHandEye`` (AX = XB; ``tsai``, ``park``, ``horaud``, ``an
 ``daniilidis``; eye-to-hand feeds it ee←base instead of base←ee) and
 ``cv2.calibrateRobotWorldHandEye`` (AX = ZB, solving the board pose at the same time; ``shah``,
 ``li``). All seven run on the same samples; the result is the one with the lowest reprojection
-error, and the spread of the seven solutions around it is reported as their consistency.
+error, and the spread around it of the methods that agree (reprojection error within
+:data:`OUTLIER_REPROJECTION_RATIO` × the best) is reported as their consistency; the others are
+named in a warning.
 
 Residuals of a solution (:class:`MethodResult`), all over the samples used:
 
@@ -53,6 +55,8 @@ MIN_POSES = 5                    # usable images below this: refuse
 MIN_DETECTED_FRACTION = 0.5      # board found in fewer images than this fraction: refuse
 MIN_ROTATION_RAD = np.radians(10)   # largest rotation between two poses must exceed this
 MIN_AXIS_SPREAD = 0.2            # 2nd/1st singular value of the stacked rotation axes
+OUTLIER_REPROJECTION_RATIO = 2.0  # a method over this × the best reprojection error is an outlier
+SPREAD_WARNING_M = 0.005         # warn above this board spread or disagreement between methods
 DEFAULT_FRAMES = {"ee": "fr3_hand_tcp", "base": "fr3_link0", "camera": "camera_color_optical_frame"}
 
 
@@ -100,7 +104,8 @@ class CalibrationResult:
     images: int
     rejected: dict[str, str]            # image name → why it was not used
     pnp_reprojection_px: float          # mean of the per-image PnP RMS
-    consistency: dict[str, float]       # max deviation of any method from the chosen one
+    consistency: dict                   # translation_m, rotation_rad: max deviation of the agreeing
+                                        # methods (listed in "methods") from the chosen one
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -213,12 +218,18 @@ def _solve_all(P: np.ndarray, C: np.ndarray, mode: str) -> dict[str, np.ndarray]
     R_cam, t_cam = _split(C)
     out = {}
     for name, const in HAND_EYE_METHODS.items():
-        R, t = cv2.calibrateHandEye(R_robot, t_robot, R_cam, t_cam, method=getattr(cv2, const))
+        try:
+            R, t = cv2.calibrateHandEye(R_robot, t_robot, R_cam, t_cam, method=getattr(cv2, const))
+        except cv2.error:   # e.g. "determinant(R) is null" on inconsistent data: that method failed
+            continue
         out[name] = _homogeneous(R, t)
     # AX = ZB (calibrateRobotWorldHandEye): A = camera←board, B = the inverse robot pose, Z = camera←X's parent.
     R_b, t_b = _split(_inverse(robot))
     for name, const in ROBOT_WORLD_METHODS.items():
-        _, _, R, t = cv2.calibrateRobotWorldHandEye(R_cam, t_cam, R_b, t_b, method=getattr(cv2, const))
+        try:
+            _, _, R, t = cv2.calibrateRobotWorldHandEye(R_cam, t_cam, R_b, t_b, method=getattr(cv2, const))
+        except cv2.error:
+            continue
         out[name] = _inverse(_homogeneous(R, t))
     return out
 
@@ -271,11 +282,18 @@ def solve(observations: Sequence[BoardObservation], intrinsics: CameraIntrinsics
     if chosen not in results:
         raise CalibrationDataError(f"method {chosen!r} failed on these samples; others worked: {', '.join(results)}")
     X = results[chosen].X
-    dt = [float(np.linalg.norm(r.X[:3, 3] - X[:3, 3])) for r in results.values()]
-    dr = [float(Rotation.from_matrix(X[:3, :3].T @ r.X[:3, :3]).magnitude()) for r in results.values()]
-    warnings = [f"method {m} failed" for m in METHODS if m not in results]
     best = results[chosen]
-    if best.board_spread_m[1] > 0.005 or max(dt) > 0.005:
+    # Methods whose reprojection error is close to the best agree; the others (Andreff and Li are
+    # linear and noise-sensitive) are named as outliers rather than counted in the consistency.
+    limit = max(OUTLIER_REPROJECTION_RATIO * best.reprojection_px, best.reprojection_px + 0.1)
+    agreeing = [m for m, r in results.items() if r.reprojection_px <= limit]
+    dt = [float(np.linalg.norm(results[m].X[:3, 3] - X[:3, 3])) for m in agreeing]
+    dr = [float(Rotation.from_matrix(X[:3, :3].T @ results[m].X[:3, :3]).magnitude()) for m in agreeing]
+    warnings = [f"method {m} failed" for m in METHODS if m not in results]
+    outliers = [m for m in results if m not in agreeing]
+    if outliers:
+        warnings.append(f"{', '.join(outliers)}: reprojection error over {limit:.2f} px, left out of the consistency")
+    if best.board_spread_m[1] > SPREAD_WARNING_M or max(dt) > SPREAD_WARNING_M:
         warnings.append(f"board spread up to {best.board_spread_m[1] * 1000:.1f} mm and methods disagreeing by "
                         f"up to {max(dt) * 1000:.1f} mm: check the robot pose timing, the intrinsics and the board "
                         f"dimensions, and add poses with larger rotations")
@@ -285,4 +303,4 @@ def solve(observations: Sequence[BoardObservation], intrinsics: CameraIntrinsics
     transform = Transform(parent, camera_frame, _homogeneous(u @ vt, X[:3, 3]))
     return CalibrationResult(mode, transform, chosen, results, len(observations), images, rejected,
                              float(np.mean([o.pnp_rms_px for o in observations])),
-                             {"translation_m": max(dt), "rotation_rad": max(dr)}, warnings)
+                             {"translation_m": max(dt), "rotation_rad": max(dr), "methods": agreeing}, warnings)

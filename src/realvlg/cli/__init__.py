@@ -15,6 +15,7 @@ SUBCOMMAND_MODULES = (
     "realvlg.cli.eval",
     "realvlg.cli.grasp",
     "realvlg.cli.up",
+    "realvlg.cli.calibrate",
 )
 
 
