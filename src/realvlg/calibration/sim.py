@@ -54,30 +54,45 @@ def board_extra(board: BoardSpec, texture_file: pathlib.Path, centre_xy=SIM_BOAR
     return add
 
 
-def collect_sim_folder(folder: str | pathlib.Path, *, count: int = 12, width: int = 640, height: int = 480,
-                       board: BoardSpec = SIM_BOARD, progress: bool = True, hostname: str | None = None) -> pathlib.Path:
-    """Start a world with the board, sweep ``count`` poses, save the folder; returns samples.yaml's path."""
-    from realvlg.robots.franka import FrankaConfig, FrankaExecutor
-    from realvlg.sim.world import OBSERVATION_EE, CameraConfig, SimWorld, WorldConfig, free_loopback_address
+def start_board_world(board: BoardSpec = SIM_BOARD, width: int = 640, height: int = 480,
+                      hostname: str | None = None):
+    """A started :class:`~realvlg.sim.world.SimWorld` with ``board`` on the table, the robot at the
+    observation pose, on a free loopback address unless ``hostname`` is given. Stop it after use."""
+    from realvlg.sim.world import CameraConfig, SimWorld, WorldConfig, free_loopback_address
 
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="realvlg-board-"))
     try:
         config = WorldConfig(hostname=hostname or free_loopback_address(), camera=CameraConfig(width, height),
                              scene_extras=(board_extra(board, tmp / "board.png"),))
-        world = SimWorld((), config).start()
+        return SimWorld((), config).start()
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)   # the compiled model holds the texture
+
+
+def sweep_world(world, count: int = 12, progress: bool = True) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Move the world's robot (franky over franky-sim) through :func:`orbit_poses` about the
+    board centre; returns the wrist-camera images and the robot's reported poses base←ee."""
+    from realvlg.robots.franka import FrankaConfig, FrankaExecutor
+    from realvlg.sim.world import OBSERVATION_EE
+
+    executor = FrankaExecutor(FrankaConfig(address=world.hostname))
+    poses = orbit_poses(OBSERVATION_EE, (*SIM_BOARD_CENTRE, world.config.table_top), count)
+    check_poses(poses, executor.config.workspace)
+    executor.connect()
     try:
-        executor = FrankaExecutor(FrankaConfig(address=world.hostname))
-        poses = orbit_poses(OBSERVATION_EE, (*SIM_BOARD_CENTRE, config.table_top), count)
-        check_poses(poses, executor.config.workspace)
-        executor.connect()
-        try:
-            images, measured = collect(executor.move_to, executor.current_pose, lambda: world.render().rgb, poses,
-                                       settle=lambda: world.wait(0.3), progress=progress)
-        finally:
-            executor.disconnect()
-        return save_folder(folder, board, config.camera.intrinsics(), images, measured)
+        return collect(executor.move_to, executor.current_pose, lambda: world.render().rgb, poses,
+                       settle=lambda: world.wait(0.3), progress=progress)
+    finally:
+        executor.disconnect()
+
+
+def collect_sim_folder(folder: str | pathlib.Path, *, count: int = 12, width: int = 640, height: int = 480,
+                       board: BoardSpec = SIM_BOARD, progress: bool = True) -> pathlib.Path:
+    """Start a world with the board, sweep ``count`` poses, save the folder; returns samples.yaml's path."""
+    world = start_board_world(board, width, height)
+    try:
+        images, measured = sweep_world(world, count, progress)
+        return save_folder(folder, board, world.config.camera.intrinsics(), images, measured)
     finally:
         world.stop()
 
