@@ -15,6 +15,7 @@ bench: setup
 	$(PY) bench/backproject.py
 	$(PY) bench/camera_topics.py
 	$(PY) bench/metrics.py
+	$(PY) bench/calibration.py
 
 clean:
 	rm -rf build .venv .pytest_cache .hypothesis

@@ -48,8 +48,9 @@ def board_on_table(board):
 def eye_in_hand_samples(board, robot_poses, noise_std=0.5, X=EE_T_CAMERA, seed=0):
     rng = np.random.default_rng(seed)
     base_board = board_on_table(board)
-    return [(f"img_{i:03d}.png", render_board(board, K, np.linalg.inv(P @ X) @ base_board, noise_std=noise_std, rng=rng),
-             P) for i, P in enumerate(robot_poses)]
+    return [(f"img_{i:03d}.png",
+             render_board(board, K, np.linalg.inv(P @ X) @ base_board, noise_std=noise_std, rng=rng), P)
+            for i, P in enumerate(robot_poses)]
 
 
 def test_board_spec_validation():

@@ -199,7 +199,8 @@ def check_samples(observations: Sequence[BoardObservation], images: int, rejecte
     if angles.max() < MIN_ROTATION_RAD:
         raise CalibrationDataError(
             f"the robot hand turned at most {np.degrees(angles.max()):.1f}° between poses; hand-eye calibration "
-            f"needs rotations: tilt the hand 15–30° about at least two different axes while keeping the board in view")
+            f"needs rotations: tilt the hand 15–30° about at least two different axes while keeping the board "
+            f"in view")
     axes = rotvecs[angles > np.radians(2)] / angles[angles > np.radians(2), None]
     s = np.linalg.svd(axes, compute_uv=False)
     if len(s) < 2 or s[1] / s[0] < MIN_AXIS_SPREAD:

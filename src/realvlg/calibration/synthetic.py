@@ -36,7 +36,8 @@ def render_board(board: BoardSpec, intrinsics: CameraIntrinsics, camera_T_board:
     art = board.image(BOARD_PX_PER_SQUARE, margin)
     big = intrinsics.scaled(intrinsics.width * supersample, intrinsics.height * supersample)
     T = np.asarray(camera_T_board, dtype=float)
-    H = big.K @ np.column_stack([T[:3, 0], T[:3, 1], T[:3, 3]]) @ _board_pixel_to_plane(board, BOARD_PX_PER_SQUARE, margin)
+    plane_to_image = big.K @ np.column_stack([T[:3, 0], T[:3, 1], T[:3, 3]])
+    H = plane_to_image @ _board_pixel_to_plane(board, BOARD_PX_PER_SQUARE, margin)
     warped = cv2.warpPerspective(art, H, (big.width, big.height), flags=cv2.INTER_LINEAR,
                                  borderMode=cv2.BORDER_CONSTANT, borderValue=BACKGROUND)
     image = cv2.resize(warped, (intrinsics.width, intrinsics.height), interpolation=cv2.INTER_AREA).astype(float)

@@ -71,7 +71,8 @@ def _summary(result: CalibrationResult, out: pathlib.Path) -> str:
              f"{result.samples} of {result.images} images) → {out}",
              f"  translation [m]   {' '.join(f'{v:+.5f}' for v in t)}",
              f"  quaternion xyzw   {' '.join(f'{v:+.6f}' for v in q)}",
-             f"  board spread      {best.board_spread_m[0] * 1e3:.2f} mm RMS, {best.board_spread_m[1] * 1e3:.2f} mm max, "
+             f"  board spread      {best.board_spread_m[0] * 1e3:.2f} mm RMS, "
+             f"{best.board_spread_m[1] * 1e3:.2f} mm max, "
              f"{math.degrees(best.board_spread_rad[0]):.3f}° RMS",
              f"  reprojection      {best.reprojection_px:.3f} px RMS (PnP alone {result.pnp_reprojection_px:.3f} px)",
              f"  methods agree to  {result.consistency['translation_m'] * 1e3:.2f} mm, "
@@ -94,9 +95,13 @@ def run(args: argparse.Namespace) -> int:
             raise InvalidInputError("--sim simulates the wrist camera: use --mode eye-in-hand")
         if args.poses < 1:
             raise InvalidInputError(f"--poses must be ≥ 1, got {args.poses}")
-        from realvlg.calibration.sim import collect_sim_folder
-
         width, height = _resolution(args.resolution)
+        try:
+            from realvlg.calibration.sim import collect_sim_folder
+            import franky  # noqa: F401
+            import franky_sim  # noqa: F401
+        except ImportError as exc:
+            raise InvalidInputError(f"--sim needs the simulator (pip install -e '.[sim]'): {exc}") from None
         folder = args.save_folder or pathlib.Path(tempfile.mkdtemp(prefix="realvlg-calibration-"))
         collect_sim_folder(folder, count=args.poses, width=width, height=height, progress=not args.json)
         print(f"samples saved to {folder}", file=sys.stderr)
