@@ -21,7 +21,7 @@ import numpy as np
 
 from realvlg.calibration.board import BoardSpec
 from realvlg.calibration.data import save_folder
-from realvlg.calibration.sweep import check_poses, collect, orbit_poses
+from realvlg.calibration.sweep import sweep_robot
 from realvlg.errors import InvalidInputError
 from realvlg.geometry.transforms import Transform
 
@@ -70,18 +70,16 @@ def start_board_world(board: BoardSpec = SIM_BOARD, width: int = 640, height: in
 
 
 def sweep_world(world, count: int = 12, progress: bool = True) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Move the world's robot (franky over franky-sim) through :func:`orbit_poses` about the
-    board centre; returns the wrist-camera images and the robot's reported poses base←ee."""
+    """Move the world's robot (franky over franky-sim, from wherever it stands — the observation
+    pose after start) through :func:`~realvlg.calibration.sweep.orbit_poses` about the board
+    centre; returns the wrist-camera images and the robot's reported poses base←ee."""
     from realvlg.robots.franka import FrankaConfig, FrankaExecutor
-    from realvlg.sim.world import OBSERVATION_EE
 
     executor = FrankaExecutor(FrankaConfig(address=world.hostname))
-    poses = orbit_poses(OBSERVATION_EE, (*SIM_BOARD_CENTRE, world.config.table_top), count)
-    check_poses(poses, executor.config.workspace)
     executor.connect()
     try:
-        return collect(executor.move_to, executor.current_pose, lambda: world.render().rgb, poses,
-                       settle=lambda: world.wait(0.3), progress=progress)
+        return sweep_robot(executor, lambda: world.render().rgb, (*SIM_BOARD_CENTRE, world.config.table_top), count,
+                           settle=lambda: world.wait(0.3), progress=progress)
     finally:
         executor.disconnect()
 

@@ -56,6 +56,28 @@ def check_poses(poses: np.ndarray, workspace: WorkspaceBox) -> None:
                                 f"move the centre pose")
 
 
+def sweep_robot(executor, grab: Callable[[], np.ndarray], pivot: Sequence[float], count: int = 12, *,
+                settle: Callable[[], None] = lambda: None, progress: bool = True) -> tuple[list[np.ndarray],
+                                                                                       list[np.ndarray]]:
+    """Sweep a :class:`~realvlg.robots.franka.FrankaExecutor` (connected) through
+    :func:`orbit_poses` about ``pivot`` from its current pose, grab an image at each pose, and
+    return to the start. Every pose is checked against ``executor.config.workspace`` first."""
+    start = executor.current_pose()
+    poses = orbit_poses(start, pivot, count)
+    check_poses(poses, executor.config.workspace)
+    try:
+        return collect(executor.move_to, executor.current_pose, grab, poses, settle, progress)
+    finally:
+        executor.move_to(start)
+
+
+def pivot_ahead(base_T_ee: np.ndarray, distance: float, ee_T_camera: np.ndarray | None = None) -> np.ndarray:
+    """The point ``distance`` [m] along the camera's optical axis (or, without a camera mount,
+    along the ee approach axis z): where the board should lie for an eye-in-hand sweep."""
+    T = np.asarray(base_T_ee, dtype=float) @ (np.eye(4) if ee_T_camera is None else ee_T_camera)
+    return T[:3, 3] + distance * T[:3, 2]
+
+
 def collect(move_to: Callable[[np.ndarray], None], current_pose: Callable[[], np.ndarray],
             grab: Callable[[], np.ndarray], poses: np.ndarray, settle: Callable[[], None] = lambda: None,
             progress: bool = True) -> tuple[list[np.ndarray], list[np.ndarray]]:
