@@ -126,7 +126,7 @@ class CalibrationResult:
                     "quaternion": Rotation.from_matrix(X[:3, :3]).as_quat(canonical=True).tolist()}
         return {"transform": self.transform.to_dict(),
                 "mode": self.mode, "method": self.method, "samples": self.samples, "images": self.images,
-                "rejected": self.rejected, "residuals": self.residuals,
+                "rejected": self.rejected, "residuals": self.residuals, "consistency": self.consistency,
                 "methods": {m: pose(r.X) | r.as_dict() for m, r in self.methods.items()},
                 "warnings": self.warnings}
 

@@ -7,8 +7,10 @@ vertical through the pivot; a camera that looked at the pivot keeps looking at i
 held at the pivot keeps facing the camera. Every pose is checked against the workspace box before
 any motion.
 
-:func:`collect` moves an :class:`~realvlg.robots.executor.Executor` through the poses and grabs
-an image at each, after the robot has stopped, with the pose it reports (base←ee).
+:func:`collect` moves a robot through the poses and grabs an image at each, after the robot has
+stopped, with the pose it reports (base←ee); :func:`sweep_robot` does it with a
+:class:`~realvlg.robots.franka.FrankaExecutor` from its current pose and returns there;
+:func:`pivot_ahead` is the point the sweep turns about for an eye-in-hand camera.
 """
 
 from __future__ import annotations
