@@ -59,8 +59,7 @@ class BoardSpec:
         if not (np.isfinite(self.square_length) and self.square_length > 0):
             raise InvalidInputError(f"board square_length must be > 0 m, got {self.square_length}")
         if self.type == "charuco":
-            if self.squares_x < 2 or self.squares_y < 2 or min(self.squares_x, self.squares_y) * max(
-                    self.squares_x, self.squares_y) < 6:
+            if min(self.squares_x, self.squares_y) < 2 or self.squares_x * self.squares_y < 6:
                 raise InvalidInputError(f"a ChArUco board needs at least 3×2 squares, got "
                                         f"{self.squares_x}×{self.squares_y}")
             if not 0 < self.marker_length < self.square_length:

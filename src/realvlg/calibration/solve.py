@@ -146,8 +146,10 @@ def _inverse(T: np.ndarray) -> np.ndarray:
 
 
 def _homogeneous(R: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """4x4 from a rotation (projected onto SO(3): solvers return it orthonormal only to ~1e-9)."""
+    u, _, vt = np.linalg.svd(R)
     T = np.eye(4)
-    T[:3, :3] = R
+    T[:3, :3] = u @ np.diag([1.0, 1.0, np.linalg.det(u @ vt)]) @ vt
     T[:3, 3] = np.ravel(t)
     return T
 
@@ -223,7 +225,8 @@ def _solve_all(P: np.ndarray, C: np.ndarray, mode: str) -> dict[str, np.ndarray]
             R, t = cv2.calibrateHandEye(R_robot, t_robot, R_cam, t_cam, method=getattr(cv2, const))
         except cv2.error:   # e.g. "determinant(R) is null" on inconsistent data: that method failed
             continue
-        out[name] = _homogeneous(R, t)
+        if np.all(np.isfinite(R)) and np.all(np.isfinite(t)):
+            out[name] = _homogeneous(R, t)
     # AX = ZB (calibrateRobotWorldHandEye): A = camera←board, B = the inverse robot pose, Z = camera←X's parent.
     R_b, t_b = _split(_inverse(robot))
     for name, const in ROBOT_WORLD_METHODS.items():
@@ -231,7 +234,8 @@ def _solve_all(P: np.ndarray, C: np.ndarray, mode: str) -> dict[str, np.ndarray]
             _, _, R, t = cv2.calibrateRobotWorldHandEye(R_cam, t_cam, R_b, t_b, method=getattr(cv2, const))
         except cv2.error:
             continue
-        out[name] = _inverse(_homogeneous(R, t))
+        if np.all(np.isfinite(R)) and np.all(np.isfinite(t)):
+            out[name] = _inverse(_homogeneous(R, t))
     return out
 
 
@@ -275,8 +279,7 @@ def solve(observations: Sequence[BoardObservation], intrinsics: CameraIntrinsics
     C = np.stack([o.camera_T_board for o in observations])
     results = {}
     for name, X in _solve_all(P, C, mode).items():
-        if np.all(np.isfinite(X)) and abs(np.linalg.det(X[:3, :3]) - 1) < 1e-6:
-            results[name] = _residuals(name, X, P, observations, intrinsics, board.centre, mode)
+        results[name] = _residuals(name, X, P, observations, intrinsics, board.centre, mode)
     if not results:
         raise CalibrationDataError("every hand-eye method failed on these samples: collect more varied poses")
     chosen = method or min(results, key=lambda m: results[m].reprojection_px)
@@ -299,9 +302,7 @@ def solve(observations: Sequence[BoardObservation], intrinsics: CameraIntrinsics
                         f"up to {max(dt) * 1000:.1f} mm: check the robot pose timing, the intrinsics and the board "
                         f"dimensions, and add poses with larger rotations")
     parent = ee_frame if mode == "eye-in-hand" else base_frame
-    R = X[:3, :3]
-    u, _, vt = np.linalg.svd(R)                                # exact rotation for Transform's check
-    transform = Transform(parent, camera_frame, _homogeneous(u @ vt, X[:3, 3]))
+    transform = Transform(parent, camera_frame, X)
     return CalibrationResult(mode, transform, chosen, results, len(observations), images, rejected,
                              float(np.mean([o.pnp_rms_px for o in observations])),
                              {"translation_m": max(dt), "rotation_rad": max(dr), "methods": agreeing}, warnings)
