@@ -1,15 +1,18 @@
 # realvlg — the two commands of the README:
 #   make test   set up a bare machine (apt as root, .venv, ROS 2 wheels, interfaces) and run every test
-#   make demo   (arrives with the simulation issue)
+#   make demo   set up, start the simulated graph, grasp an object named in language, report
 PY := .venv/bin/python
 
-.PHONY: setup test bench clean
+.PHONY: setup test demo bench clean
 
 setup:
 	./scripts/setup.sh
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+demo: setup
+	.venv/bin/realvlg demo
 
 bench: setup
 	$(PY) bench/backproject.py

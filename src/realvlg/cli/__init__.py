@@ -15,6 +15,11 @@ SUBCOMMAND_MODULES = (
     "realvlg.cli.eval",
     "realvlg.cli.grasp",
     "realvlg.cli.up",
+    "realvlg.cli.ground",
+    "realvlg.cli.models",
+    "realvlg.cli.demo",
+    "realvlg.cli.sim_eval",
+    "realvlg.cli.camera_check",
     "realvlg.cli.calibrate",
 )
 
