@@ -14,8 +14,9 @@ board on the table, sweeps the robot through safe poses around the observation p
 folder there and solves it. ``--robot`` does the same live: a Franka (franky) and a RealSense
 wrist camera, the sweep going round the point ``--pivot-distance`` ahead of the camera (place the
 robot so the board is there, in the middle of the image). Every OpenCV method runs; the one with
-the lowest reprojection error is written unless ``--method`` picks one. Bad data (board missing from most images, too few poses,
-rotations about one axis) exits with code 2 and says what to collect.
+the lowest reprojection error is written unless ``--method`` picks one. Bad data (board missing
+from most images, too few poses, rotations about one axis) exits with code 2 and says what to
+collect.
 """
 
 from __future__ import annotations
@@ -129,7 +130,8 @@ def _collect_live(args: argparse.Namespace, folder: pathlib.Path) -> None:
 
     board = _board(args.board)
     if board is None:
-        raise InvalidInputError("--robot needs --board FILE.yaml (the printed board: type, squares, lengths, dictionary)")
+        raise InvalidInputError("--robot needs --board FILE.yaml (the printed board: type, squares, lengths, "
+                                "dictionary)")
     guess = load_transform(args.guess).matrix if args.guess else None
     executor = FrankaExecutor(FrankaConfig(address=args.robot, realtime=args.realtime))
     executor.connect()
