@@ -20,6 +20,7 @@ SUBCOMMAND_MODULES = (
     "realvlg.cli.demo",
     "realvlg.cli.sim_eval",
     "realvlg.cli.camera_check",
+    "realvlg.cli.calibrate",
 )
 
 

@@ -20,6 +20,9 @@ def register(subparsers) -> None:
     p.add_argument("--objects", default=",".join(OBJECTS), help="comma-separated objects")
     p.add_argument("--strategy", choices=STRATEGIES, default="auto")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--calibration", metavar="FILE.yaml",
+                   help="ee←camera file for the grasp node (default: the simulator's true mount, "
+                        "calibration/sim_fr3_wrist_camera.yaml), e.g. the output of `realvlg calibrate --sim`")
     p.add_argument("--json", dest="json_path", default="sim_eval.json", help="output JSON (table .md, chart .png beside)")
     p.set_defaults(func=run)
 
@@ -29,8 +32,10 @@ def run(args) -> int:
     from realvlg.ros.graph_client import GraphClient
 
     objects = [o.strip() for o in args.objects.split(",") if o.strip()]
-    children = start_graph("sim", "sim", "oracle", 240.0, echo=lambda *_: None,
-                           overrides={"sim_node": {"setting": args.setting, "objects": objects[:1]}})
+    overrides = {"sim_node": {"setting": args.setting, "objects": objects[:1]}}
+    if args.calibration:
+        overrides["grasp_node"] = {"calibration": str(pathlib.Path(args.calibration).resolve())}
+    children = start_graph("sim", "sim", "oracle", 240.0, echo=lambda *_: None, overrides=overrides)
     try:
         with GraphClient("realvlg_sim_eval", wait=60.0) as client:
             result = run_eval(client, args.setting, objects, args.trials, args.strategy, args.seed)

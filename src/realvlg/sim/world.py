@@ -35,7 +35,7 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import mujoco
 import numpy as np
@@ -115,6 +115,9 @@ class WorldConfig:
     table_extent: tuple[float, float, float, float] = (-0.35, 1.0, -0.7, 0.7)  # x_min, x_max, y_min, y_max
     initial_q: tuple[float, ...] = OBSERVATION_Q
     realtime: float = 1.0  # physics speed as a multiple of wall-clock time (franky expects 1)
+    # Extra MJCF built after the table and objects, each called as f(mujoco_root, worldbody)
+    # (e.g. realvlg.calibration.sim's calibration board).
+    scene_extras: tuple[Callable[[ET.Element, ET.Element], None], ...] = ()
 
 
 @dataclass
@@ -319,6 +322,8 @@ class SimWorld:
                 asset.append(m)
             sim.worldbody.append(spec.mjcf_body(OBJECT_PREFIX + p.name,
                                                 (p.x, p.y, cfg.table_top + TABLE_CLEARANCE), p.yaw))
+        for add in cfg.scene_extras:
+            add(sim.scene, sim.worldbody)
 
     def _index_model(self) -> None:
         m = self._sim.model
