@@ -18,6 +18,8 @@ SUBCOMMAND_MODULES = (
     "realvlg.cli.ground",
     "realvlg.cli.models",
     "realvlg.cli.demo",
+    "realvlg.cli.reward",
+    "realvlg.cli.train",
 )
 
 
