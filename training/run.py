@@ -93,8 +93,10 @@ def _load_model(config: dict):
 
     options = dict(config.get("model") or {})
     dtype = options.pop("dtype", "float32")
-    trust = bool(options.pop("trust_remote_code", True))
-    base = config["base_model"]
+    trust = bool(options.pop("trust_remote_code", False))
+    base = str(config["base_model"])
+    if pathlib.Path(base).expanduser().is_dir():
+        base = str(pathlib.Path(base).expanduser())
     model = AutoModelForImageTextToText.from_pretrained(base, dtype=getattr(torch, dtype), use_safetensors=True,
                                                         trust_remote_code=trust, **options)
     processor = load_processor(base, AutoConfig.from_pretrained(base, trust_remote_code=trust).model_type, trust)
