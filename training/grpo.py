@@ -36,15 +36,17 @@ def completion_text(completion) -> str:
     return content
 
 
-def reward_functions(config: RewardConfig) -> list:
-    """``[format, task]`` reward callables in TRL's signature (``completions`` + dataset columns)."""
+def reward_functions(config: RewardConfig, segmenter=None) -> list:
+    """``[format, task]`` reward callables in TRL's signature (``completions`` + dataset columns).
+    ``segmenter`` (seg task): box → mask, given the ``image`` column (default: the filled box)."""
 
     def format(completions, task, **kwargs) -> list[float]:  # noqa: A001 — TRL logs the function's name
         return [float(check_format(t, completion_text(c))) for c, t in zip(completions, task)]
 
-    def task(completions, task, annotation, **kwargs) -> list[float]:
-        return [compute_reward(t, completion_text(c), json.loads(a), config).task
-                for c, t, a in zip(completions, task, annotation)]
+    def task(completions, task, annotation, image=None, **kwargs) -> list[float]:
+        images = image if image is not None else [None] * len(completions)
+        return [compute_reward(t, completion_text(c), json.loads(a), config, segmenter=segmenter, image=im).task
+                for c, t, a, im in zip(completions, task, annotation, images)]
 
     return [format, task]
 

@@ -266,6 +266,25 @@ def compute_reward(task: str, completion: str, sample: dict, config: RewardConfi
     return RewardBreakdown(total, fmt, score, True, parts)
 
 
+def sam2_segmenter(checkpoint: str | pathlib.Path, device: str = "auto") -> Segmenter:
+    """The seg reward's ``segmenter`` from a local SAM2 checkpoint (:mod:`realvlg.grounding.sam2`),
+    as the paper's frozen SAM2. It needs the image the model saw."""
+    from realvlg.geometry.boxes import BoundingBox
+    from realvlg.grounding.sam2 import Sam2Config, Sam2Segmenter
+
+    sam2 = Sam2Segmenter(Sam2Config(checkpoint, device=device))
+
+    def segment(image: np.ndarray | None, box: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        if image is None:
+            raise InvalidInputError("the SAM2 seg reward needs the sample's image")
+        image = np.asarray(image.convert("RGB") if hasattr(image, "convert") else image, dtype=np.uint8)
+        if image.shape[:2] != tuple(shape):
+            raise InvalidInputError(f"image {image.shape[:2]} and mask {tuple(shape)} sizes differ")
+        return sam2.segment(image, BoundingBox(*map(float, box)))
+
+    return segment
+
+
 def parse_sample(text: str) -> dict:
     """A sample given as JSON text (the CLI's ``--sample``) → dict."""
     try:

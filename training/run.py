@@ -10,6 +10,7 @@ A config (``training/configs/*.yaml``)::
     eval_data: {…}                         # optional; default: the training rows
     reward: {variant: official, format_weight: 0.1, iou_threshold: 0.5}
     difficulty: exp                        # optional: UniVG-R1 weighting (exp | neg_log | square)
+    segmenter: {sam2_checkpoint: …}        # optional, seg task: SAM2 masks the predicted box
     model: {dtype: bfloat16}               # from_pretrained options (safetensors only)
     trainer: {…}                           # GRPOConfig / SFTConfig fields, verbatim
     export: {coordinates: absolute_original, prompt_style: realvlg-r1, eval_samples: 32}
@@ -119,10 +120,15 @@ def _trainer(config: dict, model, processor, dataset, output_dir: pathlib.Path):
     from training.grpo import IMPORTANCE_SAMPLING, DifficultyGRPOTrainer, reward_functions
 
     reward = RewardConfig.from_dict(config.get("reward"))
+    segmenter = None
+    if (config.get("segmenter") or {}).get("sam2_checkpoint"):
+        from training.rewards import sam2_segmenter
+
+        segmenter = sam2_segmenter(config["segmenter"]["sam2_checkpoint"], config["segmenter"].get("device", "auto"))
     trainer_options["importance_sampling_level"] = IMPORTANCE_SAMPLING[config["method"]]
     trainer_options["reward_weights"] = [reward.format_weight, 1.0 - reward.format_weight]
     args = GRPOConfig(**trainer_options)
-    common = dict(model=model, reward_funcs=reward_functions(reward), args=args, train_dataset=dataset,
+    common = dict(model=model, reward_funcs=reward_functions(reward, segmenter), args=args, train_dataset=dataset,
                   processing_class=processor)
     if config.get("difficulty"):
         return DifficultyGRPOTrainer(difficulty=config["difficulty"], **common)

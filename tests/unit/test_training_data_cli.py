@@ -124,3 +124,17 @@ def test_train_cli_lists_configs_without_importing_trl():
             "assert 'trl' not in sys.modules and 'datasets' not in sys.modules")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "realvlg-r1-grpo-bbox-3b" in out and "smoke-cpu" in out
+
+
+def test_trl_reward_functions_read_the_dataset_columns():
+    pytest.importorskip("trl")
+    from training.grpo import reward_functions
+    from training.rewards import RewardConfig
+
+    fmt, task = reward_functions(RewardConfig())
+    assert (fmt.__name__, task.__name__) == ("format", "task")  # TRL's logged names
+    completions = [[{"role": "assistant", "content": "<think>a</think><answer>(0,0),(10,10)</answer>"}],
+                   [{"role": "assistant", "content": [{"type": "text", "text": "<answer>(5,0),(15,10)</answer>"}]}]]
+    assert fmt(completions, task=["bbox"] * 2) == [1.0, 0.0]
+    scores = task(completions, task=["bbox"] * 2, annotation=[json.dumps({"bbox": [0, 0, 10, 10]})] * 2)
+    assert scores == pytest.approx([1.0, 1 / 3])

@@ -167,3 +167,28 @@ def test_difficulty_weights():
     assert neg_log[1] == pytest.approx(math.log(2)) and neg_log[2] == 0.0 and np.isfinite(neg_log[0])
     with pytest.raises(InvalidInputError):
         difficulty_weight(m, "cube")
+
+
+def test_seg_with_tiny_sam2(tmp_path):
+    from realvlg.grounding.sam2 import build_tiny_sam2
+    from training.rewards import sam2_segmenter
+
+    segment = sam2_segmenter(build_tiny_sam2(tmp_path / "sam2", image_size=64), device="cpu")
+    image = np.zeros((20, 24, 3), dtype=np.uint8)
+    gt_mask = box_mask([4, 6, 11, 13], (20, 24))
+    r = compute_reward("seg", answer("(4,6),(11,13)"), {"bbox": [4, 6, 11, 13]}, OFFICIAL, gt_mask=gt_mask,
+                       segmenter=segment, image=image)
+    mask = segment(image, np.array([4, 6, 11, 13]), (20, 24))
+    from realvlg.metrics.masks import s_measure
+    # the random SAM2's mask, whatever it is, is what the S-measure scores
+    assert r.parts["s_measure"] == pytest.approx(max(0.0, s_measure(mask, gt_mask)))
+    assert r.task == pytest.approx(0.7 + 0.3 * r.parts["s_measure"])
+    with pytest.raises(InvalidInputError, match="needs the sample's image"):
+        compute_reward("seg", answer("(4,6),(11,13)"), {"bbox": [4, 6, 11, 13]}, OFFICIAL, gt_mask=gt_mask,
+                       segmenter=segment)
+
+
+def test_group_weights_follow_trl_group_layout():
+    from training.difficulty import group_weights
+
+    np.testing.assert_allclose(group_weights([1, 1, 0, 0.5], 2, "square"), [0, 0, 0.5625, 0.5625])
