@@ -11,51 +11,33 @@ import time
 
 import numpy as np
 import pytest
-import rclpy
 from geometry_msgs.msg import PoseStamped
-from rclpy.context import Context
-from rclpy.executors import SingleThreadedExecutor
 
 from realvlg.cli.up import start_graph
 from realvlg.geometry.grasps import Grasp6D
 from realvlg.ros import names
 from realvlg.ros.conversions import grasp_to_pose_stamped
+from realvlg.ros.graph_client import GraphClient
 from realvlg.ros.process import RosChildProcess
+from realvlg.sim.eval import run_eval
 from realvlg.sim.world import free_loopback_address
-from realvlg_interfaces.srv import ExecuteGrasp, Grasp, SimCheckGrasp
+from realvlg_interfaces.srv import ExecuteGrasp, Grasp
 
 pytestmark = [pytest.mark.ros, pytest.mark.sim, pytest.mark.timeout(600)]
 START = 180.0
 
 
-class Client:
-    """A client node in a Context of its own, keeping the latest TCP pose."""
+class Client(GraphClient):
+    """The graph client, also keeping the latest TCP pose the executor publishes."""
 
     def __init__(self):
-        self.context = Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node("realvlg_graph_test", context=self.context)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
+        super().__init__("realvlg_graph_test", wait=60.0)
         self.tcp = None
         self.node.create_subscription(PoseStamped, names.EE_POSE_TOPIC, self._on_pose, 10)
 
     def _on_pose(self, msg):
         p = msg.pose.position
         self.tcp = np.array([p.x, p.y, p.z])
-
-    def call(self, srv_type, name, request, timeout=240.0):
-        client = self.node.create_client(srv_type, name)
-        assert client.wait_for_service(timeout_sec=60.0), f"{name} not discovered"
-        future = client.call_async(request)
-        self.executor.spin_until_future_complete(future, timeout_sec=timeout)
-        assert future.done(), f"{name} did not answer within {timeout} s"
-        self.node.destroy_client(client)
-        return future.result()
-
-    def grasp(self, instruction, strategy="auto", dry_run=False, timeout=240.0):
-        return self.call(Grasp, names.GRASP_SERVICE, Grasp.Request(instruction=instruction, strategy=strategy,
-                                                                   dry_run=dry_run), timeout)
 
     def current_tcp(self, timeout=20.0):
         self.tcp = None
@@ -65,17 +47,11 @@ class Client:
         assert self.tcp is not None, "no TCP pose from the executor"
         return self.tcp
 
-    def close(self):
-        self.executor.shutdown()
-        self.node.destroy_node()
-        self.context.try_shutdown()
-
 
 @pytest.fixture(scope="module")
 def client():
-    c = Client()
-    yield c
-    c.close()
+    with Client() as c:
+        yield c
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +86,11 @@ def test_dry_run_plans_checks_and_does_not_move(graph, client):
 def test_grasp_lifts_the_banana_and_a_second_request_is_busy(graph, client):
     nodes, runs, _ = graph
     result = {}
-    worker = threading.Thread(target=lambda: result.update(r=Client().grasp("grasp the banana", "contact")))
+    def first():
+        with GraphClient("realvlg_graph_test_first") as other:
+            result["r"] = other.grasp("grasp the banana", "contact")
+
+    worker = threading.Thread(target=first)
     worker.start()
     time.sleep(3.0)  # the first request is executing (a grasp takes ~15 s)
     busy = client.grasp("grasp the banana", dry_run=True)
@@ -121,10 +101,20 @@ def test_grasp_lifts_the_banana_and_a_second_request_is_busy(graph, client):
     assert response.strategy_used == "contact"
     stages = [t.stage for t in response.timings]
     assert stages[:3] == ["capture", "ground", "lift"] and "execute" in stages
-    check = client.call(SimCheckGrasp, "/sim/check_grasp", SimCheckGrasp.Request(object="banana"))
+    check = client.check_grasp("banana")
     assert check.success, check.message
     run_dir = [p for p in runs.iterdir() if (p / "result.json").exists()]
     assert any((p / "overlay.png").stat().st_size > 0 and (p / "bag" / "metadata.yaml").exists() for p in run_dir)
+
+
+def test_sim_eval_trial_homes_resets_grasps_and_checks(graph, client):
+    result = run_eval(client, "single", ["mug"], trials=1, progress=False)
+    (trial,) = result.trials
+    assert trial.success, trial.reason
+    assert result.per_object() == {"mug": {"successes": 1, "trials": 1, "success_rate": 1.0}}
+    assert "| mug | 1/1 | 100 % |" in result.markdown()
+    bad = client.reset_scene("single", ["giraffe"], 0)
+    assert not bad.success and "giraffe" in bad.message
 
 
 def test_no_camera_frames_is_a_clear_error(tmp_path, client):

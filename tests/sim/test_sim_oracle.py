@@ -22,6 +22,7 @@ def clutter(module_world_factory):
 
 @pytest.mark.parametrize("instruction,expected", [
     ("grasp the banana", ("banana", None)),
+    ("grasp the mug", ("mug", "body")),
     ("pick up the coffee cup by its handle", ("mug", "handle")),
     ("the blue bottle's cap", ("bottle", "cap")),
     ("hand me the screwdriver", ("screwdriver", None)),

@@ -18,6 +18,8 @@ SUBCOMMAND_MODULES = (
     "realvlg.cli.ground",
     "realvlg.cli.models",
     "realvlg.cli.demo",
+    "realvlg.cli.sim_eval",
+    "realvlg.cli.camera_check",
     "realvlg.cli.reward",
     "realvlg.cli.train",
 )

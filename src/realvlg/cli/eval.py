@@ -17,6 +17,7 @@ import pathlib
 import re
 import sys
 
+from realvlg.cli.ground import add_backend_arguments
 from realvlg.errors import InvalidInputError
 
 TASKS = ("bbox", "seg", "grasp", "contact")
@@ -41,13 +42,15 @@ def register(subparsers) -> None:
     p.add_argument("--jaw", type=float, help="jaw size [px] of grasp/contact rectangles (standard; default 40)")
     p.add_argument("--iou-mode", choices=("exact", "raster"), default="exact",
                    help="grasp IoU: exact polygons, or GR-ConvNet's rasterised IoU (standard only)")
-    p.add_argument("--model", help="model name for reports (default: the predictions file's stem)")
     p.add_argument("--report-dir", type=pathlib.Path, help="write table.md and PNG plots here")
     p.add_argument("--per-sample", type=pathlib.Path, metavar="JSONL",
                    help="also write one line per sample: key, split, validity, reason, scores")
     p.add_argument("--table", nargs="+", type=pathlib.Path, metavar="RESULTS",
                    help="instead of scoring: a Table-4-style Markdown table of results.json files")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    # With --backend: run inference first, appending to --predictions (resumable); --model also names
+    # the model in reports (default: the predictions file's stem).
+    add_backend_arguments(p, required=False)
     p.set_defaults(func=run)
 
 
@@ -92,8 +95,15 @@ def _score(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise InvalidInputError(str(exc)) from None
     samples = load_annotations(args.annotations, parse_splits(args.splits), camera=args.camera)
-    predictions = load_predictions(args.predictions)
     data_root = args.data_root or (args.annotations if args.annotations.is_dir() else args.annotations.parent)
+    if args.backend:
+        from realvlg.cli.ground import backend_from_args
+        from realvlg.metrics.inference import run_inference
+
+        added = run_inference(backend_from_args(args), args.task, samples, args.predictions, data_root,
+                              progress=not args.no_progress)
+        print(f"inference: {added} new predictions appended to {args.predictions}", file=sys.stderr)
+    predictions = load_predictions(args.predictions)
     evaluation = evaluate(args.task, samples, predictions, protocol, data_root=data_root,
                           predictions_dir=args.predictions.parent, image_size=_image_size(args.image_size),
                           progress=not args.no_progress)

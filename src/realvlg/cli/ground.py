@@ -30,16 +30,9 @@ from realvlg.grounding.factory import BackendSpec, make_backend
 from realvlg.grounding.prompts import PROMPT_STYLES
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("ground", help="ground an instruction on an image with a VLM backend",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--image", required=True, metavar="IMG", help="RGB image (PNG, JPEG, …)")
-    p.add_argument("--instruction", required=True, metavar="TEXT",
-                   help='with --reference it may be "" (UniVG-R1\'s "Grasp the object shown in the first image.")')
-    p.add_argument("--reference", metavar="IMG", help="an image of the object, sent before the scene "
-                   "(UniVG-R1's multi-image form; use --prompt-style univg-r1)")
-    p.add_argument("--task", required=True, choices=TASKS)
-    p.add_argument("--backend", required=True, choices=("openai", "transformers"))
+def add_backend_arguments(p: argparse.ArgumentParser, required: bool) -> None:
+    """The model-backend options, shared by ``realvlg ground`` and ``realvlg eval``."""
+    p.add_argument("--backend", required=required, choices=("openai", "transformers"))
     p.add_argument("--base-url", default="http://127.0.0.1:8000/v1", metavar="URL",
                    help="OpenAI-compatible server (openai backend; default %(default)s)")
     p.add_argument("--model", metavar="NAME", help="model name the server knows (openai backend); "
@@ -60,12 +53,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--trust-remote-code", action="store_true",
                    help="allow the checkpoint's own Python code (processor) to run")
     p.add_argument("--sam2", metavar="DIR", help="SAM2 checkpoint folder (needed for --task seg)")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("ground", help="ground an instruction on an image with a VLM backend",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--image", required=True, metavar="IMG", help="RGB image (PNG, JPEG, …)")
+    p.add_argument("--instruction", required=True, metavar="TEXT",
+                   help='with --reference it may be "" (UniVG-R1\'s "Grasp the object shown in the first image.")')
+    p.add_argument("--reference", metavar="IMG", help="an image of the object, sent before the scene "
+                   "(UniVG-R1's multi-image form; use --prompt-style univg-r1)")
+    p.add_argument("--task", required=True, choices=TASKS)
+    add_backend_arguments(p, required=True)
     p.add_argument("--overlay", metavar="OUT.png", help="overlay image path (default <image>.ground.png)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=run)
 
 
-def _backend(args: argparse.Namespace):
+def backend_from_args(args: argparse.Namespace):
     if args.backend == "openai" and not args.model:
         raise InvalidInputError("--backend openai needs --model NAME (the name the server serves)")
     if args.backend == "transformers" and not args.checkpoint:
@@ -125,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"--samples must be ≥ 1, got {args.samples}")
     image = _read_rgb(args.image)
     reference = _read_rgb(args.reference) if args.reference else None
-    backend = _backend(args)
+    backend = backend_from_args(args)
     result = backend.ground(args.task, image, args.instruction, samples=args.samples, reference=reference)
     overlay = pathlib.Path(args.overlay or pathlib.Path(args.image).with_suffix(".ground.png"))
     save_image(draw_grounding(image, result, args.instruction), overlay)

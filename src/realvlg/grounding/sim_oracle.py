@@ -54,15 +54,20 @@ class SimOracle:
         if len(candidates) > 1:
             return f"{instruction!r} is ambiguous: it names {', '.join(candidates)}"
         name = candidates[0]
-        parts = {g.part for g in self.objects[name].grasps}
+        parts = [g.part for g in self.objects[name].grasps]
         part = next((p for p in sorted(parts) if _mentions(text, p)), None)
+        if part is None and "body" in parts:
+            part = "body"  # no part named: the object as a whole
         return name, part
 
-    def ground(self, task: str, observation: Observation, instruction: str) -> GroundingResult:
+    def ground(self, task: str, observation: Observation, instruction: str,
+               present: tuple[str, ...] | None = None) -> GroundingResult:
+        """The answer for ``instruction``; ``present`` are the objects of the scene (default: all of
+        the observation's; a world with parked objects passes its active ones)."""
         def not_found(message: str) -> InvalidGrounding:
             return InvalidGrounding(task, InvalidReason.NOT_FOUND, message, backend=self.name)
 
-        resolved = self.resolve(instruction, observation.object_names)
+        resolved = self.resolve(instruction, observation.object_names if present is None else present)
         if isinstance(resolved, str):
             return not_found(resolved)
         name, part = resolved

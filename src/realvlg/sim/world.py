@@ -97,6 +97,16 @@ class Placement:
     yaw: float = 0.0
 
 
+PARK_X = -0.28  # behind the robot base, out of the wrist camera's view from any observation pose
+
+
+def park_placement(name: str) -> Placement:
+    """Where an object of the world waits while it is not part of the scene (see SimWorld.reset):
+    on the table behind the robot, one slot per object."""
+    slot = list(OBJECTS).index(name)
+    return Placement(name, PARK_X, -0.63 + 0.14 * slot, 0.0)
+
+
 @dataclass(frozen=True)
 class WorldConfig:
     hostname: str = "127.0.0.1"
@@ -202,6 +212,7 @@ class SimWorld:
         if len(set(names)) != len(names):
             raise InvalidInputError(f"each object may appear once in a scene, got {names}")
         self.placements = tuple(placements)
+        self.active = self.object_names  # the objects of the current scene (see reset)
         self.config = config
         self._sim = None
         self._server = None
@@ -418,6 +429,33 @@ class SimWorld:
         gain = float(self.object_poses(d)[name][2, 3] - self._rest_z[name])
         left, right, table = self.finger_contacts(name, d)
         return GraspCheck(lifted=gain >= min_lift, held=left and right and not table, height_gain=gain)
+
+    # -- scenes --------------------------------------------------------------------------------
+    def reset(self, placements: Sequence[Placement], settle_s: float = 0.5) -> None:
+        """Put a new scene on the table without restarting the simulator (the libfranka server and
+        its clients stay connected): the objects of ``placements`` go where they say, at rest;
+        every other object of this world goes to its :func:`park_placement`, out of the camera's
+        view. The robot is not moved: home it first (the executor), so nothing is held."""
+        sim = self._require()
+        wanted = {p.name: p for p in placements}
+        unknown = set(wanted) - set(self.object_names)
+        if unknown:
+            raise InvalidInputError(f"this world has no {', '.join(sorted(unknown))}; build it with every object "
+                                    f"a reset may use ({', '.join(self.object_names)})")
+        m, d = sim.model, sim.data
+        with self._lock:
+            for i, name in enumerate(self.object_names):
+                p = wanted.get(name) or park_placement(name)
+                joint = m.body_jntadr[self._body_ids[name]]
+                q, v = m.jnt_qposadr[joint], m.jnt_dofadr[joint]
+                d.qpos[q:q + 3] = (p.x, p.y, self.config.table_top + TABLE_CLEARANCE)
+                d.qpos[q + 3:q + 7] = (np.cos(p.yaw / 2), 0.0, 0.0, np.sin(p.yaw / 2))
+                d.qvel[v:v + 6] = 0.0
+            mujoco.mj_forward(m, d)
+        self.active = tuple(wanted)
+        if settle_s > 0:
+            self.wait(settle_s)
+        self._rest_z = {n: float(T[2, 3]) for n, T in self.object_poses().items()}
 
     # -- camera ---------------------------------------------------------------------------------
     def render(self, data: mujoco.MjData | None = None) -> Observation:

@@ -25,7 +25,9 @@ import threading
 import rclpy
 from geometry_msgs.msg import PoseStamped
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException
+
+from realvlg.ros.executor import DispatchingExecutor
 from rclpy.node import Node
 from scipy.spatial.transform import Rotation
 from std_srvs.srv import Trigger
@@ -125,7 +127,7 @@ def main(args=None) -> None:
         print(f"executor_node: cannot start: {exc}", file=sys.stderr, flush=True)
         rclpy.try_shutdown()
         sys.exit(1)
-    executor = MultiThreadedExecutor(num_threads=3)
+    executor = DispatchingExecutor(num_threads=3)
     executor.add_node(node)
     print(f"READY {node.get_name()}", flush=True)
     try:

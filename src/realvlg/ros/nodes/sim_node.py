@@ -9,7 +9,8 @@ libfranka protocol on ``hostname`` (the executor node connects to it like to a r
 * serves ``/sim/ground`` (``Ground``): the SIMULATION ORACLE (:mod:`realvlg.grounding.sim_oracle`)
   answering for exactly the image it is given — it keeps its recent renders by content hash, so
   the answer refers to the frame the grasp node captured;
-* serves ``/sim/check_grasp`` (``SimCheckGrasp``): the paper's success test.
+* serves ``/sim/check_grasp`` (``SimCheckGrasp``): the paper's success test, and ``/sim/reset``
+  (``SimReset``): a new seeded scene without restarting the simulator (home the robot first).
 
 Parameters (``config/sim_node.yaml``): ``setting`` (single | clutter), ``objects``, ``seed``,
 ``hostname``, ``camera.width``, ``camera.height``, ``camera_rate``, ``publish_camera``.
@@ -25,7 +26,9 @@ import numpy as np
 import rclpy
 from rclpy._rclpy_pybind11 import RCLError
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException
+
+from realvlg.ros.executor import DispatchingExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 
@@ -35,8 +38,9 @@ from realvlg.grounding.sim_oracle import SimOracle
 from realvlg.ros import names
 from realvlg.ros.conversions import camera_info_to_msg, grounding_to_msg, image_from_msg, image_to_msg
 from realvlg.sim.scenes import generate_scene
-from realvlg.sim.world import CameraConfig, Observation, SimWorld, WorldConfig
-from realvlg_interfaces.srv import Ground, SimCheckGrasp
+from realvlg.sim.objects import OBJECTS
+from realvlg.sim.world import CameraConfig, Observation, SimWorld, WorldConfig, park_placement
+from realvlg_interfaces.srv import Ground, SimCheckGrasp, SimReset
 
 RECENT_FRAMES = 30
 
@@ -52,9 +56,12 @@ class SimNode(Node):
         objects = [o for o in declare("objects", [""]).value if o]
         self.scene = generate_scene(declare("setting", "single").value, declare("seed", 0).value, objects or None)
         camera = CameraConfig(width=declare("camera.width", 640).value, height=declare("camera.height", 360).value)
-        self.world = SimWorld(self.scene.placements,
+        # every object is in the world, those not in the scene parked: /sim/reset can then set any scene
+        parked = tuple(park_placement(n) for n in OBJECTS if n not in self.scene.object_names)
+        self.world = SimWorld(self.scene.placements + parked,
                               WorldConfig(hostname=declare("hostname", "127.0.0.1").value, camera=camera))
-        self.world.start(settle_s=0.5)
+        self.world.start(settle_s=0.0)
+        self.world.reset(self.scene.placements)
         self.rate = declare("camera_rate", 5.0).value
         self.publish_camera = declare("publish_camera", True).value
         self.oracle = SimOracle()
@@ -68,6 +75,7 @@ class SimNode(Node):
         group = ReentrantCallbackGroup()
         self.create_service(Ground, names.SIM_GROUND_SERVICE, self._on_ground, callback_group=group)
         self.create_service(SimCheckGrasp, "/sim/check_grasp", self._on_check, callback_group=group)
+        self.create_service(SimReset, "/sim/reset", self._on_reset, callback_group=group)
         self._stop = threading.Event()
         self._render_thread = threading.Thread(target=self._render_loop, name="sim-render", daemon=True)
         self._render_thread.start()
@@ -124,10 +132,22 @@ class SimNode(Node):
             response.message = ("the simulation oracle did not render this image (it answers only for its own "
                                 f"recent {RECENT_FRAMES} frames)")
             return response
-        result = self.oracle.ground(request.task, observation, request.instruction)
+        result = self.oracle.ground(request.task, observation, request.instruction, present=self.world.active)
         response.grounding = grounding_to_msg(result, request.image.header.frame_id, request.image.header.stamp)
         response.success = not isinstance(result, InvalidGrounding)
         response.message = "" if response.success else result.message
+        return response
+
+    def _on_reset(self, request, response):
+        try:
+            scene = generate_scene(request.setting or "single", request.seed, list(request.objects) or None)
+            self.world.reset(scene.placements)
+        except RealVLGError as exc:
+            response.success, response.message = False, str(exc)
+            return response
+        self.scene = scene
+        response.success, response.object_names = True, list(scene.object_names)
+        response.message = f"scene {scene.setting} seed {scene.seed}: {', '.join(scene.object_names)}"
         return response
 
     def _on_check(self, request, response):
@@ -150,7 +170,7 @@ class SimNode(Node):
 def main(args=None) -> None:
     rclpy.init(args=args)
     node = SimNode()
-    executor = MultiThreadedExecutor(num_threads=3)
+    executor = DispatchingExecutor(num_threads=3)
     executor.add_node(node)
     print(f"READY {node.get_name()}", flush=True)
     try:
