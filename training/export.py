@@ -34,10 +34,11 @@ def evaluate(model, processor, rows: list[dict], reward: RewardConfig, max_new_t
     format rate and valid rate, and the task's IoU where it has one."""
     import torch
     from PIL import Image
+    from tqdm import tqdm
 
     model.eval()
     results = []
-    for row in rows:
+    for row in tqdm(rows, desc="evaluate", unit="sample", disable=len(rows) < 8):
         with Image.open(row["image"]) as image:
             messages = [{"role": "user", "content": [{"type": "image", "image": image.convert("RGB")},
                                                      row["prompt"][0]["content"][1]]}]
