@@ -2,8 +2,9 @@
 difficulty weights) → export → the grounding server's transformers backend loads the model by
 name and answers a request.
 
-COST: this is the expensive test of the training package — about 1 minute of CPU on 2 cores
-(SFT 60 steps ≈ 45 s CPU, GRPO and GSPO 2 steps each ≈ 5 s CPU each, the rest a few seconds).
+COST: this is the expensive test of the training package. Both tests together: 30 s wall / 27 s
+CPU on the 2-core dev machine when quiet; 6 min wall / 82 s CPU with the machine at load 12
+(shared). Most of it is the 60 SFT steps that teach the random model the answer format.
 It is marked ``training_e2e``; skip it with ``-m "not training_e2e"``.
 """
 
