@@ -21,6 +21,8 @@ SUBCOMMAND_MODULES = (
     "realvlg.cli.sim_eval",
     "realvlg.cli.camera_check",
     "realvlg.cli.calibrate",
+    "realvlg.cli.reward",
+    "realvlg.cli.train",
 )
 
 

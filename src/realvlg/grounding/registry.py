@@ -27,6 +27,9 @@ from realvlg.grounding.vlm import ModelSettings
 
 MANIFEST_DIR = pathlib.Path(__file__).resolve().parents[3] / "models"
 HUBS = {"huggingface": "https://huggingface.co", "modelscope": "https://modelscope.cn"}
+# Checkpoints trained here (training/export.py) carry their manifest in their own folder.
+LOCAL_HUB = "local"
+LOCAL_MANIFEST = "realvlg-manifest.yaml"
 ALLOW_PATTERNS = ["*.safetensors", "*.safetensors.index.json", "*.json", "*.jinja", "*.txt",
                   "tokenizer.model", "merges.txt", "vocab.json", "README.md"]
 
@@ -56,7 +59,7 @@ class ModelManifest:
             convention=CoordinateConvention(coords["convention"], coords.get("factor", 28),
                                             coords["min_pixels"], coords["max_pixels"]),
             license=str(data.get("license", "")))
-        if manifest.hub not in HUBS:
+        if manifest.hub not in HUBS and manifest.hub != LOCAL_HUB:
             raise InvalidInputError(f"manifest {manifest.name}: unknown hub {manifest.hub!r}")
         if not set(manifest.tasks) <= set(TASKS):
             raise InvalidInputError(f"manifest {manifest.name}: tasks {manifest.tasks} not all in {TASKS}")
@@ -85,9 +88,11 @@ def models_dir() -> pathlib.Path:
 
 
 def manifests(directory: pathlib.Path = MANIFEST_DIR) -> dict[str, ModelManifest]:
-    """Every manifest in ``directory``, by name."""
+    """Every manifest in ``directory``, by name, then those of locally trained checkpoints
+    (``<models dir>/<name>/realvlg-manifest.yaml``)."""
     found = {}
-    for path in sorted(directory.glob("*.yaml")):
+    local = sorted(models_dir().glob(f"*/{LOCAL_MANIFEST}")) if directory == MANIFEST_DIR else []
+    for path in [*sorted(directory.glob("*.yaml")), *local]:
         manifest = ModelManifest.from_dict(yaml.safe_load(path.read_text()))
         found[manifest.name] = manifest
     return found
