@@ -24,7 +24,10 @@ Algorithm (all in the camera frame, metres):
 5. **Score.** ``antipodal`` (how deep inside the friction cones, 0–1), ``centroid``
    (exp(−d²/σ²), d = centre-to-object-centroid distance) and ``approach`` (cosine to the preferred
    direction, clipped at 0), weighted by ``weights``; every part is kept per grasp.
-6. **Collision.** Candidates are checked best first, 32 at a time, until ``enough_free`` are free
+6. **Collision.** With a support plane, candidates whose hand (any corner of the finger and palm
+   boxes) comes closer than ``table_clearance`` to it are first backed off along the approach
+   (at most ``GripperGeometry.pad_half``: the contacts stay on the finger pads), else dropped, and the plane's points leave
+   the scene cloud. Then candidates are checked best first, 32 at a time, until ``enough_free`` are free
    or ``max_collision_checks`` were checked, against the scene cloud
    within the hand's reach (plus the walls), voxel-downsampled to ``collision_voxel``: no more than ``collision_tolerance`` points inside either finger or the palm
    (boxes of :class:`GripperGeometry`, opened ``width + width_clearance``).
@@ -77,6 +80,7 @@ class GripperGeometry:
     finger_thickness: float = 0.01    # along y, outside the opening
     finger_length: float = 0.045      # along z, from the palm to the tips
     tip_beyond: float = 0.01          # tips past the grasp centre along the approach
+    pad_half: float = 0.008           # contacts may lie this far from the centre along the approach
     palm_width: float = 0.2           # along y
     palm_thickness: float = 0.06      # along x
     palm_depth: float = 0.04          # along z
@@ -113,14 +117,15 @@ class AntipodalConfig:
     width_clearance: float = 0.01          # the fingers open this much wider than the contacts
     friction: float = 0.4                  # Coulomb coefficient: cone half-angle atan(0.4) ≈ 21.8°
     voxel: float = 0.003
-    seeds: int = 600
+    seeds: int = 1000
     approach_offsets: tuple[float, ...] = (0.0, math.radians(-30), math.radians(30), math.radians(-60),
                                            math.radians(60))
     centroid_sigma: float = 0.03
     weights: tuple[float, float, float] = (0.4, 0.3, 0.3)  # antipodal, centroid, approach
     max_collision_checks: int = 400
     enough_free: int = 64                  # collision checks stop once this many grasps are free
-    collision_tolerance: int = 2           # points allowed inside the hand (sensor noise)
+    collision_tolerance: int = 3           # points allowed inside the hand (sensor noise)
+    table_clearance: float = 0.003         # every corner of the hand this far above the support plane
     collision_voxel: float = 0.004         # the scene is checked at this resolution
     nms_translation: float = 0.02
     nms_rotation: float = math.radians(30)
@@ -275,6 +280,16 @@ def _in_hand_counts(scene: np.ndarray, centres: np.ndarray, rotations: np.ndarra
     return (finger | palm).sum(axis=1)
 
 
+def hand_corners(centres: np.ndarray, rotations: np.ndarray, opening: np.ndarray,
+                 gripper: GripperGeometry) -> np.ndarray:
+    """(N, 24, 3) corners of the fingers and the palm of grasps (centres (N, 3), realvlg rotations
+    (N, 3, 3)) opened to ``opening`` (N,), in the grasps' frame."""
+    boxes = gripper.boxes(opening)  # (N, 3, 2, 3)
+    pick = np.array(np.meshgrid([0, 1], [0, 1], [0, 1], indexing="ij")).reshape(3, -1).T  # (8, 3) lo/hi per axis
+    corners = np.stack([boxes[:, :, pick[:, k], k] for k in range(3)], axis=-1).reshape(len(centres), 24, 3)
+    return np.einsum("nij,nkj->nki", rotations, corners) + centres[:, None, :]
+
+
 def _voxel_downsample(points: np.ndarray, voxel: float) -> np.ndarray:
     """One point (the first) per ``voxel`` cube."""
     if len(points) == 0:
@@ -342,7 +357,24 @@ def sample_antipodal(object_points: np.ndarray, scene_points: np.ndarray | None 
     w = np.asarray(cfg.weights) / sum(cfg.weights)
     score = sum(wi * parts[name] for wi, name in zip(w, SCORE_PARTS))
     stats["candidates"] = len(score)
-    best = np.argsort(-score, kind="stable")[:cfg.max_collision_checks]
+    order = np.argsort(-score, kind="stable")
+    if support is not None:  # the table as a plane: every corner of the hand above it
+        corners = hand_corners(centre, rotation, width + cfg.width_clearance, cfg.gripper)
+        lowest = support.height_above(corners.reshape(-1, 3)).reshape(len(centre), -1).min(axis=1)
+        # back off along the approach (contacts stay on the pads) when that clears the table
+        rise = approach @ support.normal
+        shift = np.where(rise > 1e-3, np.clip((cfg.table_clearance - lowest) / np.maximum(rise, 1e-3), 0,
+                                              cfg.gripper.pad_half), 0.0)
+        centre = centre - shift[:, None] * approach
+        clear = lowest + shift * rise >= cfg.table_clearance - 1e-9
+        stats["table_collisions"] = int((~clear).sum())
+        order = order[clear[order]]
+        # the table's own points are covered by the plane test
+        scene = scene[support.height_above(scene) > cfg.table_clearance]
+    if len(order) == 0:
+        raise GraspRefusedError(f"every antipodal grasp's fingers or palm would hit the table "
+                                f"({stats['candidates']} candidates): the object is too flat to grasp")
+    best = order[:cfg.max_collision_checks]
     reach = np.linalg.norm(centre[best] - centroid, axis=1).max() + cfg.gripper.reach(cfg.max_width)
     near = scene[np.linalg.norm(scene - centroid, axis=1) < reach]
     obstacles = _voxel_downsample(np.vstack([near, walls]), cfg.collision_voxel)

@@ -125,7 +125,7 @@ def object_points(depth: Any, intrinsics: CameraIntrinsics, *, box: BoundingBox 
         if plane is not None and np.median(plane.height_above(points)) <= 2 * config.plane_distance:
             plane = None  # the "plane" around is the object's own surface, or the mask is flat on it
     if plane is not None:
-        points = points[plane.height_above(points) > 2 * config.plane_distance]
+        points = points[plane.height_above(points) > config.plane_distance]
         if len(points) < config.min_points:
             raise DepthError("nothing stands out of the support plane inside the box: no object points")
     points = _largest_cluster(points, config.cluster_eps, config.min_points)

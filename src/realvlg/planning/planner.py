@@ -39,7 +39,7 @@ from realvlg.geometry.camera import CameraIntrinsics
 from realvlg.geometry.grasps import Grasp6D, from_graspnet_rotation
 from realvlg.geometry.projection import DEFAULT_DEPTH_SCALE, backproject_cloud
 from realvlg.geometry.transforms import Transform
-from realvlg.planning.antipodal import AntipodalConfig, GripperGeometry, sample_antipodal
+from realvlg.planning.antipodal import AntipodalConfig, hand_corners, sample_antipodal
 from realvlg.planning.graspnet_backend import GraspNetConfig, graspnet_grasps
 from realvlg.planning.kinematics import IKConfig, reachable_grasps
 from realvlg.planning.object_grasp import ObjectGraspConfig, SupportPlane, object_points
@@ -95,16 +95,6 @@ def _down_in_camera(base_from_camera: Transform | None, support: SupportPlane | 
     return np.array([0.0, 0.0, 1.0])
 
 
-def _hand_corners(rows: np.ndarray, gripper: GripperGeometry, clearance: float) -> np.ndarray:
-    """(N, 24, 3) corners of the fingers and the palm, opened ``clearance`` wider than each
-    grasp, for graspnetAPI rows (N, 17), in their frame."""
-    R = from_graspnet_rotation(rows[:, 4:13].reshape(-1, 3, 3))
-    boxes = gripper.boxes(rows[:, 1] + clearance)  # (N, 3, 2, 3)
-    pick = np.array(np.meshgrid([0, 1], [0, 1], [0, 1], indexing="ij")).reshape(3, -1).T  # (8, 3)
-    corners = np.stack([boxes[:, :, pick[:, k], k] for k in range(3)], axis=-1).reshape(len(rows), 24, 3)
-    return np.einsum("nij,nkj->nki", R, corners) + rows[:, None, 13:16]
-
-
 def plan_coarse(depth: Any, intrinsics: CameraIntrinsics, *, box: BoundingBox | None = None, mask: Any = None,
                 depth_scale: float = DEFAULT_DEPTH_SCALE, base_from_camera: Transform | None = None,
                 config: CoarsePlannerConfig = CoarsePlannerConfig(), top: int = 5) -> CoarsePlan:
@@ -132,9 +122,10 @@ def plan_coarse(depth: Any, intrinsics: CameraIntrinsics, *, box: BoundingBox | 
     rejected["approach_cone"] = int((keep & ~in_cone).sum())
     keep &= in_cone
     if support is not None:
-        corners = _hand_corners(rows, config.antipodal.gripper, config.antipodal.width_clearance)
+        corners = hand_corners(rows[:, 13:16], from_graspnet_rotation(rows[:, 4:13].reshape(-1, 3, 3)),
+                               rows[:, 1] + config.antipodal.width_clearance, config.antipodal.gripper)
         heights = support.height_above(corners.reshape(-1, 3)).reshape(n, -1)
-        clear = heights.min(axis=1) >= config.table_clearance
+        clear = heights.min(axis=1) >= config.table_clearance - 1e-6
         rejected["table"] = int((keep & ~clear).sum())
         keep &= clear
     order = np.flatnonzero(keep)
