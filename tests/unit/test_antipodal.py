@@ -2,13 +2,13 @@
 
 import math
 
+import graspnetAPI  # installed by scripts/setup.sh: a missing install must fail, not skip
 import numpy as np
 import pytest
 
 from realvlg.errors import DepthError, GraspRefusedError, InvalidInputError
 from realvlg.planning.antipodal import AntipodalConfig, sample_antipodal
 
-graspnetAPI = pytest.importorskip("graspnetAPI")
 CENTRE = np.array([0.02, -0.01, 0.5])  # in front of the camera: preferred approach ≈ the optical axis
 
 

@@ -9,7 +9,6 @@ import pytest
 from realvlg.cli import main
 from tabletop import INTRINSICS, TABLE_DEPTH, Cuboid, render
 
-pytest.importorskip("graspnetAPI")
 PINHOLE = ["--fx", "300", "--fy", "300", "--cx", "159.5", "--cy", "119.5"]
 OBJ = Cuboid(0.0, 0.01, length=0.09, width=0.04, height=0.05, yaw=0.5)
 

@@ -19,7 +19,6 @@ from realvlg.planning.planner import CoarsePlannerConfig, plan_coarse
 from realvlg.robots.limits import GraspLimits, WorkspaceBox
 from tabletop import INTRINSICS, TABLE_DEPTH, Cuboid, render
 
-pytest.importorskip("graspnetAPI")
 # camera 0.6 m above the base origin at x = 0.5, looking down (optical z = −base z)
 BASE_FROM_CAMERA = Transform.from_translation_rotation(
     [0.5, 0.0, 0.6], Rotation.from_euler("x", math.pi), "base", "camera_color_optical_frame")

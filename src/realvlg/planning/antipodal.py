@@ -43,10 +43,12 @@ height, depth, R(9, row-major, graspnetAPI's x = approach), t(3), object_id = -1
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from realvlg.errors import DepthError, GraspRefusedError, InvalidInputError, RealVLGError
 from realvlg.geometry.grasps import Grasp6D, from_graspnet_rotation, to_graspnet_rotation
@@ -60,13 +62,19 @@ class MissingDependencyError(RealVLGError):
     names it and how to get it."""
 
 
-def _graspnet_api():
+def graspnet_api():
+    """The graspnetAPI module (its import logs ROS warnings from autolab_core: silenced)."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
     try:
         import graspnetAPI
     except ImportError as exc:
         raise MissingDependencyError(
             f"graspnetAPI (GraspGroup, NMS) is not importable ({exc}); install it with ./scripts/setup.sh "
             "(pip install --no-deps graspnetAPI==1.2.11 && pip install --no-build-isolation grasp_nms)") from None
+    finally:
+        root.setLevel(level)
     return graspnetAPI
 
 
@@ -158,8 +166,6 @@ class CoarseGrasps:
     def grasp6d(self, i: int) -> Grasp6D:
         row = self.group.grasp_group_array[i]
         R = from_graspnet_rotation(row[4:13].reshape(3, 3))
-        from scipy.spatial.transform import Rotation
-
         parts = {k: float(v[i]) for k, v in self.parts.items()}
         return Grasp6D(row[13:16], Rotation.from_matrix(R), float(row[1]), self.frame, float(row[0]),
                        extras={"score_parts": parts, "tip_depth": float(row[3])})
@@ -308,7 +314,7 @@ def sample_antipodal(object_points: np.ndarray, scene_points: np.ndarray | None 
     Raises :class:`InvalidInputError` for malformed clouds, :class:`DepthError` when the cloud is
     too sparse for normals, :class:`GraspRefusedError` when no pair fits the gripper or every
     candidate collides."""
-    gn = _graspnet_api()
+    gn = graspnet_api()
     cfg = config
     obj = np.asarray(object_points, dtype=float)
     if obj.ndim != 2 or obj.shape[1] != 3 or not np.isfinite(obj).all():

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from realvlg.planning.antipodal import CoarseGrasps, MissingDependencyError, _graspnet_api
+from realvlg.planning.antipodal import CoarseGrasps, MissingDependencyError, graspnet_api
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def graspnet_grasps(object_points: np.ndarray, scene_points: np.ndarray,
     from graspnet import GraspNet, pred_decode  # graspnet-baseline's models/graspnet.py
     from scipy.spatial import cKDTree
 
-    gn = _graspnet_api()
+    gn = graspnet_api()
     net = GraspNet(input_feature_dim=0, num_view=300, num_angle=12, num_depth=4, cylinder_radius=0.05,
                    hmin=-0.02, hmax_list=[0.01, 0.02, 0.03, 0.04], is_training=False)
     device = torch.device("cuda:0")
