@@ -206,19 +206,14 @@ def prism_walls(points: np.ndarray, support: SupportPlane, voxel: float) -> np.n
     cells -= cells.min(axis=0) - 1  # a free border of one cell all round
     shape = tuple(cells.max(axis=0) + 2)
     flat = np.ravel_multi_index(cells.T, shape)
-    top = np.full(shape[0] * shape[1], -np.inf)
-    np.maximum.at(top, flat, height)
-    top = top.reshape(shape)
-    occupied = np.isfinite(top)
+    by_cell = np.lexsort((height, flat))  # by cell, then by height: each cell's highest point last
+    highest = by_cell[np.r_[flat[by_cell][1:] != flat[by_cell][:-1], True]]
+    occupied = np.zeros(shape, bool)
+    occupied.ravel()[flat[highest]] = True
     inner = occupied.copy()
     inner[1:-1, 1:-1] &= occupied[:-2, 1:-1] & occupied[2:, 1:-1] & occupied[1:-1, :-2] & occupied[1:-1, 2:]
-    boundary = occupied & ~inner
-    # each boundary cell's highest point, extruded down along the normal to just above the plane
-    best = np.full(top.size, -1)
-    order = np.argsort(height)  # later (higher) points overwrite lower ones in the same cell
-    best[flat[order]] = order
-    starts = points[best[boundary.ravel()]]
-    start_heights = height[best[boundary.ravel()]]
+    on_boundary = (occupied & ~inner).ravel()[flat[highest]]
+    starts, start_heights = points[highest[on_boundary]], height[highest[on_boundary]]
     steps = np.arange(1, int(np.ceil(start_heights.max(initial=0) / voxel)) + 1) * voxel
     drop = np.minimum(steps[None, :], start_heights[:, None] - voxel / 2)  # stop just above the plane
     walls = starts[:, None, :] + drop[..., None] * support.normal
