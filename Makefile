@@ -1,9 +1,9 @@
 # realvlg — the two commands of the README:
 #   make test   set up a bare machine (apt as root, .venv, ROS 2 wheels, interfaces) and run every test
-#   make demo   (arrives with the simulation issue)
+#   make demo   set up, start the simulated graph, grasp an object named in language, report
 PY := .venv/bin/python
 
-.PHONY: setup test bench clean
+.PHONY: setup test demo bench clean
 
 setup:
 	./scripts/setup.sh
@@ -11,8 +11,13 @@ setup:
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+demo: setup
+	.venv/bin/realvlg demo
+
 bench: setup
 	$(PY) bench/backproject.py
+	$(PY) bench/camera_topics.py
+	$(PY) bench/metrics.py
 
 clean:
 	rm -rf build .venv .pytest_cache .hypothesis

@@ -2,7 +2,7 @@
 # Idempotent set-up of a bare Debian 12 machine for realvlg:
 #   apt packages (when root) -> .venv on Python 3.11 -> torch CPU first -> ROS 2 Kilted wheels
 #   -> realvlg_interfaces built into the venv -> realvlg itself (editable, with dev extras)
-#   -> graspnetAPI + grasp_nms (coarse planner).
+#   -> test references without deps -> graspnetAPI + grasp_nms (coarse planner).
 # Each step records a stamp (a hash of its inputs) in .venv and is skipped when nothing changed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -86,7 +86,17 @@ if ! fresh project "$h"; then
   "${PIP[@]}" -e ".[dev,sim]"
   mark project "$h"
 fi
-# 7. graspnetAPI (GraspGroup, NMS) for the coarse planner. Its metadata cannot be met on Python 3.11
+# 7. test-only reference implementations installed WITHOUT their declared dependencies:
+#    pysodmetrics pins numpy<2 (1.4.x) / numpy<2.3.5 + opencv<5 (1.6.x) although its S- and
+#    F-measure code runs on ours; 1.4.2 imports only numpy and scipy.
+h=$(hash_of requirements/test-nodeps.txt requirements/constraints.txt)
+if ! fresh test-nodeps "$h"; then
+  say "test references (no deps): $(xargs <requirements/test-nodeps.txt)"
+  "${PIP[@]}" --no-deps -r requirements/test-nodeps.txt
+  mark test-nodeps "$h"
+fi
+
+# 8. graspnetAPI (GraspGroup, NMS) for the coarse planner. Its metadata cannot be met on Python 3.11
 #    (numpy 1.20), so it and autolab_core go in with --no-deps after what they import
 #    (requirements/graspnet.txt); grasp_nms compiles against this venv's numpy (no build isolation).
 h=$(hash_of requirements/graspnet.txt requirements/constraints.txt)

@@ -8,7 +8,7 @@ import pytest
 
 # Set before anything imports rclpy; child processes inherit it.
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-os.environ.setdefault("ROS_DOMAIN_ID", str(1 + os.getpid() % 100))
+os.environ.setdefault("ROS_DOMAIN_ID", str(1 + os.getpid() % 200))
 os.environ.setdefault("ROS_HOME", tempfile.mkdtemp(prefix="realvlg-ros-home-"))
 
 REPO = pathlib.Path(__file__).resolve().parents[1]

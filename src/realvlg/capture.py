@@ -68,6 +68,15 @@ class StreamSynchronizer:
             raise CaptureError(f"no synchronised camera frames within {timeout:.1f} s: {detail}")
 
 
+REST_TRANSLATION = 1e-4   # m: two poses this close (and REST_ROTATION) mean the robot did not move
+REST_ROTATION = 1e-3      # rad
+
+
+def _at_rest(a: np.ndarray, b: np.ndarray) -> bool:
+    rotation = Rotation.from_matrix(a[:3, :3].T @ b[:3, :3]).magnitude()
+    return float(np.linalg.norm(a[:3, 3] - b[:3, 3])) <= REST_TRANSLATION and rotation <= REST_ROTATION
+
+
 class PoseHistory:
     """Recent ``parent←child`` poses by time; :meth:`at` interpolates to a given stamp."""
 
@@ -76,23 +85,40 @@ class PoseHistory:
         self._stamps: deque[float] = deque(maxlen=horizon)
         self._poses: deque[np.ndarray] = deque(maxlen=horizon)
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
 
     def add(self, stamp: float, matrix: np.ndarray) -> None:
-        with self._lock:
+        with self._arrived:
             if self._stamps and stamp <= self._stamps[-1]:
                 return  # out of order or repeated: keep the history sorted
             self._stamps.append(float(stamp))
             self._poses.append(np.asarray(matrix, dtype=float))
+            self._arrived.notify_all()
+
+    def wait_past(self, stamp: float, timeout: float) -> bool:
+        """Wait until a pose at or after ``stamp`` has arrived (so :meth:`at` can bracket it);
+        False when none came within ``timeout`` seconds."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: bool(self._stamps) and self._stamps[-1] >= stamp, timeout)
+
+    @property
+    def first_stamp(self) -> float | None:
+        """The oldest pose's time (None before any): frames older than it cannot be placed."""
+        with self._lock:
+            return self._stamps[0] if self._stamps else None
 
     def at(self, stamp: float, max_gap: float = 0.05) -> Transform:
-        """The pose at ``stamp``: interpolated between the poses either side when they are at most
-        ``2 · max_gap`` apart, else the nearest one if within ``max_gap``. Raises
+        """The pose at ``stamp``: the pose either side when the robot was at rest between them
+        (however far apart), interpolated between them when they are at most ``2 · max_gap``
+        apart, else the nearest one if within ``max_gap``. Raises
         :class:`CaptureError` otherwise (the robot state stream stopped, or the clocks disagree)."""
         with self._lock:
             stamps, poses = list(self._stamps), list(self._poses)
         if not stamps:
             raise CaptureError(f"no robot pose ({self.parent}←{self.child}) received yet")
         i = bisect.bisect_left(stamps, stamp)
+        if 0 < i < len(stamps) and _at_rest(poses[i - 1], poses[i]):
+            return Transform(self.parent, self.child, poses[i])  # did not move across the gap
         if 0 < i < len(stamps) and stamps[i] - stamps[i - 1] <= 2 * max_gap + 1e-9:
             t0, t1, p0, p1 = stamps[i - 1], stamps[i], poses[i - 1], poses[i]
             w = (stamp - t0) / (t1 - t0)

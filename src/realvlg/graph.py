@@ -50,8 +50,9 @@ class NodeSpec:
 
 
 def plan_graph(robot: str = "sim", camera: str = "sim", grounding: str = "oracle",
-               config_dir: pathlib.Path = CONFIG_DIR) -> list[NodeSpec]:
-    """The nodes for these choices, in start order."""
+               config_dir: pathlib.Path = CONFIG_DIR, overrides: dict[str, dict] | None = None) -> list[NodeSpec]:
+    """The nodes for these choices, in start order; ``overrides`` maps a node name to parameter
+    values that replace its files' (e.g. ``{"sim_node": {"seed": 3}}``)."""
     for value, allowed, what in ((robot, ROBOTS, "robot"), (camera, CAMERAS, "camera"),
                                  (grounding, GROUNDINGS, "grounding")):
         if value not in allowed:
@@ -73,6 +74,12 @@ def plan_graph(robot: str = "sim", camera: str = "sim", grounding: str = "oracle
                           (cfg("executor_franka.yaml"),) + ((cfg("executor_franka_sim.yaml"),) if robot == "sim" else ())))
     if grounding == "vlm":
         nodes.append(NodeSpec("grounding_node", "realvlg.ros.nodes.grounding_node", (cfg("grounding_node.yaml"),)))
-    nodes.append(NodeSpec("grasp_node", "realvlg.ros.nodes.grasp_node", (cfg("grasp_node.yaml"),),
-                          {"grounding.service": "/sim/ground" if grounding == "oracle" else "/realvlg/ground"}))
-    return nodes
+    grasp_overrides = {"grounding.service": "/sim/ground" if grounding == "oracle" else "/realvlg/ground"}
+    if robot == "sim":  # the simulated wrist camera's true mount
+        grasp_overrides["calibration"] = "calibration/sim_fr3_wrist_camera.yaml"
+    nodes.append(NodeSpec("grasp_node", "realvlg.ros.nodes.grasp_node", (cfg("grasp_node.yaml"),), grasp_overrides))
+    extra = overrides or {}
+    unknown = set(extra) - {n.name for n in nodes}
+    if unknown:
+        raise InvalidInputError(f"overrides for nodes not in this graph: {', '.join(sorted(unknown))}")
+    return [NodeSpec(n.name, n.module, n.params_files, {**n.overrides, **extra.get(n.name, {})}) for n in nodes]

@@ -100,7 +100,8 @@ class BagRecorder:
             stamp = stamp_ns(msg.header)
         self.write_cdr(topic, msgtype, self.typestore.serialize_cdr(msg, msgtype), stamp)
 
-    def write_rgbd(self, frame: RGBDFrame, stamp: int | None = None, depth_encoding: str = topics.DEPTH_ENCODING) -> None:
+    def write_rgbd(self, frame: RGBDFrame, stamp: int | None = None,
+                   depth_encoding: str = topics.DEPTH_ENCODING) -> None:
         """Write ``frame`` as realsense-ros does: colour image + info, aligned depth image + info,
         all stamped ``stamp`` ns (default: the frame's timestamp) in ``frame.frame_id``."""
         stamp = round(frame.timestamp * 1e9) if stamp is None else int(stamp)

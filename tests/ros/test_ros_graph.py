@@ -10,6 +10,7 @@ this test process is the other end, with its own rclpy Context. Waits are genero
 import hashlib
 import json
 import math
+import os
 import pathlib
 import time
 
@@ -60,7 +61,10 @@ def start_peer():
     peers = []
 
     def start(script: str, *args) -> RosChildProcess:
-        peer = RosChildProcess([PEERS / script, *args], cwd=PEERS)
+        # a namespace of its own: other suites on this machine may share the ROS domain
+        namespace = f"/realvlg_test_{os.getpid()}_{len(peers)}"
+        peer = RosChildProcess([PEERS / script, *args, "--ros-args", "-r", f"__ns:={namespace}"], cwd=PEERS)
+        peer.namespace = namespace
         peers.append(peer)
         peer.start().wait_for_line("READY", START_TIMEOUT)
         return peer
@@ -85,12 +89,12 @@ def test_image_and_camera_info_across_processes(ros, start_peer):
     seed, frames = 20261123, 3
     received: dict[str, dict[int, object]] = {"color": {}, "depth": {}, "info": {}}
     qos = QoSProfile(depth=3, reliability=ReliabilityPolicy.RELIABLE)
-    for key, kind, topic in [("color", Image, "/camera/camera/color/image_raw"),
-                             ("depth", Image, "/camera/camera/aligned_depth_to_color/image_raw"),
-                             ("info", CameraInfo, "/camera/camera/color/camera_info")]:
-        node.create_subscription(kind, topic, lambda msg, k=key: received[k].setdefault(msg.header.stamp.sec, msg), qos)
-
     publisher = start_peer("image_publisher.py", seed, frames)
+    for key, kind, topic in [("color", Image, "camera/camera/color/image_raw"),
+                             ("depth", Image, "camera/camera/aligned_depth_to_color/image_raw"),
+                             ("info", CameraInfo, "camera/camera/color/camera_info")]:
+        node.create_subscription(kind, f"{publisher.namespace}/{topic}",
+                                 lambda msg, k=key: received[k].setdefault(msg.header.stamp.sec, msg), qos)
     deadline = time.monotonic() + DISCOVERY_TIMEOUT
     while time.monotonic() < deadline and min(len(r) for r in received.values()) < frames:
         executor.spin_once(timeout_sec=0.1)
@@ -127,7 +131,7 @@ def test_grasp_service_across_processes(ros, start_peer):
     node, executor = ros
     pose_arg = ",".join(f"{v:.17g}" for v in [*ROBOT_POSE[0], *ROBOT_POSE[1]])
     server = start_peer("grasp_server.py", CALIBRATION, pose_arg, 0.08)
-    client = node.create_client(Grasp, "/grasp")
+    client = node.create_client(Grasp, f"{server.namespace}/grasp")
 
     pair, depth = ContactPair(610.0, 300.5, 655.0, 330.0), 0.47
     response = call(node, executor, client,
@@ -175,7 +179,7 @@ def scene(encoding: str):
 def test_ground_service_with_image_across_processes(ros, start_peer, encoding):
     node, executor = ros
     server = start_peer("ground_server.py")
-    client = node.create_client(Ground, "/ground")
+    client = node.create_client(Ground, f"{server.namespace}/ground")
     rgb, depth, image_msg = scene(encoding)
     request = Ground.Request(image=image_msg, depth=image_to_msg(depth, "16UC1", CAMERA_FRAME),
                              camera_info=camera_info_to_msg(D435I, CAMERA_FRAME),
@@ -203,7 +207,7 @@ def test_ground_service_with_image_across_processes(ros, start_peer, encoding):
 def test_ground_service_errors_across_processes(ros, start_peer):
     node, executor = ros
     server = start_peer("ground_server.py")
-    client = node.create_client(Ground, "/ground")
+    client = node.create_client(Ground, f"{server.namespace}/ground")
     _, _, image_msg = scene("rgb8")
 
     absent = call(node, executor, client, Ground.Request(image=image_msg, instruction="the green cup", task="bbox"),

@@ -45,9 +45,11 @@ def test_pose_history_interpolates_and_refuses_stale_poses():
     history = PoseHistory("fr3_link0", "fr3_hand_tcp")
     with pytest.raises(CaptureError, match="no robot pose"):
         history.at(0.0)
+    assert history.first_stamp is None
     history.add(1.0, _pose(0.0, 0.0))
     history.add(1.1, _pose(0.1, 0.2))
     history.add(1.05, _pose(9.0, 9.0))  # out of order: ignored
+    assert history.first_stamp == 1.0
     mid = history.at(1.05)
     assert mid.parent == "fr3_link0" and mid.child == "fr3_hand_tcp"
     np.testing.assert_allclose(mid.matrix[0, 3], 0.05)
@@ -55,3 +57,15 @@ def test_pose_history_interpolates_and_refuses_stale_poses():
     np.testing.assert_allclose(history.at(1.12).matrix, _pose(0.1, 0.2))  # after the last: nearest
     with pytest.raises(CaptureError, match="0.400 s away"):
         history.at(1.5, max_gap=0.05)
+
+
+def test_a_robot_at_rest_places_images_across_long_gaps_and_capture_can_wait_for_poses():
+    history = PoseHistory("base", "tcp")
+    history.add(1.0, _pose(0.2, 0.1))
+    threading.Timer(0.05, lambda: history.add(3.0, _pose(0.2, 0.1))).start()
+    assert history.wait_past(2.0, timeout=2.0)
+    np.testing.assert_allclose(history.at(2.0, max_gap=0.05).matrix, _pose(0.2, 0.1))   # at rest: fine
+    history.add(5.0, _pose(0.3, 0.1))
+    with pytest.raises(CaptureError):
+        history.at(4.0, max_gap=0.05)                                                   # moving: refused
+    assert not history.wait_past(9.0, timeout=0.05)

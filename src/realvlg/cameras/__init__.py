@@ -1,8 +1,8 @@
 """Cameras: one small interface (:class:`Camera` → :class:`RGBDFrame`) and one module per backend.
 
 * :mod:`realvlg.cameras.camera`: the interface, the frame type and the typed errors.
-* :mod:`realvlg.cameras.realsense`: a RealSense D435i / D415 through pyrealsense2's pipeline, live
-  or played back from a librealsense recording (``.bag`` / ``.db3``).
+* :mod:`realvlg.cameras.realsense`: a RealSense D435i / D415 through pyrealsense2, live
+  (``rs.pipeline``) or from a librealsense recording (``.bag`` / ``.db3``, its playback device).
 * :mod:`realvlg.cameras.replay`: a rosbag2 recording (MCAP or sqlite3) of realsense-ros topics.
 * :mod:`realvlg.cameras.topics`: realsense-ros topic names and frame ids.
 * :mod:`realvlg.cameras.synthetic`: a librealsense software device that records a synthetic

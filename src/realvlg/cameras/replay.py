@@ -212,7 +212,7 @@ class ReplayCamera(Camera):
                                     f"{color.shape[1]}x{color.shape[0]}")
         number = self._next_number
         self._next_number += 1
-        return RGBDFrame(color=color, depth=depth, intrinsics=self._info, timestamp=stamp * 1e-9,
+        return RGBDFrame(color=color, depth=depth, intrinsics=self._info, timestamp=stamp / 1e9,
                          frame_number=number, frame_id=color_msg.header.frame_id or self.config.frame_id,
                          depth_scale=self.config.depth_unit)
 

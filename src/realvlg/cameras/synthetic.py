@@ -2,7 +2,7 @@
 
 Used by the tests, the benchmark and ``realvlg camera-check`` without a camera. Nothing here is a
 stand-in for the camera code: :class:`SoftwareDeviceRecording` drives librealsense's own
-``rs.software_device`` and ``rs.recorder`` to write a ``.db3`` that the real pipeline plays back,
+``rs.software_device`` and ``rs.recorder`` to write a ``.db3`` that the RealSense backend plays back,
 and :func:`render_depth` ray-casts the scene analytically so the tests know the exact answer.
 
 Frames: the depth frame is the software device's depth sensor frame (REP-103 optical axes);
@@ -56,20 +56,21 @@ class PlaneBoxScene:
     box_top_z: float = 0.48
     x_range: tuple[float, float] = (-0.08, 0.06)
     y_range: tuple[float, float] = (-0.05, 0.07)
-    hole: tuple[int, int, int, int] | None = (100, 80, 180, 140)
+    hole: tuple[int, int, int, int] | None = (300, 150, 380, 210)
 
 
-def render_depth(scene: PlaneBoxScene, intr: CameraIntrinsics, rotation: np.ndarray = np.eye(3),
-                 translation: np.ndarray = np.zeros(3)) -> tuple[np.ndarray, np.ndarray]:
+def render_depth(scene: PlaneBoxScene, intr: CameraIntrinsics, rotation: np.ndarray | None = None,
+                 translation: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Ray-cast ``scene`` from a camera whose frame is ``p_cam = R @ p_depth + t``.
 
     Returns ``(z, on_box)``: for each pixel of ``intr``, the z of the hit point in the *depth* frame
     (what ``rs.align`` writes into the aligned image, float64 metres, 0 where nothing is hit) and
-    whether the hit is on the box top. With the identity pose this is the depth image itself.
+    whether the hit is on the box top. With the identity pose (the default) this is the depth image.
     """
     u, v = np.meshgrid(np.arange(intr.width), np.arange(intr.height))
     rays_cam = np.stack([(u - intr.cx) / intr.fx, (v - intr.cy) / intr.fy, np.ones_like(u, float)], axis=-1)
-    R, t = np.asarray(rotation, float), np.asarray(translation, float)
+    R = np.eye(3) if rotation is None else np.asarray(rotation, float)
+    t = np.zeros(3) if translation is None else np.asarray(translation, float)
     rays = rays_cam @ R  # R^T r per pixel: ray directions in the depth frame
     origin = -R.T @ t
     n = np.asarray(scene.normal, float)

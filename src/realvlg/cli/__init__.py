@@ -13,8 +13,14 @@ from realvlg.errors import RealVLGError
 SUBCOMMAND_MODULES = (
     "realvlg.cli.grasp_pose",
     "realvlg.cli.coarse_grasp",
+    "realvlg.cli.eval",
     "realvlg.cli.grasp",
     "realvlg.cli.up",
+    "realvlg.cli.ground",
+    "realvlg.cli.models",
+    "realvlg.cli.demo",
+    "realvlg.cli.sim_eval",
+    "realvlg.cli.camera_check",
 )
 
 

@@ -23,32 +23,12 @@ def register(subparsers) -> None:
 
 def call_grasp(instruction: str, strategy: str = "auto", dry_run: bool = False, timeout: float = 300.0,
                wait: float = 15.0):
-    """One ``/grasp`` call from a short-lived node; returns the response, or raises
-    :class:`realvlg.grounding.backend.BackendError` when the graph is not running or is silent."""
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
+    """One ``/grasp`` call; raises :class:`realvlg.grounding.backend.BackendError` when the graph is
+    not running or does not answer in time."""
+    from realvlg.ros.graph_client import GraphClient
 
-    from realvlg.grounding.backend import BackendError
-    from realvlg.ros import names
-    from realvlg_interfaces.srv import Grasp
-
-    rclpy.init(args=None)
-    node = rclpy.create_node("realvlg_grasp_client")
-    try:
-        client = node.create_client(Grasp, names.GRASP_SERVICE)
-        if not client.wait_for_service(timeout_sec=wait):
-            raise BackendError(f"the realvlg graph is not running (no {names.GRASP_SERVICE} service after "
-                               f"{wait:.0f} s): start it with `realvlg up`")
-        future = client.call_async(Grasp.Request(instruction=instruction, strategy=strategy, dry_run=dry_run))
-        executor = SingleThreadedExecutor()
-        executor.add_node(node)
-        executor.spin_until_future_complete(future, timeout_sec=timeout)
-        if not future.done():
-            raise BackendError(f"{names.GRASP_SERVICE} did not answer within {timeout:.0f} s")
-        return future.result()
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    with GraphClient("realvlg_grasp_client", wait) as client:
+        return client.grasp(instruction, strategy, dry_run, timeout)
 
 
 def response_dict(response) -> dict:

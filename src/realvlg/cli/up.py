@@ -24,12 +24,13 @@ def register(subparsers) -> None:
 
 
 def start_graph(robot: str, camera: str, grounding: str, ready_timeout: float,
-                echo=lambda name, line: print(f"[{name}] {line}", flush=True)) -> list[RosChildProcess]:
+                echo=lambda name, line: print(f"[{name}] {line}", flush=True),
+                overrides: dict[str, dict] | None = None) -> list[RosChildProcess]:
     """Start the nodes in order, each once the previous is ready; on any failure stop what started
     and raise :class:`RosProcessError` with the failing node's last output."""
     started: list[RosChildProcess] = []
     try:
-        for spec in plan_graph(robot, camera, grounding):
+        for spec in plan_graph(robot, camera, grounding, overrides=overrides):
             child = RosChildProcess(spec.argv(), name=spec.name, cwd=REPO_ROOT,
                                     on_line=lambda line, n=spec.name: echo(n, line)).start()
             started.append(child)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 from scipy.spatial.transform import Rotation
+from tqdm import tqdm
 
 from realvlg.errors import InvalidInputError
 
@@ -154,6 +155,152 @@ def rect_iou(corners_a, corners_b) -> np.ndarray:
     union = shapely.area(a) + shapely.area(b) - inter
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.clip(np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0), 0.0, 1.0)
+
+
+def is_convex_quad(corners) -> np.ndarray:
+    """Whether each quadrilateral (N, 4, 2) is strictly convex (either orientation, no zero-length
+    edge, no three collinear corners)."""
+    p = np.asarray(corners, dtype=float).reshape(-1, 4, 2)
+    e = np.roll(p, -1, axis=1) - p
+    turn = e[:, :, 0] * np.roll(e, -1, axis=1)[:, :, 1] - e[:, :, 1] * np.roll(e, -1, axis=1)[:, :, 0]
+    return np.all(turn > 0, axis=1) | np.all(turn < 0, axis=1)
+
+
+def convex_quad_iou(corners_a, corners_b, chunk: int = 2048) -> np.ndarray:
+    """Exact IoU of CONVEX quadrilaterals, pairwise, in vectorised numpy: the same numbers as
+    :func:`rect_iou` (to floating-point rounding) at a fraction of the cost, for benchmark-sized
+    batches. ``corners_a``, ``corners_b`` (N, 4, 2), either orientation; returns (N,).
+
+    The intersection of two convex polygons is the convex hull of the corners of each inside the
+    other and of the edge–edge crossings; those (at most 24) points are ordered by angle about
+    their mean and summed with the shoelace formula. Callers check convexity
+    (:func:`is_convex_quad`); zero-area inputs give 0.
+    """
+    a = np.asarray(corners_a, dtype=float).reshape(-1, 4, 2)
+    b = np.asarray(corners_b, dtype=float).reshape(-1, 4, 2)
+    a, b = np.broadcast_arrays(a, b)
+    out = np.empty(a.shape[0])
+    for s in range(0, a.shape[0], chunk):
+        out[s:s + chunk] = _convex_iou_chunk(a[s:s + chunk], b[s:s + chunk])
+    return out
+
+
+def _signed_area(p: np.ndarray) -> np.ndarray:
+    q = np.roll(p, -1, axis=-2)
+    return 0.5 * np.sum(p[..., 0] * q[..., 1] - p[..., 1] * q[..., 0], axis=-1)
+
+
+def _convex_iou_chunk(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    origin = a.mean(axis=1, keepdims=True)  # work near the origin for precision
+    a, b = a - origin, b - origin
+    area_a, area_b = _signed_area(a), _signed_area(b)
+    a = np.where((area_a < 0)[:, None, None], a[:, ::-1], a)  # counter-clockwise (in y-up terms)
+    b = np.where((area_b < 0)[:, None, None], b[:, ::-1], b)
+    area_a, area_b = np.abs(area_a), np.abs(area_b)
+    scale = np.maximum(np.abs(a).max(axis=(1, 2)), np.abs(b).max(axis=(1, 2))) + 1.0
+    tol = (1e-9 * scale * scale)[:, None, None]
+
+    def inside(points, poly):  # (M, P, 2) in convex CCW poly (M, 4, 2), boundary included
+        e = np.roll(poly, -1, axis=1) - poly
+        d = points[:, :, None, :] - poly[:, None, :, :]
+        cross = e[:, None, :, 0] * d[..., 1] - e[:, None, :, 1] * d[..., 0]
+        return np.all(cross >= -tol, axis=2)
+
+    ra = np.roll(a, -1, axis=1) - a  # edges of a (M, 4, 2)
+    rb = np.roll(b, -1, axis=1) - b
+    denom = ra[:, :, None, 0] * rb[:, None, :, 1] - ra[:, :, None, 1] * rb[:, None, :, 0]  # (M, 4, 4)
+    qp = b[:, None, :, :] - a[:, :, None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (qp[..., 0] * rb[:, None, :, 1] - qp[..., 1] * rb[:, None, :, 0]) / denom
+        u = (qp[..., 0] * ra[:, :, None, 1] - qp[..., 1] * ra[:, :, None, 0]) / denom
+    eps = 1e-12
+    cross_ok = (denom != 0) & (t >= -eps) & (t <= 1 + eps) & (u >= -eps) & (u <= 1 + eps)
+    crossing = a[:, :, None, :] + np.where(cross_ok, t, 0.0)[..., None] * ra[:, :, None, :]
+
+    pts = np.concatenate([a, b, crossing.reshape(-1, 16, 2)], axis=1)  # (M, 24, 2)
+    ok = np.concatenate([inside(a, b), inside(b, a), cross_ok.reshape(-1, 16)], axis=1)
+    count = ok.sum(axis=1)
+    centre = np.where(ok[..., None], pts, 0).sum(axis=1) / np.maximum(count, 1)[:, None]
+    rel = pts - centre[:, None, :]
+    angle = np.where(ok, np.arctan2(rel[..., 1], rel[..., 0]), np.inf)
+    order = np.argsort(angle, axis=1)
+    rel = np.take_along_axis(rel, order[..., None], axis=1)
+    idx = np.arange(24)[None, :]
+    nxt = np.where(idx + 1 < count[:, None], idx + 1, 0)
+    rel_next = np.take_along_axis(rel, nxt[..., None], axis=1)
+    term = rel[..., 0] * rel_next[..., 1] - rel[..., 1] * rel_next[..., 0]
+    inter = 0.5 * np.where(idx < count[:, None], term, 0).sum(axis=1)
+    inter = np.where(count >= 3, np.abs(inter), 0.0)
+    union = area_a + area_b - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+
+
+def rect_corners(x, y, theta, width, jaw=DEFAULT_JAW_PX) -> np.ndarray:
+    """Corners of many rectangles at once, shape (N, 4, 2), in :meth:`RectGrasp.corners` order.
+
+    ``x, y`` [px] centres, ``theta`` [rad] opening directions, ``width`` [px] openings, ``jaw``
+    [px] finger sizes; all broadcast against each other. No validation: a negative width gives the
+    mirrored rectangle, a zero width a degenerate one (its IoU with anything is 0).
+    """
+    x, y, theta, width, jaw = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, y, theta, width, jaw)))
+    c, s = np.cos(theta), np.sin(theta)
+    d = np.stack([c, s], axis=-1) * (width / 2)[..., None]
+    n = np.stack([-s, c], axis=-1) * (jaw / 2)[..., None]
+    centre = np.stack([x, y], axis=-1)
+    return np.stack([centre - d - n, centre + d - n, centre + d + n, centre - d + n], axis=-2)
+
+
+def contact_corners(points, jaw=DEFAULT_JAW_PX) -> np.ndarray:
+    """Rectangles of many contact pairs at once: ``points`` (N, 4) as [x1, y1, x2, y2] → (N, 4, 2),
+    the batched :meth:`ContactPair.to_rect` (opening segment = the pair, finger size ``jaw`` [px])."""
+    p = np.asarray(points, dtype=float).reshape(-1, 4)
+    dx, dy = p[:, 2] - p[:, 0], p[:, 3] - p[:, 1]
+    return rect_corners((p[:, 0] + p[:, 2]) / 2, (p[:, 1] + p[:, 3]) / 2, np.arctan2(dy, dx), np.hypot(dx, dy), jaw)
+
+
+def opening_angle(corners) -> np.ndarray:
+    """Opening direction θ [rad] of rectangles given as corners (..., 4, 2): ``atan2`` of the
+    vector from the midpoint of edge 0–3 to the midpoint of edge 1–2 (as :meth:`RectGrasp.from_corners`)."""
+    p = np.asarray(corners, dtype=float)
+    v = (p[..., 1, :] + p[..., 2, :] - p[..., 0, :] - p[..., 3, :]) / 2
+    return np.arctan2(v[..., 1], v[..., 0])
+
+
+def rasterised_rect_iou(corners_a, corners_b) -> np.ndarray:
+    """GR-ConvNet-style IoU of quadrilaterals, pairwise: both are rasterised on the integer pixel
+    grid (a pixel counts when its centre lies inside or on the polygon, the rule of
+    ``skimage.draw.polygon`` that GR-ConvNet uses) and the pixel counts are compared.
+
+    ``corners_a``, ``corners_b``: (N, 4, 2) [px, (x, y)]; returns (N,). Coarser than :func:`rect_iou`
+    (pixel quantisation), offered to compare with numbers reported by GR-ConvNet-style code.
+    Pairs that cover no pixel give 0. Identical to GR-ConvNet's ``GraspRectangle.iou`` (without its
+    angle gate) on 500 random float and integer pairs in a one-off comparison with scikit-image,
+    which is not a dependency. A per-pair loop (≈ 0.3 ms a pair): for comparisons, not for speed.
+    """
+    a, b = np.broadcast_arrays(np.asarray(corners_a, dtype=float), np.asarray(corners_b, dtype=float))
+    out = np.zeros(a.shape[0])
+    lo = np.ceil(np.minimum(a.min(axis=1), b.min(axis=1))).astype(int)
+    hi = np.floor(np.maximum(a.max(axis=1), b.max(axis=1))).astype(int)
+    pairs = tqdm(range(a.shape[0]), desc="raster IoU", unit="pair", disable=a.shape[0] < 20_000)
+    for i in pairs:  # each pair has its own canvas; the pixel tests are vectorised
+        xs = np.arange(lo[i, 0], hi[i, 0] + 1)
+        ys = np.arange(lo[i, 1], hi[i, 1] + 1)
+        if xs.size == 0 or ys.size == 0:
+            continue
+        px, py = np.meshgrid(xs, ys)
+        in_a, in_b = _inside_convex(a[i], px, py), _inside_convex(b[i], px, py)
+        union = np.count_nonzero(in_a | in_b)
+        out[i] = np.count_nonzero(in_a & in_b) / union if union else 0.0
+    return out
+
+
+def _inside_convex(quad: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    """Points on or inside a convex quadrilateral (either orientation)."""
+    nxt = np.roll(quad, -1, axis=0)
+    cross = ((nxt[:, 0] - quad[:, 0])[:, None, None] * (py - quad[:, 1, None, None])
+             - (nxt[:, 1] - quad[:, 1])[:, None, None] * (px - quad[:, 0, None, None]))
+    tol = 1e-9 * (1 + np.abs(quad).max()) ** 2
+    return np.all(cross >= -tol, axis=0) | np.all(cross <= tol, axis=0)
 
 
 @dataclass(frozen=True)

@@ -299,7 +299,8 @@ def franka_hand_tcp(flange_frame: str = FRANKA_FLANGE_FRAME, tcp_frame: str = FR
 
 
 def flange_pose_from_tcp(base_from_tcp: Transform, flange_from_tcp: Transform | None = None) -> Transform:
-    """base←flange for a robot API that commands the flange, from a TCP pose (e.g. a grasp)."""
+    """base←flange for a robot API that commands the flange, from a TCP pose, e.g. a grasp in the
+    base frame: ``flange_pose_from_tcp(Transform.from_grasp(grasp, FRANKA_TCP_FRAME))``."""
     flange_from_tcp = flange_from_tcp or franka_hand_tcp()
     return base_from_tcp @ flange_from_tcp.inverse()
 

@@ -34,7 +34,7 @@ from scipy.spatial.transform import Rotation
 from realvlg.errors import InvalidInputError
 from realvlg.geometry.grasps import Grasp6D
 from realvlg.robots.executor import Executor, GraspResult, RobotConnectionError, RobotUnreachableError
-from realvlg.robots.limits import FRANKA_HAND_MAX_WIDTH, GraspLimits, WorkspaceBox
+from realvlg.robots.limits import FRANKA_HAND_MAX_WIDTH, GraspLimits, WorkspaceBox, check_width
 
 # Home = the observation pose of the simulated scene: ee at (0.40, 0, 0.47) pointing down.
 HOME_Q = (0.0, -0.5, 0.0, -2.2, 0.0, 1.7, 0.785)
@@ -163,7 +163,8 @@ class FrankaExecutor(Executor):
                 robot.move(make_motion(factor * (self.config.retry_dynamics_scale if attempt else 1.0)))
             except franky.ControlException as exc:
                 if attempt:
-                    raise _MotionFailed(f"{what} failed twice with a control error: {exc}") from exc
+                    detail = " ".join(str(exc).split())
+                    raise _MotionFailed(f"{what} failed twice with a control error: {detail}") from exc
                 retries[0] += 1
                 robot.recover_from_errors()
                 continue
@@ -182,11 +183,27 @@ class FrankaExecutor(Executor):
         self._move(lambda f: franky.CartesianMotion(affine, franky.ReferenceType.Absolute, f),
                    what, factor, retries, target=T)
 
-    def home(self) -> None:
+    def home(self, _retries: list[int] | None = None) -> None:
         import franky
 
-        self._move(lambda f: franky.JointMotion(franky.JointState(list(self.config.home_q)),
-                                                franky.ReferenceType.Absolute, f), "home", 1.0, [0])
+        try:
+            self._move(lambda f: franky.JointMotion(franky.JointState(list(self.config.home_q)),
+                                                    franky.ReferenceType.Absolute, f), "home", 1.0,
+                       [0] if _retries is None else _retries)
+        except _MotionFailed as exc:
+            if _retries is not None:
+                raise
+            raise RobotConnectionError(str(exc)) from exc
+
+    def move_to(self, T_base_ee: np.ndarray) -> None:
+        """Move the ee (TCP) to a base-frame pose inside the workspace box; raises
+        :class:`~realvlg.errors.GraspRefusedError` (no motion) outside it."""
+        T = np.asarray(T_base_ee, dtype=float)
+        self.config.workspace.check(T[:3, 3], "target position")
+        try:
+            self._cartesian(T, "move", 1.0, [0])
+        except _MotionFailed as exc:
+            raise RobotConnectionError(str(exc)) from exc
 
     def open(self) -> None:
         _, gripper = self._require()
@@ -198,6 +215,7 @@ class FrankaExecutor(Executor):
 
         cfg = self.config
         width = pose.width if width is None else float(width)
+        check_width(width, cfg.max_width)
         target_grasp = Grasp6D(pose.position, pose.rotation, width, pose.frame, pose.score, pose.extras)
         cfg.limits.check(target_grasp, cfg.pre_grasp_offset, cfg.lift_height, base_frame=self.base_frame)
         robot, gripper = self._require()
@@ -205,7 +223,7 @@ class FrankaExecutor(Executor):
         retries, timings, stage = [0], {}, "home"
         try:
             t = time.perf_counter()
-            self.home()
+            self.home(retries)
             gripper.move(min(width + cfg.open_margin, cfg.max_width), cfg.grasp_speed)
             timings["home"] = time.perf_counter() - (t0 := t)
 

@@ -14,10 +14,11 @@ points (N, 3) [+ rgb uint8]  ``sensor_msgs/PointCloud2``: x, y, z float32, rgb p
 ``InvalidGrounding``         result's ``invalid_reason`` is ``"<reason code>: <sentence>"``)
 ===========================  ====================================================================
 
-Images: encoding copies once (``ndarray.tobytes()``; assigning an array to ``Image.data``
-element-wise is ~700x slower). Decoding is zero-copy where the layout allows (native byte
-order): the returned array is a view of ``msg.data`` — pass ``copy=True`` to own the pixels.
-Row padding (``step`` > width · pixel size) and ``is_bigendian`` are honoured.
+Images: encoding copies once (``msg.data = ndarray.tobytes()``; passing the bytes to the
+``Image(data=...)`` constructor is 10-100x slower, an ndarray 1000x and more: see
+bench/camera_topics.py). Decoding is zero-copy where the layout allows (native byte order): the
+returned array is a view of ``msg.data`` — pass ``copy=True`` to own the pixels. Row padding
+(``step`` > width · pixel size) and ``is_bigendian`` are honoured.
 
 PointCloud2 colour: ``rgb`` is a FLOAT32 field whose 32 bits are the integer
 ``0x00RRGGBB`` (little-endian), the layout RViz and PCL read.
@@ -105,9 +106,12 @@ def image_to_msg(image: np.ndarray, encoding: str | None = None, frame_id: str =
     if not image.dtype.isnative:
         image = image.astype(dtype)
     height, width = image.shape[:2]
-    return Image(header=make_header(frame_id, stamp), height=height, width=width, encoding=encoding,
-                 is_bigendian=int(_HOST_BIG_ENDIAN), step=width * channels * dtype.itemsize,
-                 data=np.ascontiguousarray(image).tobytes())
+    msg = Image(header=make_header(frame_id, stamp), height=height, width=width, encoding=encoding,
+                is_bigendian=int(_HOST_BIG_ENDIAN), step=width * channels * dtype.itemsize)
+    # One C-order copy whatever the strides. Through the setter, not the constructor: the
+    # constructor wraps the bytes in an array.array that the setter copies again (10-100x slower).
+    msg.data = image.tobytes()
+    return msg
 
 
 def image_from_msg(msg: Image, copy: bool = False) -> np.ndarray:
@@ -206,9 +210,11 @@ def points_to_pointcloud2(points: np.ndarray, colors: np.ndarray | None = None, 
     if colors is not None:
         cloud["rgb"] = pack_rgb(colors)
     fields = [PointField(name=n, offset=o, datatype=PointField.FLOAT32, count=1) for n, o in zip(names, offsets)]
-    return PointCloud2(header=make_header(frame_id, stamp), height=1, width=len(points), fields=fields,
-                       is_bigendian=False, point_step=point_step, row_step=point_step * len(points),
-                       data=cloud.tobytes(), is_dense=bool(np.isfinite(points).all()))
+    msg = PointCloud2(header=make_header(frame_id, stamp), height=1, width=len(points), fields=fields,
+                      is_bigendian=False, point_step=point_step, row_step=point_step * len(points),
+                      is_dense=bool(np.isfinite(points).all()))
+    msg.data = cloud.tobytes()   # through the setter, as in image_to_msg
+    return msg
 
 
 def pointcloud2_to_points(msg: PointCloud2, skip_nans: bool = False) -> tuple[np.ndarray, np.ndarray | None]:

@@ -121,11 +121,14 @@ class ObjectSpec:
         hull = shapely.MultiPoint(np.concatenate(pts)[:, :2]).convex_hull
         return hull.buffer(margin) if margin else hull
 
+    def hull_points(self) -> np.ndarray:
+        """(N, 3) points in the object frame whose convex hull bounds the object."""
+        return np.concatenate([_geom_corners(g, self.meshes) @ g.matrix.T + np.asarray(g.pos)
+                               for g in self.geoms])
+
     @property
     def height(self) -> float:
-        pts = np.concatenate([_geom_corners(g, self.meshes) @ g.matrix.T + np.asarray(g.pos)
-                              for g in self.geoms])
-        return float(pts[:, 2].max())
+        return float(self.hull_points()[:, 2].max())
 
     def mjcf_body(self, body_name: str, pos, yaw: float) -> ET.Element:
         """A free-jointed MJCF ``<body>`` named ``body_name``; geoms are ``{body_name}/{i}``."""

@@ -48,11 +48,14 @@ HAND_BODY = "robot0_hand"
 FINGER_BODIES = ("robot0_left_finger", "robot0_right_finger")
 CAMERA_NAME = "wrist_camera"
 OBJECT_PREFIX = "obj/"
-# Observation pose: the ee 0.5 m above the table at x = 0.42, pointing down, hand x along base −x,
-# so the camera (on hand +x) sits 6.5 cm behind the TCP and looks at the table around x ≈ 0.36.
-# Found once with the FR3 model's IK (see docs/sim.md); joint limits are well clear.
+# Observation (= home) pose: joint positions and, for reference, the ee and camera poses they give
+# with the default camera mount (base frame; the tests check both against the simulator). The ee
+# is at (0.40, 0, 0.472) pointing straight down with hand x along base +x, so the camera (6.5 cm
+# along hand +x) looks down on the table around x = 0.465 from 0.535 m; image right = base −y,
+# image down = base −x.
 OBSERVATION_Q = (0.0, -0.5, 0.0, -2.2, 0.0, 1.7, 0.785)
-# The same ee pose for reference (base←ee translation [m]); tests check it against the sim.
+OBSERVATION_EE = np.array([[1.0, 0.0, 0.0, 0.400], [0.0, -1.0, 0.0, 0.0], [0.0, 0.0, -1.0, 0.472], [0, 0, 0, 1]])
+OBSERVATION_CAMERA = np.array([[0.0, -1.0, 0.0, 0.465], [-1.0, 0.0, 0.0, 0.0], [0.0, 0.0, -1.0, 0.535], [0, 0, 0, 1]])
 D435I_FX_1280 = 910.0
 
 
@@ -92,6 +95,16 @@ class Placement:
     x: float
     y: float
     yaw: float = 0.0
+
+
+PARK_X = -0.28  # behind the robot base, out of the wrist camera's view from any observation pose
+
+
+def park_placement(name: str) -> Placement:
+    """Where an object of the world waits while it is not part of the scene (see SimWorld.reset):
+    on the table behind the robot, one slot per object."""
+    slot = list(OBJECTS).index(name)
+    return Placement(name, PARK_X, -0.63 + 0.14 * slot, 0.0)
 
 
 @dataclass(frozen=True)
@@ -151,6 +164,29 @@ class GraspCheck:
         return self.lifted and self.held
 
 
+def free_loopback_address(seed: int | None = None, tries: int = 200) -> str:
+    """A 127.x.y.z address whose libfranka ports (1337 robot, 1338 gripper) are free, so several
+    simulated robots (tests, helpers) can run side by side on one machine."""
+    import socket
+
+    rng = np.random.default_rng(seed)
+    for _ in range(tries):
+        host = "127.{}.{}.{}".format(*rng.integers(1, 255, size=3))
+        socks = []
+        try:
+            for port in (1337, 1338):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                socks.append(s)
+                s.bind((host, port))
+            return host
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise SimError(f"no free loopback address for ports 1337/1338 after {tries} tries")
+
+
 def _pose(pos, mat) -> np.ndarray:
     T = np.eye(4)
     T[:3, :3] = np.asarray(mat).reshape(3, 3)
@@ -176,12 +212,15 @@ class SimWorld:
         if len(set(names)) != len(names):
             raise InvalidInputError(f"each object may appear once in a scene, got {names}")
         self.placements = tuple(placements)
+        self.active = self.object_names  # the objects of the current scene (see reset)
         self.config = config
         self._sim = None
         self._server = None
         self._lock = threading.Lock()
         self._renderers: dict[tuple[int, int], mujoco.Renderer] = {}
         self._rest_z: dict[str, float] = {}
+        self._reflex_at: float | None = None
+        self.reflexes_injected = 0
 
     # -- life cycle --------------------------------------------------------------------------
     @property
@@ -215,6 +254,7 @@ class SimWorld:
         self._sim, self._server = sim, server
         self._index_model()
         sim.register_pre_step_callback(lambda _: self._lock.acquire())
+        sim.register_pre_step_callback(self._maybe_reflex)
         sim.register_post_step_callback(lambda _: self._lock.release())
         server.run_async(realtime=self.config.realtime)
         if settle_s > 0:
@@ -295,6 +335,29 @@ class SimWorld:
                 self._part_geoms[n, part] = np.array(
                     [mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, f"{OBJECT_PREFIX}{n}/{k}") for k in idx])
 
+    # -- fault injection ------------------------------------------------------------------------
+    def inject_reflex(self, after_s: float = 0.0) -> None:
+        """Fault injection for tests: the first robot motion running ``after_s`` simulated seconds
+        from now is aborted the way a real FR3 reflex aborts it — the robot stops and holds, and
+        the libfranka Move command answers ``kReflexAborted`` — so the client sees the same
+        ``ControlException`` a real reflex gives. franky-sim itself never raises reflexes."""
+        self._reflex_at = self._require().data.time + after_s
+
+    def _maybe_reflex(self, sim) -> None:
+        if self._reflex_at is None or sim.data.time < self._reflex_at:
+            return
+        from franky_sim.franka_robot_protocol import MoveStatus, RobotCommand
+        from franky_sim.franka_server import BaseCommand
+
+        rs = self._server.robot_servers[0]
+        motion_id = rs.current_motion_id
+        if motion_id:
+            self._reflex_at = None
+            rs.stop_motion(send_preemption_signal=False)
+            BaseCommand.send_response(rs._tcp_socket, RobotCommand.kMove, motion_id, MoveStatus.kReflexAborted)
+            rs.reset_current_motion_id()
+            self.reflexes_injected += 1
+
     # -- state --------------------------------------------------------------------------------
     def snapshot(self) -> mujoco.MjData:
         """A copy of the live MuJoCo state taken between two physics steps."""
@@ -366,6 +429,33 @@ class SimWorld:
         gain = float(self.object_poses(d)[name][2, 3] - self._rest_z[name])
         left, right, table = self.finger_contacts(name, d)
         return GraspCheck(lifted=gain >= min_lift, held=left and right and not table, height_gain=gain)
+
+    # -- scenes --------------------------------------------------------------------------------
+    def reset(self, placements: Sequence[Placement], settle_s: float = 0.5) -> None:
+        """Put a new scene on the table without restarting the simulator (the libfranka server and
+        its clients stay connected): the objects of ``placements`` go where they say, at rest;
+        every other object of this world goes to its :func:`park_placement`, out of the camera's
+        view. The robot is not moved: home it first (the executor), so nothing is held."""
+        sim = self._require()
+        wanted = {p.name: p for p in placements}
+        unknown = set(wanted) - set(self.object_names)
+        if unknown:
+            raise InvalidInputError(f"this world has no {', '.join(sorted(unknown))}; build it with every object "
+                                    f"a reset may use ({', '.join(self.object_names)})")
+        m, d = sim.model, sim.data
+        with self._lock:
+            for i, name in enumerate(self.object_names):
+                p = wanted.get(name) or park_placement(name)
+                joint = m.body_jntadr[self._body_ids[name]]
+                q, v = m.jnt_qposadr[joint], m.jnt_dofadr[joint]
+                d.qpos[q:q + 3] = (p.x, p.y, self.config.table_top + TABLE_CLEARANCE)
+                d.qpos[q + 3:q + 7] = (np.cos(p.yaw / 2), 0.0, 0.0, np.sin(p.yaw / 2))
+                d.qvel[v:v + 6] = 0.0
+            mujoco.mj_forward(m, d)
+        self.active = tuple(wanted)
+        if settle_s > 0:
+            self.wait(settle_s)
+        self._rest_z = {n: float(T[2, 3]) for n, T in self.object_poses().items()}
 
     # -- camera ---------------------------------------------------------------------------------
     def render(self, data: mujoco.MjData | None = None) -> Observation:

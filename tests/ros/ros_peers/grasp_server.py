@@ -1,6 +1,6 @@
 """Peer: a ``realvlg_interfaces/srv/Grasp`` server that computes its answer with realvlg's geometry.
 
-Usage: grasp_server.py CALIBRATION.yaml ROBOT_POSE MAX_WIDTH, ROBOT_POSE = "x,y,z,qx,qy,qz,qw" of
+Usage: grasp_server.py CALIBRATION.yaml ROBOT_POSE MAX_WIDTH [--ros-args ...], ROBOT_POSE = "x,y,z,qx,qy,qz,qw" of
 fr3_link0←fr3_hand_tcp at capture time. A request's instruction reads
 ``contact X1,Y1,X2,Y2 at DEPTH`` (pixels on the D435i image, depth in metres): the server
 back-projects both contacts, builds the Grasp6D (approach = viewing axis, closing = contact to
@@ -16,6 +16,7 @@ import time
 import numpy as np
 import rclpy
 from rclpy.executors import ExternalShutdownException
+from rclpy.utilities import remove_ros_args
 
 from common import CAMERA_FRAME, D435I
 from realvlg.errors import GraspRefusedError, InvalidInputError, RealVLGError
@@ -30,10 +31,11 @@ INSTRUCTION = re.compile(r"contact\s+([-\d.e]+),([-\d.e]+),([-\d.e]+),([-\d.e]+)
 
 
 def main() -> None:
-    calibration = load_transform(sys.argv[1])
-    pose = [float(v) for v in sys.argv[2].split(",")]
+    argv = remove_ros_args(sys.argv)
+    calibration = load_transform(argv[1])
+    pose = [float(v) for v in argv[2].split(",")]
     base_from_tcp = Transform.from_translation_quaternion(pose[:3], pose[3:], "fr3_link0", calibration.parent)
-    max_width = float(sys.argv[3])
+    max_width = float(argv[3])
 
     def plan(request: Grasp.Request, response: Grasp.Response) -> None:
         t0 = time.perf_counter()
@@ -75,9 +77,9 @@ def main() -> None:
             response.success, response.message = False, str(exc)
         return response
 
-    rclpy.init()
+    rclpy.init(args=sys.argv)
     node = rclpy.create_node("test_grasp_server")
-    node.create_service(Grasp, "/grasp", serve)
+    node.create_service(Grasp, "grasp", serve)
     print("READY", flush=True)
     try:
         rclpy.spin(node)

@@ -7,6 +7,7 @@ median valid depth on the object) so the client can check the image arrived inta
 
 import hashlib
 import json
+import sys
 
 import numpy as np
 import rclpy
@@ -73,9 +74,9 @@ def main() -> None:
         response.message = "" if result.valid else result.message
         return response
 
-    rclpy.init()
+    rclpy.init(args=sys.argv)
     node = rclpy.create_node("test_ground_server")
-    node.create_service(Ground, "/ground", serve)
+    node.create_service(Ground, "ground", serve)
     print("READY", flush=True)
     try:
         rclpy.spin(node)

@@ -1,6 +1,6 @@
 """Peer: publishes colour (rgb8), aligned depth (16UC1) and CameraInfo, realsense-ros topic names.
 
-Usage: image_publisher.py SEED FRAMES [RATE_HZ]. Cycles through FRAMES reproducible frames
+Usage: image_publisher.py SEED FRAMES [RATE_HZ] [--ros-args -r __ns:=/NS]. Cycles through FRAMES reproducible frames
 (common.camera_frames), stamp.sec = frame index, while anyone subscribes. Prints READY once its
 publishers exist; ends cleanly on SIGTERM.
 """
@@ -10,6 +10,7 @@ import sys
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.utilities import remove_ros_args
 
 from common import CAMERA_FRAME, D435I, camera_frames
 from realvlg.ros.conversions import camera_info_to_msg, image_to_msg
@@ -18,15 +19,16 @@ from builtin_interfaces.msg import Time
 
 
 def main() -> None:
-    seed, frames = int(sys.argv[1]), int(sys.argv[2])
-    rate = float(sys.argv[3]) if len(sys.argv) > 3 else 5.0
-    rclpy.init()
+    argv = remove_ros_args(sys.argv)
+    seed, frames = int(argv[1]), int(argv[2])
+    rate = float(argv[3]) if len(argv) > 3 else 5.0
+    rclpy.init(args=sys.argv)
     node = rclpy.create_node("test_image_publisher")
     qos = QoSProfile(depth=3, reliability=ReliabilityPolicy.RELIABLE)
     pubs = {
-        "color": node.create_publisher(Image, "/camera/camera/color/image_raw", qos),
-        "depth": node.create_publisher(Image, "/camera/camera/aligned_depth_to_color/image_raw", qos),
-        "info": node.create_publisher(CameraInfo, "/camera/camera/color/camera_info", qos),
+        "color": node.create_publisher(Image, "camera/camera/color/image_raw", qos),
+        "depth": node.create_publisher(Image, "camera/camera/aligned_depth_to_color/image_raw", qos),
+        "info": node.create_publisher(CameraInfo, "camera/camera/color/camera_info", qos),
     }
     messages = []
     for i in range(frames):

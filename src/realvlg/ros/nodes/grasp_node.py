@@ -28,7 +28,9 @@ import rclpy
 from geometry_msgs.msg import PoseStamped
 from rclpy.action import ActionServer, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException
+
+from realvlg.ros.executor import DispatchingExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
 from rclpy.serialization import serialize_message
@@ -79,6 +81,7 @@ class Outcome:
     grasp: Grasp6D | None = None
     grounding: GroundingResult | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    attempts: list[str] = field(default_factory=list)  # strategies tried before, with the reason each failed
     run_dir: str = ""
 
 
@@ -142,8 +145,10 @@ class GraspNode(Node):
         self.poses.add(stamp_from_msg(msg.header.stamp), grasp.homogeneous())
 
     def _capture(self) -> Capture:
-        now = self.get_clock().now().nanoseconds * 1e-9
-        stamp, msgs = self.sync.wait(self.capture_timeout, newer_than=now - self.max_frame_age)
+        newer_than = self.get_clock().now().nanoseconds * 1e-9 - self.max_frame_age
+        if self.mount == "eye_in_hand" and self.poses.first_stamp is not None:
+            newer_than = max(newer_than, self.poses.first_stamp)  # a frame the robot poses can place
+        stamp, msgs = self.sync.wait(self.capture_timeout, newer_than=newer_than)
         color = image_from_msg(msgs["color"], copy=True)
         if msgs["color"].encoding == "bgr8":
             color = color[..., ::-1].copy()
@@ -153,6 +158,7 @@ class GraspNode(Node):
         intrinsics = camera_info_from_msg(msgs["info"])
         frame = msgs["color"].header.frame_id or names.COLOR_OPTICAL_FRAME
         if self.mount == "eye_in_hand":
+            self.poses.wait_past(stamp, self.capture_timeout)  # the pose stream may lag the camera
             pose = self.poses.at(stamp, self.pose_max_gap)
             camera = base_from_camera(self.calibration, self.base_frame, pose)
         else:
@@ -188,6 +194,9 @@ class GraspNode(Node):
                 return out
             out.timings.update(plan.timings)
             out.grounding, out.strategy, out.grasp = plan.grounding, plan.strategy, plan.grasp_base
+            out.attempts = plan.attempts
+            for attempt in plan.attempts:
+                self.get_logger().info(f"fell back: {attempt}")
             self._publish(capture, plan)
             feedback("execute", 0.6)
             t0 = time.perf_counter()
@@ -249,7 +258,7 @@ class GraspNode(Node):
                           serialize_message(grasp_to_pose_stamped(out.grasp, capture.stamp)), stamp_ns)
         out.timings["record"] = time.perf_counter() - t0
         run.write_json("result.json", {
-            "success": out.success, "message": out.message, "strategy": out.strategy,
+            "success": out.success, "message": out.message, "strategy": out.strategy, "attempts": out.attempts,
             "grasp": out.grasp.as_dict() if out.grasp is not None else None,
             "grounding": out.grounding.as_dict() if out.grounding is not None else None,
             "timings": out.timings})
@@ -287,7 +296,7 @@ class GraspNode(Node):
 def main(args=None) -> None:
     rclpy.init(args=args)
     node = GraspNode()
-    executor = MultiThreadedExecutor(num_threads=4)
+    executor = DispatchingExecutor(num_threads=4)
     executor.add_node(node)
     print(f"READY {node.get_name()}", flush=True)  # `realvlg up` waits for this line
     try:

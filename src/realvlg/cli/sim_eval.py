@@ -1,0 +1,46 @@
+"""``realvlg sim-eval``: the paper's Table 5/6 protocol in simulation, through the full ROS graph
+(started here, stopped at the end): per object N trials of home → seeded scene → /grasp → success
+test. Writes JSON, a Markdown table and a bar chart."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+from realvlg.pipeline import STRATEGIES
+from realvlg.sim.eval import SETTINGS, run_eval
+from realvlg.sim.objects import OBJECTS
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("sim-eval", help="grasp success rate in simulation (paper Tables 5/6)",
+                              description=__doc__)
+    p.add_argument("--setting", choices=SETTINGS, default="single")
+    p.add_argument("--trials", type=int, default=10, help="trials per object")
+    p.add_argument("--objects", default=",".join(OBJECTS), help="comma-separated objects")
+    p.add_argument("--strategy", choices=STRATEGIES, default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", dest="json_path", default="sim_eval.json", help="output JSON (table .md, chart .png beside)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from realvlg.cli.up import start_graph
+    from realvlg.ros.graph_client import GraphClient
+
+    objects = [o.strip() for o in args.objects.split(",") if o.strip()]
+    children = start_graph("sim", "sim", "oracle", 240.0, echo=lambda *_: None,
+                           overrides={"sim_node": {"setting": args.setting, "objects": objects[:1]}})
+    try:
+        with GraphClient("realvlg_sim_eval", wait=60.0) as client:
+            result = run_eval(client, args.setting, objects, args.trials, args.strategy, args.seed)
+    finally:
+        for child in reversed(children):
+            child.stop()
+    out = pathlib.Path(args.json_path)
+    out.write_text(json.dumps(result.as_dict(), indent=2))
+    out.with_suffix(".md").write_text(result.markdown() + "\n")
+    result.bar_chart(out.with_suffix(".png"))
+    print(result.markdown())
+    print(f"\nwritten: {out}, {out.with_suffix('.md')}, {out.with_suffix('.png')}")
+    return 0

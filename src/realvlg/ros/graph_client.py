@@ -1,0 +1,63 @@
+"""A client of a running realvlg graph, in a Context of its own: ``/grasp``, the executor's home,
+and in simulation ``/sim/reset`` and ``/sim/check_grasp``. Used by ``realvlg grasp``,
+``realvlg demo``, ``realvlg sim-eval`` and the tests."""
+
+from __future__ import annotations
+
+import rclpy
+from rclpy.context import Context
+from rclpy.executors import SingleThreadedExecutor
+from std_srvs.srv import Trigger
+
+from realvlg.grounding.backend import BackendError
+from realvlg.ros import names
+from realvlg_interfaces.srv import Grasp, SimCheckGrasp, SimReset
+
+
+class GraphClient:
+    def __init__(self, node_name: str = "realvlg_client", wait: float = 15.0):
+        self.wait = wait
+        self.context = Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node(node_name, context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self._clients = {}
+
+    def call(self, srv_type, name: str, request, timeout: float = 60.0):
+        """Call ``name`` and return the response; BackendError when the service is absent or silent."""
+        client = self._clients.get(name) or self._clients.setdefault(name, self.node.create_client(srv_type, name))
+        if not client.wait_for_service(timeout_sec=self.wait):
+            hint = " start it with `realvlg up`" if name == names.GRASP_SERVICE else ""
+            raise BackendError(f"the realvlg graph is not running (no {name} service after {self.wait:.0f} s):{hint}")
+        future = client.call_async(request)
+        self.executor.spin_until_future_complete(future, timeout_sec=timeout)
+        if not future.done():
+            client.remove_pending_request(future)
+            raise BackendError(f"{name} did not answer within {timeout:.0f} s")
+        return future.result()
+
+    def grasp(self, instruction: str, strategy: str = "auto", dry_run: bool = False, timeout: float = 300.0):
+        return self.call(Grasp, names.GRASP_SERVICE,
+                         Grasp.Request(instruction=instruction, strategy=strategy, dry_run=dry_run), timeout)
+
+    def home(self, timeout: float = 120.0):
+        return self.call(Trigger, names.HOME_SERVICE, Trigger.Request(), timeout)
+
+    def reset_scene(self, setting: str, objects: list[str], seed: int, timeout: float = 60.0):
+        return self.call(SimReset, "/sim/reset", SimReset.Request(setting=setting, objects=objects, seed=seed), timeout)
+
+    def check_grasp(self, obj: str, min_lift: float = 0.05, hold_s: float = 2.0, timeout: float = 60.0):
+        return self.call(SimCheckGrasp, "/sim/check_grasp",
+                         SimCheckGrasp.Request(object=obj, min_lift=min_lift, hold_s=hold_s), timeout)
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        self.node.destroy_node()
+        self.context.try_shutdown()
+
+    def __enter__(self) -> "GraphClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

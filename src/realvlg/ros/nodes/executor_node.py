@@ -1,0 +1,145 @@
+"""executor_node: the robot behind ``/realvlg/execute_grasp`` — a ROS adapter over
+:class:`realvlg.robots.franka.FrankaExecutor` (franky: the real FR3, or franky-sim).
+
+* ``ExecuteGrasp``: every check (frame, width, approach cone, workspace box for the grasp, the
+  pre-grasp and the lift point) runs before any motion; ``dry_run`` runs only the checks.
+* ``/realvlg/home`` (``std_srvs/Trigger``): back to the home / observation pose.
+* publishes the TCP pose (``/realvlg/ee_pose``, base←``fr3_hand_tcp``) at ``state_rate`` Hz — the
+  grasp node takes the pose at each image's timestamp from it — and the same as ``/tf``.
+
+Connecting happens at start-up: a robot that does not answer ends the node with that reason (no
+half-alive executor). A connection lost mid-motion is reported by the grasp service.
+
+Parameters (``config/executor_franka*.yaml``): ``base_frame``, ``tcp_frame``, ``state_rate`` and
+the :class:`~realvlg.robots.franka.FrankaConfig` fields (``address``, ``realtime``,
+``relative_dynamics_factor``, ``workspace.lower`` / ``workspace.upper``, ``pre_grasp_offset``,
+``lift_height``, ``grasp_force``, …).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import threading
+
+import rclpy
+from geometry_msgs.msg import PoseStamped
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.executors import ExternalShutdownException
+
+from realvlg.ros.executor import DispatchingExecutor
+from rclpy.node import Node
+from scipy.spatial.transform import Rotation
+from std_srvs.srv import Trigger
+from tf2_msgs.msg import TFMessage
+
+from realvlg.errors import RealVLGError
+from realvlg.geometry.grasps import Grasp6D
+from realvlg.geometry.transforms import Transform
+from realvlg.robots.franka import FrankaConfig, FrankaExecutor
+from realvlg.robots.limits import WorkspaceBox
+from realvlg.ros import names
+from realvlg.ros.conversions import grasp_from_pose_stamped, grasp_to_pose_stamped, transform_to_msg
+from realvlg_interfaces.msg import StageTiming
+from realvlg_interfaces.srv import ExecuteGrasp
+
+_SCALARS = ("address", "realtime", "relative_dynamics_factor", "approach_dynamics_factor", "max_width",
+            "pre_grasp_offset", "lift_height", "open_margin", "grasp_width", "grasp_speed", "grasp_force",
+            "epsilon_inner", "epsilon_outer", "min_held_width", "position_tolerance")
+
+
+def franka_config(node: Node) -> FrankaConfig:
+    """A FrankaConfig from the node's parameters (defaults: FrankaConfig's own)."""
+    defaults = FrankaConfig()
+    values = {name: node.declare_parameter(name, getattr(defaults, name)).value for name in _SCALARS}
+    lower = node.declare_parameter("workspace.lower", defaults.workspace.lower.tolist()).value
+    upper = node.declare_parameter("workspace.upper", defaults.workspace.upper.tolist()).value
+    values["workspace"] = WorkspaceBox(*zip(lower, upper))
+    values["home_q"] = tuple(node.declare_parameter("home_q", list(defaults.home_q)).value)
+    return dataclasses.replace(defaults, **values)
+
+
+class ExecutorNode(Node):
+    def __init__(self) -> None:
+        super().__init__("executor_node")
+        self.base_frame = self.declare_parameter("base_frame", names.BASE_FRAME).value
+        self.tcp_frame = self.declare_parameter("tcp_frame", names.TCP_FRAME).value
+        rate = self.declare_parameter("state_rate", 50.0).value
+        self.robot = FrankaExecutor(franka_config(self))
+        self.robot.base_frame = self.base_frame
+        self.robot.connect()  # raises RobotUnreachableError with the reason
+        self._motion = threading.Lock()
+        self.pose_pub = self.create_publisher(PoseStamped, names.EE_POSE_TOPIC, 50)
+        self.tf_pub = self.create_publisher(TFMessage, names.TF_TOPIC, 50)
+        requests = MutuallyExclusiveCallbackGroup()
+        self.create_service(ExecuteGrasp, names.EXECUTE_GRASP_SERVICE, self._on_grasp, callback_group=requests)
+        self.create_service(Trigger, names.HOME_SERVICE, self._on_home, callback_group=requests)
+        # its own exclusive group: when the connection hangs, at most one state read waits on it
+        self.create_timer(1.0 / rate, self._publish_state, callback_group=MutuallyExclusiveCallbackGroup())
+        self.get_logger().info(f"connected to the FR3 at {self.robot.config.address}")
+
+    def _publish_state(self) -> None:
+        try:
+            matrix = self.robot.current_pose()
+        except RealVLGError as exc:
+            self.get_logger().error(f"robot state unavailable: {exc}", throttle_duration_sec=5.0)
+            return
+        stamp = self.get_clock().now().to_msg()
+        tcp = Grasp6D(matrix[:3, 3], Rotation.from_matrix(matrix[:3, :3]), 0.0, self.base_frame)
+        self.pose_pub.publish(grasp_to_pose_stamped(tcp, stamp))
+        self.tf_pub.publish(TFMessage(transforms=[
+            transform_to_msg(Transform(self.base_frame, self.tcp_frame, matrix), stamp)]))
+
+    def _on_grasp(self, request, response):
+        grasp = grasp_from_pose_stamped(request.pose, request.width)
+        try:
+            if request.dry_run:
+                self.robot.config.limits.check(grasp, self.robot.config.pre_grasp_offset,
+                                                  self.robot.config.lift_height, base_frame=self.base_frame)
+                response.success, response.message = True, "checks passed (dry run, no motion)"
+                return response
+            with self._motion:
+                result = self.robot.grasp(grasp, request.width)
+        except RealVLGError as exc:  # refused before any motion, or the connection failed
+            response.success, response.message = False, str(exc)
+            return response
+        response.success, response.holding = result.success, result.success
+        response.message = "holding the object after the lift" if result.success else \
+            f"{result.reason} (stage {result.stage})"
+        response.timings = [StageTiming(stage=k, seconds=float(v)) for k, v in result.timings.items()]
+        return response
+
+    def _on_home(self, request, response):
+        try:
+            with self._motion:
+                self.robot.home()
+                self.robot.open()
+            response.success, response.message = True, "home"
+        except RealVLGError as exc:
+            response.success, response.message = False, str(exc)
+        return response
+
+
+def main(args=None) -> None:
+    rclpy.init(args=args)
+    try:
+        node = ExecutorNode()
+    except RealVLGError as exc:
+        print(f"executor_node: cannot start: {exc}", file=sys.stderr, flush=True)
+        rclpy.try_shutdown()
+        sys.exit(1)
+    executor = DispatchingExecutor(num_threads=3)
+    executor.add_node(node)
+    print(f"READY {node.get_name()}", flush=True)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.robot.disconnect()
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""grounding_node: the ``realvlg_interfaces/Ground`` service over a model backend.
+
+A thin ROS adapter over :mod:`realvlg.grounding.factory`: the request's image (rgb8 / bgr8), the
+optional aligned depth (16UC1 millimetres or 32FC1 metres, with its camera_info) and the
+instruction go to ``GroundingBackend.ground``; the answer comes back as a
+``realvlg_interfaces/Grounding`` in the request image's frame and stamp.
+
+* a usable answer: ``success`` true;
+* an unusable answer (unparsable, outside the image, no depth on the grasp line, …):
+  ``success`` false, ``message`` the reason, ``grounding.valid`` false with the raw answer;
+* bad input or a backend failure (dead server, missing checkpoint): ``success`` false,
+  ``message`` the sentence, ``grounding`` empty (``task`` "") — what
+  :class:`realvlg.ros.ground_client.ServiceGroundingBackend` turns back into a BackendError.
+
+Parameters (``config/grounding_node.yaml``): ``service``, ``backend`` (openai | transformers),
+``model``, ``checkpoint``, ``base_url``, ``timeout``, ``retries``, ``image_format``,
+``api_key_env``, ``device``, ``dtype``, ``trust_remote_code``, ``sam2_checkpoint``,
+``max_new_tokens``, ``convention``, ``prompt_style`` (see :class:`~realvlg.grounding.factory.BackendSpec`).
+Requests are served one at a time (a model runs one request at a time anyway).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import rclpy
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
+
+from realvlg.errors import InvalidInputError, RealVLGError
+from realvlg.grounding.factory import BackendSpec, make_backend
+from realvlg.ros import names
+from realvlg.ros.conversions import camera_info_from_msg, grounding_to_msg, image_from_msg
+from realvlg_interfaces.msg import Grounding as GroundingMsg
+from realvlg_interfaces.srv import Ground
+
+DEPTH_SCALES = {"16UC1": 0.001, "mono16": 0.001, "32FC1": 1.0}
+
+
+def request_inputs(request: Ground.Request):
+    """(RGB image, depth in metres or None, intrinsics or None) of a Ground request."""
+    if request.image.encoding not in ("rgb8", "bgr8"):
+        raise InvalidInputError(f"Ground needs an rgb8 or bgr8 image, got {request.image.encoding!r}")
+    image = image_from_msg(request.image)
+    if request.image.encoding == "bgr8":
+        image = image[..., ::-1]
+    depth = intrinsics = None
+    if len(request.depth.data):
+        if request.depth.encoding not in DEPTH_SCALES:
+            raise InvalidInputError(f"depth must be 16UC1 (mm) or 32FC1 (m), got {request.depth.encoding!r}")
+        depth = image_from_msg(request.depth).astype(np.float32) * DEPTH_SCALES[request.depth.encoding]
+    if any(request.camera_info.k):
+        intrinsics = camera_info_from_msg(request.camera_info)
+    return np.ascontiguousarray(image), depth, intrinsics
+
+
+class GroundingNode(Node):
+    def __init__(self) -> None:
+        super().__init__("grounding_node")
+        defaults = BackendSpec(backend="openai")
+        values = {f.name: self.declare_parameter(f.name, getattr(defaults, f.name)).value
+                  for f in dataclasses.fields(BackendSpec)}
+        self.spec = BackendSpec(**values)
+        self.backend = make_backend(self.spec)
+        service = self.declare_parameter("service", names.GROUND_SERVICE).value
+        self.create_service(Ground, service, self._on_ground)
+        self.get_logger().info(f"{service}: {self.spec.backend} backend, model "
+                               f"{self.backend.model_name!r}, tasks {list(self.backend.tasks)}")
+
+    def _on_ground(self, request: Ground.Request, response: Ground.Response) -> Ground.Response:
+        try:
+            image, depth, intrinsics = request_inputs(request)
+            result = self.backend.ground(request.task, image, request.instruction,
+                                         samples=max(1, request.samples), depth=depth, intrinsics=intrinsics)
+        except RealVLGError as exc:
+            self.get_logger().warning(f"ground failed: {exc}")
+            response.success, response.message, response.grounding = False, str(exc), GroundingMsg()
+            return response
+        response.grounding = grounding_to_msg(result, request.image.header.frame_id, request.image.header.stamp)
+        response.success = result.valid
+        response.message = "" if result.valid else f"{result.reason.value}: {result.message}"
+        return response
+
+
+def main(args=None) -> None:
+    rclpy.init(args=args)
+    try:
+        node = GroundingNode()
+    except RealVLGError as exc:
+        print(f"grounding_node: error: {exc}", flush=True)
+        rclpy.try_shutdown()
+        raise SystemExit(2) from None
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    print(f"READY {node.get_name()}", flush=True)  # `realvlg up` waits for this line
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

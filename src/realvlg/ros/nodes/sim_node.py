@@ -1,0 +1,187 @@
+"""sim_node: the simulated FR3 world as a ROS node (simulation only).
+
+It hosts :class:`realvlg.sim.world.SimWorld` — franky-sim's MuJoCo FR3 + hand serving the real
+libfranka protocol on ``hostname`` (the executor node connects to it like to a real robot) — and:
+
+* publishes the wrist camera as realsense-ros does (colour ``rgb8``, aligned depth ``16UC1`` mm and
+  both ``camera_info`` on ``/camera/camera/…``, frame ``camera_color_optical_frame``), rendered
+  at ``camera_rate`` Hz on one dedicated thread (an OpenGL context belongs to one thread);
+* serves ``/sim/ground`` (``Ground``): the SIMULATION ORACLE (:mod:`realvlg.grounding.sim_oracle`)
+  answering for exactly the image it is given — it keeps its recent renders by content hash, so
+  the answer refers to the frame the grasp node captured;
+* serves ``/sim/check_grasp`` (``SimCheckGrasp``): the paper's success test, and ``/sim/reset``
+  (``SimReset``): a new seeded scene without restarting the simulator (home the robot first).
+
+Parameters (``config/sim_node.yaml``): ``setting`` (single | clutter), ``objects``, ``seed``,
+``hostname``, ``camera.width``, ``camera.height``, ``camera_rate``, ``publish_camera``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+
+import numpy as np
+import rclpy
+from rclpy._rclpy_pybind11 import RCLError
+from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.executors import ExternalShutdownException
+
+from realvlg.ros.executor import DispatchingExecutor
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo, Image
+
+from realvlg.errors import RealVLGError
+from realvlg.grounding.backend import InvalidGrounding
+from realvlg.grounding.sim_oracle import SimOracle
+from realvlg.ros import names
+from realvlg.ros.conversions import camera_info_to_msg, grounding_to_msg, image_from_msg, image_to_msg
+from realvlg.sim.scenes import generate_scene
+from realvlg.sim.objects import OBJECTS
+from realvlg.sim.world import CameraConfig, Observation, SimWorld, WorldConfig, park_placement
+from realvlg_interfaces.srv import Ground, SimCheckGrasp, SimReset
+
+RECENT_FRAMES = 30
+
+
+def image_key(rgb: np.ndarray) -> str:
+    return hashlib.blake2b(np.ascontiguousarray(rgb).tobytes(), digest_size=16).hexdigest()
+
+
+class SimNode(Node):
+    def __init__(self) -> None:
+        super().__init__("sim_node")
+        declare = self.declare_parameter
+        objects = [o for o in declare("objects", [""]).value if o]
+        self.scene = generate_scene(declare("setting", "single").value, declare("seed", 0).value, objects or None)
+        camera = CameraConfig(width=declare("camera.width", 640).value, height=declare("camera.height", 360).value)
+        # every object is in the world, those not in the scene parked: /sim/reset can then set any scene
+        parked = tuple(park_placement(n) for n in OBJECTS if n not in self.scene.object_names)
+        self.world = SimWorld(self.scene.placements + parked,
+                              WorldConfig(hostname=declare("hostname", "127.0.0.1").value, camera=camera))
+        self.world.start(settle_s=0.0)
+        self.world.reset(self.scene.placements)
+        self.rate = declare("camera_rate", 5.0).value
+        self.publish_camera = declare("publish_camera", True).value
+        self.oracle = SimOracle()
+        self._recent: OrderedDict[str, Observation] = OrderedDict()
+        self._recent_lock = threading.Lock()
+
+        pubs = ((Image, names.COLOR_IMAGE_TOPIC), (CameraInfo, names.COLOR_INFO_TOPIC),
+                (Image, names.ALIGNED_DEPTH_IMAGE_TOPIC), (CameraInfo, names.ALIGNED_DEPTH_INFO_TOPIC))
+        self.color_pub, self.color_info_pub, self.depth_pub, self.depth_info_pub = (
+            self.create_publisher(t, topic, 5) for t, topic in pubs)
+        group = ReentrantCallbackGroup()
+        self.create_service(Ground, names.SIM_GROUND_SERVICE, self._on_ground, callback_group=group)
+        self.create_service(SimCheckGrasp, "/sim/check_grasp", self._on_check, callback_group=group)
+        self.create_service(SimReset, "/sim/reset", self._on_reset, callback_group=group)
+        self._stop = threading.Event()
+        self._render_thread = threading.Thread(target=self._render_loop, name="sim-render", daemon=True)
+        self._render_thread.start()
+        self.get_logger().info(f"simulated FR3 on {self.world.hostname}, scene {self.scene.setting} "
+                               f"seed {self.scene.seed}: {', '.join(self.scene.object_names)}")
+
+    def _render_loop(self) -> None:
+        try:
+            self._render_until_stopped()
+        finally:
+            self.world.stop()  # on this thread: the renderers' GL context belongs to it
+
+    def _render_until_stopped(self) -> None:
+        period = 1.0 / self.rate
+        while not self._stop.is_set() and rclpy.ok():
+            started = self.get_clock().now()
+            try:
+                observation = self.world.render()
+            except Exception as exc:  # the simulator stopped: report, keep the node answering
+                self.get_logger().error(f"render failed: {exc}")
+                self._stop.wait(1.0)
+                continue
+            with self._recent_lock:
+                self._recent[image_key(observation.rgb)] = observation
+                while len(self._recent) > RECENT_FRAMES:
+                    self._recent.popitem(last=False)
+            if self.publish_camera:
+                try:
+                    self._publish(observation, started.to_msg())
+                except RCLError:
+                    if rclpy.ok():
+                        raise
+                    return  # shutting down: the context is gone
+            elapsed = (self.get_clock().now() - started).nanoseconds * 1e-9
+            self._stop.wait(max(0.0, period - elapsed))
+
+    def _publish(self, obs: Observation, stamp) -> None:
+        frame = names.COLOR_OPTICAL_FRAME
+        info = camera_info_to_msg(obs.intrinsics, frame, stamp)
+        depth_mm = np.round(obs.depth * 1000.0).astype(np.uint16)
+        self.color_pub.publish(image_to_msg(obs.rgb, "rgb8", frame, stamp))
+        self.depth_pub.publish(image_to_msg(depth_mm, "16UC1", frame, stamp))
+        self.color_info_pub.publish(info)
+        self.depth_info_pub.publish(info)
+
+    def _on_ground(self, request, response):
+        image = image_from_msg(request.image)
+        if request.image.encoding == "bgr8":
+            image = image[..., ::-1]
+        with self._recent_lock:
+            observation = self._recent.get(image_key(image))
+        if observation is None:
+            response.success = False
+            response.message = ("the simulation oracle did not render this image (it answers only for its own "
+                                f"recent {RECENT_FRAMES} frames)")
+            return response
+        result = self.oracle.ground(request.task, observation, request.instruction, present=self.world.active)
+        response.grounding = grounding_to_msg(result, request.image.header.frame_id, request.image.header.stamp)
+        response.success = not isinstance(result, InvalidGrounding)
+        response.message = "" if response.success else result.message
+        return response
+
+    def _on_reset(self, request, response):
+        try:
+            scene = generate_scene(request.setting or "single", request.seed, list(request.objects) or None)
+            self.world.reset(scene.placements)
+        except RealVLGError as exc:
+            response.success, response.message = False, str(exc)
+            return response
+        self.scene = scene
+        response.success, response.object_names = True, list(scene.object_names)
+        response.message = f"scene {scene.setting} seed {scene.seed}: {', '.join(scene.object_names)}"
+        return response
+
+    def _on_check(self, request, response):
+        try:
+            check = self.world.check_grasp(request.object, request.min_lift or 0.05, request.hold_s or 2.0)
+        except RealVLGError as exc:
+            response.success, response.message = False, str(exc)
+            return response
+        response.success, response.lifted, response.held = check.success, check.lifted, check.held
+        response.height_gain = float(check.height_gain)
+        response.message = "lifted and held" if check.success else (
+            f"not lifted (gain {check.height_gain * 100:.1f} cm)" if not check.lifted else "lifted but dropped")
+        return response
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        self._render_thread.join(timeout=10.0)
+
+
+def main(args=None) -> None:
+    rclpy.init(args=args)
+    node = SimNode()
+    executor = DispatchingExecutor(num_threads=3)
+    executor.add_node(node)
+    print(f"READY {node.get_name()}", flush=True)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""realvlg.ros.process: the child environment, the Fast DDS profile, the bounded child lifecycle."""
+
+import textwrap
+import time
+
+import pytest
+
+from realvlg.ros.process import (BOOTSTRAP_MARK_ENV, FASTDDS_PROFILE_ENV, RosChildProcess, RosProcessError,
+                                 fastdds_profile_path, ros_child_env, use_fastdds_profile)
+
+
+def test_child_env_sets_profile_and_clears_bootstrap_mark():
+    env = ros_child_env({BOOTSTRAP_MARK_ENV: "1", "PATH": "/usr/bin"})
+    assert BOOTSTRAP_MARK_ENV not in env and env["PATH"] == "/usr/bin"
+    assert env[FASTDDS_PROFILE_ENV] == str(fastdds_profile_path())
+    assert ros_child_env({FASTDDS_PROFILE_ENV: "/etc/mine.xml"})[FASTDDS_PROFILE_ENV] == "/etc/mine.xml"
+    assert FASTDDS_PROFILE_ENV not in ros_child_env({FASTDDS_PROFILE_ENV: "/etc/mine.xml"}, shm_profile=False)
+
+
+def test_use_fastdds_profile_in_this_process(monkeypatch):
+    monkeypatch.delenv(FASTDDS_PROFILE_ENV, raising=False)
+    assert use_fastdds_profile() == fastdds_profile_path()
+    monkeypatch.setenv(FASTDDS_PROFILE_ENV, "/etc/mine.xml")
+    assert str(use_fastdds_profile()) == "/etc/mine.xml"   # the user's choice wins
+
+
+def test_profile_has_the_32_mib_segment():
+    text = fastdds_profile_path().read_text()
+    for needle in ("<segment_size>33554432</segment_size>", "<maxMessageSize>33554432</maxMessageSize>",
+                   "<address>127.0.0.1</address>", "<useBuiltinTransports>false</useBuiltinTransports>"):
+        assert needle in text
+
+
+def script(tmp_path, body: str) -> str:
+    path = tmp_path / "child.py"
+    path.write_text(textwrap.dedent(body))
+    return str(path)
+
+
+def test_wait_for_line_and_clean_stop(tmp_path):
+    child = RosChildProcess([script(tmp_path, """
+        import time
+        print("starting"); print("READY 42", flush=True)
+        time.sleep(60)
+    """)])
+    with child:
+        assert child.wait_for_line("READY", 30) == "READY 42"
+        assert child.running
+    assert not child.running and child.proc.returncode == -15   # SIGTERM ended it
+
+
+def test_child_ignoring_sigterm_is_killed(tmp_path):
+    child = RosChildProcess([script(tmp_path, """
+        import signal, time
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("READY", flush=True)
+        time.sleep(60)
+    """)]).start()
+    child.wait_for_line("READY", 30)
+    t0 = time.monotonic()
+    assert child.stop(timeout=0.5) == -9
+    assert time.monotonic() - t0 < 10
+
+
+def test_timeouts_and_early_exit_are_reported(tmp_path):
+    with RosChildProcess([script(tmp_path, "import time; print('hello', flush=True); time.sleep(60)")]) as child:
+        with pytest.raises(RosProcessError, match="(?s)no line starting with 'READY' within 0.5 s.*hello"):
+            child.wait_for_line("READY", 0.5)
+    with RosChildProcess([script(tmp_path, "import sys; print('boom'); sys.exit(3)")]) as child:
+        with pytest.raises(RosProcessError, match=r"(?s)exited \(code 3\).*boom"):
+            child.wait_for_line("READY", 30)
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(120)
+def test_profile_loads_in_an_rclpy_child(tmp_path):
+    """The child bootstraps itself (mark cleared), Fast DDS parses the profile without complaint."""
+    with RosChildProcess([script(tmp_path, """
+        import os, rclpy
+        rclpy.init(); node = rclpy.create_node("profile_probe")
+        print("PROFILE", os.environ["FASTDDS_DEFAULT_PROFILES_FILE"], flush=True)
+        node.destroy_node(); rclpy.shutdown(); print("DONE", flush=True)
+    """)]) as child:
+        assert child.wait_for_line("PROFILE", 90).endswith("config/fastdds_shm.xml")
+        child.wait_for_line("DONE", 30)
+        assert not any("XMLPARSER" in line or "Error" in line for line in child.output), child.tail()

@@ -1,0 +1,164 @@
+"""The whole graph across processes, as `realvlg up` starts it: sim_node (franky-sim FR3 serving the
+libfranka protocol, wrist camera topics, the simulation oracle), executor_node (franky) and
+grasp_node; this test process calls /grasp like `realvlg grasp` does.
+
+Faults covered: an instruction naming nothing, a busy graph, no camera frames, a robot that cannot
+be reached at start-up, the simulator dying mid-motion — each a clear message and no motion.
+"""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from geometry_msgs.msg import PoseStamped
+
+from realvlg.cli.up import start_graph
+from realvlg.geometry.grasps import Grasp6D
+from realvlg.ros import names
+from realvlg.ros.conversions import grasp_to_pose_stamped
+from realvlg.ros.graph_client import GraphClient
+from realvlg.ros.process import RosChildProcess
+from realvlg.sim.eval import run_eval
+from realvlg.sim.world import free_loopback_address
+from realvlg_interfaces.srv import ExecuteGrasp, Grasp
+
+pytestmark = [pytest.mark.ros, pytest.mark.sim, pytest.mark.timeout(600)]
+START = 180.0
+
+
+class Client(GraphClient):
+    """The graph client, also keeping the latest TCP pose the executor publishes."""
+
+    def __init__(self):
+        super().__init__("realvlg_graph_test", wait=60.0)
+        self.tcp = None
+        self.node.create_subscription(PoseStamped, names.EE_POSE_TOPIC, self._on_pose, 10)
+
+    def _on_pose(self, msg):
+        p = msg.pose.position
+        self.tcp = np.array([p.x, p.y, p.z])
+
+    def current_tcp(self, timeout=20.0):
+        self.tcp = None
+        deadline = time.monotonic() + timeout
+        while self.tcp is None and time.monotonic() < deadline:
+            self.executor.spin_once(timeout_sec=0.1)
+        assert self.tcp is not None, "no TCP pose from the executor"
+        return self.tcp
+
+
+@pytest.fixture(scope="module")
+def client():
+    with Client() as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def graph(tmp_path_factory):
+    host = free_loopback_address()
+    runs = tmp_path_factory.mktemp("runs")
+    children = start_graph("sim", "sim", "oracle", START, echo=lambda name, line: None, overrides={
+        "sim_node": {"hostname": host, "camera.width": 320, "camera.height": 180, "objects": ["banana"]},
+        "executor_node": {"address": host}, "grasp_node": {"run_root": str(runs)}})
+    yield {c.name: c for c in children}, runs, host
+    for child in reversed(children):
+        child.stop()
+
+
+def test_instruction_naming_nothing_fails_clearly_and_nothing_moves(graph, client):
+    before = client.current_tcp()
+    response = client.grasp("grasp the giraffe")
+    assert not response.success and "nothing in the scene (banana) matches" in response.message
+    assert response.grounding.valid is False
+    np.testing.assert_allclose(client.current_tcp(), before, atol=1e-3)
+
+
+def test_dry_run_plans_checks_and_does_not_move(graph, client):
+    before = client.current_tcp()
+    response = client.grasp("grasp the banana", strategy="bbox", dry_run=True)
+    assert response.success, response.message
+    assert "did not move" in response.message and response.strategy_used == "bbox"
+    assert response.pose.header.frame_id == names.BASE_FRAME and 0.0 < response.width <= 0.08
+    np.testing.assert_allclose(client.current_tcp(), before, atol=1e-3)
+
+
+def test_grasp_lifts_the_banana_and_a_second_request_is_busy(graph, client):
+    nodes, runs, _ = graph
+    result = {}
+    def first():
+        with GraphClient("realvlg_graph_test_first") as other:
+            result["r"] = other.grasp("grasp the banana", "contact")
+
+    worker = threading.Thread(target=first)
+    worker.start()
+    time.sleep(3.0)  # the first request is executing (a grasp takes ~15 s)
+    busy = client.grasp("grasp the banana", dry_run=True)
+    assert not busy.success and busy.message.startswith("busy")
+    worker.join(timeout=240)
+    response = result["r"]
+    assert response.success, response.message
+    assert response.strategy_used == "contact"
+    stages = [t.stage for t in response.timings]
+    assert stages[:3] == ["capture", "ground", "lift"] and "execute" in stages
+    check = client.check_grasp("banana")
+    assert check.success, check.message
+    run_dir = [p for p in runs.iterdir() if (p / "result.json").exists()]
+    assert any((p / "overlay.png").stat().st_size > 0 and (p / "bag" / "metadata.yaml").exists() for p in run_dir)
+
+
+def test_sim_eval_trial_homes_resets_grasps_and_checks(graph, client):
+    result = run_eval(client, "single", ["mug"], trials=1, progress=False)
+    (trial,) = result.trials
+    assert trial.success, trial.reason
+    assert result.per_object() == {"mug": {"successes": 1, "trials": 1, "success_rate": 1.0}}
+    assert "| mug | 1/1 | 100 % |" in result.markdown()
+    bad = client.reset_scene("single", ["giraffe"], 0)
+    assert not bad.success and "giraffe" in bad.message
+
+
+def test_no_camera_frames_is_a_clear_error(tmp_path, client):
+    node = RosChildProcess(["-m", "realvlg.ros.nodes.grasp_node", "--ros-args", "-r", "__ns:=/nocam",
+                            "-r", "/grasp:=/nocam/grasp", "-r", "/camera/camera/color/image_raw:=/nocam/color",
+                            "-p", "capture_timeout:=1.0", "-p", f"run_root:={tmp_path}"], name="grasp_nocam")
+    with node:
+        node.wait_for_line("READY", START)
+        response = client.call(Grasp, "/nocam/grasp", Grasp.Request(instruction="grasp the banana"))
+    assert not response.success and "no synchronised camera frames within 1.0 s" in response.message
+    assert "nothing received on color" in response.message
+
+
+def test_unreachable_robot_stops_the_executor_with_the_reason():
+    node = RosChildProcess(["-m", "realvlg.ros.nodes.executor_node", "--ros-args",
+                            "-p", f"address:={free_loopback_address()}", "-p", "realtime:=ignore"], name="exec")
+    with node:
+        line = node.wait_for_line("executor_node: cannot start", START)
+        assert node.proc.wait(30) == 1
+    assert "cannot start" in line
+
+
+def test_simulator_dying_mid_motion_is_reported_and_the_executor_survives(world_factory, client):
+    world = world_factory([])
+    node = RosChildProcess(["-m", "realvlg.ros.nodes.executor_node", "--ros-args", "-r", "__ns:=/dying",
+                            "-r", f"{names.EXECUTE_GRASP_SERVICE}:=/dying/execute",
+                            "-r", f"{names.EE_POSE_TOPIC}:=/dying/ee_pose", "-r", "/tf:=/dying/tf",
+                            "-p", f"address:={world.hostname}", "-p", "realtime:=ignore",
+                            "-p", "base_frame:=base"], name="exec_dying")
+    target = Grasp6D.from_axes([0.55, 0.1, 0.08], [0, 0, -1], [0, 1, 0], 0.04, frame="base")
+    request = ExecuteGrasp.Request(pose=grasp_to_pose_stamped(target), width=0.04)
+    with node:
+        node.wait_for_line("READY", START)
+        start = world.hand_pose()[:3, 3].copy()
+
+        def stop_when_moving():  # mid-motion: once the hand has left its start by 3 cm
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and np.linalg.norm(world.hand_pose()[:3, 3] - start) < 0.03:
+                time.sleep(0.02)
+            world.stop()
+
+        threading.Thread(target=stop_when_moving, daemon=True).start()
+        response = client.call(ExecuteGrasp, "/dying/execute", request, timeout=120)
+        assert not response.success and response.message
+        assert node.running  # the node reports and keeps serving
+        again = client.call(ExecuteGrasp, "/dying/execute", request, timeout=120)
+        assert not again.success

@@ -1,0 +1,42 @@
+"""The graph plan that `realvlg up` and the launch file share."""
+
+import pytest
+
+from realvlg.errors import InvalidInputError
+from realvlg.graph import plan_graph, repo_path
+
+
+def test_simulated_graph_with_the_oracle():
+    nodes = plan_graph("sim", "sim", "oracle")
+    assert [n.name for n in nodes] == ["sim_node", "executor_node", "grasp_node"]
+    executor = nodes[1]
+    assert [p.rsplit("/", 1)[1] for p in executor.params_files] == ["executor_franka.yaml", "executor_franka_sim.yaml"]
+    grasp = nodes[2].argv()
+    assert grasp[:3] == ["-m", "realvlg.ros.nodes.grasp_node", "--ros-args"]
+    assert "grounding.service:=/sim/ground" in grasp and "calibration:=calibration/sim_fr3_wrist_camera.yaml" in grasp
+    assert "publish_camera:=true" in nodes[0].argv()
+
+
+def test_real_robot_graph_uses_camera_and_grounding_nodes():
+    nodes = plan_graph("franka", "realsense", "vlm")
+    assert [n.name for n in nodes] == ["camera_node", "executor_node", "grounding_node", "grasp_node"]
+    assert nodes[0].overrides == {"backend": "realsense"}
+    assert nodes[-1].overrides == {"grounding.service": "/realvlg/ground"}
+
+
+@pytest.mark.parametrize("choice,words", [
+    (("franka", "sim", "vlm"), "simulated camera needs"),
+    (("franka", "realsense", "oracle"), "oracle grounding reads the simulator"),
+    (("ur10e", "sim", "oracle"), "unknown robot"),
+])
+def test_impossible_graphs_are_refused(choice, words):
+    with pytest.raises(InvalidInputError, match=words):
+        plan_graph(*choice)
+
+
+def test_overrides_replace_file_values_and_unknown_nodes_are_refused():
+    nodes = plan_graph(overrides={"sim_node": {"seed": 3, "publish_camera": False}})
+    assert nodes[0].overrides == {"publish_camera": False, "seed": 3}
+    with pytest.raises(InvalidInputError, match="camera_node"):
+        plan_graph(overrides={"camera_node": {}})
+    assert repo_path("config/x.yaml").is_absolute() and str(repo_path("/tmp/a")) == "/tmp/a"
