@@ -120,10 +120,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         mask = _read_image(args.mask, "mask", "L") > 0
         if mask.shape != depth.shape:
-            raise InvalidInputError(f"mask is {mask.shape[1]}x{mask.shape[0]}, depth is {depth.shape[1]}x{depth.shape[0]}")
-    config = CoarsePlannerConfig(backend=args.backend,
-                                 graspnet=GraspNetConfig(code_dir=args.graspnet_code, checkpoint=args.graspnet_checkpoint))
-    plan = plan_coarse(depth, intrinsics, box=box, mask=mask, depth_scale=args.depth_scale, config=config, top=args.top)
+            raise InvalidInputError(f"mask is {mask.shape[1]}x{mask.shape[0]}, "
+                                    f"depth is {depth.shape[1]}x{depth.shape[0]}")
+    graspnet = GraspNetConfig(code_dir=args.graspnet_code, checkpoint=args.graspnet_checkpoint)
+    config = CoarsePlannerConfig(backend=args.backend, graspnet=graspnet)
+    plan = plan_coarse(depth, intrinsics, box=box, mask=mask, depth_scale=args.depth_scale, config=config,
+                       top=args.top)
     _overlay(color, plan, box, mask, intrinsics, args.overlay)
     grasps = [_grasp_json(g) for g in plan.grasps]
     print(json.dumps({"grasps": grasps}) if args.json else _format_text(grasps))

@@ -24,13 +24,14 @@ Algorithm (all in the camera frame, metres):
 5. **Score.** ``antipodal`` (how deep inside the friction cones, 0–1), ``centroid``
    (exp(−d²/σ²), d = centre-to-object-centroid distance) and ``approach`` (cosine to the preferred
    direction, clipped at 0), weighted by ``weights``; every part is kept per grasp.
-6. **Collision.** With a support plane, candidates whose hand (any corner of the finger and palm
-   boxes) comes closer than ``table_clearance`` to it are first backed off along the approach
-   (at most ``GripperGeometry.pad_half``: the contacts stay on the finger pads), else dropped, and the plane's points leave
-   the scene cloud. Then candidates are checked best first, 32 at a time, until ``enough_free`` are free
-   or ``max_collision_checks`` were checked, against the scene cloud
-   within the hand's reach (plus the walls), voxel-downsampled to ``collision_voxel``: no more than ``collision_tolerance`` points inside either finger or the palm
-   (boxes of :class:`GripperGeometry`, opened ``width + width_clearance``).
+6. **Collision.** With a support plane, a candidate whose hand (any corner of the finger and palm
+   boxes) comes closer than ``table_clearance`` to it is first backed off along the approach (at
+   most ``GripperGeometry.pad_half``: the contacts stay on the finger pads), else dropped; the
+   plane's points then leave the scene cloud. Candidates are checked best first, 32 at a time,
+   until ``enough_free`` are free or ``max_collision_checks`` were checked, against the scene cloud
+   within the hand's reach plus the walls, voxel-downsampled to ``collision_voxel``: at most
+   ``collision_tolerance`` points inside either finger or the palm (boxes of
+   :class:`GripperGeometry`, opened ``width + width_clearance``).
 7. **NMS** (graspnetAPI's ``GraspGroup.nms``, translation ``nms_translation``, rotation
    ``nms_rotation``) and the result sorted best first.
 
