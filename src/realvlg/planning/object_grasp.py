@@ -5,7 +5,8 @@ used for the ``bbox`` and ``seg`` strategies until a learned or sampling planner
 
 1. Object cloud. The mask (``seg``) or the box (``bbox``) selects pixels with valid depth, which
    are back-projected (eq. 13–14). A box also holds the support surface around the object: the
-   dominant plane (Open3D RANSAC) is removed when it is large, and the remaining points are
+   dominant plane (Open3D RANSAC, fitted to the box and the pixels around it) is removed when it
+   is large, and the remaining points are
    clustered (DBSCAN; clouds over 5000 points on one point per eps/4 voxel, labels carried back to
    every point); the largest cluster is the object. For a mask the support plane is fitted
    to the pixels around the mask. :func:`object_points` is shared with the sampling planner
@@ -114,8 +115,8 @@ def object_points(depth: Any, intrinsics: CameraIntrinsics, *, box: BoundingBox 
                   mask: Any = None, depth_scale: float = DEFAULT_DEPTH_SCALE,
                   config: ObjectGraspConfig = ObjectGraspConfig()) -> tuple[np.ndarray, SupportPlane | None]:
     """The object's points (N, 3) in the camera frame, and the support plane (None when none is
-    found): inside a box, the dominant plane of the box's points; for a mask, the dominant plane of
-    the pixels around the mask (the mask's points are the object's, nothing is removed from them)."""
+    found): for a box, the dominant plane of the box's pixels and those around it (a tight box
+    holds little table); for a mask, the dominant plane of the pixels around the mask."""
     if (box is None) == (mask is None):
         raise InvalidInputError("give exactly one of a box or a mask")
     h, w = intrinsics.height, intrinsics.width
@@ -127,11 +128,11 @@ def object_points(depth: Any, intrinsics: CameraIntrinsics, *, box: BoundingBox 
     points = backproject_cloud(depth, intrinsics, depth_scale, mask=pixel_mask, frame=config.frame).points
     if len(points) < config.min_points:
         raise DepthError(f"only {len(points)} pixels of the object have valid depth (need {config.min_points})")
-    if box is not None:
-        plane = _support_plane(points, config)
+    around = backproject_cloud(depth, intrinsics, depth_scale, mask=_mask_surroundings(pixel_mask),
+                               frame=config.frame).points
+    if box is not None:  # a tight box holds little table: its surroundings join in
+        plane = _support_plane(np.vstack([points, around]), config)
     else:
-        around = backproject_cloud(depth, intrinsics, depth_scale, mask=_mask_surroundings(pixel_mask),
-                                   frame=config.frame).points
         plane = _support_plane(around, config, min_points=config.min_points)
         if plane is not None and np.median(plane.height_above(points)) <= 2 * config.plane_distance:
             plane = None  # the "plane" around is the object's own surface, or the mask is flat on it
