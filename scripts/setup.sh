@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up of a bare Debian 12 machine for realvlg:
 #   apt packages (when root) -> .venv on Python 3.11 -> torch CPU first -> ROS 2 Kilted wheels
-#   -> realvlg_interfaces built into the venv -> realvlg itself (editable, with dev extras).
+#   -> realvlg_interfaces built into the venv -> realvlg itself (editable, with dev extras)
+#   -> test references without deps -> graspnetAPI + grasp_nms (coarse planner).
 # Each step records a stamp (a hash of its inputs) in .venv and is skipped when nothing changed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -95,4 +96,16 @@ if ! fresh test-nodeps "$h"; then
   mark test-nodeps "$h"
 fi
 
+# 8. graspnetAPI (GraspGroup, NMS) for the coarse planner. Its metadata cannot be met on Python 3.11
+#    (numpy 1.20), so it and autolab_core go in with --no-deps after what they import
+#    (requirements/graspnet.txt); grasp_nms compiles against this venv's numpy (no build isolation).
+h=$(hash_of requirements/graspnet.txt requirements/constraints.txt)
+if ! fresh graspnet "$h"; then
+  say "graspnetAPI and grasp_nms"
+  "${PIP[@]}" -r requirements/graspnet.txt
+  "${PIP[@]}" --no-deps autolab_core graspnetAPI
+  "${PIP[@]}" --no-build-isolation grasp_nms
+  "$V/bin/python" -c "import graspnetAPI, grasp_nms" 2>/dev/null || { echo "graspnetAPI does not import" >&2; exit 1; }
+  mark graspnet "$h"
+fi
 say "ready: $V (activate with: source .venv/bin/activate)"

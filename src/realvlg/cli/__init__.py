@@ -12,6 +12,7 @@ from realvlg.errors import RealVLGError
 
 SUBCOMMAND_MODULES = (
     "realvlg.cli.grasp_pose",
+    "realvlg.cli.coarse_grasp",
     "realvlg.cli.eval",
     "realvlg.cli.grasp",
     "realvlg.cli.up",

@@ -5,8 +5,12 @@ used for the ``bbox`` and ``seg`` strategies until a learned or sampling planner
 
 1. Object cloud. The mask (``seg``) or the box (``bbox``) selects pixels with valid depth, which
    are back-projected (eq. 13–14). A box also holds the support surface around the object: the
-   dominant plane (Open3D RANSAC) is removed when it is large, and the remaining points are
-   clustered (DBSCAN); the largest cluster is the object.
+   dominant plane (Open3D RANSAC, fitted to the box and the pixels around it) is removed when it
+   is large, and the remaining points are
+   clustered (DBSCAN; clouds over 5000 points on one point per eps/4 voxel, labels carried back to
+   every point); the largest cluster is the object. For a mask the support plane is fitted
+   to the pixels around the mask. :func:`object_points` is shared with the sampling planner
+   (:mod:`realvlg.planning.antipodal`).
 2. Approach. Against the support plane's normal when one was found (top-down onto the table),
    else along the viewing ray through the centroid.
 3. Closing. Across the object's long axis: points are projected onto the plane orthogonal to the
@@ -45,15 +49,25 @@ class ObjectGraspConfig:
     frame: str = "camera_color_optical_frame"
 
 
+DBSCAN_MAX_POINTS = 5000  # larger clouds are clustered on one point per eps/4 voxel (DBSCAN is superlinear)
+
+
 def _largest_cluster(points: np.ndarray, eps: float, min_points: int) -> np.ndarray:
     import open3d as o3d
 
-    cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(points.astype(np.float64)))
+    inverse = None
+    seeds = points
+    if len(points) > DBSCAN_MAX_POINTS:
+        _, first, inverse = np.unique(np.floor(points / (eps / 4)).astype(np.int64), axis=0,
+                                      return_index=True, return_inverse=True)
+        seeds = points[first]
+    cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(seeds.astype(np.float64)))
     labels = np.asarray(cloud.cluster_dbscan(eps=eps, min_points=min(10, min_points)))
     if labels.max(initial=-1) < 0:
         return points
     largest = np.bincount(labels[labels >= 0]).argmax()
-    return points[labels == largest]
+    keep = labels == largest
+    return points[keep[inverse.ravel()] if inverse is not None else keep]
 
 
 @dataclass(frozen=True)
@@ -68,10 +82,10 @@ class SupportPlane:
         return (self.point - points) @ self.normal
 
 
-def _support_plane(points: np.ndarray, cfg: ObjectGraspConfig) -> SupportPlane | None:
+def _support_plane(points: np.ndarray, cfg: ObjectGraspConfig, min_points: int | None = None) -> SupportPlane | None:
     import open3d as o3d
 
-    if len(points) < 3 * cfg.min_points:
+    if len(points) < (3 * cfg.min_points if min_points is None else min_points):
         return None
     cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(points.astype(np.float64)))
     o3d.utility.random.seed(0)  # RANSAC: the same plane for the same frame
@@ -86,23 +100,44 @@ def _support_plane(points: np.ndarray, cfg: ObjectGraspConfig) -> SupportPlane |
     return SupportPlane(normal, point)
 
 
+def _mask_surroundings(mask: np.ndarray) -> np.ndarray:
+    """The pixels of the mask's bounding box grown by half its size on each side, minus the mask:
+    where the surface the masked object stands on shows."""
+    ys, xs = np.nonzero(mask)
+    h, w = mask.shape
+    grow_y, grow_x = (ys.max() - ys.min()) // 2 + 5, (xs.max() - xs.min()) // 2 + 5
+    ring = np.zeros_like(mask)
+    ring[max(ys.min() - grow_y, 0):ys.max() + grow_y + 1, max(xs.min() - grow_x, 0):xs.max() + grow_x + 1] = True
+    return ring & ~mask
+
+
 def object_points(depth: Any, intrinsics: CameraIntrinsics, *, box: BoundingBox | None = None,
                   mask: Any = None, depth_scale: float = DEFAULT_DEPTH_SCALE,
                   config: ObjectGraspConfig = ObjectGraspConfig()) -> tuple[np.ndarray, SupportPlane | None]:
-    """The object's points (N, 3) in the camera frame, and the support plane found inside a box
-    (None for a mask, which holds the object alone)."""
+    """The object's points (N, 3) in the camera frame, and the support plane (None when none is
+    found): for a box, the dominant plane of the box's pixels and those around it (a tight box
+    holds little table); for a mask, the dominant plane of the pixels around the mask."""
     if (box is None) == (mask is None):
         raise InvalidInputError("give exactly one of a box or a mask")
     h, w = intrinsics.height, intrinsics.width
     pixel_mask = box.to_mask(h, w) if box is not None else np.asarray(mask, dtype=bool)
+    if pixel_mask.shape != (h, w):
+        raise InvalidInputError(f"mask shape {pixel_mask.shape} differs from the image's {(h, w)}")
     if not pixel_mask.any():
         raise InvalidInputError("the box or mask selects no pixel of the image")
     points = backproject_cloud(depth, intrinsics, depth_scale, mask=pixel_mask, frame=config.frame).points
     if len(points) < config.min_points:
         raise DepthError(f"only {len(points)} pixels of the object have valid depth (need {config.min_points})")
-    plane = _support_plane(points, config) if box is not None else None
+    around = backproject_cloud(depth, intrinsics, depth_scale, mask=_mask_surroundings(pixel_mask),
+                               frame=config.frame).points
+    if box is not None:  # a tight box holds little table: its surroundings join in
+        plane = _support_plane(np.vstack([points, around]), config)
+    else:
+        plane = _support_plane(around, config, min_points=config.min_points)
+        if plane is not None and np.median(plane.height_above(points)) <= 2 * config.plane_distance:
+            plane = None  # the "plane" around is the object's own surface, or the mask is flat on it
     if plane is not None:
-        points = points[plane.height_above(points) > 2 * config.plane_distance]
+        points = points[plane.height_above(points) > config.plane_distance]
         if len(points) < config.min_points:
             raise DepthError("nothing stands out of the support plane inside the box: no object points")
     points = _largest_cluster(points, config.cluster_eps, config.min_points)
