@@ -186,3 +186,15 @@ def test_random_planes_match_the_analytic_grasp(z0, slope_x, slope_y, u1, v1, an
     assert grasp.extras["object_width"] == pytest.approx(np.linalg.norm(s2 - s1), rel=0.03)
     np.testing.assert_allclose(grasp.position, (s1 + s2) / 2, atol=0.01 * z0)
     assert_finite(grasp)
+
+
+def test_insertion_follows_the_object_width_when_asked():
+    depth = np.full((480, 640), 0.5, np.float32)
+    pair = ContactPair(280, 240, 360, 240)                       # 80 px at 0.5 m = 6.7 cm wide
+    width = 80 / 600 * 0.5
+    deep = lift_grasp(pair, depth, CAM, LiftConfig(insertion_ratio=0.5, max_width=0.2))
+    assert deep.position[2] == pytest.approx(0.5 + width / 2, rel=1e-4) and deep.extras["insertion"] == pytest.approx(width / 2)
+    capped = lift_grasp(pair, depth, CAM, LiftConfig(insertion_ratio=1.0, max_insertion=0.04, max_width=0.2))
+    assert capped.position[2] == pytest.approx(0.54)
+    small = lift_grasp(ContactPair(316, 240, 324, 240), depth, CAM, LiftConfig(insertion_ratio=0.5))
+    assert small.position[2] == pytest.approx(0.51)             # never less than insertion_depth

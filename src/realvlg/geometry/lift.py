@@ -24,8 +24,10 @@ Algorithm of :func:`lift_grasp` (all lengths in metres, pixels as in :mod:`realv
    ``"blend"`` — normalise((1 − w)·ray + w·normal) with w = ``blend_weight``. The approach is then
    orthogonalised against the closing axis (the closing axis, measured from the contacts, is kept);
    closer than ``min_closing_approach_deg`` to each other → GraspRefusedError.
-6. Position. The grasp centre is the surface centre pushed ``insertion_depth`` along the approach:
-   t = s_c + insertion_depth · a (the fingertips reach that far past the visible surface).
+6. Position. The grasp centre is the surface centre pushed along the approach by
+   d = min(max(insertion_depth, insertion_ratio · |s2 − s1|), max_insertion): t = s_c + d · a. A
+   contact pair spans the object's width; on a round cross-section (fruit, handles, bottles) the
+   widest chord lies half that width beneath the visible top, so closing there does not slip off.
 7. Width. The contacts are silhouette points; their separation is evaluated at the grasp depth:
    w_obj = |s2 − s1| · t_z / s_c,z. w_obj > ``max_width`` → GraspRefusedError; otherwise the
    commanded opening is min(w_obj + ``width_clearance``, ``max_width``).
@@ -58,7 +60,9 @@ class LiftConfig:
 
     max_width: float = FRANKA_HAND_MAX_WIDTH  # widest opening the gripper has
     width_clearance: float = 0.01  # added to the object width for the commanded opening
-    insertion_depth: float = 0.01  # grasp centre this far past the visible surface, along the approach
+    insertion_depth: float = 0.01  # grasp centre at least this far past the visible surface, along the approach
+    insertion_ratio: float = 0.0   # … and this share of the object's width (0.5: the widest chord of a round section)
+    max_insertion: float = 0.04    # … but no deeper than the fingers reach
     approach: Literal["ray", "normal", "blend"] = "ray"
     blend_weight: float = 0.5  # weight of the surface normal in "blend"
     min_valid_fraction: float = 0.3  # of the depth samples along the closing band
@@ -72,7 +76,8 @@ class LiftConfig:
     def __post_init__(self) -> None:
         if self.approach not in ("ray", "normal", "blend"):
             raise InvalidInputError(f"approach must be 'ray', 'normal' or 'blend', got {self.approach!r}")
-        numbers = (self.max_width, self.width_clearance, self.insertion_depth, self.blend_weight,
+        numbers = (self.max_width, self.width_clearance, self.insertion_depth, self.insertion_ratio,
+                   self.max_insertion, self.blend_weight,
                    self.min_valid_fraction, self.depth_tolerance, self.min_closing_approach_deg)
         if not all(math.isfinite(float(x)) for x in numbers):
             raise InvalidInputError(f"lift parameters must be finite, got {self}")
@@ -199,7 +204,9 @@ def lift_grasp(grasp: ContactPair | RectGrasp, depth: Any, intrinsics: CameraInt
     approach = _unit(approach - closing * float(approach @ closing))
 
     # 6.–7. position and width
-    position = surface_centre + config.insertion_depth * approach
+    insertion = min(max(config.insertion_depth, config.insertion_ratio * float(np.linalg.norm(s2 - s1))),
+                    config.max_insertion)
+    position = surface_centre + insertion * approach
     object_width = float(np.linalg.norm(s2 - s1)) * position[2] / surface_centre[2]
     if object_width > config.max_width:
         raise GraspRefusedError(f"the grasp needs an opening of {object_width:.3f} m, wider than the "
@@ -207,5 +214,5 @@ def lift_grasp(grasp: ContactPair | RectGrasp, depth: Any, intrinsics: CameraInt
     width = min(object_width + config.width_clearance, config.max_width)
     extras = {"contacts_px": ends.tolist(), "surface_depth": float(surface_centre[2]), "reference_depth": reference,
               "valid_fraction": fraction, "inlier_fraction": inlier_share, "object_width": object_width,
-              "approach_mode": config.approach}
+              "approach_mode": config.approach, "insertion": insertion}
     return Grasp6D.from_axes(position, approach, closing, width, frame=config.frame, extras=extras)

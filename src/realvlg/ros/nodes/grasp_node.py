@@ -100,6 +100,8 @@ class GraspNode(Node):
         self.run_root = repo_path(declare("run_root", "runs").value)
         lift = LiftConfig(max_width=declare("lift.max_width", 0.08).value,
                           approach=declare("lift.approach", "ray").value,
+                          insertion_depth=declare("lift.insertion_depth", 0.01).value,
+                          insertion_ratio=declare("lift.insertion_ratio", 0.5).value,
                           frame=names.COLOR_OPTICAL_FRAME)
         planner_config = PlannerConfig(lift=lift, samples=declare("samples", 1).value,
                                        min_agreement=declare("min_agreement", 0.0).value)
