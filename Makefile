@@ -23,6 +23,7 @@ bench: setup
 	$(PY) bench/grounding.py
 	$(PY) bench/camera_read.py
 	$(PY) bench/calibration.py
+	$(PY) bench/coarse.py
 
 clean:
 	rm -rf build .venv .pytest_cache .hypothesis
