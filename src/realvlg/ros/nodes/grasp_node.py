@@ -94,7 +94,7 @@ class GraspNode(Node):
         self.mount = declare("camera_mount", "eye_in_hand").value
         self.calibration = load_transform(repo_path(declare("calibration", "calibration/fr3_d435i_eye_in_hand.yaml").value))
         self.capture_timeout = declare("capture_timeout", 5.0).value
-        self.max_frame_age = declare("max_frame_age", 1.0).value
+        self.max_frame_age = declare("max_frame_age", 0.0).value
         self.pose_max_gap = declare("pose_max_gap", 0.1).value
         self.execute_timeout = declare("execute_timeout", 120.0).value
         self.run_root = repo_path(declare("run_root", "runs").value)
