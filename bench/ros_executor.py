@@ -5,7 +5,6 @@ DispatchingExecutor, in the same run. Prints CPU seconds per wall second of the 
 import os
 import subprocess
 import sys
-import time
 
 WINDOW = 8.0
 NODE = r'''

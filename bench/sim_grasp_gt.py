@@ -42,7 +42,7 @@ def main() -> None:
     names = args.objects.split(",")
     runs = [trial(args.setting, n, 100 * i + k) for i, n in enumerate(tqdm(names, desc=args.setting))
             for k in range(args.trials)]
-    print(f"\n| object | success | trials | mean grasp time [s] |\n|---|---|---|---|")
+    print("\n| object | success | trials | mean grasp time [s] |\n|---|---|---|---|")
     for n in names:
         mine = [r for r in runs if r["object"] == n]
         print(f"| {n} | {sum(r['success'] for r in mine)} | {len(mine)} | "

@@ -46,7 +46,7 @@ def make_samples(folder: str | pathlib.Path, n: int = 4, seed: int = 0) -> pathl
         stem = f"scene_{100 + i:04d}_0000"
         Image.fromarray(image).save(folder / "images" / f"{stem}.png")
         Image.fromarray(mask).save(folder / "masks" / f"{stem}.png")
-        cx, cy, jaw = (x1 + x2) / 2, (y1 + y2) / 2, 8.0
+        cy, jaw = (y1 + y2) / 2, 8.0
         # a grasp across the block's width: opening along +x, corner0→corner1
         grasp = [x1 - 2, cy - jaw / 2, x2 + 2, cy - jaw / 2, x2 + 2, cy + jaw / 2, x1 - 2, cy + jaw / 2]
         records.append({

@@ -68,8 +68,8 @@ class StreamSynchronizer:
             raise CaptureError(f"no synchronised camera frames within {timeout:.1f} s: {detail}")
 
 
-REST_TRANSLATION = 1e-4   # m: two poses this close (and REST_ROTATION) mean the robot did not move
-REST_ROTATION = 1e-3      # rad
+REST_TRANSLATION = 1e-3   # m: two poses this close (and REST_ROTATION) mean the robot did not move —
+REST_ROTATION = 5e-3      # rad   below what hand-eye calibration resolves (~0.5 mm, ~0.1°)
 
 
 def _at_rest(a: np.ndarray, b: np.ndarray) -> bool:

@@ -168,7 +168,7 @@ def test_simulator_dying_mid_motion_is_reported_and_the_executor_survives(world_
                             "-r", f"{names.EXECUTE_GRASP_SERVICE}:=/dying/execute",
                             "-r", f"{names.EE_POSE_TOPIC}:=/dying/ee_pose", "-r", "/tf:=/dying/tf",
                             "-p", f"address:={world.hostname}", "-p", "realtime:=ignore",
-                            "-p", "base_frame:=base"], name="exec_dying")
+                            "-p", "base_frame:=base", "-p", "motion_timeout:=30.0"], name="exec_dying")
     target = Grasp6D.from_axes([0.55, 0.1, 0.08], [0, 0, -1], [0, 1, 0], 0.04, frame="base")
     request = ExecuteGrasp.Request(pose=grasp_to_pose_stamped(target), width=0.04)
     with node:

@@ -4,7 +4,6 @@ the outcome, the timing of each stage and the annotated image's path."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 
 from realvlg.pipeline import STRATEGIES

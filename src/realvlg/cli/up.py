@@ -9,8 +9,8 @@ import threading
 
 from realvlg.graph import CAMERAS, GROUNDINGS, ROBOTS, REPO_ROOT, plan_graph
 from realvlg.ros.process import RosChildProcess, RosProcessError
+from realvlg.ros.spin import READY_PREFIX
 
-READY_PREFIX = "READY"  # each node prints "READY <name>" once its services and topics exist
 
 
 def register(subparsers) -> None:

@@ -30,7 +30,6 @@ non-unit quaternions raise :class:`realvlg.errors.InvalidInputError`.
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import numpy as np
 from builtin_interfaces.msg import Time

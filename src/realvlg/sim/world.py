@@ -42,7 +42,7 @@ import numpy as np
 
 from realvlg.errors import InvalidInputError, RealVLGError
 from realvlg.geometry.camera import CameraIntrinsics
-from realvlg.sim.objects import OBJECTS, TABLE_CLEARANCE, ObjectSpec
+from realvlg.sim.objects import OBJECTS, TABLE_CLEARANCE
 
 HAND_BODY = "robot0_hand"
 FINGER_BODIES = ("robot0_left_finger", "robot0_right_finger")

@@ -16,22 +16,19 @@ Parameters (``config/camera_node.yaml``): ``backend`` (realsense | replay), ``st
 
 from __future__ import annotations
 
-import sys
 import threading
 
-import numpy as np
 import rclpy
 from rclpy._rclpy_pybind11 import RCLError
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
-from sensor_msgs.msg import CameraInfo, Image
 
 from realvlg.cameras.camera import CameraError, EndOfRecordingError, make_camera
 from realvlg.cameras.realsense import RealSenseCameraConfig
 from realvlg.cameras.replay import ReplayCameraConfig
-from realvlg.errors import InvalidInputError, RealVLGError
+from realvlg.errors import InvalidInputError
 from realvlg.ros import names
-from realvlg.ros.conversions import camera_info_to_msg, image_to_msg
+from realvlg.ros.rgbd import RgbdPublisher
+from realvlg.ros.spin import run_node
 
 
 def camera_config(node: Node):
@@ -58,10 +55,7 @@ class CameraNode(Node):
         self.read_timeout = self.declare_parameter("read_timeout", 5.0).value
         self.camera = make_camera(config)
         self.camera.open()
-        pubs = ((Image, names.COLOR_IMAGE_TOPIC), (CameraInfo, names.COLOR_INFO_TOPIC),
-                (Image, names.ALIGNED_DEPTH_IMAGE_TOPIC), (CameraInfo, names.ALIGNED_DEPTH_INFO_TOPIC))
-        self.color_pub, self.color_info_pub, self.depth_pub, self.depth_info_pub = (
-            self.create_publisher(t, topic, 5) for t, topic in pubs)
+        self.rgbd = RgbdPublisher(self)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="camera-read", daemon=True)
         self._thread.start()
@@ -78,13 +72,8 @@ class CameraNode(Node):
                 self.get_logger().error(f"no frame: {exc}", throttle_duration_sec=5.0)
                 continue
             stamp = frame.timestamp if self.device_stamps else self.get_clock().now().to_msg()
-            info = camera_info_to_msg(frame.intrinsics, frame.frame_id, stamp)
-            depth_mm = np.round(frame.depth * 1000.0).astype(np.uint16)
             try:
-                self.color_pub.publish(image_to_msg(frame.color, "rgb8", frame.frame_id, stamp))
-                self.depth_pub.publish(image_to_msg(depth_mm, "16UC1", frame.frame_id, stamp))
-                self.color_info_pub.publish(info)
-                self.depth_info_pub.publish(info)
+                self.rgbd.publish(frame.color, frame.depth, frame.intrinsics, frame.frame_id, stamp)
             except RCLError:
                 if rclpy.ok():
                     raise
@@ -97,24 +86,7 @@ class CameraNode(Node):
 
 
 def main(args=None) -> None:
-    rclpy.init(args=args)
-    try:
-        node = CameraNode()
-    except RealVLGError as exc:
-        print(f"camera_node: cannot start: {exc}", file=sys.stderr, flush=True)
-        rclpy.try_shutdown()
-        sys.exit(1)
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    print(f"READY {node.get_name()}", flush=True)
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.shutdown()
-        node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(CameraNode, "camera_node", args=args)
 
 
 if __name__ == "__main__":

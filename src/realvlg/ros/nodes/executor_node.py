@@ -8,7 +8,8 @@
   grasp node takes the pose at each image's timestamp from it — and the same as ``/tf``.
 
 Connecting happens at start-up: a robot that does not answer ends the node with that reason (no
-half-alive executor). A connection lost mid-motion is reported by the grasp service.
+half-alive executor). A connection lost mid-motion is reported by the grasp service; every robot
+call answers within ``motion_timeout`` even when the client library blocks for good.
 
 Parameters (``config/executor_franka*.yaml``): ``base_frame``, ``tcp_frame``, ``state_rate`` and
 the :class:`~realvlg.robots.franka.FrankaConfig` fields (``address``, ``realtime``,
@@ -19,16 +20,13 @@ the :class:`~realvlg.robots.franka.FrankaConfig` fields (``address``, ``realtime
 from __future__ import annotations
 
 import dataclasses
-import sys
 import threading
 
-import rclpy
 from geometry_msgs.msg import PoseStamped
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.executors import ExternalShutdownException
-
-from realvlg.ros.executor import DispatchingExecutor
 from rclpy.node import Node
+from realvlg_interfaces.msg import StageTiming
+from realvlg_interfaces.srv import ExecuteGrasp
 from scipy.spatial.transform import Rotation
 from std_srvs.srv import Trigger
 from tf2_msgs.msg import TFMessage
@@ -36,12 +34,16 @@ from tf2_msgs.msg import TFMessage
 from realvlg.errors import RealVLGError
 from realvlg.geometry.grasps import Grasp6D
 from realvlg.geometry.transforms import Transform
+from realvlg.robots.executor import RobotConnectionError
 from realvlg.robots.franka import FrankaConfig, FrankaExecutor
 from realvlg.robots.limits import WorkspaceBox
 from realvlg.ros import names
-from realvlg.ros.conversions import grasp_from_pose_stamped, grasp_to_pose_stamped, transform_to_msg
-from realvlg_interfaces.msg import StageTiming
-from realvlg_interfaces.srv import ExecuteGrasp
+from realvlg.ros.conversions import (
+    grasp_from_pose_stamped,
+    grasp_to_pose_stamped,
+    transform_to_msg,
+)
+from realvlg.ros.spin import run_node
 
 _SCALARS = ("address", "realtime", "relative_dynamics_factor", "approach_dynamics_factor", "max_width",
             "pre_grasp_offset", "lift_height", "open_margin", "grasp_width", "grasp_speed", "grasp_force",
@@ -66,6 +68,8 @@ class ExecutorNode(Node):
         self.tcp_frame = self.declare_parameter("tcp_frame", names.TCP_FRAME).value
         rate = self.declare_parameter("state_rate", 50.0).value
         self.robot = FrankaExecutor(dataclasses.replace(franka_config(self), base_frame=self.base_frame))
+        self.motion_timeout = self.declare_parameter("motion_timeout", 90.0).value
+        self._lost = ""  # why the robot is considered unreachable (a call that never returned)
         self.robot.connect()  # raises RobotUnreachableError with the reason
         self._motion = threading.Lock()
         self.pose_pub = self.create_publisher(PoseStamped, names.EE_POSE_TOPIC, 50)
@@ -98,7 +102,7 @@ class ExecutorNode(Node):
                 response.success, response.message = True, "checks passed (dry run, no motion)"
                 return response
             with self._motion:
-                result = self.robot.grasp(grasp, request.width)
+                result = self._bounded(lambda: self.robot.grasp(grasp, request.width), "the grasp")
         except RealVLGError as exc:  # refused before any motion, or the connection failed
             response.success, response.message = False, str(exc)
             return response
@@ -108,11 +112,37 @@ class ExecutorNode(Node):
         response.timings = [StageTiming(stage=k, seconds=float(v)) for k, v in result.timings.items()]
         return response
 
+    def _bounded(self, operation, what: str):
+        """Run a robot operation, answering within ``motion_timeout`` whatever happens: a client
+        library can block for good once the connection dies; then the robot counts as lost and
+        every later request is refused at once with the reason."""
+        if self._lost:
+            raise RobotConnectionError(f"the robot stopped answering earlier ({self._lost}); restart executor_node")
+        outcome = {}
+
+        def run():
+            try:
+                outcome["value"] = operation()
+            except BaseException as exc:  # handed to the caller below
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=run, name="robot-call", daemon=True)
+        worker.start()
+        worker.join(self.motion_timeout)
+        if worker.is_alive():
+            self._lost = f"{what} did not finish within {self.motion_timeout:.0f} s"
+            raise RobotConnectionError(f"{self._lost}: the connection to the robot is presumed lost")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
+    def shutdown(self) -> None:
+        self.robot.disconnect()
+
     def _on_home(self, request, response):
         try:
             with self._motion:
-                self.robot.home()
-                self.robot.open()
+                self._bounded(lambda: (self.robot.home(), self.robot.open()), "going home")
             response.success, response.message = True, "home"
         except RealVLGError as exc:
             response.success, response.message = False, str(exc)
@@ -120,24 +150,7 @@ class ExecutorNode(Node):
 
 
 def main(args=None) -> None:
-    rclpy.init(args=args)
-    try:
-        node = ExecutorNode()
-    except RealVLGError as exc:
-        print(f"executor_node: cannot start: {exc}", file=sys.stderr, flush=True)
-        rclpy.try_shutdown()
-        sys.exit(1)
-    executor = DispatchingExecutor(num_threads=3)
-    executor.add_node(node)
-    print(f"READY {node.get_name()}", flush=True)
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.robot.disconnect()
-        node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(ExecutorNode, "executor_node", threads=3, args=args)
 
 
 if __name__ == "__main__":

@@ -24,16 +24,16 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import rclpy
 from geometry_msgs.msg import PoseStamped
 from rclpy.action import ActionServer, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException
-
-from realvlg.ros.executor import DispatchingExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
 from rclpy.serialization import serialize_message
+from realvlg_interfaces.action import Grasp as GraspAction
+from realvlg_interfaces.msg import StageTiming
+from realvlg_interfaces.srv import ExecuteGrasp
+from realvlg_interfaces.srv import Grasp as GraspSrv
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
@@ -47,7 +47,13 @@ from realvlg.geometry.transforms import base_from_camera, load_transform
 from realvlg.graph import repo_path
 from realvlg.grounding.backend import TASKS, GroundingResult
 from realvlg.overlay import draw_grasp, draw_grounding, save_image
-from realvlg.pipeline import STRATEGIES, Capture, GraspPlanner, PlannerConfig, PlanningError
+from realvlg.pipeline import (
+    STRATEGIES,
+    Capture,
+    GraspPlanner,
+    PlannerConfig,
+    PlanningError,
+)
 from realvlg.ros import names
 from realvlg.ros.conversions import (
     camera_info_from_msg,
@@ -62,11 +68,8 @@ from realvlg.ros.conversions import (
 )
 from realvlg.ros.ground_client import ServiceGroundingBackend, call_with_timeout
 from realvlg.ros.markers import gripper_markers
+from realvlg.ros.spin import run_node
 from realvlg.runs import RunFolder
-from realvlg_interfaces.action import Grasp as GraspAction
-from realvlg_interfaces.msg import StageTiming
-from realvlg_interfaces.srv import ExecuteGrasp
-from realvlg_interfaces.srv import Grasp as GraspSrv
 
 STAGES = ("capture", "ground", "lift", "transform", "execute", "record")
 
@@ -147,25 +150,35 @@ class GraspNode(Node):
         self.poses.add(stamp_from_msg(msg.header.stamp), grasp.homogeneous())
 
     def _capture(self) -> Capture:
+        """The first synchronised frame taken after the request (``max_frame_age`` allows older) that
+        the robot's pose history can place; the next frame is tried while the pose stream lags."""
+        deadline = time.monotonic() + self.capture_timeout
         newer_than = self.get_clock().now().nanoseconds * 1e-9 - self.max_frame_age
-        if self.mount == "eye_in_hand" and self.poses.first_stamp is not None:
-            newer_than = max(newer_than, self.poses.first_stamp)  # a frame the robot poses can place
-        stamp, msgs = self.sync.wait(self.capture_timeout, newer_than=newer_than)
+        while True:
+            if self.mount == "eye_in_hand" and self.poses.first_stamp is not None:
+                newer_than = max(newer_than, self.poses.first_stamp)  # a frame the robot poses can place
+            stamp, msgs = self.sync.wait(max(0.0, deadline - time.monotonic()), newer_than=newer_than)
+            try:
+                camera = self._camera_pose(stamp, deadline)
+                break
+            except CaptureError:
+                if time.monotonic() >= deadline:
+                    raise
+                newer_than = stamp
         color = image_from_msg(msgs["color"], copy=True)
         if msgs["color"].encoding == "bgr8":
             color = color[..., ::-1].copy()
         depth_msg = msgs["depth"]
         depth = image_from_msg(depth_msg, copy=True)
         depth_scale = 0.001 if depth_msg.encoding == "16UC1" else 1.0
-        intrinsics = camera_info_from_msg(msgs["info"])
         frame = msgs["color"].header.frame_id or names.COLOR_OPTICAL_FRAME
-        if self.mount == "eye_in_hand":
-            self.poses.wait_past(stamp, self.capture_timeout)  # the pose stream may lag the camera
-            pose = self.poses.at(stamp, self.pose_max_gap)
-            camera = base_from_camera(self.calibration, self.base_frame, pose)
-        else:
-            camera = base_from_camera(self.calibration, self.base_frame)
-        return Capture(color, depth, intrinsics, camera, depth_scale, stamp, frame)
+        return Capture(color, depth, camera_info_from_msg(msgs["info"]), camera, depth_scale, stamp, frame)
+
+    def _camera_pose(self, stamp: float, deadline: float):
+        if self.mount != "eye_in_hand":
+            return base_from_camera(self.calibration, self.base_frame)
+        self.poses.wait_past(stamp, max(0.0, deadline - time.monotonic()))  # the pose stream may lag the camera
+        return base_from_camera(self.calibration, self.base_frame, self.poses.at(stamp, self.pose_max_gap))
 
     # -- one request ------------------------------------------------------------------------------
     def run(self, instruction: str, strategy: str, dry_run: bool, feedback=lambda stage, progress: None) -> Outcome:
@@ -296,18 +309,7 @@ class GraspNode(Node):
 
 
 def main(args=None) -> None:
-    rclpy.init(args=args)
-    node = GraspNode()
-    executor = DispatchingExecutor(num_threads=4)
-    executor.add_node(node)
-    print(f"READY {node.get_name()}", flush=True)  # `realvlg up` waits for this line
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(GraspNode, "grasp_node", threads=4, args=args)
 
 
 if __name__ == "__main__":

@@ -24,16 +24,19 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import rclpy
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
+from realvlg_interfaces.msg import Grounding as GroundingMsg
+from realvlg_interfaces.srv import Ground
 
 from realvlg.errors import InvalidInputError, RealVLGError
 from realvlg.grounding.factory import BackendSpec, make_backend
 from realvlg.ros import names
-from realvlg.ros.conversions import camera_info_from_msg, grounding_to_msg, image_from_msg
-from realvlg_interfaces.msg import Grounding as GroundingMsg
-from realvlg_interfaces.srv import Ground
+from realvlg.ros.conversions import (
+    camera_info_from_msg,
+    grounding_to_msg,
+    image_from_msg,
+)
+from realvlg.ros.spin import run_node
 
 DEPTH_SCALES = {"16UC1": 0.001, "mono16": 0.001, "32FC1": 1.0}
 
@@ -84,23 +87,7 @@ class GroundingNode(Node):
 
 
 def main(args=None) -> None:
-    rclpy.init(args=args)
-    try:
-        node = GroundingNode()
-    except RealVLGError as exc:
-        print(f"grounding_node: error: {exc}", flush=True)
-        rclpy.try_shutdown()
-        raise SystemExit(2) from None
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    print(f"READY {node.get_name()}", flush=True)  # `realvlg up` waits for this line
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(GroundingNode, "grounding_node", args=args)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ libfranka protocol on ``hostname`` (the executor node connects to it like to a r
 
 * publishes the wrist camera as realsense-ros does (colour ``rgb8``, aligned depth ``16UC1`` mm and
   both ``camera_info`` on ``/camera/camera/…``, frame ``camera_color_optical_frame``), rendered
-  at ``camera_rate`` Hz on one dedicated thread (an OpenGL context belongs to one thread);
+  at up to ``camera_rate`` Hz on one dedicated thread (an OpenGL context belongs to one thread),
+  which renders at most half the time so the libfranka server in the same process keeps its pace;
 * serves ``/sim/ground`` (``Ground``): the SIMULATION ORACLE (:mod:`realvlg.grounding.sim_oracle`)
   answering for exactly the image it is given — it keeps its recent renders by content hash, so
   the answer refers to the frame the grasp node captured;
@@ -26,21 +27,25 @@ import numpy as np
 import rclpy
 from rclpy._rclpy_pybind11 import RCLError
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException
-
-from realvlg.ros.executor import DispatchingExecutor
 from rclpy.node import Node
-from sensor_msgs.msg import CameraInfo, Image
+from realvlg_interfaces.srv import Ground, SimCheckGrasp, SimReset
 
 from realvlg.errors import RealVLGError
 from realvlg.grounding.backend import InvalidGrounding
 from realvlg.grounding.sim_oracle import SimOracle
 from realvlg.ros import names
-from realvlg.ros.conversions import camera_info_to_msg, grounding_to_msg, image_from_msg, image_to_msg
-from realvlg.sim.scenes import generate_scene
+from realvlg.ros.conversions import grounding_to_msg, image_from_msg
+from realvlg.ros.rgbd import RgbdPublisher
+from realvlg.ros.spin import run_node
 from realvlg.sim.objects import OBJECTS
-from realvlg.sim.world import CameraConfig, Observation, SimWorld, WorldConfig, park_placement
-from realvlg_interfaces.srv import Ground, SimCheckGrasp, SimReset
+from realvlg.sim.scenes import generate_scene
+from realvlg.sim.world import (
+    CameraConfig,
+    Observation,
+    SimWorld,
+    WorldConfig,
+    park_placement,
+)
 
 RECENT_FRAMES = 30
 
@@ -62,16 +67,13 @@ class SimNode(Node):
                               WorldConfig(hostname=declare("hostname", "127.0.0.1").value, camera=camera))
         self.world.start(settle_s=0.0)
         self.world.reset(self.scene.placements)
-        self.rate = declare("camera_rate", 5.0).value
+        self.rate = declare("camera_rate", 2.0).value
         self.publish_camera = declare("publish_camera", True).value
         self.oracle = SimOracle()
         self._recent: OrderedDict[str, Observation] = OrderedDict()
         self._recent_lock = threading.Lock()
 
-        pubs = ((Image, names.COLOR_IMAGE_TOPIC), (CameraInfo, names.COLOR_INFO_TOPIC),
-                (Image, names.ALIGNED_DEPTH_IMAGE_TOPIC), (CameraInfo, names.ALIGNED_DEPTH_INFO_TOPIC))
-        self.color_pub, self.color_info_pub, self.depth_pub, self.depth_info_pub = (
-            self.create_publisher(t, topic, 5) for t, topic in pubs)
+        self.rgbd = RgbdPublisher(self)
         group = ReentrantCallbackGroup()
         self.create_service(Ground, names.SIM_GROUND_SERVICE, self._on_ground, callback_group=group)
         self.create_service(SimCheckGrasp, "/sim/check_grasp", self._on_check, callback_group=group)
@@ -104,22 +106,15 @@ class SimNode(Node):
                     self._recent.popitem(last=False)
             if self.publish_camera:
                 try:
-                    self._publish(observation, started.to_msg())
+                    self.rgbd.publish(observation.rgb, observation.depth, observation.intrinsics,
+                                      names.COLOR_OPTICAL_FRAME, started.to_msg())
                 except RCLError:
                     if rclpy.ok():
                         raise
                     return  # shutting down: the context is gone
             elapsed = (self.get_clock().now() - started).nanoseconds * 1e-9
-            self._stop.wait(max(0.0, period - elapsed))
-
-    def _publish(self, obs: Observation, stamp) -> None:
-        frame = names.COLOR_OPTICAL_FRAME
-        info = camera_info_to_msg(obs.intrinsics, frame, stamp)
-        depth_mm = np.round(obs.depth * 1000.0).astype(np.uint16)
-        self.color_pub.publish(image_to_msg(obs.rgb, "rgb8", frame, stamp))
-        self.depth_pub.publish(image_to_msg(depth_mm, "16UC1", frame, stamp))
-        self.color_info_pub.publish(info)
-        self.depth_info_pub.publish(info)
+            # at most half the time rendering: the in-process libfranka server needs its 1 kHz loop
+            self._stop.wait(max(period - elapsed, elapsed))
 
     def _on_ground(self, request, response):
         image = image_from_msg(request.image)
@@ -168,19 +163,7 @@ class SimNode(Node):
 
 
 def main(args=None) -> None:
-    rclpy.init(args=args)
-    node = SimNode()
-    executor = DispatchingExecutor(num_threads=3)
-    executor.add_node(node)
-    print(f"READY {node.get_name()}", flush=True)
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.shutdown()
-        node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(SimNode, "sim_node", threads=3, args=args)
 
 
 if __name__ == "__main__":

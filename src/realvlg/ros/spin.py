@@ -1,0 +1,41 @@
+"""Running a realvlg node as a process: one ``main`` for every node in ``realvlg/ros/nodes``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import rclpy
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
+
+from realvlg.errors import RealVLGError
+from realvlg.ros.executor import DispatchingExecutor
+
+READY_PREFIX = "READY"  # `realvlg up` waits for "READY <node name>" on each node's output
+
+
+def run_node(make_node: Callable[[], Node], name: str, threads: int = 1, args=None) -> None:
+    """Build the node, say READY, spin until Ctrl-C / SIGTERM, then clean up (the node's own
+    ``shutdown()`` first, if it has one). A :class:`RealVLGError` while building (a robot or camera
+    that does not answer, a bad parameter) ends the process with ``<name>: cannot start: <reason>``
+    and exit code 1 — no half-alive node."""
+    rclpy.init(args=args)
+    try:
+        node = make_node()
+    except RealVLGError as exc:
+        print(f"{name}: cannot start: {exc}", file=sys.stderr, flush=True)
+        rclpy.try_shutdown()
+        sys.exit(1)
+    executor = SingleThreadedExecutor() if threads == 1 else DispatchingExecutor(num_threads=threads)
+    executor.add_node(node)
+    print(f"{READY_PREFIX} {node.get_name()}", flush=True)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if hasattr(node, "shutdown"):
+            node.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()
