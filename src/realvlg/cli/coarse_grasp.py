@@ -17,7 +17,7 @@ import json
 
 import numpy as np
 
-from realvlg.cli.grasp_pose import _intrinsics, _numbers
+from realvlg.cli.grasp_pose import add_depth_camera_arguments, intrinsics_from_args, parse_numbers
 from realvlg.errors import InvalidInputError
 from realvlg.geometry.boxes import BoundingBox
 from realvlg.io import read_depth_raw
@@ -28,16 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "coarse-grasp", help="box or mask on an RGB-D frame → 6-DoF grasps (antipodal sampler or graspnet)",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--color", required=True, metavar="IMG", help="colour image registered to the depth")
-    p.add_argument("--depth", required=True, metavar="FILE", help="depth image: 16-bit PNG, .npy or float TIFF")
-    p.add_argument("--depth-scale", type=float, default=0.001, metavar="M",
-                   help="metres per unit of integer depth (default 0.001); float files are metres")
-    cam = p.add_mutually_exclusive_group(required=True)
-    cam.add_argument("--intrinsics", metavar="FILE.yaml", help="realvlg or ROS camera_info intrinsics YAML")
-    cam.add_argument("--fx", type=float, help="focal length x [px] (with --fy --cx --cy)")
-    for name in ("fy", "cx", "cy"):
-        p.add_argument(f"--{name}", type=float, help=f"{name} [px] (with --fx)")
-    p.add_argument("--width", type=int, help="image width for --fx… (default: the depth image's)")
-    p.add_argument("--height", type=int, help="image height for --fx… (default: the depth image's)")
+    add_depth_camera_arguments(p)
     region = p.add_mutually_exclusive_group(required=True)
     region.add_argument("--bbox", metavar="X1,Y1,X2,Y2", help="box around the object [px]")
     region.add_argument("--mask", metavar="FILE", help="object mask image (non-zero = object), same size")
@@ -109,14 +100,14 @@ def run(args: argparse.Namespace) -> int:
     if args.top < 1:
         raise InvalidInputError(f"--top must be at least 1, got {args.top}")
     depth = read_depth_raw(args.depth)
-    intrinsics = _intrinsics(args, depth)
+    intrinsics = intrinsics_from_args(args, depth)
     color = _read_image(args.color, "colour image", "RGB")
     if color.shape[:2] != depth.shape:
         raise InvalidInputError(f"colour image is {color.shape[1]}x{color.shape[0]}, depth is "
                                 f"{depth.shape[1]}x{depth.shape[0]}: register them first")
     box = mask = None
     if args.bbox:
-        box = BoundingBox(*_numbers(args.bbox, 4, "--bbox"))
+        box = BoundingBox(*parse_numbers(args.bbox, 4, "--bbox"))
     else:
         mask = _read_image(args.mask, "mask", "L") > 0
         if mask.shape != depth.shape:

@@ -22,7 +22,7 @@ from realvlg.geometry.transforms import load_transform
 from realvlg.io import read_depth_raw, read_intrinsics
 
 
-def _numbers(text: str, count: int, what: str) -> list[float]:
+def parse_numbers(text: str, count: int, what: str) -> list[float]:
     parts = text.split(",")
     try:
         values = [float(p) for p in parts]
@@ -35,10 +35,9 @@ def _numbers(text: str, count: int, what: str) -> list[float]:
     return values
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "grasp-pose", help="lift a 2D grasp (contacts or rectangle) on a depth image to a 6-DoF grasp",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_depth_camera_arguments(p: argparse.ArgumentParser) -> None:
+    """``--depth``, ``--depth-scale`` and the camera (``--intrinsics`` or ``--fx --fy --cx --cy``),
+    shared by the commands that read a depth image; resolve with :func:`intrinsics_from_args`."""
     p.add_argument("--depth", required=True, metavar="FILE", help="depth image: 16-bit PNG, .npy or float TIFF")
     p.add_argument("--depth-scale", type=float, default=0.001, metavar="M",
                    help="metres per unit of integer depth (default 0.001); float files are metres")
@@ -49,6 +48,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         p.add_argument(f"--{name}", type=float, help=f"{name} [px] (with --fx)")
     p.add_argument("--width", type=int, help="image width for --fx… (default: the depth image's)")
     p.add_argument("--height", type=int, help="image height for --fx… (default: the depth image's)")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "grasp-pose", help="lift a 2D grasp (contacts or rectangle) on a depth image to a 6-DoF grasp",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_depth_camera_arguments(p)
     grasp = p.add_mutually_exclusive_group(required=True)
     grasp.add_argument("--contact", metavar="X1,Y1,X2,Y2", help="two contact points [px]")
     grasp.add_argument("--rect", metavar="X,Y,THETA_DEG,WIDTH",
@@ -67,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _intrinsics(args: argparse.Namespace, depth: np.ndarray) -> CameraIntrinsics:
+def intrinsics_from_args(args: argparse.Namespace, depth: np.ndarray) -> CameraIntrinsics:
     if args.intrinsics:
         return read_intrinsics(args.intrinsics)
     missing = [f"--{n}" for n in ("fy", "cx", "cy") if getattr(args, n) is None]
@@ -118,11 +124,11 @@ def _annotate(args: argparse.Namespace, grasp, depth: np.ndarray, intrinsics: Ca
 
 def run(args: argparse.Namespace) -> int:
     depth = read_depth_raw(args.depth)
-    intrinsics = _intrinsics(args, depth)
+    intrinsics = intrinsics_from_args(args, depth)
     if args.contact:
-        grasp2d = ContactPair(*_numbers(args.contact, 4, "--contact"))
+        grasp2d = ContactPair(*parse_numbers(args.contact, 4, "--contact"))
     else:
-        grasp2d = RectGrasp.from_degrees(*_numbers(args.rect, 4, "--rect"))
+        grasp2d = RectGrasp.from_degrees(*parse_numbers(args.rect, 4, "--rect"))
     if not math.isfinite(args.max_width) or args.max_width <= 0:
         raise InvalidInputError(f"--max-width must be a positive number of metres, got {args.max_width}")
     transform = _load_extrinsics(args.extrinsics) if args.extrinsics else None
