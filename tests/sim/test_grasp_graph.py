@@ -162,7 +162,10 @@ def test_unreachable_robot_stops_the_executor_with_the_reason():
     assert "cannot start" in line
 
 
-def test_simulator_dying_mid_motion_is_reported_and_the_executor_survives(world_factory, client):
+def test_a_dead_simulator_is_reported_and_the_executor_keeps_answering(world_factory, client):
+    """The node level: the robot dies after the executor connected; its 50 Hz state reads fail and
+    each request is answered with the reason — the node neither dies nor hangs. (Death in the
+    middle of a motion is tested at the executor core, tests/sim/test_franka_executor.py.)"""
     world = world_factory([])
     node = RosChildProcess(["-m", "realvlg.ros.nodes.executor_node", "--ros-args", "-r", "__ns:=/dying",
                             "-r", f"{names.EXECUTE_GRASP_SERVICE}:=/dying/execute",
@@ -173,17 +176,8 @@ def test_simulator_dying_mid_motion_is_reported_and_the_executor_survives(world_
     request = ExecuteGrasp.Request(pose=grasp_to_pose_stamped(target), width=0.04)
     with node:
         node.wait_for_line("READY", START)
-        start = world.hand_pose()[:3, 3].copy()
-
-        def stop_when_moving():  # mid-motion: once the hand has left its start by 3 cm
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and np.linalg.norm(world.hand_pose()[:3, 3] - start) < 0.03:
-                time.sleep(0.02)
-            world.stop()
-
-        threading.Thread(target=stop_when_moving, daemon=True).start()
-        response = client.call(ExecuteGrasp, "/dying/execute", request, timeout=120)
-        assert not response.success and response.message
+        world.stop()
+        for _ in range(2):
+            response = client.call(ExecuteGrasp, "/dying/execute", request, timeout=120)
+            assert not response.success and response.message
         assert node.running  # the node reports and keeps serving
-        again = client.call(ExecuteGrasp, "/dying/execute", request, timeout=120)
-        assert not again.success

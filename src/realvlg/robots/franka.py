@@ -149,7 +149,10 @@ class FrankaExecutor(Executor):
         import franky
 
         robot, _ = self._require()
-        return np.array(robot.model.pose(franky.Frame.EndEffector, robot.state).matrix)
+        try:
+            return np.array(robot.model.pose(franky.Frame.EndEffector, robot.state).matrix)
+        except franky.Exception as exc:
+            raise RobotConnectionError(f"cannot read the robot state: {exc}") from exc
 
     def joint_positions(self) -> np.ndarray:
         robot, _ = self._require()
