@@ -32,6 +32,7 @@ from realvlg.geometry.grasps import ContactPair
 from realvlg.geometry.lift import LiftConfig, lift_grasp
 from realvlg.geometry.projection import backproject_cloud, backproject_image
 from realvlg.io import read_depth_raw
+from timing import timed
 
 REALDATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "realdata" / "graspnet_example"
 DEPTH_SCALE = 0.001
@@ -54,14 +55,6 @@ def load_frame() -> tuple[np.ndarray, CameraIntrinsics, ContactPair, str]:
     return depth.astype(np.uint16), camera, ContactPair(600, 360, 680, 360), "synthetic table + box (10 % invalid)"
 
 
-def timed(fn, repeats: int, label: str) -> np.ndarray:
-    fn()  # warm-up: caches, thread pools
-    times = np.empty(repeats)
-    for i in tqdm(range(repeats), desc=label, leave=False):
-        start = time.perf_counter()
-        fn()
-        times[i] = time.perf_counter() - start
-    return times * 1e3
 
 
 def realsense_pointcloud(depth: np.ndarray, camera: CameraIntrinsics):

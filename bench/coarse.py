@@ -22,14 +22,13 @@ Run: ``.venv/bin/python bench/coarse.py [--repeats N]``.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import open3d as o3d
-from tqdm import tqdm
 
 from realvlg.planning.antipodal import sample_antipodal
 from realvlg.planning.object_grasp import SupportPlane, principal_axis_grasp
+from timing import timed
 
 GOAL_P50_MS = 300.0
 N_POINTS = 20_000
@@ -58,14 +57,6 @@ def sphere(rng: np.random.Generator) -> tuple[np.ndarray, None, None]:
     return 0.03 * v / np.linalg.norm(v, axis=1, keepdims=True) + CENTRE, None, None
 
 
-def timed(fn, repeats: int, label: str) -> np.ndarray:
-    fn()  # warm-up: imports, thread pools
-    times = np.empty(repeats)
-    for i in tqdm(range(repeats), desc=label, leave=False):
-        t0 = time.perf_counter()
-        fn()
-        times[i] = time.perf_counter() - t0
-    return times * 1000
 
 
 def main() -> None:

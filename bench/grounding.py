@@ -26,16 +26,15 @@ import base64
 import io
 import json
 import pathlib
-import time
 
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
 
 from realvlg.grounding.coords import CoordinateConvention
 from realvlg.grounding.parsing import parse_answer
 from realvlg.grounding.prompts import build_prompt
 from realvlg.grounding.vlm import encode_data_uri, model_input_image
+from timing import timed
 
 REALDATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "realdata" / "graspnet_example"
 ANSWER = "<think>The handle points right; grasp across it.</think>\n<answer>(655.5, 402, -31.2, 48)</answer>"
@@ -51,14 +50,6 @@ def load_image() -> tuple[np.ndarray, str]:
     return np.clip(base + rng.normal(0, 12, base.shape), 0, 255).astype(np.uint8), "synthetic (noisy gradient)"
 
 
-def timed(fn, repeats: int, label: str) -> np.ndarray:
-    fn()  # warm-up
-    times = np.empty(repeats)
-    for i in tqdm(range(repeats), desc=label, leave=False):
-        start = time.perf_counter()
-        fn()
-        times[i] = time.perf_counter() - start
-    return times * 1e3
 
 
 def main() -> None:

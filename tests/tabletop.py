@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from realvlg.geometry.boxes import BoundingBox
 from realvlg.geometry.camera import CameraIntrinsics
 
 INTRINSICS = CameraIntrinsics(320, 240, 300.0, 300.0, 159.5, 119.5)
@@ -40,3 +41,9 @@ def render(objects, intrinsics=INTRINSICS, table_depth=TABLE_DEPTH):
         color[mask] = obj.color
         masks.append(mask)
     return color, depth, masks
+
+
+def box_around(mask, margin=12):
+    """The box around a mask's pixels, grown by ``margin`` px (a detector's loose box)."""
+    ys, xs = np.nonzero(mask)
+    return BoundingBox(xs.min() - margin, ys.min() - margin, xs.max() + margin, ys.max() + margin)

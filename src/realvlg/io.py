@@ -100,3 +100,14 @@ def read_intrinsics(path: str | pathlib.Path) -> CameraIntrinsics:
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInputError(f"{path}: malformed intrinsics ({type(exc).__name__}: {exc}); expected "
                                 "width/height/fx/fy/cx/cy or a ROS camera_info YAML") from None
+
+
+def read_image(path: str | pathlib.Path, mode: str = "RGB", what: str = "image") -> np.ndarray:
+    """An image file as an array in PIL ``mode`` (``RGB`` → HxWx3 uint8, ``L`` → HxW); a file that
+    cannot be read is an InvalidInputError naming ``what``."""
+    from PIL import Image
+
+    try:
+        return np.asarray(Image.open(path).convert(mode))
+    except OSError as exc:
+        raise InvalidInputError(f"{path}: cannot read the {what} ({exc})") from None

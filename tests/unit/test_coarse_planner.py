@@ -17,23 +17,19 @@ from realvlg.planning.graspnet_backend import GraspNetConfig, check_graspnet
 from realvlg.planning.kinematics import FR3_Q_MAX, FR3_Q_MIN, forward_kinematics, reachable_grasps, solve_ik
 from realvlg.planning.planner import CoarsePlannerConfig, plan_coarse
 from realvlg.robots.limits import GraspLimits, WorkspaceBox
-from tabletop import INTRINSICS, TABLE_DEPTH, Cuboid, render
+from tabletop import box_around, INTRINSICS, TABLE_DEPTH, Cuboid, render
 
 # camera 0.6 m above the base origin at x = 0.5, looking down (optical z = −base z)
 BASE_FROM_CAMERA = Transform.from_translation_rotation(
     [0.5, 0.0, 0.6], Rotation.from_euler("x", math.pi), "base", "camera_color_optical_frame")
 
 
-def _box_around(mask, margin=12):
-    ys, xs = np.nonzero(mask)
-    return BoundingBox(xs.min() - margin, ys.min() - margin, xs.max() + margin, ys.max() + margin)
-
 
 @pytest.mark.parametrize("yaw", [0.0, 0.6, -1.2])
 def test_box_prompt_grasps_across_the_short_side_from_above(yaw):
     obj = Cuboid(0.02, -0.01, length=0.10, width=0.04, height=0.05, yaw=yaw)
     _, depth, (mask,) = render([obj])
-    plan = plan_coarse(depth, INTRINSICS, box=_box_around(mask), base_from_camera=BASE_FROM_CAMERA, top=3)
+    plan = plan_coarse(depth, INTRINSICS, box=box_around(mask), base_from_camera=BASE_FROM_CAMERA, top=3)
     long_axis = np.array([np.cos(yaw), np.sin(yaw), 0.0])
     for g in plan.grasps:
         assert g.approach @ [0, 0, 1] >= math.cos(math.radians(60)) - 1e-9    # within the approach cone
@@ -60,7 +56,7 @@ def test_mask_prompt_finds_the_table_around_the_mask():
 def test_filters_count_their_rejections():
     obj = Cuboid(0.0, 0.0, length=0.10, width=0.04, height=0.05)
     _, depth, (mask,) = render([obj])
-    box = _box_around(mask)
+    box = box_around(mask)
     tilted = AntipodalConfig(approach_offsets=(math.radians(30),))  # every candidate 30° off straight down
     plan = plan_coarse(depth, INTRINSICS, box=box, config=CoarsePlannerConfig(antipodal=tilted,
                                                                                max_approach_angle=math.radians(40)))
@@ -90,8 +86,8 @@ def test_errors_are_typed_and_clear():
     _, depth, (mask,) = render([Cuboid(0, 0, 0.06, 0.03, 0.03)])
     long_fingers = AntipodalConfig(gripper=GripperGeometry(tip_beyond=0.04, finger_length=0.07, pad_half=0.0))
     with pytest.raises(GraspRefusedError, match="table"):
-        plan_coarse(depth, INTRINSICS, box=_box_around(mask), config=CoarsePlannerConfig(antipodal=long_fingers))
-    assert plan_coarse(depth, INTRINSICS, box=_box_around(mask)).grasps
+        plan_coarse(depth, INTRINSICS, box=box_around(mask), config=CoarsePlannerConfig(antipodal=long_fingers))
+    assert plan_coarse(depth, INTRINSICS, box=box_around(mask)).grasps
     with pytest.raises(InvalidInputError, match="backend"):
         CoarsePlannerConfig(backend="magic")
 
@@ -163,7 +159,7 @@ def test_pipeline_bbox_and_contact_fallbacks():
     offset = plan.grasp_camera.position - [obj.x, obj.y, 0.0]
     assert abs(offset @ along) < obj.length / 2 and abs(offset @ across) / 0.03 < obj.width / 2  # on the block
     # bbox strategy: the coarse planner, in the base frame
-    plan = GraspPlanner(Scripted({"bbox": Grounding("bbox", box=_box_around(mask))})).plan(capture, "x", "bbox")
+    plan = GraspPlanner(Scripted({"bbox": Grounding("bbox", box=box_around(mask))})).plan(capture, "x", "bbox")
     np.testing.assert_allclose(plan.grasp_base.approach, [0, 0, -1], atol=0.05)
     assert plan.grasp_camera.extras["score_parts"]["antipodal"] > 0
 

@@ -6,19 +6,15 @@ import pytest
 from realvlg.errors import DepthError, GraspRefusedError, InvalidInputError
 from realvlg.geometry.boxes import BoundingBox
 from realvlg.planning.object_grasp import ObjectGraspConfig, object_grasp, principal_axis_grasp
-from tabletop import INTRINSICS, TABLE_DEPTH, Cuboid, render
+from tabletop import box_around, INTRINSICS, TABLE_DEPTH, Cuboid, render
 
-
-def _box_around(mask, margin=12):
-    ys, xs = np.nonzero(mask)
-    return BoundingBox(xs.min() - margin, ys.min() - margin, xs.max() + margin, ys.max() + margin)
 
 
 @pytest.mark.parametrize("yaw", [0.0, 0.6, -1.2])
 def test_box_prompt_grasps_across_the_short_side_from_above(yaw):
     obj = Cuboid(0.02, -0.01, length=0.10, width=0.04, height=0.05, yaw=yaw)
     _, depth, (mask,) = render([obj])
-    grasp = object_grasp(depth, INTRINSICS, box=_box_around(mask))
+    grasp = object_grasp(depth, INTRINSICS, box=box_around(mask))
     np.testing.assert_allclose(grasp.approach, [0, 0, 1], atol=0.02)        # down into the table
     long_axis = np.array([np.cos(yaw), np.sin(yaw), 0.0])
     assert abs(grasp.closing @ long_axis) < 0.05                              # closes across it
@@ -39,7 +35,7 @@ def test_mask_prompt_uses_the_object_alone():
 def test_clutter_box_picks_the_largest_standing_cluster():
     target = Cuboid(0.0, 0.0, 0.09, 0.035, 0.06)
     _, depth, masks = render([target, Cuboid(0.055, 0.0, 0.012, 0.012, 0.02)])
-    grasp = object_grasp(depth, INTRINSICS, box=_box_around(masks[0] | masks[1], margin=6))
+    grasp = object_grasp(depth, INTRINSICS, box=box_around(masks[0] | masks[1], margin=6))
     np.testing.assert_allclose(grasp.position[:2], [0.0, 0.0], atol=0.004)
 
 

@@ -11,13 +11,12 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from realvlg.errors import InvalidInputError
-from realvlg.geometry.boxes import BoundingBox
 from realvlg.geometry.grasps import ContactPair, RectGrasp
 from realvlg.geometry.projection import project_points
 from realvlg.geometry.transforms import Transform
 from realvlg.grounding.backend import Grounding, GroundingBackend, InvalidGrounding, InvalidReason
 from realvlg.pipeline import Capture, GraspPlanner, PlannerConfig, PlanningError
-from tabletop import INTRINSICS, TABLE_DEPTH, Cuboid, render
+from tabletop import box_around, INTRINSICS, TABLE_DEPTH, Cuboid, render
 
 OBJ = Cuboid(0.01, 0.0, length=0.09, width=0.035, height=0.05, yaw=0.4)
 TOP = TABLE_DEPTH - OBJ.height
@@ -53,10 +52,6 @@ def _contacts_across_object():
     return ContactPair(u1, v1, u2, v2)
 
 
-def _box(mask, margin=10):
-    ys, xs = np.nonzero(mask)
-    return BoundingBox(xs.min() - margin, ys.min() - margin, xs.max() + margin, ys.max() + margin)
-
 
 def _invalid(task, reason=InvalidReason.MALFORMED):
     return InvalidGrounding(task, reason, f"scripted {reason.value}")
@@ -84,7 +79,7 @@ def test_auto_falls_back_past_unusable_answers_and_missing_depth():
     capture = Capture(capture.color, depth, INTRINSICS, BASE_FROM_CAMERA)
     backend = ScriptedBackend({"contact": _invalid("contact"), "grasp": Grounding("grasp", rect=rect),
                                "seg": _invalid("seg", InvalidReason.DEGENERATE_BOX),
-                               "bbox": Grounding("bbox", box=_box(mask))})
+                               "bbox": Grounding("bbox", box=box_around(mask, margin=10))})
     plan = GraspPlanner(backend).plan(capture, "the block")
     assert backend.calls == ["contact", "grasp", "seg", "bbox"] and plan.strategy == "bbox"
     assert len(plan.attempts) == 3 and "depth" in plan.attempts[1]
@@ -101,7 +96,7 @@ def test_not_found_ends_the_request_without_other_strategies():
 
 def test_auto_uses_only_the_tasks_the_backend_answers():
     capture, mask = _capture()
-    backend = ScriptedBackend({"bbox": Grounding("bbox", box=_box(mask))}, tasks=("bbox",))
+    backend = ScriptedBackend({"bbox": Grounding("bbox", box=box_around(mask, margin=10))}, tasks=("bbox",))
     assert GraspPlanner(backend).plan(capture, "the block").strategy == "bbox"
     with pytest.raises(PlanningError, match="answers none"):
         GraspPlanner(ScriptedBackend({}, tasks=("pose",))).plan(capture, "x")

@@ -20,7 +20,7 @@ import numpy as np
 from realvlg.cli.grasp_pose import add_depth_camera_arguments, intrinsics_from_args, parse_numbers
 from realvlg.errors import InvalidInputError
 from realvlg.geometry.boxes import BoundingBox
-from realvlg.io import read_depth_raw
+from realvlg.io import read_depth_raw, read_image
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,15 +41,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--overlay", default="coarse_grasp.png", metavar="OUT.png",
                    help="overlay image to write (default coarse_grasp.png)")
     p.set_defaults(func=run)
-
-
-def _read_image(path: str, what: str, mode: str) -> np.ndarray:
-    from PIL import Image
-
-    try:
-        return np.asarray(Image.open(path).convert(mode))
-    except OSError as exc:
-        raise InvalidInputError(f"{path}: cannot read the {what} ({exc})") from None
 
 
 def _grasp_json(grasp) -> dict:
@@ -101,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"--top must be at least 1, got {args.top}")
     depth = read_depth_raw(args.depth)
     intrinsics = intrinsics_from_args(args, depth)
-    color = _read_image(args.color, "colour image", "RGB")
+    color = read_image(args.color, "RGB", "colour image")
     if color.shape[:2] != depth.shape:
         raise InvalidInputError(f"colour image is {color.shape[1]}x{color.shape[0]}, depth is "
                                 f"{depth.shape[1]}x{depth.shape[0]}: register them first")
@@ -109,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     if args.bbox:
         box = BoundingBox(*parse_numbers(args.bbox, 4, "--bbox"))
     else:
-        mask = _read_image(args.mask, "mask", "L") > 0
+        mask = read_image(args.mask, "L", "mask") > 0
         if mask.shape != depth.shape:
             raise InvalidInputError(f"mask is {mask.shape[1]}x{mask.shape[0]}, "
                                     f"depth is {depth.shape[1]}x{depth.shape[0]}")

@@ -19,7 +19,7 @@ from realvlg.geometry.camera import CameraIntrinsics
 from realvlg.geometry.grasps import ContactPair, RectGrasp
 from realvlg.geometry.lift import FRANKA_HAND_MAX_WIDTH, LiftConfig, lift_grasp
 from realvlg.geometry.transforms import load_transform
-from realvlg.io import read_depth_raw, read_intrinsics
+from realvlg.io import read_depth_raw, read_image, read_intrinsics
 
 
 def parse_numbers(text: str, count: int, what: str) -> list[float]:
@@ -104,16 +104,12 @@ def _format_text(d: dict) -> str:
 
 
 def _annotate(args: argparse.Namespace, grasp, depth: np.ndarray, intrinsics: CameraIntrinsics) -> None:
-    from PIL import Image
 
     from realvlg.geometry.projection import depth_to_metres
     from realvlg.overlay import depth_to_rgb, draw_grasp, save_image
 
     if args.image:
-        try:
-            image = np.asarray(Image.open(args.image).convert("RGB"))
-        except OSError as exc:
-            raise InvalidInputError(f"{args.image}: cannot read the colour image ({exc})") from None
+        image = read_image(args.image, what="colour image")
     else:
         image = depth_to_rgb(depth_to_metres(depth, args.depth_scale))
     try:

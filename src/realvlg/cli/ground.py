@@ -21,13 +21,13 @@ import json
 import pathlib
 
 import numpy as np
-from PIL import Image
 
 from realvlg.errors import InvalidInputError
 from realvlg.grounding.backend import TASKS, GroundingResult
 from realvlg.grounding.coords import CONVENTIONS
 from realvlg.grounding.factory import BackendSpec, make_backend
 from realvlg.grounding.prompts import PROMPT_STYLES
+from realvlg.io import read_image
 
 
 def add_backend_arguments(p: argparse.ArgumentParser, required: bool) -> None:
@@ -116,20 +116,13 @@ def _text(d: dict) -> str:
     return "\n".join(lines)
 
 
-def _read_rgb(path: str) -> np.ndarray:
-    try:
-        return np.asarray(Image.open(path).convert("RGB"))
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read the image {path}: {exc}") from None
-
-
 def run(args: argparse.Namespace) -> int:
     from realvlg.overlay import draw_grounding, save_image
 
     if args.samples < 1:
         raise InvalidInputError(f"--samples must be ≥ 1, got {args.samples}")
-    image = _read_rgb(args.image)
-    reference = _read_rgb(args.reference) if args.reference else None
+    image = read_image(args.image)
+    reference = read_image(args.reference, what="reference image") if args.reference else None
     backend = backend_from_args(args)
     result = backend.ground(args.task, image, args.instruction, samples=args.samples, reference=reference)
     overlay = pathlib.Path(args.overlay or pathlib.Path(args.image).with_suffix(".ground.png"))
