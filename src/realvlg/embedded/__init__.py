@@ -1,1 +1,1 @@
-"""The embedded default model: a small language-conditioned grounding + grasp network and its simulated training data."""
+"""The embedded default model: a small language-conditioned grounding and grasp network."""

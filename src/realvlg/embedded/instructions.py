@@ -38,16 +38,32 @@ held out of training; "train" never does, and it refuses scenes rendered in held
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Sequence
 
 import numpy as np
 
 from realvlg.embedded.vocabulary import (
-    ABSENT_NOUNS_TEST, ABSENT_NOUNS_TRAIN, ADJECTIVES, BORDERLINE_ADJECTIVES, BORDERLINE_CATEGORIES,
-    CATEGORIES, COLOR_VARIANTS, FIXED_COLORS, GENERIC_NOUNS, HELD_OUT_COLORS, HELD_OUT_RELATION_ANCHORS,
-    HELD_OUT_TEMPLATES, NEAR_COLORS, PART_WORDS, RELATIONS, SPLITS, SUPERLATIVES, TRAIN_TEMPLATES,
-    training_colors)
+    ABSENT_NOUNS_TEST,
+    ABSENT_NOUNS_TRAIN,
+    ADJECTIVES,
+    BORDERLINE_ADJECTIVES,
+    BORDERLINE_CATEGORIES,
+    CATEGORIES,
+    COLOR_VARIANTS,
+    FIXED_COLORS,
+    GENERIC_NOUNS,
+    HELD_OUT_COLORS,
+    HELD_OUT_RELATION_ANCHORS,
+    HELD_OUT_TEMPLATES,
+    NEAR_COLORS,
+    PART_WORDS,
+    RELATIONS,
+    SPLITS,
+    SUPERLATIVES,
+    TRAIN_TEMPLATES,
+    training_colors,
+)
 from realvlg.errors import InvalidInputError
 from realvlg.sim.objects import OBJECTS, find_object
 
@@ -55,7 +71,8 @@ MARGIN = 0.03  # a relation must hold by this much [m]
 NEXT_TO_MAX = 0.15  # "next to": centre distance to the anchor at most [m]
 KINDS = ("category", "color", "attribute", "relation", "part")
 KIND_WEIGHTS = {"category": 0.35, "color": 0.15, "attribute": 0.12, "relation": 0.23, "part": 0.15}
-PART_FORMS = ("of", "poss", "compound", "by")  # the handle of the mug / the mug's handle / the mug handle / the mug by its handle
+# "the handle of the mug" / "the mug's handle" / "the mug handle" / "the mug by its handle"
+PART_FORMS = ("of", "poss", "compound", "by")
 
 
 @dataclass(frozen=True)
@@ -152,9 +169,7 @@ def _describes(ref: Reference, obj: SceneObject) -> bool:
     if ref.adjective and not (obj.name in ADJECTIVES[ref.adjective]
                               or obj.name in BORDERLINE_ADJECTIVES.get(ref.adjective, ())):
         return False
-    if ref.part_word and not any(ref.part_word in words for words in PART_WORDS[obj.name].values()):
-        return False
-    return True
+    return not ref.part_word or any(ref.part_word in words for words in PART_WORDS[obj.name].values())
 
 
 def _xy(obj: SceneObject) -> np.ndarray:
