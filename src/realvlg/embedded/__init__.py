@@ -1,0 +1,1 @@
+"""The embedded default model: a small language-conditioned grounding and grasp network."""
