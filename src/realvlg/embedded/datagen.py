@@ -61,7 +61,7 @@ SLIDE = 0.015                # m along an elongated part
 class DatagenConfig:
     root: str = "data/embedded"
     seed: int = 0
-    train_scenes: int = 1200
+    train_scenes: int = 1500
     test_scenes: int = 60                 # per test split
     views_per_scene: int = 3
     width: int = 320
@@ -73,7 +73,7 @@ class DatagenConfig:
     light_jitter: float = 0.3
     view_shift: tuple[float, float, float] = (0.06, 0.08, 0.06)   # m, hand x, y, z
     view_tilt: float = math.radians(10)
-    view_yaw: float = math.radians(15)
+    view_yaw: float = math.radians(8)     # small: "left of" is the robot's left, which the image shows
     per_target: int = 3                   # instructions per visible object
     absent: int = 1                       # instructions per view naming nothing present
     workers: int = 1
@@ -202,7 +202,7 @@ class _Renderer:
 
     def scene(self, index: int):
         """(placements, colour word per object, rng) of scene ``index``."""
-        from realvlg.embedded.vocabulary import COLOR_VARIANTS, HELD_OUT_COLORS
+        from realvlg.embedded.vocabulary import sample_color
         from realvlg.sim.objects import OBJECTS
         from realvlg.sim.scenes import generate_scene
 
@@ -216,17 +216,7 @@ class _Renderer:
             scene = generate_scene("clutter", int(rng.integers(2**31)), objects=names)
         else:
             scene = generate_scene("single", int(rng.integers(2**31)), objects=[str(rng.choice(list(OBJECTS)))])
-        colors = {}
-        for p in scene.placements:
-            variants = list(COLOR_VARIANTS[p.name])
-            held = [c for c in variants if (p.name, c) in HELD_OUT_COLORS]
-            usual = [c for c in variants if (p.name, c) not in HELD_OUT_COLORS]
-            if split == "similar" and held:
-                colors[p.name] = str(rng.choice(held))
-            elif rng.random() < cfg.default_color_fraction or len(usual) == 1:
-                colors[p.name] = variants[0]
-            else:
-                colors[p.name] = str(rng.choice(usual[1:]))
+        colors = {p.name: sample_color(p.name, rng, split, cfg.default_color_fraction) for p in scene.placements}
         return scene.placements, colors, rng
 
     def view_pose(self, rng: np.random.Generator, view: int) -> np.ndarray:
