@@ -154,13 +154,27 @@ def test_grasp_in_mid_air_fails_the_lift_check(bottle_world):
     w = bottle_world
     ex = MujocoUR10eExecutor(w)
     bottle = w.object_pose("bottle")[:3, 3]
-    result = ex.grasp(_top_grasp(bottle + (-0.05, 0.0, 0.4), POWER))
+    result = ex.grasp(_top_grasp(bottle + (-0.05, 0.0, 0.4), ORANGE_GRASP))
     assert not result.success and "nothing held" in result.reason
     check = w.lift_check("bottle")
     assert not check.success and abs(check.height_gain) < 0.005
     with pytest.raises(InvalidInputError):
         w.lift_check("mug")
     w.reset([Placement("bottle", 0.8, 0.05, 0.3)])
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_scripted_top_grasp_lifts_the_orange(seed):
+    placements = dex_scene("single", seed, ["orange"], CONFIG)
+    with DexSimWorld(placements, CONFIG) as w:
+        centre = w.data.xipos[w.model.body("obj/orange").id].copy()
+        grasp = _top_grasp(np.zeros(3), ORANGE_GRASP)
+        grasp = DexGrasp(centre - grasp.rotation.apply(SPHERE_IN_PALM), grasp.rotation, grasp.joints, "base")
+        result = MujocoUR10eExecutor(w).grasp(grasp)
+        assert result.success, result.reason
+        assert set(result.timings) == {"pre_grasp", "approach", "grasp", "lift"}
+        check = w.lift_check("orange", lift=0.03, hold=1.0)
+        assert check.success and check.height_gain > 0.04
 
 
 def test_urdf_kinematics_equal_mujoco(bottle_world):
@@ -207,6 +221,11 @@ def test_urdf_kinematics_equal_mujoco(bottle_world):
     w.reset([Placement("bottle", 0.8, 0.05, 0.3)])
 
 
-POWER = {"FFJ2": 0.7, "FFJ1": 0.8, "FFJ0": 0.9, "MFJ2": 0.7, "MFJ1": 0.8, "MFJ0": 0.9,
-         "RFJ2": 0.7, "RFJ1": 0.8, "RFJ0": 0.9, "LFJ2": 0.7, "LFJ1": 0.8, "LFJ0": 0.9,
-         "THJ4": 1.0, "THJ3": 1.0, "THJ1": 0.2, "THJ0": -0.3}
+# A palm-down five-finger fingertip grasp of a 7 cm sphere (fitted once by least squares of the
+# fingertips onto the sphere, below its equator, thumb opposite the fingers; then written down).
+ORANGE_GRASP = {
+    "FFJ3": 0.101, "FFJ2": 0.574, "FFJ1": 0.154, "FFJ0": 0.176, "MFJ3": 0.084, "MFJ2": 0.556, "MFJ1": 0.202,
+    "MFJ0": 0.23, "RFJ3": 0.215, "RFJ2": 0.557, "RFJ1": 0.195, "RFJ0": 0.223, "LFJ4": 0.345, "LFJ3": 0.226,
+    "LFJ2": 0.345, "LFJ1": 0.129, "LFJ0": 0.147, "THJ4": 0.317, "THJ3": 0.617, "THJ2": 0.209, "THJ1": -0.315,
+    "THJ0": -0.13}
+SPHERE_IN_PALM = np.array([0.0248, -0.0483, 0.1317])  # the sphere's centre in the palm frame [m]
