@@ -13,16 +13,22 @@ mujoco = pytest.importorskip("mujoco")
 if __import__("importlib").util.find_spec("gymnasium_robotics") is None:
     pytest.skip("gymnasium-robotics (Shadow Hand MJCF) not installed", allow_module_level=True)
 
-from realvlg.dexvlg.description import CAMERA_FRAME, JOINT_NAMES, robot_description  # noqa: E402
-from realvlg.dexvlg.grasp import SHADOW_JOINTS, DexGrasp  # noqa: E402
-from realvlg.dexvlg.sim import (  # noqa: E402
-    T_FLANGE_CAMERA, T_FLANGE_PALM, DexCameraConfig, DexSimConfig, DexSimWorld, dex_scene, ik_nearest,
+from realvlg.dexvlg.description import CAMERA_FRAME, JOINT_NAMES, robot_description
+from realvlg.dexvlg.grasp import SHADOW_JOINTS, DexGrasp
+from realvlg.dexvlg.sim import (
+    T_FLANGE_CAMERA,
+    T_FLANGE_PALM,
+    DexCameraConfig,
+    DexSimConfig,
+    DexSimWorld,
+    dex_scene,
+    ik_nearest,
 )
-from realvlg.dexvlg.sim_executor import MujocoUR10eExecutor  # noqa: E402
-from realvlg.dexvlg.ur10e import forward_kinematics  # noqa: E402
-from realvlg.errors import GraspRefusedError, InvalidInputError  # noqa: E402
-from realvlg.sim.objects import OBJECTS  # noqa: E402
-from realvlg.sim.world import Placement  # noqa: E402
+from realvlg.dexvlg.sim_executor import MujocoUR10eExecutor
+from realvlg.dexvlg.ur10e import forward_kinematics
+from realvlg.errors import GraspRefusedError, InvalidInputError
+from realvlg.sim.objects import OBJECTS
+from realvlg.sim.world import Placement
 
 CONFIG = DexSimConfig(camera=DexCameraConfig(320, 180))
 

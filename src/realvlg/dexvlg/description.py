@@ -28,7 +28,14 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from realvlg.dexvlg.grasp import SHADOW_JOINTS
-from realvlg.dexvlg.sim import ARM_JOINTS, ARM_TORQUE, HAND_PREFIX, T_FLANGE_CAMERA, DexSimConfig, robot_mjcf
+from realvlg.dexvlg.sim import (
+    ARM_JOINTS,
+    ARM_TORQUE,
+    HAND_PREFIX,
+    T_FLANGE_CAMERA,
+    DexSimConfig,
+    robot_mjcf,
+)
 
 JOINT_NAMES = (*ARM_JOINTS, *(HAND_PREFIX + j for j in SHADOW_JOINTS))
 """The 28 movable joints of the description (arm, then the hand in SHADOW_JOINTS order)."""

@@ -50,16 +50,22 @@ os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering
 import math
 import pathlib
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import mujoco
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from realvlg.dexvlg.grasp import SHADOW_JOINTS, DexGrasp
-from realvlg.dexvlg.ur10e import UR10E_DH, UR10E_Q_MAX, UR10E_Q_MIN, dh_transforms, forward_kinematics
-from realvlg.errors import GraspRefusedError, InvalidInputError, RealVLGError
+from realvlg.dexvlg.grasp import SHADOW_JOINTS
+from realvlg.dexvlg.ur10e import (
+    UR10E_DH,
+    UR10E_Q_MAX,
+    UR10E_Q_MIN,
+    dh_transforms,
+    forward_kinematics,
+)
+from realvlg.errors import InvalidInputError, RealVLGError
 from realvlg.geometry.camera import CameraIntrinsics
 from realvlg.geometry.projection import PointCloud, backproject_cloud
 from realvlg.sim.objects import OBJECTS, TABLE_CLEARANCE
@@ -449,7 +455,7 @@ class DexSimWorld:
     # -- indices --------------------------------------------------------------------------------
     def _index(self) -> None:
         m = self.model
-        ids = lambda kind, names: np.array([mujoco.mj_name2id(m, kind, n) for n in names])  # noqa: E731
+        ids = lambda kind, names: np.array([mujoco.mj_name2id(m, kind, n) for n in names])
         self._arm_joints = ids(mujoco.mjtObj.mjOBJ_JOINT, ARM_JOINTS)
         self._arm_qpos = m.jnt_qposadr[self._arm_joints]
         self._arm_dof = m.jnt_dofadr[self._arm_joints]
@@ -736,7 +742,7 @@ class DexSimWorld:
             self._renderer.close()
             self._renderer = None
 
-    def __enter__(self) -> "DexSimWorld":
+    def __enter__(self) -> DexSimWorld:
         return self
 
     def __exit__(self, *exc) -> None:

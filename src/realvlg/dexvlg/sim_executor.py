@@ -71,7 +71,6 @@ class MujocoUR10eExecutor:
     def __init__(self, world: DexSimWorld, config: MujocoUR10eConfig = MujocoUR10eConfig()):
         self.world = world
         self.config = config
-        lo, hi = world.hand_ctrl_range.T
         self._joint_lo = np.full(len(SHADOW_JOINTS), -np.inf)
         self._joint_hi = np.full(len(SHADOW_JOINTS), np.inf)
         m = world.model
