@@ -121,6 +121,18 @@ def test_move_arm_and_hand_reach_their_targets(bottle_world):
     w.reset([Placement("bottle", 0.8, 0.05, 0.3)])
 
 
+def test_a_move_into_the_table_stops_there(bottle_world):
+    w = bottle_world
+    below = w.palm_pose()
+    below[:3, 3] = (0.75, -0.25, -0.05)  # the palm 5 cm under the table top
+    q = ik_nearest(below @ np.linalg.inv(T_FLANGE_PALM), w.arm_q())
+    assert q is not None
+    r = w.move_arm(q, 1.5)
+    assert not r.reached and "table" in r.reason
+    assert w.palm_pose()[2, 3] > -0.05 + 0.03  # stopped well before the target
+    w.reset([Placement("bottle", 0.8, 0.05, 0.3)])
+
+
 def test_scenes_are_in_front_of_the_robot_and_visible():
     placements = dex_scene("single", 3, ["orange"], CONFIG)
     with DexSimWorld(placements, CONFIG, objects=["orange", "mug"]) as w:

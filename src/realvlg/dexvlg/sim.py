@@ -650,31 +650,6 @@ class DexSimWorld:
             mujoco.mj_step(self.model, d)
         return self.hand_q()
 
-    def move_palm_linear(self, T_base_palm: np.ndarray, duration: float = 1.0, waypoints: int = 10,
-                         stop_on_table_contact: bool = True) -> MoveResult:
-        """Straight-line palm motion (position lerp, rotation slerp) to ``T_base_palm``, by IK at
-        ``waypoints`` points; refuses (no motion) when a waypoint has no IK solution."""
-        from scipy.spatial.transform import Slerp
-
-        start = self.palm_pose()
-        slerp = Slerp([0.0, 1.0], Rotation.from_matrix([start[:3, :3], T_base_palm[:3, :3]]))
-        q, path = self.arm_q(), []
-        for s in np.linspace(0, 1, waypoints + 1)[1:]:
-            T = np.eye(4)
-            T[:3, :3] = slerp(s).as_matrix()
-            T[:3, 3] = (1 - s) * start[:3, 3] + s * T_base_palm[:3, 3]
-            q = ik_nearest(T @ np.linalg.inv(T_FLANGE_PALM), q, n_seeds=0)
-            if q is None:
-                return MoveResult(False, f"no IK solution along the line at s = {s:.2f}")
-            path.append(q)
-        for i, q in enumerate(path):
-            last = i == len(path) - 1
-            r = self.move_arm(q, duration / len(path), tolerance=0.01 if last else math.inf,
-                              settle=0.5 if last else 0.0, stop_on_table_contact=stop_on_table_contact)
-            if not r.reached:
-                return r
-        return r
-
     def lift_check(self, name: str, lift: float = 0.03, hold: float = 1.0) -> LiftCheck:
         """The paper's Suc for object ``name`` (call it after lifting): the object's centre of mass
         must be at least ``lift`` above its resting height now and after ``hold`` seconds with the robot still,
@@ -705,8 +680,11 @@ class DexSimWorld:
         if self._renderer is None:
             self._renderer = mujoco.Renderer(self.model, cam.height, cam.width)
         r, d = self._renderer, self.data
+        shadow = mujoco.mjtRndFlag.mjRND_SHADOW
+        r.scene.flags[shadow] = True
         r.update_scene(d, camera=self._cam)
         rgb = r.render().copy()
+        r.scene.flags[shadow] = False  # depth and labels need no shadow map (most of the CPU render time)
         r.enable_depth_rendering()
         r.update_scene(d, camera=self._cam)
         depth = r.render().astype(np.float32)
