@@ -89,6 +89,14 @@ class MujocoUR10eExecutor:
         """base←palm."""
         return self.world.palm_pose()
 
+    def joint_positions(self) -> np.ndarray:
+        """(6,) arm joint angles [rad]."""
+        return self.world.arm_q()
+
+    def flange_pose(self) -> np.ndarray:
+        """base←tool0."""
+        return self.world.flange_pose()
+
     def home(self) -> None:
         """Open the hand, then move to the observation pose."""
         self.open()
