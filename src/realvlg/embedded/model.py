@@ -132,6 +132,7 @@ class EmbeddedNet(nn.Module):
         self.confidence = nn.Sequential(nn.Linear(2 * c3 + t, c3), nn.ReLU(), nn.Linear(c3, 1))
 
     def forward(self, x: torch.Tensor, text: torch.Tensor) -> dict[str, torch.Tensor]:
+        x = x.contiguous()  # channels-last views of numpy arrays crash oneDNN's conv backward (torch 2.13)
         h, w = x.shape[-2:]
         pad = (-h) % STRIDE, (-w) % STRIDE
         if any(pad):
@@ -167,4 +168,5 @@ def prepare(rgb: np.ndarray, depth: np.ndarray, config: EmbeddedNetConfig) -> np
                                   -config.depth_clip, config.depth_clip), 0.0)
     ys, xs = np.meshgrid(np.linspace(-1, 1, h, dtype=np.float32), np.linspace(-1, 1, w, dtype=np.float32),
                          indexing="ij")
-    return np.concatenate([image.transpose(2, 0, 1), rel[None], valid[None], xs[None], ys[None]]).astype(np.float32)
+    channels = np.concatenate([image.transpose(2, 0, 1), rel[None], valid[None], xs[None], ys[None]])
+    return np.ascontiguousarray(channels, dtype=np.float32)
