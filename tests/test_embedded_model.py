@@ -192,9 +192,9 @@ def test_from_pretrained_round_trip(encoder, tmp_path):
 COLOURS = {"red": (200, 30, 30), "green": (30, 170, 40), "blue": (30, 50, 200), "yellow": (220, 200, 30)}
 
 
-def write_synthetic_dataset(root: pathlib.Path, scenes: int = 8, seed: int = 0) -> None:
-    """Coloured boxes on a grey plane (numpy-rendered), 320×180, in the spec's layout:
-    scenes 0–5 train, 6–7 seen; one "absent" instruction per view."""
+def write_synthetic_dataset(root: pathlib.Path, scenes: int = 8, train_scenes: int = 6, seed: int = 0) -> None:
+    """Coloured boxes on a grey plane (numpy-rendered), 320×180, in the spec's layout: the first
+    ``train_scenes`` scenes train, the rest "seen"; one "absent" instruction per view."""
     rng = np.random.default_rng(seed)
     splits = {"train": [], "seen": []}
     for s in range(scenes):
@@ -227,14 +227,14 @@ def write_synthetic_dataset(root: pathlib.Path, scenes: int = 8, seed: int = 0) 
         Image.fromarray(rgb).save(folder / "00_rgb.png")
         Image.fromarray(depth).save(folder / "00_depth.png")
         Image.fromarray(seg).save(folder / "00_seg.png")
-        splits["train" if s < 6 else "seen"].extend(records)
+        splits["train" if s < train_scenes else "seen"].extend(records)
     (root / "annotations").mkdir()
     for split, recs in splits.items():
         (root / "annotations" / f"{split}.json").write_text(json.dumps(recs))
     (root / "meta.json").write_text(json.dumps({
         "generator": "tests.synthetic", "version": 1, "seed": seed, "image_size": [320, 180],
         "intrinsics": {"width": 320, "height": 180, "fx": 160.0, "fy": 160.0, "cx": 159.5, "cy": 89.5},
-        "splits": "train=0-5,seen=6-7", "views": scenes, "records": {k: len(v) for k, v in splits.items()}}))
+        "splits": f"train=0-{train_scenes - 1},seen={train_scenes}-{scenes - 1}", "views": scenes, "records": {k: len(v) for k, v in splits.items()}}))
 
 
 def test_training_smoke_loss_decreases_and_export_loads(encoder, tmp_path, monkeypatch):

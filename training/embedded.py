@@ -273,6 +273,12 @@ def evaluate_split(net, data: Dataset, records: list[dict], decode_config: Decod
     return metrics
 
 
+def summary(metrics: dict) -> str:
+    """One line per evaluation: the headline numbers of every split."""
+    keys = ("giou", "gacc", "mask_iou", "false_grasp_rate")
+    return "; ".join(f"{split} " + " ".join(f"{k} {m[k]:.2f}" for k in keys if k in m) for split, m in metrics.items())
+
+
 def evaluate_all(net, data: Dataset, decode_config: DecodeConfig, limit: int) -> dict:
     return {split: evaluate_split(net, data, recs[:limit], decode_config)
             for split, recs in data.records.items() if split != TRAIN_SPLIT}
@@ -359,12 +365,14 @@ def train_embedded(config: dict, *, export: bool = True, encoder=None):
             bar.set_postfix(loss=f"{history[-1]['loss']:.3f}")
         if int(opts["eval_every"]) and (step + 1) % int(opts["eval_every"]) == 0 and step + 1 < steps:
             history.append({"step": step + 1, "eval": evaluate_all(net, data, decode_config, int(opts["eval_samples"]))})
+            bar.write(f"step {step + 1}: {summary(history[-1]['eval'])}")
         if time.monotonic() - started > float(opts["time_budget_s"]):
             bar.write(f"time budget of {opts['time_budget_s']} s reached after {step + 1} steps")
             break
     steps_done = step + 1
     metrics = evaluate_all(net, data, decode_config, int(opts["eval_samples"]))
     history.append({"step": steps_done, "eval": metrics})
+    bar.write(f"final (step {steps_done}): {summary(metrics)}")
     (output_dir / "log_history.json").write_text(json.dumps(history, indent=1))
     curve = plot_curves([h for h in history if "loss" in h], output_dir / "curves.png",
                         title=f"{config['name']} (embedded, {parameter_count(net) / 1e6:.2f} M params)")
