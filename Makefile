@@ -24,6 +24,7 @@ bench: setup
 	$(PY) bench/camera_read.py
 	$(PY) bench/calibration.py
 	$(PY) bench/coarse.py
+	$(PY) bench/datagen.py
 
 clean:
 	rm -rf build .venv .pytest_cache .hypothesis

@@ -1,4 +1,4 @@
-"""ros2 launch realvlg grasp.launch.py [robot:=sim|franka] [camera:=sim|realsense|replay] [grounding:=oracle|vlm]
+"""ros2 launch realvlg grasp.launch.py [robot:=sim|franka] [camera:=sim|realsense|replay] [grounding:=embedded|vlm|oracle]
 
 Starts the same nodes with the same parameter files as `realvlg up` (both read
 realvlg.graph.plan_graph), for machines with a full ROS 2 install (launch, launch_ros).
@@ -26,6 +26,6 @@ def generate_launch_description():
     return LaunchDescription([
         DeclareLaunchArgument("robot", default_value="sim", choices=list(ROBOTS)),
         DeclareLaunchArgument("camera", default_value="sim", choices=list(CAMERAS)),
-        DeclareLaunchArgument("grounding", default_value="oracle", choices=list(GROUNDINGS)),
+        DeclareLaunchArgument("grounding", default_value="embedded", choices=list(GROUNDINGS)),
         OpaqueFunction(function=_nodes),
     ])

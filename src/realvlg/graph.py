@@ -8,8 +8,10 @@ Choices:
   robot at the address in ``config/executor_franka.yaml``.
 * ``camera``: ``sim`` — sim_node renders the wrist camera (needs ``robot=sim``); ``realsense`` /
   ``replay`` — camera_node with that backend.
-* ``grounding``: ``oracle`` — sim_node's ``/sim/ground`` (simulation only: reads the simulator's
-  segmentation; never a real-robot default); ``vlm`` — grounding_node serving a model.
+* ``grounding``: ``embedded`` (the default) — grounding_node serving realvlg's own small RGB-D
+  model ``models/embedded-default`` on the CPU; ``vlm`` — grounding_node serving a VLM
+  (``config/grounding_node.yaml``); ``oracle`` — sim_node's ``/sim/ground`` (simulation only:
+  reads the simulator's ground truth; for pipeline tests, never a real-robot default).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from realvlg.errors import InvalidInputError
 
 ROBOTS = ("sim", "franka")
 CAMERAS = ("sim", "realsense", "replay")
-GROUNDINGS = ("oracle", "vlm")
+GROUNDINGS = ("embedded", "vlm", "oracle")
+EMBEDDED_GROUNDING = {"backend": "embedded", "checkpoint": "embedded-default", "device": "cpu"}
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 CONFIG_DIR = REPO_ROOT / "config"
 
@@ -49,7 +52,7 @@ class NodeSpec:
         return args
 
 
-def plan_graph(robot: str = "sim", camera: str = "sim", grounding: str = "oracle",
+def plan_graph(robot: str = "sim", camera: str = "sim", grounding: str = "embedded",
                config_dir: pathlib.Path = CONFIG_DIR, overrides: dict[str, dict] | None = None) -> list[NodeSpec]:
     """The nodes for these choices, in start order; ``overrides`` maps a node name to parameter
     values that replace its files' (e.g. ``{"sim_node": {"seed": 3}}``)."""
@@ -72,8 +75,9 @@ def plan_graph(robot: str = "sim", camera: str = "sim", grounding: str = "oracle
                               {"backend": camera}))
     nodes.append(NodeSpec("executor_node", "realvlg.ros.nodes.executor_node",
                           (cfg("executor_franka.yaml"),) + ((cfg("executor_franka_sim.yaml"),) if robot == "sim" else ())))
-    if grounding == "vlm":
-        nodes.append(NodeSpec("grounding_node", "realvlg.ros.nodes.grounding_node", (cfg("grounding_node.yaml"),)))
+    if grounding != "oracle":
+        nodes.append(NodeSpec("grounding_node", "realvlg.ros.nodes.grounding_node", (cfg("grounding_node.yaml"),),
+                              EMBEDDED_GROUNDING if grounding == "embedded" else {}))
     grasp_overrides = {"grounding.service": "/sim/ground" if grounding == "oracle" else "/realvlg/ground"}
     if robot == "sim":  # the simulated wrist camera's true mount
         grasp_overrides["calibration"] = "calibration/sim_fr3_wrist_camera.yaml"

@@ -17,6 +17,13 @@ def test_simulated_graph_with_the_oracle():
     assert "publish_camera:=true" in nodes[0].argv()
 
 
+def test_default_graph_serves_the_embedded_model():
+    nodes = plan_graph()
+    assert [n.name for n in nodes] == ["sim_node", "executor_node", "grounding_node", "grasp_node"]
+    assert nodes[2].overrides["backend"] == "embedded" and nodes[2].overrides["checkpoint"] == "embedded-default"
+    assert "grounding.service:=/realvlg/ground" in nodes[3].argv()
+
+
 def test_real_robot_graph_uses_camera_and_grounding_nodes():
     nodes = plan_graph("franka", "realsense", "vlm")
     assert [n.name for n in nodes] == ["camera_node", "executor_node", "grounding_node", "grasp_node"]

@@ -24,6 +24,7 @@ SUBCOMMAND_MODULES = (
     "realvlg.cli.calibrate",
     "realvlg.cli.reward",
     "realvlg.cli.train",
+    "realvlg.cli.datagen",
 )
 
 

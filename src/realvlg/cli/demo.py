@@ -1,6 +1,7 @@
 """``realvlg demo``: the main job on the embedded default — start the simulated graph (FR3 in
-franky-sim, wrist camera, the simulation oracle), grasp what the instruction names through the
-real ``/grasp`` service, print a short report and stop the graph."""
+franky-sim, wrist camera, and the embedded grounding model ``models/embedded-default`` reading the
+instruction from the RGB-D image), grasp what the instruction names through the real ``/grasp``
+service, print a short report and stop the graph."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 
 from realvlg.cli.grasp import call_grasp, response_dict
 from realvlg.cli.up import start_graph
+from realvlg.graph import GROUNDINGS
 from realvlg.ros.process import RosProcessError
 from realvlg.sim.objects import OBJECTS
 
@@ -21,6 +23,8 @@ def register(subparsers) -> None:
                    help=f"comma-separated objects on the table (of: {', '.join(OBJECTS)})")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--strategy", default="auto")
+    p.add_argument("--grounding", choices=GROUNDINGS, default="embedded",
+                   help="embedded: realvlg's own model (default); oracle: the simulator's ground truth")
     p.add_argument("--verbose", action="store_true", help="show the nodes' output")
     p.set_defaults(func=run)
 
@@ -31,7 +35,7 @@ def run(args) -> int:
     echo = (lambda name, line: print(f"[{name}] {line}", flush=True)) if args.verbose else (lambda *_: None)
     print(f"realvlg demo: starting the simulated FR3 with {', '.join(objects)} (seed {args.seed}) …", flush=True)
     try:
-        children = start_graph("sim", "sim", "oracle", 240.0, echo, overrides={
+        children = start_graph("sim", "sim", args.grounding, 240.0, echo, overrides={
             "sim_node": {"setting": "clutter" if len(objects) > 1 else "single", "objects": objects,
                          "seed": args.seed}})
     except RosProcessError as exc:
@@ -52,6 +56,6 @@ def run(args) -> int:
     print("  stages: " + "  ".join(f"{k} {v:.2f} s" for k, v in result["timings"].items()))
     if result["run_dir"]:
         print(f"  annotated image: {result['run_dir']}/overlay.png   recording: {result['run_dir']}/bag")
-    print(f"  total {time.monotonic() - t0:.0f} s (grounding: the simulation oracle; "
+    print(f"  total {time.monotonic() - t0:.0f} s (grounding: {args.grounding}; "
           f"a VLM server is used with `realvlg up --grounding vlm`)")
     return 0 if result["success"] else 1

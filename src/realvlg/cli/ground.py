@@ -25,19 +25,21 @@ import numpy as np
 from realvlg.errors import InvalidInputError
 from realvlg.grounding.backend import TASKS, GroundingResult
 from realvlg.grounding.coords import CONVENTIONS
-from realvlg.grounding.factory import BackendSpec, make_backend
+from realvlg.grounding.factory import BACKENDS, BackendSpec, make_backend
 from realvlg.grounding.prompts import PROMPT_STYLES
-from realvlg.io import read_image
+from realvlg.io import read_depth, read_image
 
 
 def add_backend_arguments(p: argparse.ArgumentParser, required: bool) -> None:
     """The model-backend options, shared by ``realvlg ground`` and ``realvlg eval``."""
-    p.add_argument("--backend", required=required, choices=("openai", "transformers"))
+    p.add_argument("--backend", required=required, choices=BACKENDS,
+                   help="openai: a served VLM; transformers: a VLM in-process; embedded: realvlg's own "
+                        "RGB-D model (needs --depth with `ground`; default checkpoint embedded-default)")
     p.add_argument("--base-url", default="http://127.0.0.1:8000/v1", metavar="URL",
                    help="OpenAI-compatible server (openai backend; default %(default)s)")
     p.add_argument("--model", metavar="NAME", help="model name the server knows (openai backend); "
                    "a registry name also sets prompt style and coordinate convention")
-    p.add_argument("--checkpoint", metavar="DIR|NAME", help="checkpoint folder or registry name (transformers)")
+    p.add_argument("--checkpoint", metavar="DIR|NAME", help="checkpoint folder or registry name (transformers, embedded)")
     p.add_argument("--samples", type=int, default=1, metavar="K",
                    help="answers to sample; K > 1 returns the medoid with its agreement")
     p.add_argument("--convention", choices=CONVENTIONS,
@@ -64,6 +66,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--reference", metavar="IMG", help="an image of the object, sent before the scene "
                    "(UniVG-R1's multi-image form; use --prompt-style univg-r1)")
     p.add_argument("--task", required=True, choices=TASKS)
+    p.add_argument("--depth", metavar="DEPTH", help="aligned depth image (PNG/TIFF/NPY; the embedded backend needs it)")
+    p.add_argument("--depth-scale", type=float, default=0.001, help="metres per unit of an integer depth image")
     add_backend_arguments(p, required=True)
     p.add_argument("--overlay", metavar="OUT.png", help="overlay image path (default <image>.ground.png)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -124,7 +128,10 @@ def run(args: argparse.Namespace) -> int:
     image = read_image(args.image)
     reference = read_image(args.reference, what="reference image") if args.reference else None
     backend = backend_from_args(args)
-    result = backend.ground(args.task, image, args.instruction, samples=args.samples, reference=reference)
+    extra = {"reference": reference} if reference is not None else {}
+    if args.depth:
+        extra["depth"] = read_depth(args.depth, args.depth_scale)
+    result = backend.ground(args.task, image, args.instruction, samples=args.samples, **extra)
     overlay = pathlib.Path(args.overlay or pathlib.Path(args.image).with_suffix(".ground.png"))
     save_image(draw_grounding(image, result, args.instruction), overlay)
     summary = result_dict(result) | {"overlay": str(overlay)}

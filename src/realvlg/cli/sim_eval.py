@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 import pathlib
 
+from realvlg.graph import GROUNDINGS
 from realvlg.pipeline import STRATEGIES
-from realvlg.sim.eval import SETTINGS, run_eval
+from realvlg.sim.eval import SETTINGS, run_absent_eval, run_eval
 from realvlg.sim.objects import OBJECTS
 
 
@@ -19,10 +20,15 @@ def register(subparsers) -> None:
     p.add_argument("--trials", type=int, default=10, help="trials per object")
     p.add_argument("--objects", default=",".join(OBJECTS), help="comma-separated objects")
     p.add_argument("--strategy", choices=STRATEGIES, default="auto")
+    p.add_argument("--grounding", choices=GROUNDINGS, default="embedded",
+                   help="embedded: realvlg's own model (default); oracle: the simulator's ground truth "
+                        "(measures the pipeline without perception); vlm: config/grounding_node.yaml")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--calibration", metavar="FILE.yaml",
                    help="ee←camera file for the grasp node (default: the simulator's true mount, "
                         "calibration/sim_fr3_wrist_camera.yaml), e.g. the output of `realvlg calibrate --sim`")
+    p.add_argument("--absent", action="store_true",
+                   help="ask for objects that are not on the table and count grasp attempts (should be none)")
     p.add_argument("--json", dest="json_path", default="sim_eval.json", help="output JSON (table .md, chart .png beside)")
     p.set_defaults(func=run)
 
@@ -35,17 +41,25 @@ def run(args) -> int:
     overrides = {"sim_node": {"setting": args.setting, "objects": objects[:1]}}
     if args.calibration:
         overrides["grasp_node"] = {"calibration": str(pathlib.Path(args.calibration).resolve())}
-    children = start_graph("sim", "sim", "oracle", 240.0, echo=lambda *_: None, overrides=overrides)
+    children = start_graph("sim", "sim", args.grounding, 240.0, echo=lambda *_: None, overrides=overrides)
     try:
         with GraphClient("realvlg_sim_eval", wait=60.0) as client:
-            result = run_eval(client, args.setting, objects, args.trials, args.strategy, args.seed)
+            if args.absent:
+                from realvlg.embedded.vocabulary import ABSENT_NOUNS_TEST
+
+                result = run_absent_eval(client, args.setting, objects, args.trials, ABSENT_NOUNS_TEST, args.seed)
+            else:
+                result = run_eval(client, args.setting, objects, args.trials, args.strategy, args.seed)
     finally:
         for child in reversed(children):
             child.stop()
     out = pathlib.Path(args.json_path)
     out.write_text(json.dumps(result.as_dict(), indent=2))
     out.with_suffix(".md").write_text(result.markdown() + "\n")
-    result.bar_chart(out.with_suffix(".png"))
+    written = [out, out.with_suffix(".md")]
+    if not args.absent:
+        result.bar_chart(out.with_suffix(".png"))
+        written.append(out.with_suffix(".png"))
     print(result.markdown())
-    print(f"\nwritten: {out}, {out.with_suffix('.md')}, {out.with_suffix('.png')}")
+    print(f"\nwritten: {', '.join(map(str, written))}")
     return 0

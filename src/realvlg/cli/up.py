@@ -18,7 +18,9 @@ def register(subparsers) -> None:
                               description=__doc__)
     p.add_argument("--robot", choices=ROBOTS, default="sim")
     p.add_argument("--camera", choices=CAMERAS, default="sim")
-    p.add_argument("--grounding", choices=GROUNDINGS, default="oracle")
+    p.add_argument("--grounding", choices=GROUNDINGS, default="embedded",
+                   help="embedded: realvlg's own CPU model (default); vlm: config/grounding_node.yaml; "
+                        "oracle: the simulator's ground truth (simulation pipeline tests only)")
     p.add_argument("--ready-timeout", type=float, default=180.0, help="seconds for each node to come up")
     p.set_defaults(func=run)
 

@@ -8,7 +8,9 @@ An annotation file is a JSON list of objects (one per object instance in an imag
      "contact_points": [[x1, y1, x2, y2], ...]}
 
 in pixels of the original image (x right, y down). A grasp polygon opens along corner0→corner1
-(see :mod:`realvlg.geometry.grasps`). Paths are relative to the dataset root.
+(see :mod:`realvlg.geometry.grasps`). Paths are relative to the dataset root. An optional
+``depth_path`` (an aligned depth PNG, uint16 millimetres — realvlg's generated data has one) is
+handed to the backend as the capture's depth during ``realvlg eval --backend``.
 
 Splits follow the official evaluation code (lif314/RealVLG-R1 ``evaluation/dataset.py``):
 GraspNet scenes 100–129 are *seen*, 130–159 *similar*, 160–189 *novel*; the scene number is read
@@ -47,6 +49,7 @@ class Sample:
     object_id: str
     image_path: str = ""
     mask_path: str = ""
+    depth_path: str = ""
     description: str = ""
     label: str = ""
     bbox: np.ndarray | None = None
@@ -115,6 +118,7 @@ def sample_from_record(record: dict, splits: dict[str, range] = DEFAULT_SPLITS, 
     return Sample(
         image_name=str(record["image_name"]), object_id=str(record["object_id"]),
         image_path=str(record.get("image_path") or ""), mask_path=str(record.get("mask_path") or ""),
+        depth_path=str(record.get("depth_path") or ""),
         description=str(record.get("description") or ""), label=str(record.get("label") or ""),
         bbox=bbox, grasps=_array(record, "grasps", 8, where).reshape(-1, 4, 2),
         contact_points=_array(record, "contact_points", 4, where), scene=scene, split=split_of(scene, splits))

@@ -1,1 +1,1 @@
-"""The embedded default model: a small language-conditioned RGB-D grounding + grasp network (issue 8)."""
+"""The embedded default model: a small language-conditioned grounding and grasp network."""

@@ -11,17 +11,19 @@ import dataclasses
 from dataclasses import dataclass
 
 from realvlg.errors import InvalidInputError
+from realvlg.grounding.backend import GroundingBackend
 from realvlg.grounding.coords import CoordinateConvention
 from realvlg.grounding.vlm import ModelSettings, VLMBackend
 
-BACKENDS = ("openai", "transformers")
+BACKENDS = ("openai", "transformers", "embedded")
+EMBEDDED_DEFAULT = "embedded-default"
 
 
 @dataclass(frozen=True)
 class BackendSpec:
     backend: str
     model: str = ""                # openai: the name the server serves (registry name or not)
-    checkpoint: str = ""           # transformers: folder or registry name
+    checkpoint: str = ""           # transformers / embedded: folder or registry name
     base_url: str = "http://127.0.0.1:8000/v1"
     timeout: float = 60.0
     retries: int = 2
@@ -54,10 +56,14 @@ def model_settings(spec: BackendSpec) -> ModelSettings:
     return settings
 
 
-def make_backend(spec: BackendSpec) -> VLMBackend:
+def make_backend(spec: BackendSpec) -> GroundingBackend:
     """The backend ``spec`` describes (raises BackendError / InvalidInputError with a sentence)."""
     if spec.backend not in BACKENDS:
         raise InvalidInputError(f"unknown grounding backend {spec.backend!r}; expected one of {BACKENDS}")
+    if spec.backend == "embedded":
+        from realvlg.embedded.backend import EmbeddedBackend
+
+        return EmbeddedBackend.from_pretrained(spec.checkpoint or EMBEDDED_DEFAULT, device=spec.device)
     segmenter = None
     if spec.sam2_checkpoint:
         from realvlg.grounding.sam2 import Sam2Config, Sam2Segmenter

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from realvlg.data.realvlg11b import Sample
 from realvlg.errors import InvalidInputError
 from realvlg.grounding.backend import GroundingBackend, GroundingResult
+from realvlg.io import read_depth
 
 
 def prediction_record(sample: Sample, task: str, result: GroundingResult, mask_dir: pathlib.Path) -> dict:
@@ -64,7 +65,8 @@ def run_inference(backend: GroundingBackend, task: str, samples: list[Sample], p
                 image = np.asarray(Image.open(image_path).convert("RGB"))
             except OSError as exc:
                 raise InvalidInputError(f"cannot read {image_path} for {sample.image_name}: {exc}") from None
-            result = backend.ground(task, image, sample.description)
+            depth = read_depth(data_root / sample.depth_path) if sample.depth_path else None
+            result = backend.ground(task, image, sample.description, depth=depth)
             out.write(json.dumps(prediction_record(sample, task, result, mask_dir)) + "\n")
             out.flush()  # resumable: every answer is on disk before the next request
     return len(todo)

@@ -5,6 +5,11 @@ a seeded scene on the table (``single``: the object alone; ``clutter``: all the 
 ``/grasp`` is asked "grasp the <object>", and ``/sim/check_grasp`` applies the success test — the
 object lifted ≥ 5 cm above where it rested and still held 2 s later. A request that fails
 (nothing planned, refused, dropped) is a failed trial with its reason kept.
+
+The *absent-object* protocol (:func:`run_absent_eval`) sets the same scenes but asks for something
+that is not on the table — another of the simulated objects where the scene lacks it, or an object
+the simulation never has — and counts the requests that lead to a grasp attempt (a pose sent to the
+executor). It should be none: the grounding must say "not found".
 """
 
 from __future__ import annotations
@@ -82,6 +87,55 @@ class EvalResult:
         plt.close(fig)
 
 
+@dataclass
+class AbsentResult:
+    setting: str
+    trials: list[dict] = field(default_factory=list)   # {"present", "asked", "attempted", "message"}
+
+    @property
+    def attempt_rate(self) -> float:
+        return sum(t["attempted"] for t in self.trials) / len(self.trials) if self.trials else 0.0
+
+    def as_dict(self) -> dict:
+        return {"setting": self.setting, "attempt_rate": self.attempt_rate, "trials": self.trials}
+
+    def markdown(self) -> str:
+        attempted = [t for t in self.trials if t["attempted"]]
+        lines = [f"Instructions naming an absent object, {self.setting} setting: "
+                 f"{len(attempted)}/{len(self.trials)} = {self.attempt_rate * 100:.0f} % led to a grasp attempt"]
+        lines += [f"- asked {t['asked']!r} with {', '.join(t['present'])} on the table" for t in attempted]
+        return "\n".join(lines)
+
+
+def _scene(client, setting: str, obj: str, objects: list[str], seed: int) -> list[str]:
+    """Home the robot and set the trial's scene; the objects on the table."""
+    home = client.home()
+    if not home.success:
+        raise InvalidInputError(f"the robot could not go home: {home.message}")
+    scene_objects = [obj] if setting == "single" else (objects if len(objects) > 1 else list(OBJECTS))
+    reset = client.reset_scene(setting, scene_objects, seed)
+    if not reset.success:
+        raise InvalidInputError(f"the simulator could not set the scene: {reset.message}")
+    return scene_objects
+
+
+def run_absent_eval(client, setting: str, objects: list[str], trials: int, nouns: tuple[str, ...],
+                    seed: int = 0, progress: bool = True) -> AbsentResult:
+    """The absent-object protocol (module docstring): per object and trial, the trial's scene and
+    "grasp the <x>" for an ``x`` not on the table — alternately another simulated object (where one
+    is absent) and one of ``nouns`` (things the simulation never has)."""
+    result = AbsentResult(setting)
+    plan = [(o, t) for o in objects for t in range(trials)]
+    for i, (obj, t) in enumerate(tqdm(plan, desc=f"absent {setting}", unit="trial", disable=not progress)):
+        present = _scene(client, setting, obj, objects, seed + 1000 * t + list(OBJECTS).index(obj))
+        missing = [o for o in OBJECTS if o not in present]
+        asked = missing[i // 2 % len(missing)] if missing and i % 2 == 0 else nouns[i % len(nouns)]
+        response = client.grasp(f"grasp the {asked}", "auto")
+        result.trials.append({"present": present, "asked": asked, "attempted": bool(response.strategy_used),
+                              "message": response.message})
+    return result
+
+
 def run_eval(client, setting: str, objects: list[str], trials: int, strategy: str = "auto",
              seed: int = 0, progress: bool = True) -> EvalResult:
     """Run the protocol with ``client`` (a :class:`realvlg.ros.graph_client.GraphClient`)."""
@@ -97,13 +151,7 @@ def run_eval(client, setting: str, objects: list[str], trials: int, strategy: st
     for obj, t in tqdm(plan, desc=f"sim-eval {setting}", unit="trial", disable=not progress):
         started = time.monotonic()
         trial_seed = seed + 1000 * t + list(OBJECTS).index(obj)
-        home = client.home()
-        if not home.success:
-            raise InvalidInputError(f"the robot could not go home: {home.message}")
-        scene_objects = [obj] if setting == "single" else (objects if len(objects) > 1 else list(OBJECTS))
-        reset = client.reset_scene(setting, scene_objects, trial_seed)
-        if not reset.success:
-            raise InvalidInputError(f"the simulator could not set the scene: {reset.message}")
+        _scene(client, setting, obj, objects, trial_seed)
         response = client.grasp(f"grasp the {obj}", strategy)
         if response.success:
             check = client.check_grasp(obj)

@@ -357,27 +357,40 @@ def ground_truth_grasp(spec: ObjectSpec, T_base_object: np.ndarray, part: str | 
                              extras={"object": spec.name, "part": g.part})
 
 
-def _clearest_closing(position: np.ndarray, closing: np.ndarray, neighbours: dict[str, np.ndarray]) -> np.ndarray:
+def footprint_at(name: str, T_base_object: np.ndarray, margin: float = 0.0) -> shapely.Polygon:
+    """The footprint of object ``name`` at ``T_base_object`` (base←object 4x4) on the table."""
     from shapely import affinity
 
-    palm_bottom = position[2] + PALM_ABOVE_TCP
-    obstacles = []
-    for name, T in neighbours.items():
-        o = OBJECTS[name]
-        if T[2, 3] + o.height <= palm_bottom:
-            continue
-        yaw = math.atan2(T[1, 0], T[0, 0])
-        obstacles.append(affinity.translate(affinity.rotate(o.footprint(), yaw, origin=(0, 0), use_radians=True),
-                                            T[0, 3], T[1, 3]))
-    if not obstacles:
-        return closing
+    yaw = math.atan2(T_base_object[1, 0], T_base_object[0, 0])
+    return affinity.translate(affinity.rotate(OBJECTS[name].footprint(margin), yaw, origin=(0, 0), use_radians=True),
+                              T_base_object[0, 3], T_base_object[1, 3])
+
+
+def tall_obstacles(above_z: float, neighbours: dict[str, np.ndarray]) -> list[shapely.Polygon]:
+    """Footprints of the ``neighbours`` (name → base←object) whose top reaches above ``above_z``."""
+    return [footprint_at(name, T) for name, T in neighbours.items() if T[2, 3] + OBJECTS[name].height > above_z]
+
+
+def palm_footprint(position: np.ndarray, closing: np.ndarray) -> shapely.Polygon:
+    """The Franka hand's palm seen from above for a top-down grasp at ``position`` closing along
+    ``closing`` (base frame)."""
+    from shapely import affinity
+
     hx, hy = PALM_HALF_EXTENTS
     palm = shapely.box(-hy, -hx, hy, hx)  # the long side along x: rotated onto the closing direction
+    yaw = math.atan2(closing[1], closing[0])
+    return affinity.translate(affinity.rotate(palm, yaw, origin=(0, 0), use_radians=True), *position[:2])
+
+
+def _clearest_closing(position: np.ndarray, closing: np.ndarray, neighbours: dict[str, np.ndarray]) -> np.ndarray:
+    obstacles = tall_obstacles(position[2] + PALM_ABOVE_TCP, neighbours)
+    if not obstacles:
+        return closing
     base_yaw = math.atan2(closing[1], closing[0])
     best, best_clearance = closing, -1.0
     for yaw in base_yaw + np.radians(np.arange(0, 180, 15)):
-        footprint = affinity.translate(affinity.rotate(palm, yaw, origin=(0, 0), use_radians=True), *position[:2])
-        clearance = min(footprint.distance(ob) for ob in obstacles)
+        candidate = np.array([math.cos(yaw), math.sin(yaw), 0.0])
+        clearance = min(palm_footprint(position, candidate).distance(ob) for ob in obstacles)
         if clearance > best_clearance + 1e-9:
-            best, best_clearance = np.array([math.cos(yaw), math.sin(yaw), 0.0]), clearance
+            best, best_clearance = candidate, clearance
     return best

@@ -238,16 +238,30 @@ class SimWorld:
     def object_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.placements)
 
-    def start(self, settle_s: float = 0.3) -> "SimWorld":
-        from franky_sim import SimulationServer
+    def build(self) -> "SimWorld":
+        """Build the MuJoCo model and data without serving the robot or running the physics:
+        enough for :meth:`pose` + :meth:`render` (offline rendering, e.g. the data generator)."""
+        sim = self._make_simulator()
+        sim.start()
+        self._sim = sim
+        self._index_model()
+        return self
+
+    def _make_simulator(self):
         from franky_sim.mujoco_simulator import MujocoSimulator
 
         if self._sim is not None:
-            raise SimError("the world is already started")
+            raise SimError("the world is already built")
         sim = MujocoSimulator()
         sim.add_robot(initial_q=self.config.initial_q)
         self._build_scene(sim)
         sim.init()
+        return sim
+
+    def start(self, settle_s: float = 0.3) -> "SimWorld":
+        from franky_sim import SimulationServer
+
+        sim = self._make_simulator()
         server = SimulationServer(sim, hostname_candidates=[self.config.hostname])
         try:
             server.init()
@@ -442,6 +456,24 @@ class SimWorld:
         its clients stay connected): the objects of ``placements`` go where they say, at rest;
         every other object of this world goes to its :func:`park_placement`, out of the camera's
         view. The robot is not moved: home it first (the executor), so nothing is held."""
+        self._place(placements)
+        if settle_s > 0:
+            self.wait(settle_s)
+        self._rest_z = {n: float(T[2, 3]) for n, T in self.object_poses().items()}
+
+    def pose(self, placements: Sequence[Placement], q: Sequence[float], finger_width: float = 0.08) -> None:
+        """Offline posing for a :meth:`build`-only world (no physics thread): the objects as in
+        :meth:`reset` and the arm at joint positions ``q`` [rad] with the fingers ``finger_width``
+        [m] apart, without simulating — the next :meth:`render` shows exactly this state."""
+        if self._server is not None:
+            raise SimError("pose() is for offline worlds; a started world moves its robot through franky")
+        robot = self._require().robots[0]
+        d = self._sim.data
+        d.qpos[robot._qpos_addrs] = np.asarray(q, dtype=float)
+        d.qpos[robot._finger_qpos_addrs] = finger_width / 2
+        self._place(placements)
+
+    def _place(self, placements: Sequence[Placement]) -> None:
         sim = self._require()
         wanted = {p.name: p for p in placements}
         unknown = set(wanted) - set(self.object_names)
@@ -450,7 +482,7 @@ class SimWorld:
                                     f"a reset may use ({', '.join(self.object_names)})")
         m, d = sim.model, sim.data
         with self._lock:
-            for i, name in enumerate(self.object_names):
+            for name in self.object_names:
                 p = wanted.get(name) or park_placement(name)
                 joint = m.body_jntadr[self._body_ids[name]]
                 q, v = m.jnt_qposadr[joint], m.jnt_dofadr[joint]
@@ -459,9 +491,6 @@ class SimWorld:
                 d.qvel[v:v + 6] = 0.0
             mujoco.mj_forward(m, d)
         self.active = tuple(wanted)
-        if settle_s > 0:
-            self.wait(settle_s)
-        self._rest_z = {n: float(T[2, 3]) for n, T in self.object_poses().items()}
 
     # -- camera ---------------------------------------------------------------------------------
     def render(self, data: mujoco.MjData | None = None) -> Observation:
