@@ -109,11 +109,11 @@ def test_decode_recovers_box_rect_and_contacts_in_original_pixels():
     truth = RectGrasp(641.5, 361.5, math.pi / 6, 120.0, 40.0)
     mask = np.zeros((height, width), np.uint8)
     mask[300:420, 560:720] = 255
-    rec = record(bbox=[560, 300, 720, 420], grasps=[truth.corners().ravel().tolist()])
+    rec = record(bbox=[559.5, 299.5, 719.5, 419.5], grasps=[truth.corners().ravel().tolist()])
     maps = label_maps(rec, width, height, mask)
     found = decode(to_logits(maps), 5.0, (width, height), DecodeConfig(), jaw=40.0)
     assert found.found and found.confidence > 0.99
-    np.testing.assert_allclose(found.box.as_array(), [560, 300, 720, 420], atol=8)  # 1 map px = 8 orig px
+    np.testing.assert_allclose(found.box.as_array(), [559.5, 299.5, 719.5, 419.5], atol=8)  # 1 map px = 8 orig px
     assert found.mask.shape == (height, width)
     assert np.count_nonzero(found.mask & (mask > 0)) / np.count_nonzero(found.mask | (mask > 0)) > 0.85
     r = found.rect
@@ -218,7 +218,7 @@ def write_synthetic_dataset(root: pathlib.Path, scenes: int = 8, train_scenes: i
                                   depth_path=f"scenes/{name}/00_depth.png", seg_path=f"scenes/{name}/00_seg.png",
                                   object_id=f"{colour}/0", mask_path=f"scenes/{name}/00_mask_{colour}.png",
                                   description=f"grasp the {colour} box", label=f"{colour}_box", part=None,
-                                  kind="color", bbox=[int(x0), int(y0), int(x0 + w - 1), int(y0 + h - 1)],
+                                  kind="color", bbox=[x0 - 0.5, y0 - 0.5, x0 + w - 0.5, y0 + h - 0.5],
                                   grasps=[grasp.corners().ravel().tolist()],
                                   contact_points=[grasp.contacts().points.ravel().tolist()]))
         missing = next(c for c in COLOURS if c not in colours)

@@ -16,7 +16,8 @@ A config (``training/configs/embedded.yaml``)::
 The whole dataset is loaded into RAM (RGB uint8, depth uint16 mm, target masks bit-packed); the
 sentence embeddings of every unique instruction are computed once. Label maps come from
 :func:`realvlg.embedded.targets.label_maps` per batch. Optimiser AdamW, learning rate linear warm-up
-then cosine to 0 over ``steps``. Loss: BCE on heat, mask (+ dice), grasp quality and confidence;
+then cosine to 0 over ``steps``. Loss: BCE on heat, mask (+ dice), grasp quality (not on present
+targets without grasp labels) and confidence;
 smooth-L1 on cos 2θ, sin 2θ and width weighted by the quality target. Reproducible: torch and
 numpy seeded from ``seed``, one deterministic record order per epoch, augmentation drawn from the
 same seeded generator (``time_budget_s`` only stops a run that would overrun; the shipped config
@@ -163,7 +164,7 @@ def make_batch(data: Dataset, records: list[dict], net_config: EmbeddedNetConfig
     import torch
 
     width, height = data.image_size
-    inputs, maps = [], {k: [] for k in (*MAP_KEYS, "confidence")}
+    inputs, maps = [], {k: [] for k in (*MAP_KEYS, "confidence", "grasp_weight")}
     for record in records:
         rgb = data.rgb[record["_view"]]
         depth = data.depth_mm[record["_view"]].astype(np.float32) / 1000.0
@@ -179,11 +180,13 @@ def make_batch(data: Dataset, records: list[dict], net_config: EmbeddedNetConfig
         inputs.append(prepare(rgb_in, depth_in, net_config))
         target = label_maps(record, width, height, data.mask(record["_mask"]), input_width=net_config.input_width,
                             width_scale=net_config.width_scale)
+        # a present target without grasp labels says nothing about grasp quality: no quality loss
+        target["grasp_weight"] = float(not record.get("label") or bool(record.get("grasps")))
         for key in maps:
             maps[key].append(target[key])
     batch = {"x": torch.from_numpy(np.stack(inputs)),
              "text": torch.from_numpy(data.texts[[r["_text"] for r in records]])}
-    return batch, {k: torch.as_tensor(np.stack(v) if k != "confidence" else np.array(v, np.float32))
+    return batch, {k: torch.as_tensor(np.stack(v) if k in MAP_KEYS else np.array(v, np.float32))
                    for k, v in maps.items()}
 
 
@@ -203,7 +206,8 @@ def embedded_loss(out: dict, target: dict, weights: dict):
         "heat": bce(out["heat"], target["heat"]),
         "mask": bce(out["mask"], target["mask"]),
         "dice": (dice * present).sum() / present.sum().clamp(min=1.0),
-        "quality": bce(out["quality"], q, pos_weight=torch.tensor(4.0)),
+        "quality": (bce(out["quality"], q, pos_weight=torch.tensor(4.0), reduction="none").mean((1, 2))
+                    * target["grasp_weight"]).sum() / target["grasp_weight"].sum().clamp(min=1.0),
         "angle": ((F.smooth_l1_loss(out["cos"], target["cos"], reduction="none")
                    + F.smooth_l1_loss(out["sin"], target["sin"], reduction="none")) * q).sum() / qn,
         "width": (F.smooth_l1_loss(out["width"], target["width"], reduction="none") * q).sum() / qn,
