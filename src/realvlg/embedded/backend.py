@@ -65,22 +65,27 @@ def save_pretrained(net: EmbeddedNet, folder: str | os.PathLike, name: str, deco
 
 
 class EmbeddedBackend(GroundingBackend):
+    """The network + decoder on ``device`` ("cpu", "cuda", "auto"), the shared sentence encoder."""
+
     name = "embedded"
     tasks = ("contact", "grasp", "seg", "bbox")
 
     def __init__(self, net: EmbeddedNet, decode_config: DecodeConfig, model_name: str = "embedded",
-                 text_encoder=None, threads: int | None = None):
+                 text_encoder=None, threads: int | None = None, device: str = "cpu"):
         import torch
 
         if threads:
             torch.set_num_threads(threads)
-        self.net = net.eval()
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = torch.device(device)
+        self.net = net.eval().to(self.device)
         self.decode_config = decode_config
         self.model_name = model_name
         if text_encoder is None:
             from realvlg.embedded.text import TextEncoder
 
-            text_encoder = TextEncoder()
+            text_encoder = TextEncoder.shared()
         self.text_encoder = text_encoder
         self._cache: OrderedDict[tuple, Decoded] = OrderedDict()
         self.forwards = 0  # forward passes run (the cache's effect is visible here)
@@ -95,7 +100,7 @@ class EmbeddedBackend(GroundingBackend):
         try:
             config = json.loads((folder / CONFIG_FILE).read_text())
             net = EmbeddedNet(EmbeddedNetConfig.from_dict(config["net"]))
-            net.load_state_dict(load_file(folder / WEIGHTS_FILE))
+            net.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
         except (OSError, KeyError, RuntimeError, ValueError) as exc:
             raise BackendError(f"cannot load the embedded model from {folder}: {exc}") from exc
         return cls(net, DecodeConfig.from_dict(config.get("decode", {})),
@@ -112,10 +117,10 @@ class EmbeddedBackend(GroundingBackend):
             return self._cache[key]
         config = self.net.config
         rgb_in, depth_in = resize_inputs(image, depth, config.input_width)
-        x = torch.from_numpy(prepare(rgb_in, depth_in, config))[None]
-        text = torch.from_numpy(self.text_encoder.encode([instruction]))
+        x = torch.from_numpy(prepare(rgb_in, depth_in, config))[None].to(self.device)
+        text = torch.from_numpy(self.text_encoder.encode([instruction])).to(self.device)
         with torch.inference_mode():
-            out = self.net(x, text)
+            out = {k: v.float().cpu() for k, v in self.net(x, text).items()}
         self.forwards += 1
         maps = {k: v[0].numpy() for k, v in out.items() if k != "confidence"}
         result = decode(maps, float(out["confidence"][0]), (image.shape[1], image.shape[0]), self.decode_config)

