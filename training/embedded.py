@@ -376,7 +376,7 @@ def train_embedded(config: dict, *, export: bool = True, encoder=None):
         torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
         optimiser.step()
         schedule.step()
-        running.append(float(loss))
+        running.append(float(loss.detach()))
         if (step + 1) % int(opts["log_every"]) == 0 or step + 1 == steps:
             history.append({"step": step + 1, "loss": float(np.mean(running)), "lr": schedule.get_last_lr()[0],
                             **{f"loss/{k}": v for k, v in parts.items()}})
