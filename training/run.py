@@ -38,7 +38,7 @@ from training.data import DataConfig, build_rows, data_hash, to_dataset
 from training.difficulty import DIFFICULTY_FUNCTIONS
 from training.rewards import RewardConfig
 
-METHODS = ("grpo", "gspo", "sft")
+METHODS = ("grpo", "gspo", "sft", "embedded")  # embedded: training/embedded.py
 CONFIG_DIR = pathlib.Path(__file__).resolve().parent / "configs"
 
 
@@ -72,6 +72,10 @@ def load_config(path_or_name: str, overrides: list[str] = ()) -> dict:
 
 
 def validate(config: dict) -> dict:
+    if config.get("method") == "embedded":
+        from training.embedded import validate_embedded
+
+        return validate_embedded(config)
     for key in ("name", "task", "method", "base_model", "data"):
         if not config.get(key):
             raise InvalidInputError(f"the training config needs {key!r}")
@@ -139,6 +143,10 @@ def _trainer(config: dict, model, processor, dataset, output_dir: pathlib.Path):
 
 def train(config: dict, *, resume: bool = False, export: bool = True) -> RunResult:
     """Run ``config`` (see the module docstring) and return where everything went."""
+    if config.get("method") == "embedded":  # the embedded model trains with its own loop
+        from training.embedded import train_embedded
+
+        return train_embedded(config, export=export)
     from training.export import evaluate, export_model
     from training.plots import plot_curves
 
