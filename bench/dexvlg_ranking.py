@@ -20,10 +20,11 @@ import sys
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from realvlg.dexvlg.grasp import FINGERS  # noqa: E402
-from realvlg.dexvlg.ranking import rank_grasps  # noqa: E402
-from tests.dexvlg.scene_geometry import HANDLE_HI, HANDLE_LO, grasp_at, mug_scene  # noqa: E402
-from timing import timed  # noqa: E402
+from timing import timed
+
+from realvlg.dexvlg.grasp import FINGERS
+from realvlg.dexvlg.ranking import rank_grasps
+from tests.dexvlg.scene_geometry import HANDLE_HI, HANDLE_LO, grasp_at, mug_scene
 
 
 def sampled_hands(n: int, k: int = 32, s: int = 512, seed: int = 0):

@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 
 from realvlg.dexvlg.grasp import FINGERS
-from realvlg.dexvlg.ranking import TERMS, LabelledCloud, RankingConfig, hand_points, rank_grasps
+from realvlg.dexvlg.ranking import (
+    TERMS,
+    LabelledCloud,
+    RankingConfig,
+    hand_points,
+    rank_grasps,
+)
 from realvlg.errors import GraspRefusedError, InvalidInputError
 from tests.dexvlg.scene_geometry import CENTRE, grasp_at, hand, handle_face, mug_scene
 
@@ -36,14 +42,15 @@ def _case(name):
     raise KeyError(name)
 
 
-def _rank(names, cloud=None, config=RankingConfig(), **kw):
+def _rank(names, cloud=None, config=None, **kw):
     cases = [_case(n) for n in names]
     grasps = [grasp_at(palm) for _, palm in cases]
     for g, n in zip(grasps, names):
         g.extras["case"] = n
     fingers = np.stack([f for (f, _), _ in cases])
     surface = np.stack([s for (_, s), _ in cases])
-    return rank_grasps(grasps, cloud or mug_scene(), "handle", fingers, surface, np.eye(4), config, **kw)
+    return rank_grasps(grasps, cloud or mug_scene(), "handle", fingers, surface, np.eye(4),
+                       config or RankingConfig(), **kw)
 
 
 def test_contact_terms_follow_the_paper_pta_pga_rule():
@@ -106,7 +113,7 @@ def test_require_contact_and_no_feasible_grasp():
     assert not ranking.accepted
     assert {r.reason.split(":")[0] for r in ranking.rejected} == {"no contact", "unreachable"}
     with pytest.raises(GraspRefusedError, match="none of the 2 sampled grasps is feasible"):
-        ranking.best
+        _ = ranking.best
 
 
 def test_ranking_in_the_camera_frame_matches_the_base_frame():

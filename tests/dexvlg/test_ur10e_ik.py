@@ -5,7 +5,12 @@ import math
 import numpy as np
 import pytest
 
-from realvlg.dexvlg.ur10e import UR10E_REACH, forward_kinematics, ik_candidates, solve_ik
+from realvlg.dexvlg.ur10e import (
+    UR10E_REACH,
+    forward_kinematics,
+    ik_candidates,
+    solve_ik,
+)
 from realvlg.errors import InvalidInputError
 
 

@@ -56,13 +56,20 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from realvlg.dexvlg.grasp import FINGERS, DexGrasp
-from realvlg.dexvlg.ur10e import TOOL0_T_PALM, UR10E_DH, UR10E_Q_MAX, UR10E_Q_MIN, dh_transforms, solve_ik
+from realvlg.dexvlg.ur10e import (
+    PALM_NORMAL,
+    TOOL0_T_PALM,
+    UR10E_DH,
+    UR10E_Q_MAX,
+    UR10E_Q_MIN,
+    dh_transforms,
+    solve_ik,
+)
 from realvlg.errors import GraspRefusedError, InvalidInputError
 
 TERMS = ("collision", "contact", "reach", "closure")
 # The arm's configuration the IK prefers (shoulder left, elbow up, wrist down over the table).
 UR10E_READY_Q = (0.0, -math.pi / 2, math.pi / 2, -math.pi / 2, -math.pi / 2, 0.0)
-PALM_NORMAL = (0.0, -1.0, 0.0)  # the Shadow palm's grasping side in the palm frame (fingers flex towards −y)
 
 
 @dataclass(frozen=True)
@@ -154,7 +161,7 @@ class LabelledCloud:
             raise InvalidInputError(f"the cloud has no points of part {part}")
         return int(part)
 
-    def with_normals(self, radius: float = 0.01, max_nn: int = 30) -> "LabelledCloud":
+    def with_normals(self, radius: float = 0.01, max_nn: int = 30) -> LabelledCloud:
         """This cloud with Open3D-estimated normals oriented towards ``viewpoint`` (kept if present)."""
         if self.normals is not None:
             return self
@@ -331,8 +338,8 @@ def _reachability(grasps: list[DexGrasp], T_base_cloud: np.ndarray, config: Rank
     palm = T_base_cloud @ np.stack([g.homogeneous() for g in grasps])
     palm_T_tool0 = np.linalg.inv(np.asarray(config.tool0_T_palm, dtype=float))
     pre = palm.copy()
-    pre[:, :3, 3] -= config.pre_grasp_offset * (palm[:, :3, :3] @ np.asarray(PALM_NORMAL))
-    limits = dict(q_min=np.asarray(config.q_min), q_max=np.asarray(config.q_max))
+    pre[:, :3, 3] -= config.pre_grasp_offset * (palm[:, :3, :3] @ PALM_NORMAL)
+    limits = {"q_min": np.asarray(config.q_min), "q_max": np.asarray(config.q_max)}
     sol = solve_ik(palm @ palm_T_tool0, np.asarray(config.q_near), **limits)
     q_pre_near = np.where(sol.reachable[:, None], sol.q, np.asarray(config.q_near))
     pre_sol = solve_ik(pre @ palm_T_tool0, q_pre_near, **limits)

@@ -68,6 +68,9 @@ TOOL0_T_PALM = np.array([
     [0.0, 0.0, 1.0, 0.29],
     [0.0, 0.0, 0.0, 1.0],
 ])
+PALM_NORMAL = np.array([0.0, -1.0, 0.0])
+"""The Shadow palm's grasping side in the palm frame: the fingers flex towards −y (their J1–J3
+axes are +x); a pre-grasp backs the palm off along −PALM_NORMAL."""
 
 
 def _link(theta: np.ndarray, i: int) -> np.ndarray:
@@ -95,7 +98,7 @@ def ik_candidates(T_base_tool0: np.ndarray) -> np.ndarray:
     """(..., 4, 4) base←tool0 → (..., 8, 6) analytic IK branches (shoulder left/right × wrist
     up/down × elbow up/down) in (−π, π]; NaN where a branch has no solution (out of reach)."""
     T = np.asarray(T_base_tool0, dtype=float)
-    d1, d4, d5, d6 = UR10E_DH[0, 0], UR10E_DH[3, 0], UR10E_DH[4, 0], UR10E_DH[5, 0]
+    d4, d6 = UR10E_DH[3, 0], UR10E_DH[5, 0]
     a2, a3 = UR10E_DH[1, 1], UR10E_DH[2, 1]
     batch = T.shape[:-2]
     R, p = T[..., :3, :3], T[..., :3, 3]
