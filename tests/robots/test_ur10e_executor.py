@@ -9,9 +9,11 @@ import pytest
 from rtde_standin import ControllerState, standin_factory
 from scipy.spatial.transform import Rotation
 
+from realvlg.dexvlg.grasp import SHADOW_JOINTS, DexGrasp
 from realvlg.dexvlg.ur10e import TOOL0_T_PALM, forward_kinematics
 from realvlg.errors import GraspRefusedError
 from realvlg.robots.executor import RobotConnectionError, RobotUnreachableError
+from realvlg.robots.shadow_hand import SHADOW_LIMITS
 from realvlg.robots.ur10e import (
     UR10E_HOME_Q,
     JointMove,
@@ -32,6 +34,8 @@ CONFIG = UR10eConfig(host="ur10e.test", poll_period=0.001, settle_time=0.05)
 PALM = np.eye(4)
 PALM[:3, :3] = np.column_stack([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
 PALM[:3, 3] = [0.8, 0.2, 0.15]
+FINGERS_MID = np.array([(SHADOW_LIMITS[j][0] + SHADOW_LIMITS[j][1]) / 2 for j in SHADOW_JOINTS])
+GRASP_CONFIG = UR10eConfig(host="ur10e.test", poll_period=0.001, settle_time=0.05, close_wait=0.0)
 
 
 def _robot(config=CONFIG, q0=HOME, **state_kw):
@@ -147,43 +151,62 @@ def test_safety_status_bits_are_named():
     assert safety_stop_reasons(1 << 6) == ["robot emergency stop"]
 
 
-def test_execute_grasp_sends_pre_grasp_approach_close_lift_in_order():
-    robot, state = _robot()
-    closed = []
-    result = robot.execute_grasp(PALM, lambda: (closed.append(len(state.commands)), state.commands.append(("close",))))
-    names = [c[0] for c in state.commands[1:]]
-    assert names == ["moveJ", "moveL", "close", "moveL"]
+def _grasp(T=PALM, joints=None, frame="base"):
+    return DexGrasp(T[:3, 3], Rotation.from_matrix(T[:3, :3]), FINGERS_MID if joints is None else joints, frame)
+
+
+def test_execute_grasp_sends_preshape_pre_grasp_approach_close_lift_in_order():
+    robot, state = _robot(GRASP_CONFIG)
+    hand = []
+
+    def send_hand(fingers):
+        hand.append(np.array(fingers))
+        state.commands.append(("hand",))
+
+    result = robot.execute_grasp(_grasp(), send_hand)
+    assert [c[0] for c in state.commands[1:]] == ["hand", "moveJ", "moveL", "hand", "moveL"]
     palm_T_tool0 = np.linalg.inv(TOOL0_T_PALM)
     pre = PALM.copy()
-    pre[2, 3] += CONFIG.pre_grasp_offset                         # backed off away from the palm's face
-    assert np.allclose(forward_kinematics(np.array(state.commands[1][1])), pre @ palm_T_tool0)
-    assert np.allclose(state.commands[2][1], pose_to_rtde(PALM @ palm_T_tool0))
+    pre[2, 3] += GRASP_CONFIG.pre_grasp_offset                  # backed off away from the palm's face (palm −y = down)
+    assert np.allclose(forward_kinematics(np.array(state.commands[2][1])), pre @ palm_T_tool0)
+    assert state.commands[2][2:] == (0.5, 1.0, True)
+    assert np.allclose(state.commands[3][1], pose_to_rtde(PALM @ palm_T_tool0))
+    assert state.commands[3][2:] == (0.1, 0.5, True)
     lift = PALM.copy()
-    lift[2, 3] += CONFIG.lift_height
-    assert np.allclose(state.commands[4][1], pose_to_rtde(lift @ palm_T_tool0))
-    assert set(result.timings) == {"pre_grasp", "approach", "close", "lift"}
-    assert np.allclose(result.q_pre_grasp, state.commands[1][1])
+    lift[2, 3] += GRASP_CONFIG.lift_height
+    assert np.allclose(state.commands[5][1], pose_to_rtde(lift @ palm_T_tool0))
+    # pre-shape: abductions as in the grasp, 20 % of the flexions; closing: 0.2 rad past them
+    spread = np.array([SHADOW_JOINTS.index(j) for j in ("FFJ3", "MFJ3", "RFJ3", "LFJ3", "LFJ4", "THJ4")])
+    flex = SHADOW_JOINTS.index("FFJ2")
+    assert np.allclose(hand[0][spread], FINGERS_MID[spread]) and hand[0][flex] == pytest.approx(0.2 * FINGERS_MID[flex])
+    assert hand[1][flex] == pytest.approx(FINGERS_MID[flex] + 0.2) and np.allclose(hand[1][spread], FINGERS_MID[spread])
+    assert set(result.timings) == {"pre_grasp", "approach", "grasp", "lift"}
+    assert np.allclose(result.q_pre_grasp, state.commands[2][1])
 
 
 def test_execute_grasp_stops_before_closing_when_the_approach_is_stopped():
-    robot, state = _robot()
+    robot, state = _robot(GRASP_CONFIG)
     state.at_motion(1, "protective_stop")
-    closed = []
+    hand = []
     with pytest.raises(RobotSafetyStopError):
-        robot.execute_grasp(PALM, lambda: closed.append(True))
-    assert closed == []
+        robot.execute_grasp(_grasp(), hand.append)
+    assert len(hand) == 1                                        # the pre-shape only: never closed
     assert [c[0] for c in _motions(state)] == ["moveJ", "moveL", "stopL"]
 
 
-def test_execute_grasp_refuses_an_unreachable_palm_before_moving():
-    robot, state = _robot()
+def test_execute_grasp_refuses_before_any_command():
+    robot, state = _robot(GRASP_CONFIG)
     far = PALM.copy()
     far[:3, 3] = [1.6, 0.0, 0.3]
-    with pytest.raises(GraspRefusedError):
-        robot.execute_grasp(far, lambda: None)
     upside = PALM.copy()
     upside[:3, :3] = Rotation.from_euler("x", math.pi).as_matrix() @ PALM[:3, :3]
-    upside[2, 3] = 0.02                                          # pre-grasp would go under the table
-    with pytest.raises(GraspRefusedError):
-        robot.execute_grasp(upside, lambda: None)
-    assert _motions(state) == []
+    upside[2, 3] = 0.04                                          # the pre-grasp would go under the table
+    bent = FINGERS_MID.copy()
+    bent[SHADOW_JOINTS.index("THJ0")] = 0.5
+    hand = []
+    for grasp, match in ((_grasp(far), "IK"), (_grasp(upside), "outside the workspace"),
+                         (_grasp(frame="camera_color_optical_frame"), "frame"),
+                         (_grasp(joints=bent), "THJ0 = 0.500")):
+        with pytest.raises(GraspRefusedError, match=match):
+            robot.execute_grasp(grasp, hand.append)
+    assert _motions(state) == [] and hand == []

@@ -58,14 +58,15 @@ def forward_kinematics(q: np.ndarray) -> np.ndarray:
     return dh_transforms(q)[..., -1, :, :]
 
 
-# The Shadow Hand on the flange: the MJCF's ``robot0:forearm`` bolted to tool0 with its z along
-# tool0's z (the wrist joints WRJ1/WRJ0 held at 0), so the palm body sits 0.01 m along y and
-# 0.256 + 0.034 m along z of the flange, unrotated. ranking (reachability) and the MuJoCo scene
-# (dexvlg.sim) use this one value; a real mount with another adapter plate changes it here.
+# The Shadow Hand on the flange, as realvlg.dexvlg.sim builds it (its T_FLANGE_PALM): the MJCF's
+# robot0:wrist body (forearm removed, wrist joints WRJ1/WRJ0 locked at 0) on a 3 cm adapter plate,
+# robot0:palm 0.034 m further along the flange z, unrotated: fingers along tool0 +z, palm facing
+# tool0 −y. ranking (reachability) and the UR10e executor use this value; a real mount with
+# another adapter changes it here (and the URDF of realvlg.dexvlg.description with it).
 TOOL0_T_PALM = np.array([
     [1.0, 0.0, 0.0, 0.0],
-    [0.0, 1.0, 0.0, 0.01],
-    [0.0, 0.0, 1.0, 0.29],
+    [0.0, 1.0, 0.0, 0.0],
+    [0.0, 0.0, 1.0, 0.03 + 0.034],
     [0.0, 0.0, 0.0, 1.0],
 ])
 PALM_NORMAL = np.array([0.0, -1.0, 0.0])

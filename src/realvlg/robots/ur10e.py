@@ -1,12 +1,13 @@
 """Universal Robots UR10e arm executor over ur_rtde (``rtde_control`` / ``rtde_receive``).
 
-Interface. :class:`UR10eArm` is the small interface of the DexVLG arm (the ur_rtde executor here,
-``realvlg.dexvlg.sim``'s MuJoCo executor for the closed loop): ``connect`` / ``disconnect``,
-``joint_positions`` (6,) rad, ``flange_pose`` base←tool0 4x4, ``move_joints`` (moveJ),
-``move_linear`` (moveL of tool0), ``stop``, and :meth:`UR10eArm.execute_grasp`, the arm's part of a
-dexterous grasp. Frames: the UR controller's base (the DH base of :mod:`realvlg.dexvlg.ur10e`)
-and tool0 (the flange): the executor sets the controller's TCP offset to zero at connect, so a
-moveL pose *is* a tool0 pose. Metres, radians, m/s, rad/s.
+Interface. :class:`UR10eArm` is the small interface of the real DexVLG arm: ``connect`` /
+``disconnect``, ``joint_positions`` (6,) rad, ``flange_pose`` base←tool0 4x4, ``move_joints``
+(moveJ), ``move_linear`` (moveL of tool0), ``stop``, and :meth:`UR10eArm.execute_grasp`, a Shadow
+Hand grasp in the stages of the MuJoCo twin (``realvlg.dexvlg.sim_executor``: pre-grasp,
+approach, grasp, lift) with the hand's targets handed to a callable (the ROS publisher of
+:mod:`realvlg.ros.nodes.shadow_hand_node` on the robot). Frames: the UR controller's base (the DH
+base of :mod:`realvlg.dexvlg.ur10e`) and tool0 (the flange): the executor sets the controller's
+TCP offset to zero at connect, so a moveL pose *is* a tool0 pose. Metres, radians, m/s, rad/s.
 
 Checks before any command (:class:`~realvlg.errors.GraspRefusedError`, nothing is sent): finite
 targets, joint targets within ``q_min``/``q_max``, flange **and palm** positions (through the
@@ -44,6 +45,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from realvlg.dexvlg.grasp import SHADOW_JOINTS, DexGrasp
 from realvlg.dexvlg.ur10e import (
     PALM_NORMAL,
     TOOL0_T_PALM,
@@ -55,6 +57,7 @@ from realvlg.dexvlg.ur10e import (
 from realvlg.errors import GraspRefusedError, InvalidInputError, RealVLGError
 from realvlg.robots.executor import RobotConnectionError, RobotUnreachableError
 from realvlg.robots.limits import WorkspaceBox
+from realvlg.robots.shadow_hand import ShadowHandCommander, ShadowHandConfig
 
 # RTDE safety_status_bits (UR RTDE guide): bit → what it means for motion
 SAFETY_BITS = {
@@ -67,6 +70,9 @@ SAFETY_BITS = {
     9: "safety fault",
     10: "stopped due to safety",
 }
+# Knuckle abductions, the little finger's metacarpal and the thumb's rotation: fully set in the
+# pre-shape, never squeezed (the same split as realvlg.dexvlg.sim_executor).
+SPREAD_JOINTS = np.array([(j.endswith("J3") and not j.startswith("TH")) or j.endswith("J4") for j in SHADOW_JOINTS])
 UR10E_HOME_Q = (0.0, -math.pi / 2, math.pi / 2, -math.pi / 2, -math.pi / 2, 0.0)
 
 
@@ -100,8 +106,8 @@ class UR10eConfig:
     ``joint_speed`` / ``joint_acceleration`` (moveJ, leading axis) and ``linear_speed`` /
     ``linear_acceleration`` (moveL, tool) are the defaults; ``max_*`` clamp what a call asks for.
     ``workspace``: the box (controller base frame) that the flange and the palm must stay in; the
-    default keeps both above a table at the height of the robot's base (z = 0). ``pre_grasp_offset``
-    backs the palm off along its normal before the approach, ``lift_height`` lifts straight up."""
+    default keeps both above a table at the height of the robot's base (z = 0). The grasp fields
+    (``pre_grasp_offset`` … ``finger_tolerance``) are those of :meth:`UR10eArm.execute_grasp`."""
 
     host: str = "192.168.1.10"
     frequency: float = 500.0                   # RTDE rate [Hz]; e-series controllers run 500 Hz
@@ -120,8 +126,13 @@ class UR10eConfig:
     workspace: WorkspaceBox = WorkspaceBox(x=(-1.3, 1.3), y=(-1.3, 1.3), z=(0.02, 1.5))
     tool0_T_palm: tuple = tuple(map(tuple, TOOL0_T_PALM))
     home_q: tuple[float, ...] = UR10E_HOME_Q
-    pre_grasp_offset: float = 0.08
+    base_frame: str = "base"                   # the frame grasps must be in (the controller's base)
+    pre_grasp_offset: float = 0.10
     lift_height: float = 0.10
+    preshape_fraction: float = 0.2             # of the grasp's flexions before the approach
+    squeeze: float = 0.2                       # rad past the grasp's flexions when closing
+    close_wait: float = 1.5                    # s for the hand to close before the lift
+    finger_tolerance: float = 0.05             # rad a finger target may exceed its range (then clipped)
     motion_timeout: float = 30.0               # longest a single motion may take [s]
     settle_time: float = 1.0                   # a steady robot may take this long to report the target [s]
     poll_period: float = 0.01
@@ -133,7 +144,8 @@ class UR10eConfig:
         for name in ("frequency", "joint_speed", "joint_acceleration", "linear_speed", "linear_acceleration",
                      "max_joint_speed", "max_joint_acceleration", "max_linear_speed", "max_linear_acceleration",
                      "stop_joint_deceleration", "stop_linear_deceleration", "motion_timeout", "settle_time",
-                     "poll_period", "joint_tolerance", "position_tolerance", "rotation_tolerance"):
+                     "poll_period", "joint_tolerance", "position_tolerance", "rotation_tolerance",
+                     "pre_grasp_offset", "lift_height"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise InvalidInputError(f"UR10eConfig.{name} must be a positive number, got {value!r}")
@@ -142,6 +154,10 @@ class UR10eConfig:
                 raise InvalidInputError(f"UR10eConfig.{name} needs 6 joint values")
         if np.asarray(self.tool0_T_palm).shape != (4, 4):
             raise InvalidInputError("UR10eConfig.tool0_T_palm must be a 4x4 transform")
+        if not (0 <= self.preshape_fraction <= 1 and self.squeeze >= 0 and self.close_wait >= 0
+                and self.finger_tolerance >= 0):
+            raise InvalidInputError("UR10eConfig: preshape_fraction in [0, 1]; squeeze, close_wait, "
+                                    "finger_tolerance ≥ 0")
 
 
 @dataclass(frozen=True)
@@ -164,12 +180,15 @@ class LinearMove:
 
 @dataclass
 class GraspMotion:
-    """What :meth:`UR10eArm.execute_grasp` did: the joint solutions it planned and the wall time
-    [s] of each stage (``pre_grasp``, ``approach``, ``close``, ``lift``). The arm cannot tell
-    whether the hand holds the object: that check belongs to the hand (or the simulator)."""
+    """What :meth:`UR10eArm.execute_grasp` did: the arm's joint solutions, the finger targets it
+    sent and the wall time [s] of each stage (``pre_grasp``, ``approach``, ``grasp``, ``lift``).
+    The arm cannot tell whether the hand holds the object: that check belongs to the hand (its
+    joint states or tactile sensors) or the simulator."""
 
     q_pre_grasp: np.ndarray
     q_grasp: np.ndarray
+    preshape: np.ndarray
+    squeezed: np.ndarray
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -254,15 +273,30 @@ class UR10eArm(abc.ABC):
     def home(self) -> None:
         self.move_joints(self.config.home_q)
 
-    def execute_grasp(self, T_base_palm: np.ndarray, close_hand: Callable[[], None]) -> GraspMotion:
-        """The arm's part of a Shadow Hand grasp at palm pose ``T_base_palm`` (controller base frame):
-        moveJ to the pre-grasp (palm ``pre_grasp_offset`` back from its grasping side), moveL to the
-        grasp, ``close_hand()``, moveL ``lift_height`` straight up. IK for all three poses and every
-        check run before the first motion; a failure at any stage raises and nothing after it runs."""
+    def execute_grasp(self, grasp: DexGrasp, send_hand: Callable[[np.ndarray], None]) -> GraspMotion:
+        """Run a Shadow Hand grasp (palm pose in the controller base frame ``config.base_frame``),
+        the stages of the MuJoCo twin (``realvlg.dexvlg.sim_executor``):
+
+        1. ``pre_grasp``: ``send_hand(preshape)`` (the grasp's abductions and thumb rotation,
+           ``preshape_fraction`` of its flexions), moveJ to the palm ``pre_grasp_offset`` back from
+           its grasping side;
+        2. ``approach``: moveL to the grasp;
+        3. ``grasp``: ``send_hand(grasp joints + squeeze)`` (``squeeze`` rad further along the
+           closing direction, within the limits), then ``close_wait`` s for the hand;
+        4. ``lift``: moveL ``lift_height`` straight up.
+
+        ``send_hand`` takes 22 finger angles (SHADOW_JOINTS order), e.g. a
+        ``ShadowHandPublisher.command``. Frame, finger limits, IK of all three poses and every arm
+        check run before the first command; a failure at any stage raises and nothing after it runs."""
         cfg = self.config
-        T_palm = np.asarray(T_base_palm, dtype=float)
-        if T_palm.shape != (4, 4) or not np.isfinite(T_palm).all():
-            raise GraspRefusedError("a palm target is a finite 4x4 pose")
+        if grasp.frame != cfg.base_frame:
+            raise GraspRefusedError(f"grasp is in frame {grasp.frame!r}, the UR10e needs {cfg.base_frame!r}")
+        hand = ShadowHandCommander(ShadowHandConfig(include_wrist=False, limit_tolerance=cfg.finger_tolerance))
+        close = hand.checked(grasp.joints, "grasp joints")
+        preshape = np.where(SPREAD_JOINTS, close, cfg.preshape_fraction * close)
+        squeezed = np.clip(close + cfg.squeeze * np.sign(close - preshape) * ~SPREAD_JOINTS, hand.lower, hand.upper)
+
+        T_palm = grasp.homogeneous()
         palm_T_tool0 = np.linalg.inv(np.asarray(cfg.tool0_T_palm, dtype=float))
         T_pre = T_palm.copy()
         T_pre[:3, 3] -= cfg.pre_grasp_offset * (T_palm[:3, :3] @ PALM_NORMAL)
@@ -272,15 +306,21 @@ class UR10eArm(abc.ABC):
         pre = solve_ik(T_pre @ palm_T_tool0, self.joint_positions(), **limits)
         if not pre.reachable:
             raise GraspRefusedError("the pre-grasp has no UR10e IK solution within the joint limits")
-        grasp = solve_ik(T_palm @ palm_T_tool0, pre.q, **limits)
-        if not grasp.reachable:
+        at_grasp = solve_ik(T_palm @ palm_T_tool0, pre.q, **limits)
+        if not at_grasp.reachable:
             raise GraspRefusedError("the grasp has no UR10e IK solution within the joint limits")
+        to_pre = self.checked(JointMove(tuple(pre.q.tolist())))
         approach = self.checked(LinearMove(T_palm @ palm_T_tool0))
         lift = self.checked(LinearMove(T_lift @ palm_T_tool0))
-        to_pre = self.checked(JointMove(tuple(pre.q.tolist())))
-        result = GraspMotion(pre.q, grasp.q)
-        for stage, step in (("pre_grasp", lambda: self._run(to_pre)), ("approach", lambda: self._run(approach)),
-                            ("close", close_hand), ("lift", lambda: self._run(lift))):
+
+        def close_hand() -> None:
+            send_hand(squeezed)
+            time.sleep(cfg.close_wait)
+
+        result = GraspMotion(pre.q, at_grasp.q, preshape, squeezed)
+        for stage, step in (("pre_grasp", lambda: (send_hand(preshape), self._run(to_pre))),
+                            ("approach", lambda: self._run(approach)), ("grasp", close_hand),
+                            ("lift", lambda: self._run(lift))):
             t = time.perf_counter()
             step()
             result.timings[stage] = time.perf_counter() - t
