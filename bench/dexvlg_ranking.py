@@ -3,8 +3,9 @@
 Scene: the test suite's mug on a table (tests/dexvlg/scene_geometry.py, ~13k labelled points
 with normals). Grasps: 64 palms scattered above and around the handle, each with 5 fingers of
 K = 32 points and S = 512 hand-surface points (the sizes ``hand_points`` produces by default),
-all random but reproducible. The hand model's own point generation is not timed (it belongs to
-realvlg.dexvlg.hand).
+all random but reproducible. When realvlg.dexvlg.hand is installed, ``hand_points`` of the real
+Shadow Hand for 64 random grasps (batched torch kinematics) is timed too, against the same points
+through the per-grasp interface.
 
 Peer in the same run: the same 64 grasps ranked one call per grasp (what a caller without
 batching would do). Prints p50/p90 in ms and the ratio peer / batched (> 1: batching is faster).
@@ -22,8 +23,8 @@ import numpy as np
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from timing import timed
 
-from realvlg.dexvlg.grasp import FINGERS
-from realvlg.dexvlg.ranking import rank_grasps
+from realvlg.dexvlg.grasp import FINGERS, DexGrasp
+from realvlg.dexvlg.ranking import hand_points, rank_grasps
 from tests.dexvlg.scene_geometry import HANDLE_HI, HANDLE_LO, grasp_at, mug_scene
 
 
@@ -56,6 +57,27 @@ def main() -> None:
     for name, t in (("rank_grasps (batched)", batched), ("one call per grasp (peer)", looped)):
         print(f"{name:28s} p50 {np.percentile(t, 50):8.1f} ms   p90 {np.percentile(t, 90):8.1f} ms")
     print(f"ratio peer / batched (p50): {np.median(looped) / np.median(batched):.1f}x")
+    try:
+        from realvlg.dexvlg.hand import ShadowHand
+    except ImportError:
+        print("realvlg.dexvlg.hand not installed: hand_points not timed")
+        return
+    from scipy.spatial.transform import Rotation
+
+    hand = ShadowHand()
+    rng = np.random.default_rng(1)
+    real = [DexGrasp(g.position, Rotation.random(random_state=i), rng.uniform(hand.joint_lower, hand.joint_upper),
+                     "base") for i, g in enumerate(grasps)]
+
+    class PerGrasp:   # the spec's per-grasp interface of the same hand
+        finger_points = staticmethod(hand.finger_points)
+        surface_points = staticmethod(hand.surface_points)
+
+    fast = timed(lambda: hand_points(hand, real), args.repeats, "hand_points batched")
+    slow = timed(lambda: hand_points(PerGrasp(), real), max(3, args.repeats // 4), "hand_points per grasp")
+    for name, t in (("hand_points (batched FK)", fast), ("hand_points per grasp (peer)", slow)):
+        print(f"{name:28s} p50 {np.percentile(t, 50):8.1f} ms   p90 {np.percentile(t, 90):8.1f} ms")
+    print(f"ratio peer / batched (p50): {np.median(slow) / np.median(fast):.1f}x")
 
 
 if __name__ == "__main__":

@@ -156,7 +156,7 @@ def test_hand_points_pads_fingers_and_stacks_surfaces():
         def finger_points(self, grasp):
             return {f: grasp.position + np.arange(1 + (f == "thumb")) [:, None] * [0, 0, 0.01] for f in FINGERS}
 
-        def surface_points(self, grasp, n):
+        def surface_points(self, grasp, n, seed=0):
             return np.tile(grasp.position, (n, 1))
 
     fingers, surface = hand_points(TwoPointFingers(), [grasp_at(PALM), grasp_at(PALM + 0.1)], n_surface=7)

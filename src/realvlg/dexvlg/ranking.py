@@ -215,18 +215,36 @@ class Ranking:
         raise GraspRefusedError(f"none of the {len(self.rejected)} sampled grasps is feasible: {summary}")
 
 
-def hand_points(hand, grasps: list[DexGrasp], n_surface: int = 512) -> tuple[np.ndarray, np.ndarray]:
+def hand_points(hand, grasps: list[DexGrasp], n_surface: int = 512, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(N, 5, K, 3) finger points and (N, S, 3) surface points of ``grasps`` from a hand model
-    (``finger_points(grasp) -> {finger: (k, 3)}``, ``surface_points(grasp, n) -> (n, 3)``). Fingers
-    with fewer points are padded by repeating their points (distances are unchanged)."""
-    per_grasp = [hand.finger_points(g) for g in grasps]
+    (``finger_points(grasp) -> {finger: (k, 3)}``, ``surface_points(grasp, n, seed) -> (n, 3)``).
+    Fingers with fewer points are padded by repeating their points (distances are unchanged).
+    A hand with ``realvlg.dexvlg.hand.ShadowHand``'s batched torch kinematics (``fk``,
+    ``points_torch``, ``finger_point_index``) is evaluated in one batch, with the same points."""
+    if not grasps:
+        return np.zeros((0, len(FINGERS), 1, 3)), np.zeros((0, n_surface, 3))
+    if all(hasattr(hand, a) for a in ("fk", "points_torch", "finger_point_index")):
+        import torch
+
+        palms = torch.as_tensor(np.stack([g.homogeneous() for g in grasps]))
+        joints = torch.as_tensor(np.stack([g.joints for g in grasps]))
+        with torch.no_grad():
+            links = hand.fk(palms, joints)
+            per_finger = [hand.points_torch(links, hand.finger_point_index[f]).numpy() for f in FINGERS]
+            everything = hand.points_torch(links).numpy()
+        pick = np.random.default_rng(seed).choice(everything.shape[1], size=n_surface,
+                                                  replace=n_surface > everything.shape[1])
+        per_grasp = [{f: per_finger[j][i] for j, f in enumerate(FINGERS)} for i in range(len(grasps))]
+        surface = everything[:, pick]
+    else:
+        per_grasp = [hand.finger_points(g) for g in grasps]
+        surface = np.stack([np.asarray(hand.surface_points(g, n_surface, seed), dtype=float) for g in grasps])
     k = max(len(np.asarray(fp[f])) for fp in per_grasp for f in FINGERS)
     fingers = np.empty((len(grasps), len(FINGERS), k, 3))
     for i, fp in enumerate(per_grasp):
         for j, name in enumerate(FINGERS):
             pts = np.asarray(fp[name], dtype=float).reshape(-1, 3)
             fingers[i, j] = pts[np.arange(k) % len(pts)]
-    surface = np.stack([np.asarray(hand.surface_points(g, n_surface), dtype=float) for g in grasps])
     return fingers, surface
 
 
