@@ -11,6 +11,7 @@ from realvlg.dexvlg.ranking import (
     RankingConfig,
     hand_points,
     rank_grasps,
+    rank_with_hand,
 )
 
 hand_module = pytest.importorskip("realvlg.dexvlg.hand")       # helper dex-data's hand model
@@ -63,8 +64,10 @@ def test_real_hand_points_rank_contact_and_collision(hand, scene):
     fingers, surface = hand_points(hand, grasps, n_surface=512)
     assert fingers.shape[:2] == (3, len(FINGERS)) and surface.shape == (3, 512, 3)
 
-    ranking = rank_grasps(grasps, scene, "handle", fingers, surface, np.eye(4),
-                          RankingConfig(collision_tolerance=0.02))
+    config = RankingConfig(collision_tolerance=0.02)
+    ranking = rank_grasps(grasps, scene, "handle", fingers, surface, np.eye(4), config)
+    again = rank_with_hand(grasps, hand, scene, "handle", np.eye(4), config)
+    assert [r.score for r in again.accepted] == [r.score for r in ranking.accepted]
     result = {id(r.grasp): r for r in ranking.accepted + ranking.rejected}
     r_handle, r_body, r_inside = (result[id(g)] for g in grasps)
     assert r_inside.reason.startswith("collision") and r_inside.details["penetration_m"] > 0.02

@@ -315,6 +315,17 @@ def rank_grasps(grasps: list[DexGrasp], cloud: LabelledCloud, target_part: int |
     return Ranking(accepted, rejected, time.perf_counter() - t0)
 
 
+def rank_with_hand(grasps: list[DexGrasp], hand, cloud: LabelledCloud, target_part: int | str,
+                   T_base_cloud: np.ndarray, config: RankingConfig = RankingConfig()) -> Ranking:
+    """:func:`hand_points` of ``hand`` (e.g. ``realvlg.dexvlg.hand.ShadowHand()``) then
+    :func:`rank_grasps`; ``seconds`` covers both."""
+    t0 = time.perf_counter()
+    fingers, surface = hand_points(hand, grasps, config.surface_points)
+    ranking = rank_grasps(grasps, cloud, target_part, fingers, surface, T_base_cloud, config)
+    ranking.seconds = time.perf_counter() - t0
+    return ranking
+
+
 def _penetration(surface: np.ndarray, cloud: LabelledCloud, tree: cKDTree, radius: float) -> np.ndarray:
     """(N,) deepest penetration [m] of each grasp's hand surface points behind the observed surface."""
     flat = surface.reshape(-1, 3)
