@@ -61,7 +61,7 @@ class ControllerState:
         return value
 
     def poll(self) -> int:
-        """getAsyncOperationProgress: 0 while a motion runs, −1 when none does."""
+        """The progress a controller reports: 0 while a motion runs, −1 when none does."""
         if self.motion is None:
             return -1
         kind, target, left, index, polls = self.motion
@@ -89,6 +89,16 @@ class ControllerState:
         self.motion = (kind, list(target), self.motion_polls, self.motions_started, 0)
         self.motions_started += 1
         return True
+
+
+class AsyncOperationStatus:
+    """``rtde_control.AsyncOperationStatus``: the one query the executor makes of it."""
+
+    def __init__(self, running: bool):
+        self._running = running
+
+    def isAsyncOperationRunning(self):
+        return self._running
 
 
 class StandInControl:
@@ -120,8 +130,8 @@ class StandInControl:
     def stopScript(self):
         self.s.commands.append(("stopScript",))
 
-    def getAsyncOperationProgress(self):
-        return self.s.read(self.s.poll())
+    def getAsyncOperationProgressEx(self):
+        return AsyncOperationStatus(self.s.read(self.s.poll()) >= 0)
 
     def isSteady(self):
         return self.s.read(self.s.motion is None)

@@ -210,3 +210,15 @@ def test_execute_grasp_refuses_before_any_command():
         with pytest.raises(GraspRefusedError, match=match):
             robot.execute_grasp(grasp, hand.append)
     assert _motions(state) == [] and hand == []
+
+
+def test_the_stand_in_speaks_ur_rtde_method_names():
+    import rtde_control
+    import rtde_receive
+    from rtde_standin import AsyncOperationStatus, StandInControl, StandInReceive
+
+    for standin, real in ((StandInControl, rtde_control.RTDEControlInterface),
+                          (StandInReceive, rtde_receive.RTDEReceiveInterface),
+                          (AsyncOperationStatus, rtde_control.AsyncOperationStatus)):
+        methods = [m for m in vars(standin) if not m.startswith("_")]
+        assert methods and all(hasattr(real, m) for m in methods), (standin, methods)

@@ -474,7 +474,8 @@ class UR10eExecutor(UR10eArm):
         while True:
             try:
                 self._check_state(what)
-                running = self._call(control.getAsyncOperationProgress, "getAsyncOperationProgress") >= 0
+                status = self._call(control.getAsyncOperationProgressEx, "getAsyncOperationProgressEx")
+                running = status.isAsyncOperationRunning()
                 if not running and self._call(control.isSteady, "isSteady"):
                     if self._reached(motion, receive):
                         return
