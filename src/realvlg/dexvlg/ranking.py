@@ -18,7 +18,10 @@ Terms (each in [0, 1]; the score is their weighted sum, weights in :class:`Ranki
                nearest scene point ``q`` within ``penetration_radius`` and its outward normal
                ``n``: depth = max(0, (q − h)·n) (how far ``h`` lies behind the observed surface).
                The grasp's penetration is the largest depth; term = 1 − depth / tolerance.
-               Beyond ``collision_tolerance`` the grasp is **rejected**.
+               Beyond ``collision_tolerance`` the grasp is **rejected**. On a single-view cloud
+               a finger *behind* a part thinner than ``penetration_radius`` (a handle gripped
+               from both sides) also reads as penetration: the back of the part is not observed.
+               Use a cloud fused from several views where such grasps matter.
 ``contact``    the instructed part, paper §6.2: a finger touches the part when its points come
                within ``contact_distance`` (1 cm) of the part's points and closer to the part than
                to any other point of the scene (other parts, other objects, the table).
@@ -106,6 +109,8 @@ class RankingConfig:
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise InvalidInputError(f"RankingConfig.{name} must be a positive number, got {value}")
+        if self.penetration_radius <= self.collision_tolerance:
+            raise InvalidInputError("penetration_radius must exceed collision_tolerance (else no collision is seen)")
         if any(getattr(self, f"w_{t}") < 0 for t in TERMS):
             raise InvalidInputError("RankingConfig weights must be non-negative")
         if not 1 <= self.full_contact_fingers <= len(FINGERS):

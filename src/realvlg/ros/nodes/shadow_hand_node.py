@@ -49,7 +49,7 @@ def trajectory_to_msg(trajectory: HandTrajectory, frame_id: str = "") -> JointTr
     msg.header.frame_id = frame_id
     msg.joint_names = list(trajectory.joint_names)
     for positions, t in zip(trajectory.positions, trajectory.times):
-        ns = int(round(float(t) * 1e9))
+        ns = round(float(t) * 1e9)
         msg.points.append(JointTrajectoryPoint(positions=positions.tolist(),
                                                time_from_start=Duration(sec=ns // 1_000_000_000,
                                                                         nanosec=ns % 1_000_000_000)))
