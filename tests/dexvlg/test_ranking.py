@@ -9,13 +9,22 @@ import pytest
 from realvlg.dexvlg.grasp import FINGERS
 from realvlg.dexvlg.ranking import (
     TERMS,
+    HandVolume,
     LabelledCloud,
     RankingConfig,
+    _scene_in_hand,
     hand_points,
     rank_grasps,
 )
 from realvlg.errors import GraspRefusedError, InvalidInputError
-from tests.dexvlg.scene_geometry import CENTRE, grasp_at, hand, handle_face, mug_scene
+from tests.dexvlg.scene_geometry import (
+    CENTRE,
+    HANDLE_LO,
+    grasp_at,
+    hand,
+    handle_face,
+    mug_scene,
+)
 
 PALM = np.array([0.86, 0.2, 0.12])   # above the handle, fingers along +x, palm facing down
 
@@ -101,10 +110,10 @@ def test_collisions_and_unreachable_poses_are_rejected_with_reasons():
     ranking = _rank(["collide", "far", "pga"])
     assert [r.grasp.extras["case"] for r in ranking.accepted] == ["pga"]
     reasons = {r.grasp.extras["case"]: r.reason for r in ranking.rejected}
-    assert reasons["collide"].startswith("collision: the hand penetrates the scene by")
+    assert reasons["collide"].startswith("collision: the hand lies")
     assert reasons["far"].startswith("unreachable:")
     collide = next(r for r in ranking.rejected if r.grasp.extras["case"] == "collide")
-    assert collide.details["penetration_m"] > 0.02
+    assert collide.details["surface_penetration_m"] > 0.02
     assert ranking.best.grasp.extras["case"] == "pga"
 
 
@@ -136,8 +145,8 @@ def test_ranking_in_the_camera_frame_matches_the_base_frame():
     # equal up to which of two equidistant cloud points a finger's contact snaps to (2 mm grid)
     assert [r.score for r in in_cam.accepted] == pytest.approx([r.score for r in in_base.accepted], abs=0.03)
     assert [r.terms["contact"] for r in in_cam.accepted] == [r.terms["contact"] for r in in_base.accepted]
-    assert [r.details["penetration_m"] for r in in_cam.rejected] == pytest.approx(
-        [r.details["penetration_m"] for r in in_base.rejected], abs=1e-9)
+    assert [r.details["surface_penetration_m"] for r in in_cam.rejected] == pytest.approx(
+        [r.details["surface_penetration_m"] for r in in_base.rejected], abs=1e-9)
     assert [r.reason for r in in_cam.rejected] == [r.reason for r in in_base.rejected]
 
 
@@ -177,3 +186,50 @@ def test_bad_inputs_are_refused():
         RankingConfig(contact_distance=0.0)
     with pytest.raises(InvalidInputError):
         LabelledCloud(np.zeros((3, 3)), [0, 1, 2], ("a", "b"))
+
+
+def _capsule_points(a, b, r, n=200):
+    """Points on a capsule's cylinder (a→b, radius r)."""
+    rng = np.random.default_rng(0)
+    axis = (np.asarray(b) - a) / np.linalg.norm(np.asarray(b) - a)
+    u = np.cross(axis, [1.0, 0.0, 0.0] if abs(axis[0]) < 0.9 else [0.0, 1.0, 0.0])
+    u /= np.linalg.norm(u)
+    v = np.cross(axis, u)
+    t, phi = rng.uniform(0, 1, n), rng.uniform(0, 2 * np.pi, n)
+    return np.asarray(a) + t[:, None] * (np.asarray(b) - a) + r * (np.cos(phi)[:, None] * u + np.sin(phi)[:, None] * v)
+
+
+def test_volume_measure_is_the_depth_of_scene_points_inside_the_primitives():
+    cloud = LabelledCloud(np.array([[0.004, 0.0, 0.05], [0.5, 0.5, 0.5], [1.015, 0.0, 0.0]]), [0, 0, 0], ("p",),
+                          np.tile([0.0, 0.0, 1.0], (3, 1)), frame="base")
+    box = np.tile(np.eye(4), (2, 1, 1, 1))
+    box[0, 0, :3, 3] = [1.0, 0.0, 0.0]                       # grasp 0: the box holds the third point
+    box[1, 0, :3, 3] = [2.0, 0.0, 0.0]
+    ends = np.array([[[[0.0, 0.0, 0.0], [0.0, 0.0, 0.1]]], [[[0.1, 0.0, 0.0], [0.1, 0.0, 0.1]]]])
+    volume = HandVolume(ends, np.array([0.01]), box, np.array([[0.02, 0.02, 0.02]]))
+    from scipy.spatial import cKDTree
+
+    depth = _scene_in_hand(volume, cloud, cKDTree(cloud.points))
+    assert depth == pytest.approx([0.006, 0.0])               # capsule: 1 cm − 4 mm; box: 5 mm < 6 mm
+
+
+def test_a_finger_behind_a_thin_part_in_a_single_view_cloud():
+    full = mug_scene()
+    seen = np.einsum("ij,ij->i", full.normals, np.asarray(full.viewpoint) - full.points) > 0
+    cloud = LabelledCloud(full.points[seen], full.part_ids[seen], full.part_names, full.normals[seen],
+                          full.object_ids[seen], "base", full.viewpoint)
+    # the handle's −y face is not seen from the viewpoint (y = 0.6); a finger rests 1 mm behind it
+    assert not np.any((cloud.normals[:, 1] < -0.9) & (cloud.part_ids == 1))
+    a, b = [0.86, HANDLE_LO[1] - 0.008, 0.04], [0.86, HANDLE_LO[1] - 0.008, 0.07]
+    fingers, surface = hand({"thumb": handle_face(-1, 0.055)}, PALM)
+    surface = np.concatenate([surface, _capsule_points(a, b, 0.007)])
+    ends = np.array([[[a, b]]])
+    volume = HandVolume(ends, np.array([0.007]), np.zeros((1, 0, 4, 4)), np.zeros((0, 3)))
+    args = ([grasp_at(PALM)], cloud, "handle", fingers[None], surface[None], np.eye(4))
+    by_surface = rank_grasps(*args, RankingConfig(collision_measure="surface"))
+    by_volume = rank_grasps(*args, RankingConfig(), volume)      # auto: the volume measure
+    assert by_surface.rejected and by_surface.rejected[0].reason.startswith("collision")
+    assert by_volume.accepted and by_volume.accepted[0].details["volume_penetration_m"] == 0.0
+    assert by_volume.accepted[0].details["surface_penetration_m"] > 0.01
+    with pytest.raises(InvalidInputError, match="needs the hand's volume"):
+        rank_grasps(*args, RankingConfig(collision_measure="volume"))

@@ -66,13 +66,16 @@ def test_real_hand_points_rank_contact_and_collision(hand, scene):
 
     config = RankingConfig(collision_tolerance=0.02)
     ranking = rank_grasps(grasps, scene, "handle", fingers, surface, np.eye(4), config)
-    again = rank_with_hand(grasps, hand, scene, "handle", np.eye(4), config)
-    assert [r.score for r in again.accepted] == [r.score for r in ranking.accepted]
+    # with the hand's collision capsules and boxes (rank_with_hand): the volume measure
+    by_volume = rank_with_hand(grasps, hand, scene, "handle", np.eye(4))
+    assert [r.grasp for r in by_volume.rejected] == [inside]
+    assert by_volume.rejected[0].reason.startswith("collision: observed scene points lie")
+    assert all(r.details["volume_penetration_m"] == 0.0 for r in by_volume.accepted)
     result = {id(r.grasp): r for r in ranking.accepted + ranking.rejected}
     r_handle, r_body, r_inside = (result[id(g)] for g in grasps)
-    assert r_inside.reason.startswith("collision") and r_inside.details["penetration_m"] > 0.02
+    assert r_inside.reason.startswith("collision") and r_inside.details["surface_penetration_m"] > 0.02
     assert "index" in r_handle.details["fingers_on_part"] and r_handle.details["pta"]
-    assert r_handle.details["penetration_m"] < 0.005
+    assert r_handle.details["surface_penetration_m"] < 0.005
     assert r_body.details["fingers_on_part"] == [] and not r_body.details["pta"]
     assert r_handle.terms["contact"] > r_body.terms["contact"]
 

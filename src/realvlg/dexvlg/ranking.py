@@ -14,14 +14,20 @@ model with ``finger_points(grasp)`` / ``surface_points(grasp, n)`` (``realvlg.de
 
 Terms (each in [0, 1]; the score is their weighted sum, weights in :class:`RankingConfig`):
 
-``collision``  penetration of the hand into the scene. For every hand surface point ``h`` the
+``collision``  penetration of the hand and the scene, two measures (``collision_measure``):
+               *volume* — how deep observed scene points lie inside the hand's collision
+               primitives (the capsules and boxes of the Shadow Hand MJCF, :class:`HandVolume`,
+               from :func:`hand_volumes`); *surface* — for every hand surface point ``h`` the
                nearest scene point ``q`` within ``penetration_radius`` and its outward normal
                ``n``: depth = max(0, (q − h)·n) (how far ``h`` lies behind the observed surface).
-               The grasp's penetration is the largest depth; term = 1 − depth / tolerance.
-               Beyond ``collision_tolerance`` the grasp is **rejected**. On a single-view cloud
-               a finger *behind* a part thinner than ``penetration_radius`` (a handle gripped
-               from both sides) also reads as penetration: the back of the part is not observed.
-               Use a cloud fused from several views where such grasps matter.
+               The surface measure also sees a hand inside an object's unobserved interior, but
+               on a single-view cloud it reads a finger *behind* a part thinner than
+               ``penetration_radius`` (a handle gripped from both sides) as penetration, since
+               the part's back is not observed; the volume measure has no such false alarm.
+               ``auto`` (default): volume when the hand's volume is given, else surface; ``both``:
+               the worse. term = 1 − depth / tolerance (``volume_tolerance`` 5 mm: a finger
+               capsule is only 7–13 mm thick; ``collision_tolerance`` 1 cm for the surface
+               measure); deeper: **rejected**.
 ``contact``    the instructed part, paper §6.2: a finger touches the part when its points come
                within ``contact_distance`` (1 cm) of the part's points and closer to the part than
                to any other point of the scene (other parts, other objects, the table).
@@ -57,6 +63,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.spatial import cKDTree
+from scipy.spatial.transform import Rotation
 
 from realvlg.dexvlg.grasp import FINGERS, DexGrasp
 from realvlg.dexvlg.ur10e import (
@@ -71,6 +78,7 @@ from realvlg.dexvlg.ur10e import (
 from realvlg.errors import GraspRefusedError, InvalidInputError
 
 TERMS = ("collision", "contact", "reach", "closure")
+COLLISION_MEASURES = ("auto", "volume", "surface", "both")
 # The arm's configuration the IK prefers (shoulder left, elbow up, wrist down over the table).
 UR10E_READY_Q = (0.0, -math.pi / 2, math.pi / 2, -math.pi / 2, -math.pi / 2, 0.0)
 
@@ -87,8 +95,10 @@ class RankingConfig:
     contact_distance: float = 0.01           # paper §6.2: a finger < 1 cm from the part
     full_contact_fingers: int = 3            # fingers on the part for a full contact term (PGA)
     require_contact: bool = False            # reject grasps without PTA
-    collision_tolerance: float = 0.01        # deepest accepted penetration (observed clouds are noisy)
+    collision_tolerance: float = 0.01        # deepest accepted hand point behind the surface (clouds are noisy)
+    volume_tolerance: float = 0.005          # deepest accepted scene point inside the hand's primitives
     penetration_radius: float = 0.03         # scene points farther than this from a hand point are ignored
+    collision_measure: str = "auto"          # auto | volume | surface | both
     tool0_T_palm: tuple = tuple(map(tuple, TOOL0_T_PALM))
     q_near: tuple = UR10E_READY_Q
     q_min: tuple = tuple(UR10E_Q_MIN)
@@ -104,11 +114,13 @@ class RankingConfig:
     normal_radius: float = 0.01              # Open3D normal estimation when the cloud has none
 
     def __post_init__(self) -> None:
-        for name in ("contact_distance", "collision_tolerance", "penetration_radius", "torque_length",
+        for name in ("contact_distance", "collision_tolerance", "volume_tolerance", "penetration_radius", "torque_length",
                      "sigma_ref", "singularity_margin", "shoulder_margin", "normal_radius"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise InvalidInputError(f"RankingConfig.{name} must be a positive number, got {value}")
+        if self.collision_measure not in COLLISION_MEASURES:
+            raise InvalidInputError(f"collision_measure must be one of {COLLISION_MEASURES}, got {self.collision_measure!r}")
         if self.penetration_radius <= self.collision_tolerance:
             raise InvalidInputError("penetration_radius must exceed collision_tolerance (else no collision is seen)")
         if any(getattr(self, f"w_{t}") < 0 for t in TERMS):
@@ -182,7 +194,8 @@ class LabelledCloud:
 @dataclass
 class RankedGrasp:
     """One scored grasp: ``score`` (weighted sum of ``terms``), ``terms`` (collision, contact,
-    reach, closure in [0, 1]), ``details`` (penetration_m, fingers on the part, pta, pga, sigma_min,
+    reach, closure in [0, 1]), ``details`` (surface_ and volume_penetration_m, the collision measure
+    used, fingers on the part, pta, pga, sigma_min,
     spread, the IK ``q``), ``reason`` (empty when accepted)."""
 
     grasp: DexGrasp
@@ -220,6 +233,53 @@ class Ranking:
         raise GraspRefusedError(f"none of the {len(self.rejected)} sampled grasps is feasible: {summary}")
 
 
+@dataclass(frozen=True)
+class HandVolume:
+    """The hand's collision primitives per grasp, in the grasps' frame: capsules as segment ends
+    ``capsule_ends`` (N, C, 2, 3) with ``capsule_radii`` (C,), boxes as poses ``box_poses``
+    (N, B, 4, 4) (frame←box) with half extents ``box_half`` (B, 3)."""
+
+    capsule_ends: np.ndarray
+    capsule_radii: np.ndarray
+    box_poses: np.ndarray
+    box_half: np.ndarray
+
+
+MJ_GEOM_CAPSULE, MJ_GEOM_BOX = 3, 6   # mujoco.mjtGeom values
+
+
+def hand_volumes(hand, grasps: list[DexGrasp]) -> HandVolume:
+    """The collision capsules and boxes of ``realvlg.dexvlg.hand.ShadowHand`` (``model``,
+    ``collision_geoms``, ``body_ids``, batched ``fk``) placed for each grasp."""
+    import torch
+
+    m = hand.model
+    palms = torch.as_tensor(np.stack([g.homogeneous() for g in grasps]))
+    joints = torch.as_tensor(np.stack([g.joints for g in grasps]))
+    with torch.no_grad():
+        links = hand.fk(palms, joints).numpy()                               # (N, nbodies, 4, 4)
+    ends, radii, boxes, half = [], [], [], []
+    for g in hand.collision_geoms:
+        local = np.eye(4)
+        local[:3, :3] = Rotation.from_quat(np.roll(m.geom_quat[g], -1)).as_matrix()   # MuJoCo quats are w, x, y, z
+        local[:3, 3] = m.geom_pos[g]
+        pose = links[:, hand.body_ids.index(int(m.geom_bodyid[g]))] @ local   # (N, 4, 4)
+        size = m.geom_size[g]
+        if m.geom_type[g] == MJ_GEOM_CAPSULE:
+            axis = pose[:, :3, 2] * size[1]
+            ends.append(np.stack([pose[:, :3, 3] - axis, pose[:, :3, 3] + axis], axis=1))
+            radii.append(size[0])
+        elif m.geom_type[g] == MJ_GEOM_BOX:
+            boxes.append(pose)
+            half.append(size[:3])
+        else:
+            raise InvalidInputError(f"hand collision geom {g} has type {m.geom_type[g]}: only capsules and boxes")
+    n = len(grasps)
+    return HandVolume(np.stack(ends, 1) if ends else np.zeros((n, 0, 2, 3)), np.asarray(radii, dtype=float),
+                      np.stack(boxes, 1) if boxes else np.zeros((n, 0, 4, 4)),
+                      np.asarray(half, dtype=float).reshape(-1, 3))
+
+
 def hand_points(hand, grasps: list[DexGrasp], n_surface: int = 512, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(N, 5, K, 3) finger points and (N, S, 3) surface points of ``grasps`` from a hand model
     (``finger_points(grasp) -> {finger: (k, 3)}``, ``surface_points(grasp, n, seed) -> (n, 3)``).
@@ -255,11 +315,12 @@ def hand_points(hand, grasps: list[DexGrasp], n_surface: int = 512, seed: int = 
 
 def rank_grasps(grasps: list[DexGrasp], cloud: LabelledCloud, target_part: int | str,
                 finger_points: np.ndarray, surface_points: np.ndarray, T_base_cloud: np.ndarray,
-                config: RankingConfig = RankingConfig()) -> Ranking:
+                config: RankingConfig = RankingConfig(), volume: HandVolume | None = None) -> Ranking:
     """Score, filter and sort ``grasps`` (all in ``cloud.frame``) for ``target_part`` of ``cloud``
     (module docstring). ``finger_points`` (N, 5, K, 3) and ``surface_points`` (N, S, 3) are the
-    hand's points per grasp in the same frame (:func:`hand_points`); ``T_base_cloud`` is the UR10e
-    base←cloud frame 4x4."""
+    hand's points per grasp in the same frame (:func:`hand_points`), ``volume`` its collision
+    primitives (:func:`hand_volumes`; needed by the volume measure); ``T_base_cloud`` is the
+    UR10e base←cloud frame 4x4."""
     t0 = time.perf_counter()
     n = len(grasps)
     fingers = np.asarray(finger_points, dtype=float)
@@ -282,14 +343,25 @@ def rank_grasps(grasps: list[DexGrasp], cloud: LabelledCloud, target_part: int |
     cloud = cloud.with_normals(config.normal_radius)
 
     tree = cKDTree(cloud.points)
-    penetration = _penetration(surface, cloud, tree, config.penetration_radius)
+    measure = config.collision_measure
+    if measure == "auto":
+        measure = "surface" if volume is None else "volume"
+    if measure in ("volume", "both") and volume is None:
+        raise InvalidInputError(f"collision_measure {measure!r} needs the hand's volume (hand_volumes)")
+    if volume is not None and volume.capsule_ends.shape[0] != n:
+        raise InvalidInputError(f"the hand volume is for {volume.capsule_ends.shape[0]} grasps, not {n}")
+    surface_depth = _penetration(surface, cloud, tree, config.penetration_radius)
+    volume_depth = np.full(n, np.nan) if volume is None else _scene_in_hand(volume, cloud, tree)
+    ratios = {"surface": surface_depth / config.collision_tolerance,
+              "volume": volume_depth / config.volume_tolerance}
+    ratio = np.fmax(ratios["surface"], ratios["volume"]) if measure == "both" else ratios[measure]
     on_part, contacts, inward = _finger_contacts(fingers, cloud, tree, part, config.contact_distance)
     q, reach_ok, pre_ok, reach_term = _reachability(grasps, T_base_cloud, config)
     sigma, spread = _closure(contacts, inward, config)
 
     n_on = on_part.sum(-1)
     terms = {
-        "collision": np.clip(1.0 - penetration / config.collision_tolerance, 0.0, 1.0),
+        "collision": np.clip(1.0 - ratio, 0.0, 1.0),
         "contact": np.minimum(1.0, n_on / config.full_contact_fingers),
         "reach": np.where(reach_ok, reach_term, 0.0),
         "closure": np.minimum(1.0, sigma / config.sigma_ref) * spread,
@@ -300,7 +372,8 @@ def rank_grasps(grasps: list[DexGrasp], cloud: LabelledCloud, target_part: int |
     accepted, rejected = [], []
     for i, g in enumerate(grasps):
         fingers_on = [FINGERS[j] for j in np.flatnonzero(on_part[i])]
-        details = {"penetration_m": float(penetration[i]), "fingers_on_part": fingers_on,
+        details = {"surface_penetration_m": float(surface_depth[i]), "volume_penetration_m": float(volume_depth[i]),
+                   "collision_measure": measure, "fingers_on_part": fingers_on,
                    "pta": bool(n_on[i] >= 1), "pga": bool(n_on[i] >= 3), "sigma_min": float(sigma[i]),
                    "spread": float(spread[i]), "q": q[i].tolist(), "part": cloud.part_names[part]}
         reason = ""
@@ -309,9 +382,14 @@ def rank_grasps(grasps: list[DexGrasp], cloud: LabelledCloud, target_part: int |
         elif not pre_ok[i]:
             reason = (f"unreachable: no UR10e IK solution for the pre-grasp "
                       f"({config.pre_grasp_offset * 100:.0f} cm back from the grasp)")
-        elif penetration[i] > config.collision_tolerance:
-            reason = (f"collision: the hand penetrates the scene by {penetration[i] * 1000:.1f} mm "
-                      f"(tolerance {config.collision_tolerance * 1000:.1f} mm)")
+        elif ratio[i] > 1.0:
+            worst = "volume" if measure == "volume" or (measure == "both" and
+                                                         ratios["volume"][i] >= ratios["surface"][i]) else "surface"
+            reason = ("collision: " + (
+                f"observed scene points lie {volume_depth[i] * 1000:.1f} mm inside the hand (tolerance "
+                f"{config.volume_tolerance * 1000:.1f} mm)" if worst == "volume" else
+                f"the hand lies {surface_depth[i] * 1000:.1f} mm behind the observed surface (tolerance "
+                f"{config.collision_tolerance * 1000:.1f} mm)"))
         elif config.require_contact and n_on[i] == 0:
             reason = f"no contact: no finger within {config.contact_distance * 100:.0f} cm of the {cloud.part_names[part]}"
         ranked = RankedGrasp(g, float(score[i]), {t: float(terms[t][i]) for t in TERMS}, details, reason)
@@ -326,7 +404,8 @@ def rank_with_hand(grasps: list[DexGrasp], hand, cloud: LabelledCloud, target_pa
     :func:`rank_grasps`; ``seconds`` covers both."""
     t0 = time.perf_counter()
     fingers, surface = hand_points(hand, grasps, config.surface_points)
-    ranking = rank_grasps(grasps, cloud, target_part, fingers, surface, T_base_cloud, config)
+    volume = hand_volumes(hand, grasps) if grasps and hasattr(hand, "collision_geoms") else None
+    ranking = rank_grasps(grasps, cloud, target_part, fingers, surface, T_base_cloud, config, volume)
     ranking.seconds = time.perf_counter() - t0
     return ranking
 
@@ -339,6 +418,36 @@ def _penetration(surface: np.ndarray, cloud: LabelledCloud, tree: cKDTree, radiu
     depth = np.zeros(len(flat))
     depth[near] = np.einsum("ij,ij->i", cloud.points[idx[near]] - flat[near], cloud.normals[idx[near]])
     return np.maximum(depth, 0.0).reshape(surface.shape[:2]).max(axis=1)
+
+
+def _scene_in_hand(volume: HandVolume, cloud: LabelledCloud, tree: cKDTree) -> np.ndarray:
+    """(N,) deepest observed scene point inside the hand's capsules and boxes [m] (0: none inside)."""
+    n = volume.capsule_ends.shape[0]
+    depth = np.zeros(n)
+    # capsules: scene points within reach of each segment's midpoint, distance to the segment
+    a, b = volume.capsule_ends[:, :, 0], volume.capsule_ends[:, :, 1]          # (N, C, 3)
+    reach = np.linalg.norm(b - a, axis=-1) / 2 + volume.capsule_radii
+    for (i, c), idx in zip(np.ndindex(a.shape[:2]), tree.query_ball_point((a + b).reshape(-1, 3) / 2,
+                                                                           reach.ravel())):
+        if not idx:
+            continue
+        p = cloud.points[idx]
+        ab = b[i, c] - a[i, c]
+        t = np.clip((p - a[i, c]) @ ab / max(ab @ ab, 1e-12), 0.0, 1.0)
+        d = volume.capsule_radii[c] - np.linalg.norm(p - (a[i, c] + t[:, None] * ab), axis=1)
+        depth[i] = max(depth[i], d.max())
+    # boxes: points within the circumscribed sphere, depth to the nearest face when inside
+    centres = volume.box_poses[:, :, :3, 3]
+    radius = np.broadcast_to(np.linalg.norm(volume.box_half, axis=1), centres.shape[:2])
+    for (i, k), idx in zip(np.ndindex(centres.shape[:2]), tree.query_ball_point(centres.reshape(-1, 3),
+                                                                                radius.ravel())):
+        if not idx:
+            continue
+        R = volume.box_poses[i, k, :3, :3]
+        local = np.abs((cloud.points[idx] - centres[i, k]) @ R)
+        d = (volume.box_half[k] - local).min(axis=1)
+        depth[i] = max(depth[i], d.max())
+    return np.maximum(depth, 0.0)
 
 
 def _finger_contacts(fingers: np.ndarray, cloud: LabelledCloud, tree: cKDTree, part: int, distance: float):
