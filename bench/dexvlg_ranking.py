@@ -5,7 +5,8 @@ with normals). Grasps: 64 palms scattered above and around the handle, each with
 K = 32 points and S = 512 hand-surface points (the sizes ``hand_points`` produces by default),
 all random but reproducible. When realvlg.dexvlg.hand is installed, ``hand_points`` of the real
 Shadow Hand for 64 random grasps (batched torch kinematics) is timed too, against the same points
-through the per-grasp interface.
+through the per-grasp interface, and the whole ``rank_with_hand`` (hand points, collision
+volumes, ranking with the volume measure).
 
 Peer in the same run: the same 64 grasps ranked one call per grasp (what a caller without
 batching would do). Prints p50/p90 in ms and the ratio peer / batched (> 1: batching is faster).
@@ -24,7 +25,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from timing import timed
 
 from realvlg.dexvlg.grasp import FINGERS, DexGrasp
-from realvlg.dexvlg.ranking import hand_points, rank_grasps
+from realvlg.dexvlg.ranking import hand_points, rank_grasps, rank_with_hand
 from tests.dexvlg.scene_geometry import HANDLE_HI, HANDLE_LO, grasp_at, mug_scene
 
 
@@ -78,6 +79,9 @@ def main() -> None:
     for name, t in (("hand_points (batched FK)", fast), ("hand_points per grasp (peer)", slow)):
         print(f"{name:28s} p50 {np.percentile(t, 50):8.1f} ms   p90 {np.percentile(t, 90):8.1f} ms")
     print(f"ratio peer / batched (p50): {np.median(slow) / np.median(fast):.1f}x")
+    full = timed(lambda: rank_with_hand(real, hand, cloud, "handle", T), args.repeats, "rank_with_hand")
+    print(f"{'rank_with_hand (all, volume)':28s} p50 {np.percentile(full, 50):8.1f} ms   "
+          f"p90 {np.percentile(full, 90):8.1f} ms")
 
 
 if __name__ == "__main__":

@@ -230,6 +230,8 @@ def test_a_finger_behind_a_thin_part_in_a_single_view_cloud():
     by_volume = rank_grasps(*args, RankingConfig(), volume)      # auto: the volume measure
     assert by_surface.rejected and by_surface.rejected[0].reason.startswith("collision")
     assert by_volume.accepted and by_volume.accepted[0].details["volume_penetration_m"] == 0.0
-    assert by_volume.accepted[0].details["surface_penetration_m"] > 0.01
+    assert by_surface.rejected[0].details["surface_penetration_m"] > 0.01
+    both = rank_grasps(*args, RankingConfig(collision_measure="both"), volume)
+    assert both.rejected and both.rejected[0].details["volume_penetration_m"] == 0.0
     with pytest.raises(InvalidInputError, match="needs the hand's volume"):
         rank_grasps(*args, RankingConfig(collision_measure="volume"))

@@ -194,8 +194,8 @@ class LabelledCloud:
 @dataclass
 class RankedGrasp:
     """One scored grasp: ``score`` (weighted sum of ``terms``), ``terms`` (collision, contact,
-    reach, closure in [0, 1]), ``details`` (surface_ and volume_penetration_m, the collision measure
-    used, fingers on the part, pta, pga, sigma_min,
+    reach, closure in [0, 1]), ``details`` (surface_ and volume_penetration_m — NaN for a measure
+    not computed —, the collision measure used, fingers on the part, pta, pga, sigma_min,
     spread, the IK ``q``), ``reason`` (empty when accepted)."""
 
     grasp: DexGrasp
@@ -248,16 +248,22 @@ class HandVolume:
 MJ_GEOM_CAPSULE, MJ_GEOM_BOX = 3, 6   # mujoco.mjtGeom values
 
 
-def hand_volumes(hand, grasps: list[DexGrasp]) -> HandVolume:
-    """The collision capsules and boxes of ``realvlg.dexvlg.hand.ShadowHand`` (``model``,
-    ``collision_geoms``, ``body_ids``, batched ``fk``) placed for each grasp."""
+def _links(hand, grasps: list[DexGrasp]):
+    """ShadowHand's batched forward kinematics: (N, nbodies, 4, 4) torch link poses."""
     import torch
 
-    m = hand.model
     palms = torch.as_tensor(np.stack([g.homogeneous() for g in grasps]))
     joints = torch.as_tensor(np.stack([g.joints for g in grasps]))
     with torch.no_grad():
-        links = hand.fk(palms, joints).numpy()                               # (N, nbodies, 4, 4)
+        return hand.fk(palms, joints)
+
+
+def hand_volumes(hand, grasps: list[DexGrasp], links=None) -> HandVolume:
+    """The collision capsules and boxes of ``realvlg.dexvlg.hand.ShadowHand`` (``model``,
+    ``collision_geoms``, ``body_ids``, batched ``fk``) placed for each grasp (``links``: the
+    hand's forward kinematics of ``grasps`` when already computed)."""
+    m = hand.model
+    links = (_links(hand, grasps) if links is None else links).numpy()   # (N, nbodies, 4, 4)
     ends, radii, boxes, half = [], [], [], []
     for g in hand.collision_geoms:
         local = np.eye(4)
@@ -280,7 +286,8 @@ def hand_volumes(hand, grasps: list[DexGrasp]) -> HandVolume:
                       np.asarray(half, dtype=float).reshape(-1, 3))
 
 
-def hand_points(hand, grasps: list[DexGrasp], n_surface: int = 512, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def hand_points(hand, grasps: list[DexGrasp], n_surface: int = 512, seed: int = 0,
+                links=None) -> tuple[np.ndarray, np.ndarray]:
     """(N, 5, K, 3) finger points and (N, S, 3) surface points of ``grasps`` from a hand model
     (``finger_points(grasp) -> {finger: (k, 3)}``, ``surface_points(grasp, n, seed) -> (n, 3)``).
     Fingers with fewer points are padded by repeating their points (distances are unchanged).
@@ -291,10 +298,8 @@ def hand_points(hand, grasps: list[DexGrasp], n_surface: int = 512, seed: int = 
     if all(hasattr(hand, a) for a in ("fk", "points_torch", "finger_point_index")):
         import torch
 
-        palms = torch.as_tensor(np.stack([g.homogeneous() for g in grasps]))
-        joints = torch.as_tensor(np.stack([g.joints for g in grasps]))
+        links = _links(hand, grasps) if links is None else links
         with torch.no_grad():
-            links = hand.fk(palms, joints)
             per_finger = [hand.points_torch(links, hand.finger_point_index[f]).numpy() for f in FINGERS]
             everything = hand.points_torch(links).numpy()
         pick = np.random.default_rng(seed).choice(everything.shape[1], size=n_surface,
@@ -350,7 +355,8 @@ def rank_grasps(grasps: list[DexGrasp], cloud: LabelledCloud, target_part: int |
         raise InvalidInputError(f"collision_measure {measure!r} needs the hand's volume (hand_volumes)")
     if volume is not None and volume.capsule_ends.shape[0] != n:
         raise InvalidInputError(f"the hand volume is for {volume.capsule_ends.shape[0]} grasps, not {n}")
-    surface_depth = _penetration(surface, cloud, tree, config.penetration_radius)
+    surface_depth = (np.full(n, np.nan) if measure == "volume"
+                     else _penetration(surface, cloud, tree, config.penetration_radius))
     volume_depth = np.full(n, np.nan) if volume is None else _scene_in_hand(volume, cloud, tree)
     ratios = {"surface": surface_depth / config.collision_tolerance,
               "volume": volume_depth / config.volume_tolerance}
@@ -403,8 +409,10 @@ def rank_with_hand(grasps: list[DexGrasp], hand, cloud: LabelledCloud, target_pa
     """:func:`hand_points` of ``hand`` (e.g. ``realvlg.dexvlg.hand.ShadowHand()``) then
     :func:`rank_grasps`; ``seconds`` covers both."""
     t0 = time.perf_counter()
-    fingers, surface = hand_points(hand, grasps, config.surface_points)
-    volume = hand_volumes(hand, grasps) if grasps and hasattr(hand, "collision_geoms") else None
+    batched = grasps and all(hasattr(hand, a) for a in ("fk", "points_torch", "finger_point_index"))
+    links = _links(hand, grasps) if batched else None
+    fingers, surface = hand_points(hand, grasps, config.surface_points, links=links)
+    volume = hand_volumes(hand, grasps, links) if batched and hasattr(hand, "collision_geoms") else None
     ranking = rank_grasps(grasps, cloud, target_part, fingers, surface, T_base_cloud, config, volume)
     ranking.seconds = time.perf_counter() - t0
     return ranking
