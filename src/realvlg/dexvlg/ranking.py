@@ -10,7 +10,9 @@ ids from a part segmentation, or from the renderer in simulation, with ``-1`` fo
 points such as the table) and, per grasp, the hand's points in the same frame: the points of each
 finger's middle and distal links (``(N, 5, K, 3)``, :data:`~realvlg.dexvlg.grasp.FINGERS` order) and
 points on the whole hand's surface (``(N, S, 3)``). :func:`hand_points` gets both from any hand
-model with ``finger_points(grasp)`` / ``surface_points(grasp, n)`` (``realvlg.dexvlg.hand.ShadowHand``).
+model with ``finger_points(grasp)`` / ``surface_points(grasp, n)`` (``realvlg.dexvlg.hand.ShadowHand``),
+:func:`hand_volumes` the hand's collision primitives; :func:`rank_with_hand` does all three with
+one batched forward kinematics and ranks.
 
 Terms (each in [0, 1]; the score is their weighted sum, weights in :class:`RankingConfig`):
 
@@ -44,8 +46,9 @@ Terms (each in [0, 1]; the score is their weighted sum, weights in :class:`Ranki
                minus d4 (shoulder; the two shoulder branches meet there) over ``shoulder_margin``),
                saturating at 1.
 ``closure``    a force-closure proxy from the contacts with the target's object (fingers whose
-               nearest scene point, within ``contact_distance``, is on that object): each contact contributes the ``cone_edges`` edges of
-               its linearised friction cone (``friction``) about the inward normal −n, as wrenches
+               nearest scene point, within ``contact_distance``, is on that object): each contact
+               contributes the ``cone_edges`` edges of its linearised friction cone
+               (``friction``) about the inward normal −n, as wrenches
                (f, (c − c̄) × f / ``torque_length``) about the contacts' centroid c̄. term =
                min(1, σ_min(G) / ``sigma_ref``) · spread, with σ_min(G) the smallest singular
                value of the 6 × (fingers·edges) grasp matrix (zero unless the contact wrenches
