@@ -119,6 +119,8 @@ def test_a_stop_mid_sequence_ends_it_and_blocks_further_motion(event, error, mat
     with pytest.raises(RobotConnectionError, match="no further motion until reconnect"):
         robot.move_joints(Q3)
     assert len(_motions(state)) == 3
+    if event in ("protective_stop", "emergency_stop", "script_stopped"):
+        assert robot.joint_positions().shape == (6,)             # the state stays readable
 
 
 def test_reconnect_after_the_stop_is_cleared():

@@ -379,6 +379,7 @@ class UR10eExecutor(UR10eArm):
         try:
             self._control.setTcp([0.0] * 6)   # moveL / getActualTCPPose then speak of tool0
         except RuntimeError as exc:
+            self._fail("setTcp failed")
             raise RobotConnectionError(f"the UR controller at {self.config.host} refused setTcp: {exc}") from exc
         self._fault = ""
         self._check_state("connect")
@@ -399,21 +400,22 @@ class UR10eExecutor(UR10eArm):
                     pass   # already gone: nothing left to release
         self._control = self._receive = None
 
-    def _require(self):
+    def _require(self, motion: bool = True):
+        """The two interfaces; a faulted executor refuses motion but still reads its state."""
         if self._control is None or self._receive is None:
             raise RobotConnectionError("the UR10e executor is not connected (call connect())")
-        if self._fault:
+        if motion and self._fault:
             raise RobotConnectionError(f"the UR10e executor stopped after an earlier failure ({self._fault}); "
                                        "no further motion until reconnect()")
         return self._control, self._receive
 
     # -- state -----------------------------------------------------------------------------------
     def joint_positions(self) -> np.ndarray:
-        _, receive = self._require()
+        _, receive = self._require(motion=False)
         return np.asarray(self._call(receive.getActualQ, "getActualQ"), dtype=float)
 
     def flange_pose(self) -> np.ndarray:
-        _, receive = self._require()
+        _, receive = self._require(motion=False)
         return pose_from_rtde(self._call(receive.getActualTCPPose, "getActualTCPPose"))
 
     def _call(self, fn, what: str):
