@@ -3,6 +3,7 @@ ur_rtde interfaces are a recording stand-in (tests/robots/rtde_standin.py) excep
 test, which runs the real ur_rtde client against a host where no controller listens."""
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -55,6 +56,21 @@ def test_real_ur_rtde_reports_an_unreachable_controller():
         robot.connect()
     with pytest.raises(RobotConnectionError, match="not connected"):
         robot.move_joints(HOME)
+
+
+def test_a_silent_controller_times_out_at_connect():
+    state = ControllerState(HOME)
+    slow = standin_factory(state)
+
+    def silent(config):
+        time.sleep(2.0)                                   # a host that drops packets
+        return slow(config)
+
+    robot = UR10eExecutor(UR10eConfig(host="ur10e.test", connect_timeout=0.2), interfaces=silent)
+    start = time.monotonic()
+    with pytest.raises(RobotUnreachableError, match="did not answer within 0.2 s"):
+        robot.connect()
+    assert time.monotonic() - start < 1.5 and state.commands == []
 
 
 def test_connect_zeroes_the_tcp_and_move_joints_sends_exactly_one_moveJ():

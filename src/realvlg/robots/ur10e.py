@@ -27,17 +27,19 @@ these the executor is *faulted*: every later motion is refused until :meth:`UR10
 succeeds with the controller in normal mode (a protective stop is cleared on the teach pendant or
 through the dashboard server, by a person).
 
-An unreachable controller at :meth:`~UR10eExecutor.connect` raises
-:class:`~realvlg.robots.executor.RobotUnreachableError` with the host. No RTDE controller
-simulator exists on these machines: the tests drive this module at its command layer, through a
-recording stand-in of the two ur_rtde interfaces injected with ``interfaces=`` (the default
-factory builds the real ones; only its refusal of an unreachable host runs for real).
+An unreachable controller at :meth:`~UR10eExecutor.connect` (refused, or silent for
+``connect_timeout`` s) raises :class:`~realvlg.robots.executor.RobotUnreachableError` with the
+host. No RTDE controller simulator exists on these machines: the tests drive this module at its
+command layer, through a recording stand-in of the two ur_rtde interfaces injected with
+``interfaces=`` (the default factory builds the real ones; only its refusal of an unreachable
+host runs for real).
 """
 
 from __future__ import annotations
 
 import abc
 import math
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -133,6 +135,7 @@ class UR10eConfig:
     squeeze: float = 0.2                       # rad past the grasp's flexions when closing
     close_wait: float = 1.5                    # s for the hand to close before the lift
     finger_tolerance: float = 0.05             # rad a finger target may exceed its range (then clipped)
+    connect_timeout: float = 10.0              # longest connect() waits for the controller [s]
     motion_timeout: float = 30.0               # longest a single motion may take [s]
     settle_time: float = 1.0                   # a steady robot may take this long to report the target [s]
     poll_period: float = 0.01
@@ -143,8 +146,8 @@ class UR10eConfig:
     def __post_init__(self) -> None:
         for name in ("frequency", "joint_speed", "joint_acceleration", "linear_speed", "linear_acceleration",
                      "max_joint_speed", "max_joint_acceleration", "max_linear_speed", "max_linear_acceleration",
-                     "stop_joint_deceleration", "stop_linear_deceleration", "motion_timeout", "settle_time",
-                     "poll_period", "joint_tolerance", "position_tolerance", "rotation_tolerance",
+                     "stop_joint_deceleration", "stop_linear_deceleration", "connect_timeout", "motion_timeout",
+                     "settle_time", "poll_period", "joint_tolerance", "position_tolerance", "rotation_tolerance",
                      "pre_grasp_offset", "lift_height"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
@@ -370,12 +373,27 @@ class UR10eExecutor(UR10eArm):
 
     # -- connection ------------------------------------------------------------------------------
     def connect(self) -> None:
-        try:
-            self._control, self._receive = self._interfaces(self.config)
-        except RuntimeError as exc:   # ur_rtde: "Could not connect to: HOST at PORT, verify the IP"
-            self._control = self._receive = None
+        """Build the interfaces within ``connect_timeout`` (a host that drops packets would keep
+        ur_rtde's TCP connect waiting for minutes), zero the TCP offset, check the robot's state."""
+        outcome: dict = {}
+
+        def build() -> None:
+            try:
+                outcome["interfaces"] = self._interfaces(self.config)
+            except RuntimeError as exc:   # ur_rtde: "Could not connect to: HOST at PORT, verify the IP"
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=build, name="ur-rtde-connect", daemon=True)
+        worker.start()
+        worker.join(self.config.connect_timeout)
+        self._control = self._receive = None
+        if worker.is_alive():
+            raise RobotUnreachableError(f"the UR controller at {self.config.host} did not answer within "
+                                        f"{self.config.connect_timeout:g} s")
+        if "error" in outcome:
             raise RobotUnreachableError(f"cannot reach the UR controller at {self.config.host}: "
-                                        f"{' '.join(str(exc).split())}") from exc
+                                        f"{' '.join(str(outcome['error']).split())}") from outcome["error"]
+        self._control, self._receive = outcome["interfaces"]
         try:
             self._control.setTcp([0.0] * 6)   # moveL / getActualTCPPose then speak of tool0
         except RuntimeError as exc:
