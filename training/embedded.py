@@ -333,6 +333,20 @@ def export_embedded(net, config: dict, data: Dataset, decode_config: DecodeConfi
     return folder
 
 
+def flat_history(history: list[dict]) -> list[dict]:
+    """Evaluation entries flattened to ``eval/<split>/<metric>`` keys (what plot_curves reads)."""
+    return [{"step": h["step"], **{f"eval/{s}/{k}": v for s, m in h["eval"].items() for k, v in m.items()}}
+            if "eval" in h else h for h in history]
+
+
+def curve_panels(metrics: dict) -> tuple:
+    """Loss, then box IoU, grasp accuracy and false-grasp rate per test split."""
+    splits = sorted(metrics)
+    return (("loss", "loss"),
+            *((title, tuple(f"eval/{s}/{key}" for s in splits))
+              for title, key in (("box gIoU", "giou"), ("grasp gAcc", "gacc"), ("false-grasp rate", "false_grasp_rate"))))
+
+
 def train_embedded(config: dict, *, export: bool = True, encoder=None):
     """Train, evaluate and export one embedded model; returns :class:`training.run.RunResult`."""
     import torch
@@ -393,8 +407,9 @@ def train_embedded(config: dict, *, export: bool = True, encoder=None):
     history.append({"step": steps_done, "eval": metrics})
     bar.write(f"final (step {steps_done}): {summary(metrics)}")
     (output_dir / "log_history.json").write_text(json.dumps(history, indent=1))
-    curve = plot_curves([h for h in history if "loss" in h], output_dir / "curves.png",
-                        title=f"{config['name']} (embedded, {parameter_count(net) / 1e6:.2f} M params)")
+    curve = plot_curves(flat_history(history), output_dir / "curves.png",
+                        title=f"{config['name']} (embedded, {parameter_count(net) / 1e6:.2f} M params)",
+                        panels=curve_panels(metrics))
     (output_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     model_dir = export_embedded(net, config, data, decode_config, metrics, steps_done, time.monotonic() - started, curve) \
         if export else None
