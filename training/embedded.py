@@ -2,11 +2,12 @@
 
 A config (``training/configs/embedded.yaml``)::
 
-    name: embedded-default        # models/<name>/ (under $REALVLG_MODELS)
+    name: embedded-default        # <export_dir>/<name>/
     method: embedded
     seed: 0
+    export_dir: models            # optional: the shipped model goes into the repository
     data: {root: data/embedded}   # `realvlg datagen` output (meta.json, scenes/, annotations/)
-    net: {widths: [32, 64, 128, 192], heads: 4}
+    net: {widths: [16, 32, 64, 128], heads: 4}
     train: {steps, batch_size, lr, weight_decay, warmup_steps, time_budget_s, threads, log_every,
             eval_every, eval_samples}
     augment: {color_jitter, depth_noise_m, depth_dropout}   # never flips: they swap left and right
@@ -27,7 +28,7 @@ finishes its steps inside it).
 Evaluation on every split but ``train`` (the first ``eval_samples`` records of each): box IoU
 (``giou`` = mean IoU, RealVLG's gIoU), ``gacc`` (Cornell criterion, :func:`realvlg.metrics.grasps.match_grasps`),
 ``mask_iou``, ``found_rate`` on present targets, and on absent ones ``not_found_acc`` and its
-complement ``false_grasp_rate``. Export: ``<models dir>/<name>/`` with ``model.safetensors``,
+complement ``false_grasp_rate``. Export: ``<export_dir>/<name>/`` (``export_dir`` relative to the repository root; default the user models directory) with ``model.safetensors``,
 ``config.json`` (net, preprocessing, decode thresholds), ``realvlg-manifest.yaml`` (registry fields
 plus a ``training`` block: generator version and seed, data hash, steps, seconds, metrics) and
 ``training_curve.png``.
@@ -309,9 +310,13 @@ def export_embedded(net, config: dict, data: Dataset, decode_config: DecodeConfi
     import shutil
 
     from realvlg.embedded.backend import save_pretrained
+    from realvlg.graph import repo_path
     from realvlg.grounding import registry
 
-    folder = save_pretrained(net, registry.local_path(config["name"]), config["name"], decode_config,
+    # export_dir (relative to the repository root): where the shipped model goes (models/);
+    # default the user's models directory
+    root = repo_path(config["export_dir"]) if config.get("export_dir") else registry.models_dir()
+    folder = save_pretrained(net, root / config["name"], config["name"], decode_config,
         text_encoder="sentence-transformers/all-MiniLM-L6-v2 (mean pooling, L2-normalised)",
         preprocessing={"input_width": net.config.input_width, "rgb": "ImageNet mean/std",
                        "depth": f"(depth - median valid) / {net.config.depth_scale} m, clipped to ±{net.config.depth_clip}",
