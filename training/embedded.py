@@ -25,7 +25,7 @@ numpy seeded from ``seed``, one deterministic record order per epoch, augmentati
 same seeded generator (``time_budget_s`` only stops a run that would overrun; the shipped config
 finishes its steps inside it).
 
-Evaluation on every split but ``train`` (the first ``eval_samples`` records of each): box IoU
+Evaluation on every split but ``train`` (``eval_samples`` records of each, evenly spread): box IoU
 (``giou`` = mean IoU, RealVLG's gIoU), ``gacc`` (Cornell criterion, :func:`realvlg.metrics.grasps.match_grasps`),
 ``mask_iou``, ``found_rate`` on present targets, and on absent ones ``not_found_acc`` and its
 complement ``false_grasp_rate``. Export: ``<export_dir>/<name>/`` (``export_dir`` relative to the repository root; default the user models directory) with ``model.safetensors``,
@@ -300,7 +300,8 @@ def summary(metrics: dict) -> str:
 
 
 def evaluate_all(net, data: Dataset, decode_config: DecodeConfig, limit: int) -> dict:
-    return {split: evaluate_split(net, data, recs[:limit], decode_config)
+    """Every test split on ``limit`` records evenly spread over it (records come scene by scene)."""
+    return {split: evaluate_split(net, data, recs[::max(1, len(recs) // limit)][:limit], decode_config)
             for split, recs in data.records.items() if split != TRAIN_SPLIT}
 
 
