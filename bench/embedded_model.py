@@ -1,6 +1,7 @@
 """The embedded model's size and CPU latency, against the original GG-CNN measured in the same run.
 
-* parameters and fp32 safetensors size of the network (random weights, or ``--model NAME|DIR``);
+* parameters and fp32 safetensors size of the network (random weights in the shipped config's
+  ``net`` widths, training/configs/embedded.yaml, or a trained ``--model NAME|DIR``);
 * network latency per 320×240 RGB-D frame (preprocessing + forward) with ``--threads`` torch
   threads, the sentence embedding cached, and uncached (a new instruction each call: + the
   all-MiniLM-L6-v2 encoder);
@@ -64,7 +65,9 @@ def main() -> None:
         net = backend.net
     else:
         torch.manual_seed(0)
-        net = EmbeddedNet(EmbeddedNetConfig()).eval()
+        from training.run import load_config
+
+        net = EmbeddedNet(EmbeddedNetConfig.from_dict(load_config("embedded")["net"])).eval()
         backend = EmbeddedBackend(net, DecodeConfig(), "embedded-random", text_encoder=encoder)
     with tempfile.TemporaryDirectory() as tmp:
         save_pretrained(net, tmp, "bench", DecodeConfig())
@@ -102,7 +105,7 @@ def main() -> None:
             "GG-CNN 320x240 (peer)": timed(ggcnn_forward, args.repeats, "ggcnn"),
             "backend.ground 640x360 (grasp)": timed(ground, args.repeats, "ground")}
     n = parameter_count(net)
-    print(f"threads: {args.threads}; model: {args.model or 'random weights, default config'} "
+    print(f"threads: {args.threads}; model: {args.model or 'random weights, training/configs/embedded.yaml'} "
           f"{net.config.widths}")
     print(f"parameters: {n:,} ({n / 1e6:.2f} M); GG-CNN peer: {parameter_count(ggcnn):,}")
     print(f"safetensors: {megabytes:.2f} MB")

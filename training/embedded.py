@@ -25,7 +25,7 @@ numpy seeded from ``seed``, one deterministic record order per epoch, augmentati
 same seeded generator (``time_budget_s`` only stops a run that would overrun; the shipped config
 finishes its steps inside it).
 
-Evaluation on every split but ``train`` (the first ``eval_samples`` records of each): box IoU
+Evaluation on every split but ``train`` (``eval_samples`` records of each, evenly spread): box IoU
 (``giou`` = mean IoU, RealVLG's gIoU), ``gacc`` (Cornell criterion, :func:`realvlg.metrics.grasps.match_grasps`),
 ``mask_iou``, ``found_rate`` on present targets, and on absent ones ``not_found_acc`` and its
 complement ``false_grasp_rate``. Export: ``<export_dir>/<name>/`` (``export_dir`` relative to the repository root; default the user models directory) with ``model.safetensors``,
@@ -300,7 +300,8 @@ def summary(metrics: dict) -> str:
 
 
 def evaluate_all(net, data: Dataset, decode_config: DecodeConfig, limit: int) -> dict:
-    return {split: evaluate_split(net, data, recs[:limit], decode_config)
+    """Every test split on ``limit`` records evenly spread over it (records come scene by scene)."""
+    return {split: evaluate_split(net, data, recs[::max(1, len(recs) // limit)][:limit], decode_config)
             for split, recs in data.records.items() if split != TRAIN_SPLIT}
 
 
@@ -336,6 +337,20 @@ def export_embedded(net, config: dict, data: Dataset, decode_config: DecodeConfi
     }
     (folder / registry.LOCAL_MANIFEST).write_text(yaml.safe_dump(manifest, sort_keys=False))
     return folder
+
+
+def flat_history(history: list[dict]) -> list[dict]:
+    """Evaluation entries flattened to ``eval/<split>/<metric>`` keys (what plot_curves reads)."""
+    return [{"step": h["step"], **{f"eval/{s}/{k}": v for s, m in h["eval"].items() for k, v in m.items()}}
+            if "eval" in h else h for h in history]
+
+
+def curve_panels(metrics: dict) -> tuple:
+    """Loss, then box IoU, grasp accuracy and false-grasp rate per test split."""
+    splits = sorted(metrics)
+    return (("loss", "loss"),
+            *((title, tuple(f"eval/{s}/{key}" for s in splits))
+              for title, key in (("box gIoU", "giou"), ("grasp gAcc", "gacc"), ("false-grasp rate", "false_grasp_rate"))))
 
 
 def train_embedded(config: dict, *, export: bool = True, encoder=None):
@@ -398,8 +413,9 @@ def train_embedded(config: dict, *, export: bool = True, encoder=None):
     history.append({"step": steps_done, "eval": metrics})
     bar.write(f"final (step {steps_done}): {summary(metrics)}")
     (output_dir / "log_history.json").write_text(json.dumps(history, indent=1))
-    curve = plot_curves([h for h in history if "loss" in h], output_dir / "curves.png",
-                        title=f"{config['name']} (embedded, {parameter_count(net) / 1e6:.2f} M params)")
+    curve = plot_curves(flat_history(history), output_dir / "curves.png",
+                        title=f"{config['name']} (embedded, {parameter_count(net) / 1e6:.2f} M params)",
+                        panels=curve_panels(metrics))
     (output_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     model_dir = export_embedded(net, config, data, decode_config, metrics, steps_done, time.monotonic() - started, curve) \
         if export else None

@@ -6,7 +6,8 @@
    that contains the heat-map peak, else the one closest to it.
 3. Mask: that component's mask probabilities upsampled bilinearly to the original image and
    thresholded; box = the outer edges of its pixels ``(x_min − 0.5, y_min − 0.5, x_max + 0.5,
-   y_max + 0.5)`` (pixel centres at integers, as the data generator's boxes).
+   y_max + 0.5)`` (pixel centres at integers, as the data generator's boxes), clipped to the
+   image's pixel centres ``[0, W − 1] × [0, H − 1]``.
 4. Grasp: the argmax of the Gaussian-smoothed (σ = 1 map px) quality inside the component
    (dilated by 2 map px); θ = ½·atan2(sin 2θ, cos 2θ) (the opening direction, corner0→corner1,
    modulo π), width = width map × ``width_scale`` / input scale, centre mapped back with
@@ -91,7 +92,8 @@ def decode(maps: dict[str, np.ndarray], confidence_logit: float, image_size: tup
         u, v = geo.to_original(np.argwhere(component)[0][::-1])
         full[int(np.clip(round(v), 0, height - 1)), int(np.clip(round(u), 0, width - 1))] = True
     ys, xs = np.nonzero(full)
-    box = BoundingBox(xs.min() - 0.5, ys.min() - 0.5, xs.max() + 0.5, ys.max() + 0.5)
+    box = BoundingBox(max(xs.min() - 0.5, 0.0), max(ys.min() - 0.5, 0.0),
+                      min(xs.max() + 0.5, width - 1.0), min(ys.max() + 0.5, height - 1.0))
 
     quality = ndimage.gaussian_filter(sigmoid(maps["quality"]), 1.0)
     region = ndimage.binary_dilation(component, iterations=2)
