@@ -17,14 +17,16 @@ def series(history: list[dict], key: str) -> tuple[list[float], list[float]]:
     return [p[0] for p in points], [p[1] for p in points]
 
 
-def plot_curves(history: list[dict], path: str | pathlib.Path, title: str = "") -> pathlib.Path:
-    """Write the three panels (or the loss, for SFT) to ``path`` (PNG) and return it."""
+def plot_curves(history: list[dict], path: str | pathlib.Path, title: str = "",
+                panels: tuple[tuple[str, str], ...] = ()) -> pathlib.Path:
+    """Write the three panels (or the loss, for SFT; or ``panels``: (label, history key) pairs) to
+    ``path`` (PNG) and return it."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = PANELS if any("reward" in h for h in history) else (("loss", "loss"),)
+    panels = panels or (PANELS if any("reward" in h for h in history) else (("loss", "loss"),))
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.2), squeeze=False)
     for ax, (label, key) in zip(axes[0], panels):
         x, y = series(history, key)
