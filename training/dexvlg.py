@@ -9,8 +9,9 @@ A config (``training/configs/dexvlg-*.yaml``)::
                                            # (and tokenizer) initialise the model's
     data: {root: runs/dexgrasp/smoke, holdout_objects: [], test_fraction: 0.1,
            view: {distance: [0.4, 0.8], elevation_deg: [20, 70]}, jitter: 0.002}
-    trainer: {max_steps, batch_size, learning_rate, weight_decay, warmup_steps, eval_every, log_every,
-              save_every, seed, device: auto, threads: 2, output_dir}
+    trainer: {max_steps, batch_size (per process), learning_rate, weight_decay, warmup_steps, eval_every,
+              log_every, save_every, seed, device: auto | cpu | cuda, mixed_precision: no | bf16,
+              threads: 1, output_dir}
     eval: {grasps: 64, cases: 4, samples: 8, steps: 10}
 
 Data: the grasp dataset format of ``docs/dexvlg-data.md`` (``meta.json``, ``objects/<object>.npz``,
@@ -21,7 +22,9 @@ rotated by a random angle about z (the same rotation applied to the grasp), poin
 instruction is the grasp's caption ("" when ``model.language`` is false: the language-free baseline).
 
 Loop: AdamW with linear warm-up then cosine decay, the flow loss of
-:meth:`realvlg.dexvlg.model.DexVLG.flow_loss`, tqdm. Every ``eval_every`` steps: the flow loss on
+:meth:`realvlg.dexvlg.model.DexVLG.flow_loss`, tqdm, through ``accelerate`` (one process here; on GPUs
+``accelerate launch --config_file training/configs/accelerate/multi_gpu.yaml -m training.cli CONFIG``
+runs data-parallel: every process draws its own batches, the main process evaluates, saves and exports). Every ``eval_every`` steps: the flow loss on
 held-out grasps (fixed noise) and the pose error of sampled grasps against the nearest ground-truth
 grasp of the same object and caption (translation m, rotation deg, mean |joint| rad). Checkpoints
 every ``save_every`` steps (``checkpoint/``: model + AdamW state as safetensors, ``trainer_state.json``)
@@ -50,7 +53,7 @@ DEFAULT_DATA = {"holdout_objects": [], "test_fraction": 0.1, "jitter": 0.002,
                 "view": {"distance": [0.4, 0.8], "elevation_deg": [20.0, 70.0]}}
 DEFAULT_TRAINER = {"max_steps": 300, "batch_size": 16, "learning_rate": 1e-3, "weight_decay": 1e-4,
                    "warmup_steps": 30, "eval_every": 100, "log_every": 10, "save_every": 0, "seed": 0,
-                   "device": "auto", "threads": 2, "grad_clip": 1.0}
+                   "device": "auto", "mixed_precision": "no", "threads": 1, "grad_clip": 1.0}
 DEFAULT_EVAL = {"grasps": 64, "cases": 4, "samples": 8, "steps": 10}
 ROTATION_WEIGHT = 0.1  # metres per radian when matching a sampled grasp to the nearest ground truth
 
@@ -268,14 +271,6 @@ def validate(config: dict) -> dict:
     return config
 
 
-def _device(name: str) -> str:
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return name
-
-
 def _build(config: dict, dataset: GraspDataset, train_records: list[dict]):
     from realvlg.dexvlg.model import PRESETS, DexVLG, build_model, default_corpus, load_florence2_language_model
 
@@ -321,6 +316,7 @@ def _load_checkpoint(folder: pathlib.Path, model, optimizer) -> tuple[int, list[
 def train_dexvlg(config: dict, *, resume: bool = False, export: bool = True):
     """Run a ``method: dexvlg`` config (module docstring); returns :class:`training.run.RunResult`."""
     import torch
+    from accelerate import Accelerator
     from tqdm import tqdm
 
     from realvlg.dexvlg.model import registry_manifest
@@ -332,34 +328,39 @@ def train_dexvlg(config: dict, *, resume: bool = False, export: bool = True):
     config = validate(config)
     trainer = config["trainer"]
     torch.set_num_threads(int(trainer["threads"]))
+    accelerator = Accelerator(cpu=trainer["device"] == "cpu" or not torch.cuda.is_available(),
+                              mixed_precision=trainer["mixed_precision"])
+    main = accelerator.is_main_process
     output_dir = pathlib.Path(trainer.get("output_dir") or f"runs/train/{config['name']}")
     output_dir.mkdir(parents=True, exist_ok=True)
     dataset = load_grasp_dataset(config["data"]["root"])
     train_records, test_records = split(dataset, config["data"]["holdout_objects"], config["data"]["test_fraction"])
     if not train_records:
         raise InvalidInputError(f"{config['data']['root']}: no training grasps after the split")
-    model = _build(config, dataset, train_records).to(_device(trainer["device"]))
-    model.train()
+    model = _build(config, dataset, train_records).to(accelerator.device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=trainer["learning_rate"],
                                   weight_decay=trainer["weight_decay"])
     checkpoint = output_dir / "checkpoint"
     step, history = 0, []
     if resume and (checkpoint / "trainer_state.json").is_file():
         step, history = _load_checkpoint(checkpoint, model, optimizer)
-    torch.manual_seed(trainer["seed"] + step)
-    batches = Batches(model, dataset, train_records, config["data"], trainer["seed"] + step)
+    wrapped, optimizer = accelerator.prepare(model, optimizer)
+    wrapped.train()
+    seed = trainer["seed"] + step + 1000 * accelerator.process_index
+    torch.manual_seed(seed)
+    batches = Batches(model, dataset, train_records, config["data"], seed)
     total = int(trainer["max_steps"])
-    progress = tqdm(range(step, total), desc=config["name"], unit="step", initial=step, total=total)
+    progress = tqdm(range(step, total), desc=config["name"], unit="step", initial=step, total=total,
+                    disable=not main)
     losses = []
     for step in progress:
         lr = learning_rate(step, trainer["learning_rate"], trainer["warmup_steps"], total)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        clouds, captions, targets = batches.next(int(trainer["batch_size"]))
-        loss = model.flow_loss(clouds, captions, targets)
+        loss = wrapped(*batches.next(int(trainer["batch_size"])))
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), trainer["grad_clip"])
+        accelerator.backward(loss)
+        accelerator.clip_grad_norm_(wrapped.parameters(), trainer["grad_clip"])
         optimizer.step()
         losses.append(loss.item())
         done = step + 1
@@ -367,23 +368,25 @@ def train_dexvlg(config: dict, *, resume: bool = False, export: bool = True):
             history.append({"step": done, "loss": float(np.mean(losses)), "learning_rate": lr})
             progress.set_postfix(loss=f"{history[-1]['loss']:.4f}")
             losses = []
-        if trainer["eval_every"] and (done % trainer["eval_every"] == 0 or done == total):
+        if main and trainer["eval_every"] and (done % trainer["eval_every"] == 0 or done == total):
             history.append({"step": done, **evaluate(model, dataset, test_records, config["data"], config["eval"])})
-        if trainer["save_every"] and done % trainer["save_every"] == 0:
+        if main and trainer["save_every"] and done % trainer["save_every"] == 0:
             _save_checkpoint(checkpoint, model, optimizer, done, history)
-    (output_dir / "log_history.json").write_text(json.dumps(history, indent=1))
-    plot_curves(history, output_dir / "curves.png", title=f"{config['name']} (DexVLG flow matching)",
-                panels=(("flow loss", "loss"), ("held-out flow loss", "eval_loss"),
-                        ("translation error [m]", "eval_translation_error"),
-                        ("rotation error [deg]", "eval_rotation_error_deg")))
-    (output_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    metrics = next((h for h in reversed(history) if "eval_loss" in h), {})
+    accelerator.wait_for_everyone()
+    metrics = {k: v for k, v in next((h for h in reversed(history) if "eval_loss" in h), {}).items() if k != "step"}
     model_dir = None
-    if export:
-        training = {"method": "dexvlg", "language": model.config.language, "data_root": str(config["data"]["root"]),
-                    "grasps": len(train_records), "held_out": len(test_records), "steps": total,
-                    "metrics": {k: v for k, v in metrics.items() if k != "step"}}
-        model_dir = model.save_pretrained(registry.models_dir() / config["name"],
-                                          registry_manifest(config["name"], model.config, training,
-                                                            config.get("title", "")))
+    if main:
+        (output_dir / "log_history.json").write_text(json.dumps(history, indent=1))
+        plot_curves(history, output_dir / "curves.png", title=f"{config['name']} (DexVLG flow matching)",
+                    panels=(("flow loss", "loss"), ("held-out flow loss", "eval_loss"),
+                            ("translation error [m]", "eval_translation_error"),
+                            ("rotation error [deg]", "eval_rotation_error_deg")))
+        (output_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        if export:
+            training = {"method": "dexvlg", "language": model.config.language,
+                        "data_root": str(config["data"]["root"]), "grasps": len(train_records),
+                        "held_out": len(test_records), "steps": total, "metrics": metrics}
+            model_dir = model.save_pretrained(registry.models_dir() / config["name"],
+                                              registry_manifest(config["name"], model.config, training,
+                                                                config.get("title", "")))
     return RunResult(output_dir, model_dir, metrics, time.monotonic() - started)

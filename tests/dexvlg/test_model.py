@@ -183,6 +183,23 @@ def test_checkpoint_round_trip_through_the_registry(tmp_path, monkeypatch):
         DexVLG.from_pretrained(tmp_path / "not-a-model")
 
 
+def test_a_florence2_checkpoints_language_model_is_copied_in(tmp_path):
+    """A tiny Florence2ForConditionalGeneration built here (random; no weights can be downloaded)."""
+    from transformers import Florence2Config, Florence2ForConditionalGeneration
+
+    from realvlg.dexvlg.model import load_florence2_language_model
+
+    model = build_model(FAST, seed=5)
+    vision = dict(depths=[1] * 4, embed_dim=[16] * 4, num_heads=[1] * 4, num_groups=[1] * 4,
+                  projection_dim=model.config.d_model, window_size=2)
+    florence = Florence2ForConditionalGeneration(Florence2Config(
+        text_config=model.config.text_config().to_dict(), vision_config=vision, image_token_id=4))
+    florence.save_pretrained(tmp_path)
+    load_florence2_language_model(model, tmp_path)
+    theirs = florence.model.language_model.state_dict()
+    assert all(torch.equal(tensor, theirs[name]) for name, tensor in model.language_model.state_dict().items())
+
+
 def write_mug_dataset(root, grasps_per_part: int = 3):
     """A dataset in the spec's format (meta.json, objects/mug.npz, grasps.jsonl)."""
     from realvlg.dexvlg.grasp import SHADOW_JOINTS

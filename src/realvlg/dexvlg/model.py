@@ -235,6 +235,10 @@ class DexVLG(nn.Module):
                                           encoder_attention_mask=mask, use_cache=False).last_hidden_state
         return self.pose_decoder(torch.cat([out[:, 0], token], dim=-1))
 
+    def forward(self, clouds: torch.Tensor, instructions: list[str], targets: torch.Tensor) -> torch.Tensor:
+        """The training loss (:meth:`flow_loss`), so that DDP/accelerate wrappers see a forward."""
+        return self.flow_loss(clouds, instructions, targets)
+
     def flow_loss(self, clouds: torch.Tensor, instructions: list[str], targets: torch.Tensor,
                   generator: torch.Generator | None = None) -> torch.Tensor:
         """Eq. 5 with the linear path: MSE between ``v(X_t, t)`` and ``X1 − X0`` (``targets`` = X1,
