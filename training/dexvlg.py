@@ -24,7 +24,8 @@ instruction is the grasp's caption ("" when ``model.language`` is false: the lan
 Loop: AdamW with linear warm-up then cosine decay, the flow loss of
 :meth:`realvlg.dexvlg.model.DexVLG.flow_loss`, tqdm, through ``accelerate`` (one process here; on GPUs
 ``accelerate launch --config_file training/configs/accelerate/multi_gpu.yaml -m training.cli CONFIG``
-runs data-parallel: every process draws its own batches, the main process evaluates, saves and exports). Every ``eval_every`` steps: the flow loss on
+runs data-parallel: every process draws its own batches, the main process evaluates, saves and
+exports). Every ``eval_every`` steps: the flow loss on
 held-out grasps (fixed noise) and the pose error of sampled grasps against the nearest ground-truth
 grasp of the same object and caption (translation m, rotation deg, mean |joint| rad). Checkpoints
 every ``save_every`` steps (``checkpoint/``: model + AdamW state as safetensors, ``trainer_state.json``)
@@ -200,7 +201,7 @@ def pose_errors(sampled: list[DexGrasp], truth: list[DexGrasp]) -> dict:
     r_err = np.array([[(s.rotation.inv() * g.rotation).magnitude() for g in truth] for s in sampled])
     nearest = (t_err + ROTATION_WEIGHT * r_err).argmin(axis=1)
     rows = np.arange(len(sampled))
-    j_err = [np.abs(s.joints - truth[k].joints).mean() for s, k in zip(sampled, nearest)]
+    j_err = [np.abs(s.joints - truth[k].joints).mean() for s, k in zip(sampled, nearest, strict=True)]
     return {"translation_error": float(t_err[rows, nearest].mean()),
             "rotation_error_deg": float(np.degrees(r_err[rows, nearest]).mean()),
             "joint_error": float(np.mean(j_err))}
