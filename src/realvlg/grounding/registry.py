@@ -53,7 +53,8 @@ class ModelManifest:
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelManifest":
-        coords = data.get("coordinates") or NO_IMAGE_COORDINATES
+        coords = (data.get("coordinates") or NO_IMAGE_COORDINATES) if data["architecture"] in NON_GROUNDING_TASKS \
+            else data["coordinates"]
         manifest = cls(
             name=data["name"], title=data["title"], architecture=data["architecture"],
             base_model=data.get("base_model", ""), hub=data["source"]["hub"],
