@@ -7,7 +7,7 @@ A config (``training/configs/dexvlg-*.yaml``)::
     model: {preset: tiny, language: true}  # a realvlg.dexvlg.model preset + DexVLGConfig overrides
     florence2: ""                          # optional: a local Florence-2 checkpoint whose language model
                                            # (and tokenizer) initialise the model's
-    data: {root: runs/dexgrasp/smoke, holdout_objects: [], test_fraction: 0.1,
+    data: {root: runs/dexgrasp/smoke, test_objects: [], test_fraction: 0.1,
            view: {distance: [0.4, 0.8], elevation_deg: [20, 70]}, jitter: 0.002}
     trainer: {max_steps, batch_size (per process), learning_rate, weight_decay, warmup_steps, eval_every,
               log_every, save_every, seed, device: auto | cpu | cuda, mixed_precision: no | bf16,
@@ -15,8 +15,9 @@ A config (``training/configs/dexvlg-*.yaml``)::
     eval: {grasps: 64, cases: 4, samples: 8, steps: 10}
 
 Data: the grasp dataset format of ``docs/dexvlg-data.md`` (``meta.json``, ``objects/<object>.npz``,
-``grasps.jsonl``) read by :func:`load_grasp_dataset`. Split: every grasp of an object in
-``holdout_objects`` and a ``test_fraction`` of the rest (by a hash of the grasp id) are held out.
+``grasps.jsonl``) read by :func:`load_dataset`. Split (:func:`split_grasps`, as dex-data's): every grasp
+of an object in ``test_objects`` (unseen) and a ``test_fraction`` of the rest (by sha1 of the grasp id,
+seen) are held out; evaluation runs on both together.
 Per training sample: the object's cloud seen from a random viewpoint (Open3D hidden-point removal),
 rotated by a random angle about z (the same rotation applied to the grasp), points jittered; the
 instruction is the grasp's caption ("" when ``model.language`` is false: the language-free baseline).
@@ -50,7 +51,7 @@ from scipy.spatial.transform import Rotation
 from realvlg.dexvlg.grasp import SHADOW_JOINTS, DexGrasp
 from realvlg.errors import InvalidInputError
 
-DEFAULT_DATA = {"holdout_objects": [], "test_fraction": 0.1, "jitter": 0.002,
+DEFAULT_DATA = {"test_objects": [], "test_fraction": 0.1, "jitter": 0.002,
                 "view": {"distance": [0.4, 0.8], "elevation_deg": [20.0, 70.0]}}
 DEFAULT_TRAINER = {"max_steps": 300, "batch_size": 16, "learning_rate": 1e-3, "weight_decay": 1e-4,
                    "warmup_steps": 30, "eval_every": 100, "log_every": 10, "save_every": 0, "seed": 0,
@@ -59,9 +60,12 @@ DEFAULT_EVAL = {"grasps": 64, "cases": 4, "samples": 8, "steps": 10}
 ROTATION_WEIGHT = 0.1  # metres per radian when matching a sampled grasp to the nearest ground truth
 
 
+# --- the spec's dataset format. Signature-compatible with dex-data's realvlg.dexvlg.dataset (load_dataset,
+# split_grasps, record_grasp, ObjectCloud fields): once that module is on main these three are replaced by
+# imports from it.
 @dataclass
 class ObjectPoints:
-    """One object's surface samples (object frame, z up)."""
+    """One object's surface samples (object frame, z up); the fields of ``realvlg.dexvlg.objects.ObjectCloud``."""
 
     points: np.ndarray
     normals: np.ndarray
@@ -70,16 +74,9 @@ class ObjectPoints:
     part_names: tuple[str, ...]
 
 
-@dataclass
-class GraspDataset:
-    meta: dict
-    objects: dict[str, ObjectPoints]
-    grasps: list[dict]
-
-
-def load_grasp_dataset(root: str | pathlib.Path) -> GraspDataset:
-    """Read ``root`` (the format in the module docstring); grasps whose object has no cloud or whose
-    joints are not the 22 Shadow joints are an error."""
+def load_dataset(root: str | pathlib.Path) -> tuple[dict, dict[str, ObjectPoints], list[dict]]:
+    """``(meta, objects, grasps)`` of the dataset at ``root``: meta.json, object name → cloud, the
+    grasp records; a missing file, an object without a cloud or a wrong joint count is an error."""
     root = pathlib.Path(root)
     if not (root / "grasps.jsonl").is_file():
         raise InvalidInputError(f"{root} is not a grasp dataset (no grasps.jsonl); generate one with "
@@ -100,29 +97,23 @@ def load_grasp_dataset(root: str | pathlib.Path) -> GraspDataset:
     for g in grasps:
         if len(g["joints"]) != len(SHADOW_JOINTS):
             raise InvalidInputError(f"grasp {g.get('id')}: {len(g['joints'])} joints, expected {len(SHADOW_JOINTS)}")
-    return GraspDataset(meta, objects, grasps)
+    return meta, objects, grasps
 
 
-def grasp_of(record: dict) -> DexGrasp:
+def record_grasp(record: dict) -> DexGrasp:
     return DexGrasp(record["position"], Rotation.from_quat(record["quaternion_xyzw"]), record["joints"], "object",
                     {"caption": record["caption"], "part": record.get("part", "")})
 
 
-def is_test(grasp_id: str, fraction: float) -> bool:
-    """The grasp-id hash split (stable across runs and machines)."""
-    digest = hashlib.sha1(str(grasp_id).encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2 ** 64 < fraction
-
-
-def split(dataset: GraspDataset, holdout_objects=(), test_fraction: float = 0.1) -> tuple[list[dict], list[dict]]:
-    """(train, test) grasp records (module docstring)."""
-    unknown = set(holdout_objects) - set(dataset.objects)
-    if unknown:
-        raise InvalidInputError(f"holdout_objects {sorted(unknown)} are not in the dataset")
-    train, test = [], []
-    for g in dataset.grasps:
-        (test if g["object"] in holdout_objects or is_test(g["id"], test_fraction) else train).append(g)
-    return train, test
+def split_grasps(grasps: list[dict], test_objects=(), test_fraction: float = 0.1) -> dict[str, list[dict]]:
+    """``train`` / ``test_seen`` (sha1(id) in the lowest ``test_fraction`` of the hash range) /
+    ``test_unseen`` (every grasp of ``test_objects``)."""
+    out: dict[str, list[dict]] = {"train": [], "test_seen": [], "test_unseen": []}
+    for r in grasps:
+        h = int.from_bytes(hashlib.sha1(str(r["id"]).encode()).digest()[:8], "big") / 2 ** 64
+        key = "test_unseen" if r["object"] in test_objects else "test_seen" if h < test_fraction else "train"
+        out[key].append(r)
+    return out
 
 
 def visible_points(points: np.ndarray, rng: np.random.Generator, distance=(0.4, 0.8),
@@ -154,8 +145,8 @@ def observe(obj: ObjectPoints, rng: np.random.Generator, data: dict) -> tuple[np
 class Batches:
     """Training batches: network inputs, instructions and normalised targets (module docstring)."""
 
-    def __init__(self, model, dataset: GraspDataset, records: list[dict], data: dict, seed: int):
-        self.model, self.dataset, self.records, self.data = model, dataset, records, data
+    def __init__(self, model, objects: dict[str, ObjectPoints], records: list[dict], data: dict, seed: int):
+        self.model, self.objects, self.records, self.data = model, objects, records, data
         self.rng = np.random.default_rng(seed)
 
     def sample(self, records: list[dict], rng: np.random.Generator):
@@ -165,9 +156,9 @@ class Batches:
 
         clouds, vectors = [], []
         for record in records:
-            points, colors, T = observe(self.dataset.objects[record["object"]], rng, self.data)
+            points, colors, T = observe(self.objects[record["object"]], rng, self.data)
             cloud, centre = prepare_cloud(points, colors, self.model.config, rng)
-            vector = grasp_of(record).transformed(T, "view").to_vector()
+            vector = record_grasp(record).transformed(T, "view").to_vector()
             vector[:3] -= centre
             clouds.append(cloud)
             vectors.append(vector)
@@ -180,9 +171,9 @@ class Batches:
         return self.sample([self.records[i] for i in picks], self.rng)
 
 
-def statistics(dataset: GraspDataset, records: list[dict]) -> dict:
+def statistics(objects: dict[str, ObjectPoints], records: list[dict]) -> dict:
     """Translation (relative to the object cloud's centroid) and joint mean/std of ``records``."""
-    centroids = {name: obj.points.mean(axis=0) for name, obj in dataset.objects.items()}
+    centroids = {name: obj.points.mean(axis=0) for name, obj in objects.items()}
     translations = np.array([np.subtract(r["position"], centroids[r["object"]]) for r in records])
     joints = np.array([r["joints"] for r in records], dtype=float)
     # translations: one isotropic scale (the view rotates about z); floors keep single-grasp sets finite
@@ -207,7 +198,8 @@ def pose_errors(sampled: list[DexGrasp], truth: list[DexGrasp]) -> dict:
             "joint_error": float(np.mean(j_err))}
 
 
-def evaluate(model, dataset: GraspDataset, records: list[dict], data: dict, settings: dict, seed: int = 0) -> dict:
+def evaluate(model, objects: dict[str, ObjectPoints], records: list[dict], data: dict, settings: dict,
+             seed: int = 0) -> dict:
     """Held-out flow loss (fixed views and noise) and the sampled-pose errors of ``settings["cases"]``
     (object, caption) groups (module docstring)."""
     import torch
@@ -218,7 +210,7 @@ def evaluate(model, dataset: GraspDataset, records: list[dict], data: dict, sett
         return {}
     model.eval()
     rng = np.random.default_rng(seed)
-    batches = Batches(model, dataset, records, data, seed)
+    batches = Batches(model, objects, records, data, seed)
     subset = records[: settings["grasps"]]
     losses = []
     with torch.no_grad():
@@ -232,10 +224,10 @@ def evaluate(model, dataset: GraspDataset, records: list[dict], data: dict, sett
         groups.setdefault((r["object"], r["caption"]), []).append(r)
     errors = []
     for (name, caption), members in list(groups.items())[: settings["cases"]]:
-        points, colors, T = observe(dataset.objects[name], rng, data)
+        points, colors, T = observe(objects[name], rng, data)
         sampled = sample_grasps(model, points, colors, caption, n=settings["samples"], steps=settings["steps"],
                                 seed=seed, frame="view")
-        errors.append(pose_errors(sampled, [grasp_of(m).transformed(T, "view") for m in members]))
+        errors.append(pose_errors(sampled, [record_grasp(m).transformed(T, "view") for m in members]))
     for key in errors[0] if errors else ():
         metrics[f"eval_{key}"] = float(np.mean([e[key] for e in errors]))
     model.train()
@@ -272,12 +264,12 @@ def validate(config: dict) -> dict:
     return config
 
 
-def _build(config: dict, dataset: GraspDataset, train_records: list[dict]):
+def _build(config: dict, objects: dict[str, ObjectPoints], grasps: list[dict], train_records: list[dict]):
     from realvlg.dexvlg.model import PRESETS, DexVLG, build_model, default_corpus, load_florence2_language_model
 
     options = dict(config["model"])
     preset = options.pop("preset")
-    model_config = dataclasses.replace(PRESETS[preset], **options, **statistics(dataset, train_records))
+    model_config = dataclasses.replace(PRESETS[preset], **options, **statistics(objects, train_records))
     if config.get("florence2"):
         from transformers import AutoTokenizer
 
@@ -285,7 +277,7 @@ def _build(config: dict, dataset: GraspDataset, train_records: list[dict]):
         model = DexVLG(model_config, tokenizer)
         load_florence2_language_model(model, config["florence2"])
         return model
-    corpus = default_corpus() + sorted({g["caption"] for g in dataset.grasps})
+    corpus = default_corpus() + sorted({g["caption"] for g in grasps})
     return build_model(model_config, corpus, seed=config["trainer"]["seed"])
 
 
@@ -334,11 +326,15 @@ def train_dexvlg(config: dict, *, resume: bool = False, export: bool = True):
     main = accelerator.is_main_process
     output_dir = pathlib.Path(trainer.get("output_dir") or f"runs/train/{config['name']}")
     output_dir.mkdir(parents=True, exist_ok=True)
-    dataset = load_grasp_dataset(config["data"]["root"])
-    train_records, test_records = split(dataset, config["data"]["holdout_objects"], config["data"]["test_fraction"])
+    _, objects, grasps = load_dataset(config["data"]["root"])
+    unknown = set(config["data"]["test_objects"]) - set(objects)
+    if unknown:
+        raise InvalidInputError(f"data.test_objects {sorted(unknown)} are not in the dataset")
+    parts = split_grasps(grasps, config["data"]["test_objects"], config["data"]["test_fraction"])
+    train_records, test_records = parts["train"], parts["test_seen"] + parts["test_unseen"]
     if not train_records:
         raise InvalidInputError(f"{config['data']['root']}: no training grasps after the split")
-    model = _build(config, dataset, train_records).to(accelerator.device)
+    model = _build(config, objects, grasps, train_records).to(accelerator.device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=trainer["learning_rate"],
                                   weight_decay=trainer["weight_decay"])
     checkpoint = output_dir / "checkpoint"
@@ -349,7 +345,7 @@ def train_dexvlg(config: dict, *, resume: bool = False, export: bool = True):
     wrapped.train()
     seed = trainer["seed"] + step + 1000 * accelerator.process_index
     torch.manual_seed(seed)
-    batches = Batches(model, dataset, train_records, config["data"], seed)
+    batches = Batches(model, objects, train_records, config["data"], seed)
     total = int(trainer["max_steps"])
     progress = tqdm(range(step, total), desc=config["name"], unit="step", initial=step, total=total,
                     disable=not main)
@@ -370,7 +366,7 @@ def train_dexvlg(config: dict, *, resume: bool = False, export: bool = True):
             progress.set_postfix(loss=f"{history[-1]['loss']:.4f}")
             losses = []
         if main and trainer["eval_every"] and (done % trainer["eval_every"] == 0 or done == total):
-            history.append({"step": done, **evaluate(model, dataset, test_records, config["data"], config["eval"])})
+            history.append({"step": done, **evaluate(model, objects, test_records, config["data"], config["eval"])})
         if main and trainer["save_every"] and done % trainer["save_every"] == 0:
             _save_checkpoint(checkpoint, model, optimizer, done, history)
     accelerator.wait_for_everyone()

@@ -17,8 +17,10 @@ from realvlg.errors import InvalidInputError
 
 torch.set_num_threads(1)  # the CI machine is shared; more threads only contend
 FAST = dataclasses.replace(PRESETS["tiny"], n_points=128, pool_factor=1, n_groups=16)
-HANDLE = CAPTION_TEMPLATE.format(part="handle", object="mug", fingers="thumb, index, middle")
-BODY = CAPTION_TEMPLATE.format(part="body", object="mug", fingers="thumb, index, middle, ring, little")
+# captions as dex-data's realvlg.dexvlg.dataset.caption writes them
+HANDLE = CAPTION_TEMPLATE.format(part="handle", object="mug", fingers="thumb, index and middle")
+BODY = CAPTION_TEMPLATE.format(part="body", object="mug", fingers="thumb, index, middle, ring and little")
+FINGERS_OF = {HANDLE: ["thumb", "index", "middle"], BODY: ["thumb", "index", "middle", "ring", "little"]}
 
 
 def mug_cloud(n: int = 600, seed: int = 0):
@@ -227,29 +229,29 @@ def write_mug_dataset(root, grasps_per_part: int = 3):
     for part, caption, grasp in (("handle", HANDLE, GRASP_HANDLE), ("body", BODY, GRASP_BODY)):
         for i in range(grasps_per_part):
             lines.append(json.dumps({
-                "id": f"mug-{part}-{i}", "object": "mug", "part": part, "fingers": ["thumb", "index"],
+                "id": f"mug-{part}-{i}", "object": "mug", "part": part, "fingers": FINGERS_OF[caption],
                 "caption": caption, "position": (grasp.position + rng.normal(0, 0.003, 3)).tolist(),
                 "quaternion_xyzw": grasp.rotation.as_quat().tolist(),
                 "joints": (grasp.joints + rng.normal(0, 0.02, 22)).tolist(), "checks": {"penetration_mm": 0.0}}))
     (root / "grasps.jsonl").write_text("\n".join(lines) + "\n")
-    (root / "meta.json").write_text(json.dumps({"generator": "test", "version": 1, "hand": "shadow",
-                                                "joints": list(SHADOW_JOINTS), "objects": ["mug"]}))
+    (root / "meta.json").write_text(json.dumps({"generator": "realvlg.dexvlg.datagen", "version": 1, "seed": 0,
+                                                "hand": "shadow", "joints": list(SHADOW_JOINTS), "objects": ["mug"],
+                                                "counts": {"attempted": 2 * grasps_per_part,
+                                                           "valid": 2 * grasps_per_part}}))
     return root
 
 
 def test_dataset_reader_split_and_partial_views(tmp_path):
-    from training.dexvlg import load_grasp_dataset, observe, split, visible_points
+    from training.dexvlg import load_dataset, observe, split_grasps, visible_points
 
-    dataset = load_grasp_dataset(write_mug_dataset(tmp_path / "data"))
-    assert len(dataset.grasps) == 6 and dataset.objects["mug"].part_names == ("body", "handle")
-    train, test = split(dataset, test_fraction=0.5)
-    assert len(train) + len(test) == 6 and train and test
-    assert split(dataset, test_fraction=0.5) == (train, test)  # the id hash is stable
-    assert split(dataset, holdout_objects=["mug"])[0] == []
-    with pytest.raises(InvalidInputError):
-        split(dataset, holdout_objects=["teapot"])
+    meta, objects, grasps = load_dataset(write_mug_dataset(tmp_path / "data"))
+    assert len(grasps) == 6 and objects["mug"].part_names == ("body", "handle") and meta["hand"] == "shadow"
+    parts = split_grasps(grasps, test_fraction=0.5)
+    assert len(parts["train"]) + len(parts["test_seen"]) == 6 and parts["train"] and parts["test_seen"]
+    assert split_grasps(grasps, test_fraction=0.5) == parts  # the id hash is stable
+    assert len(split_grasps(grasps, test_objects=["mug"])["test_unseen"]) == 6
     rng = np.random.default_rng(0)
-    obj = dataset.objects["mug"]
+    obj = objects["mug"]
     seen = visible_points(obj.points, rng)
     assert 32 <= len(seen) < 0.8 * len(obj.points)  # a single view hides the far side
     points, colors, T = observe(obj, rng, {"view": {"distance": [0.5, 0.5], "elevation_deg": [45, 45]},
@@ -258,7 +260,7 @@ def test_dataset_reader_split_and_partial_views(tmp_path):
     assert points[:, 2].min() >= obj.points[:, 2].min() - 1e-9  # rotated about z: heights are kept
     assert np.allclose(T[2, 2], 1.0) and np.allclose(T[:3, 3], 0)  # a rotation about z only
     with pytest.raises(InvalidInputError, match="dex-datagen"):
-        load_grasp_dataset(tmp_path / "missing")
+        load_dataset(tmp_path / "missing")
 
 
 @pytest.mark.training_e2e

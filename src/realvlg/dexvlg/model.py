@@ -136,7 +136,7 @@ def default_corpus() -> list[str]:
     """Caption words for the offline tokenizer: the template over the simulated objects' parts."""
     from realvlg.sim.objects import OBJECTS
 
-    lines = [CAPTION_TEMPLATE.format(part=part, object=name, fingers=", ".join(FINGERS))
+    lines = [CAPTION_TEMPLATE.format(part=part, object=name, fingers=", ".join(FINGERS[:-1]) + " and " + FINGERS[-1])
              for name, spec in OBJECTS.items() for part in sorted({g.part for g in spec.geoms})]
     return lines + [" ".join(FINGERS) + " and grasp pick up hold the of object with contacts on part"]
 
