@@ -17,7 +17,7 @@ A config (``training/configs/dexvlg-*.yaml``)::
 Data: the grasp dataset format of ``docs/dexvlg-data.md`` (``meta.json``, ``objects/<object>.npz``,
 ``grasps.jsonl``) read by :func:`load_dataset`. Split (:func:`split_grasps`, as dex-data's): every grasp
 of an object in ``test_objects`` (unseen) and a ``test_fraction`` of the rest (by sha1 of the grasp id,
-seen) are held out; evaluation runs on both together.
+seen) are held out; both are evaluated (``eval_*`` and ``eval_unseen_*`` in the history).
 Per training sample: the object's cloud seen from a random viewpoint (Open3D hidden-point removal),
 rotated by a random angle about z (the same rotation applied to the grasp), points jittered; the
 instruction is the grasp's caption ("" when ``model.language`` is false: the language-free baseline).
@@ -199,9 +199,9 @@ def pose_errors(sampled: list[DexGrasp], truth: list[DexGrasp]) -> dict:
 
 
 def evaluate(model, objects: dict[str, ObjectPoints], records: list[dict], data: dict, settings: dict,
-             seed: int = 0) -> dict:
+             seed: int = 0, prefix: str = "eval") -> dict:
     """Held-out flow loss (fixed views and noise) and the sampled-pose errors of ``settings["cases"]``
-    (object, caption) groups (module docstring)."""
+    (object, caption) groups (module docstring), as ``<prefix>_loss``, ``<prefix>_translation_error`` …"""
     import torch
 
     from realvlg.dexvlg.model import sample_grasps
@@ -218,7 +218,7 @@ def evaluate(model, objects: dict[str, ObjectPoints], records: list[dict], data:
         for start in range(0, len(subset), 16):
             clouds, captions, targets = batches.sample(subset[start:start + 16], rng)
             losses.append(model.flow_loss(clouds, captions, targets, generator=generator).item() * len(captions))
-    metrics = {"eval_loss": float(np.sum(losses) / len(subset))}
+    metrics = {f"{prefix}_loss": float(np.sum(losses) / len(subset))}
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in records:
         groups.setdefault((r["object"], r["caption"]), []).append(r)
@@ -229,7 +229,7 @@ def evaluate(model, objects: dict[str, ObjectPoints], records: list[dict], data:
                                 seed=seed, frame="view")
         errors.append(pose_errors(sampled, [record_grasp(m).transformed(T, "view") for m in members]))
     for key in errors[0] if errors else ():
-        metrics[f"eval_{key}"] = float(np.mean([e[key] for e in errors]))
+        metrics[f"{prefix}_{key}"] = float(np.mean([e[key] for e in errors]))
     model.train()
     return metrics
 
@@ -331,7 +331,7 @@ def train_dexvlg(config: dict, *, resume: bool = False, export: bool = True):
     if unknown:
         raise InvalidInputError(f"data.test_objects {sorted(unknown)} are not in the dataset")
     parts = split_grasps(grasps, config["data"]["test_objects"], config["data"]["test_fraction"])
-    train_records, test_records = parts["train"], parts["test_seen"] + parts["test_unseen"]
+    train_records = parts["train"]
     if not train_records:
         raise InvalidInputError(f"{config['data']['root']}: no training grasps after the split")
     model = _build(config, objects, grasps, train_records).to(accelerator.device)
@@ -366,11 +366,15 @@ def train_dexvlg(config: dict, *, resume: bool = False, export: bool = True):
             progress.set_postfix(loss=f"{history[-1]['loss']:.4f}")
             losses = []
         if main and trainer["eval_every"] and (done % trainer["eval_every"] == 0 or done == total):
-            history.append({"step": done, **evaluate(model, objects, test_records, config["data"], config["eval"])})
+            history.append({"step": done,
+                            **evaluate(model, objects, parts["test_seen"], config["data"], config["eval"]),
+                            **evaluate(model, objects, parts["test_unseen"], config["data"], config["eval"],
+                                       prefix="eval_unseen")})
         if main and trainer["save_every"] and done % trainer["save_every"] == 0:
             _save_checkpoint(checkpoint, model, optimizer, done, history)
     accelerator.wait_for_everyone()
-    metrics = {k: v for k, v in next((h for h in reversed(history) if "eval_loss" in h), {}).items() if k != "step"}
+    last = next((h for h in reversed(history) if any(k.startswith("eval") for k in h)), {})
+    metrics = {k: v for k, v in last.items() if k != "step"}
     model_dir = None
     if main:
         (output_dir / "log_history.json").write_text(json.dumps(history, indent=1))
@@ -382,7 +386,8 @@ def train_dexvlg(config: dict, *, resume: bool = False, export: bool = True):
         if export:
             training = {"method": "dexvlg", "language": model.config.language,
                         "data_root": str(config["data"]["root"]), "grasps": len(train_records),
-                        "held_out": len(test_records), "steps": total, "metrics": metrics}
+                        "test_seen": len(parts["test_seen"]), "test_unseen": len(parts["test_unseen"]),
+                        "steps": total, "metrics": metrics}
             model_dir = model.save_pretrained(registry.models_dir() / config["name"],
                                               registry_manifest(config["name"], model.config, training,
                                                                 config.get("title", "")))

@@ -278,6 +278,9 @@ def test_training_run_exports_a_loadable_model(tmp_path, monkeypatch):
     losses = [h["loss"] for h in history if "loss" in h]
     assert len(losses) >= 2 and all(np.isfinite(losses))
     assert {"eval_loss", "eval_translation_error", "eval_rotation_error_deg", "eval_joint_error"} <= set(result.metrics)
+    assert not any(k.startswith("eval_unseen") for k in result.metrics)  # no test_objects in this config
+    with pytest.raises(InvalidInputError, match="not in the dataset"):
+        train(load_config("dexvlg-smoke", [f"data.root={root}", "data.test_objects=[teapot]"]))
     assert (result.output_dir / "curves.png").stat().st_size > 1000
     assert (result.output_dir / "checkpoint" / "optimizer.safetensors").is_file()
     model = DexVLG.from_pretrained("dexvlg-smoke")
