@@ -25,6 +25,7 @@ bench: setup
 	$(PY) bench/calibration.py
 	$(PY) bench/coarse.py
 	$(PY) bench/datagen.py
+	$(PY) bench/dexvlg.py
 
 clean:
 	rm -rf build .venv .pytest_cache .hypothesis
