@@ -47,6 +47,7 @@ from torch import nn
 from realvlg.dexvlg.grasp import FINGERS, SHADOW_JOINTS, VECTOR_SIZE, DexGrasp
 from realvlg.dexvlg.pointcloud import PointEncoder, farthest_point_sample
 from realvlg.errors import InvalidInputError
+from realvlg.grounding.registry import LOCAL_MANIFEST
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -260,7 +261,7 @@ class DexVLG(nn.Module):
         (folder / CONFIG_FILE).write_text(json.dumps({"architecture": ARCHITECTURE, **self.config.to_dict()}, indent=1))
         self.tokenizer.save_pretrained(folder)
         document = manifest or registry_manifest(folder.name, self.config)
-        (folder / _manifest_file()).write_text(yaml.safe_dump(document, sort_keys=False))
+        (folder / LOCAL_MANIFEST).write_text(yaml.safe_dump(document, sort_keys=False))
         return folder
 
     @classmethod
@@ -280,12 +281,6 @@ class DexVLG(nn.Module):
         model = cls(DexVLGConfig.from_dict(data), PreTrainedTokenizerFast.from_pretrained(folder))
         load_model(model, str(folder / WEIGHTS_FILE), device=device)
         return model.to(device).eval()
-
-
-def _manifest_file() -> str:
-    from realvlg.grounding.registry import LOCAL_MANIFEST
-
-    return LOCAL_MANIFEST
 
 
 def registry_manifest(name: str, config: DexVLGConfig, training: dict | None = None, title: str = "") -> dict:
