@@ -25,6 +25,9 @@ bench: setup
 	$(PY) bench/calibration.py
 	$(PY) bench/coarse.py
 	$(PY) bench/datagen.py
+	$(PY) bench/embedded_model.py
+	$(PY) bench/dex_sim.py
+	$(PY) bench/dexvlg_ranking.py
 	$(PY) bench/dexvlg.py
 
 clean:
