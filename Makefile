@@ -28,6 +28,7 @@ bench: setup
 	$(PY) bench/embedded_model.py
 	$(PY) bench/dex_sim.py
 	$(PY) bench/dexvlg_ranking.py
+	$(PY) bench/dexvlg.py
 
 clean:
 	rm -rf build .venv .pytest_cache .hypothesis

@@ -31,6 +31,9 @@ HUBS = {"huggingface": "https://huggingface.co", "modelscope": "https://modelsco
 # Checkpoints trained here (training/export.py) carry their manifest in their own folder.
 LOCAL_HUB = "local"
 LOCAL_MANIFEST = "realvlg-manifest.yaml"
+# Checkpoints that are no image-grounding model (no coordinates block, their own tasks).
+NON_GROUNDING_TASKS = {"dexvlg": ("dexgrasp",)}
+NO_IMAGE_COORDINATES = {"convention": "absolute_original", "factor": 1, "min_pixels": 0, "max_pixels": 0}
 ALLOW_PATTERNS = ["*.safetensors", "*.safetensors.index.json", "*.json", "*.jinja", "*.txt",
                   "tokenizer.model", "merges.txt", "vocab.json", "README.md"]
 
@@ -51,7 +54,8 @@ class ModelManifest:
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelManifest":
-        coords = data["coordinates"]
+        coords = (data.get("coordinates") or NO_IMAGE_COORDINATES) if data["architecture"] in NON_GROUNDING_TASKS \
+            else data["coordinates"]
         manifest = cls(
             name=data["name"], title=data["title"], architecture=data["architecture"],
             base_model=data.get("base_model", ""), hub=data["source"]["hub"],
@@ -62,8 +66,9 @@ class ModelManifest:
             license=str(data.get("license", "")))
         if manifest.hub not in HUBS and manifest.hub != LOCAL_HUB:
             raise InvalidInputError(f"manifest {manifest.name}: unknown hub {manifest.hub!r}")
-        if not set(manifest.tasks) <= set(TASKS):
-            raise InvalidInputError(f"manifest {manifest.name}: tasks {manifest.tasks} not all in {TASKS}")
+        allowed = NON_GROUNDING_TASKS.get(manifest.architecture, TASKS)
+        if not set(manifest.tasks) <= set(allowed):
+            raise InvalidInputError(f"manifest {manifest.name}: tasks {manifest.tasks} not all in {allowed}")
         return manifest
 
     def settings(self, **overrides) -> ModelSettings:
