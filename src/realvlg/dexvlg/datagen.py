@@ -16,39 +16,49 @@ For every object, every named part with a visible surface, and ``batches_per_par
    rotation increment (axis–angle) and the 18 free joints (each J0 follows J1 through the tendon
    coupling; joints are projected onto their limits after each step), minimising, per candidate,
 
-   ``E = w_dis·E_dis + w_palm·E_palm + w_pen·E_pen + w_self·E_self + w_part·E_part + w_table·E_table``
+   ``E = w_dis·E_dis + w_fc·E_fc + w_palm·E_palm + w_pen·E_pen + w_self·E_self + w_part·E_part + w_table·E_table``
 
-   * ``E_dis``: Σ over the mode's fingers of the distance from the finger's pad (the palmar half of
-     its distal link) to the part's surface (analytic SDF, :class:`~realvlg.dexvlg.objects.ObjectSDF`);
-   * ``E_palm``: |d(palm centre, object) − 1 cm| (paper eq. 3's palm term);
+   * ``E_dis``: Σ over the mode's fingers of |d + 1 mm|, d the signed distance from the finger's
+     pad (the palmar half of its distal link) to the part's surface (:data:`PAD_DEPTH`: a slight
+     press, so that the contacts exist in MuJoCo), plus the pad's distance to the part's surface
+     points on the side that finger must reach — for opposition, the far side (normal · approach
+     > :data:`SIDE_COS`) for the four fingers, the near side for the thumb (analytic SDF, :class:`~realvlg.dexvlg.objects.ObjectSDF`);
+   * ``E_fc`` (frictionless force-closure proxy in place of the paper's LP force closure): the
+     norm of the sum of the outward unit surface normals (SDF gradients) at the mode's pads and,
+     weighted by its closeness (1 at contact, 0 from 1 cm), the palm centre — zero when unit
+     contact forces balance;
+   * ``E_palm``: |d(palm centre, object) − :data:`PALM_GAP`| (paper eq. 3's palm term, d0 = 1 cm);
    * ``E_pen``: hand surface points inside the object (object SDF < 0) plus object surface points
      inside the hand's collision capsules/boxes (hand SDF < 0), depths summed [m];
-   * ``E_self``: hand surface points closer than 1 mm to (or inside) a collision geom of another
-     finger (the palm–proximal contacts of the MJCF's own layout excluded);
+   * ``E_self``: hand surface points closer than 1 mm to (or inside) a collision geom of a link
+     they must not touch (:func:`self_collision_bodies`);
    * ``E_part`` (part alignment, the idea of eq. 1 as a hinge instead of a log barrier so that a
      start inside the barrier is allowed): hand points within 1.5 cm of the object that are
      not at least 3 mm closer to the target part than to any other part;
    * ``E_table``: hand points below z = 5 mm (the objects stand on a table at z = 0);
    * joint limits: enforced by projection (clamping), so no energy term is needed.
 
-   The paper's LP force-closure energy is left out; the gravity test below selects stable grasps.
 3. **MuJoCo validation** (§4.4, :class:`GraspValidator`) of every optimised candidate, object free
    at the origin, hand fixed (mocap) with position-held fingers, in this order (the first failure
    is the rejection reason counted in meta.json):
 
    * ``penetration``: deepest hand–object MuJoCo contact ≤ :data:`PENETRATION_TOL` (2 mm);
-   * ``self_penetration``: closest pair of collision geoms of different fingers (the pairs of
-     :meth:`GraspValidator.self_pairs`) ≥ −:data:`SELF_PENETRATION_TOL` (1 mm overlap);
+   * ``self_penetration``: the deepest overlap of the collision-geom pairs of
+     :func:`self_collision_bodies` ≤ :data:`SELF_PENETRATION_TOL` (1 mm);
    * ``table``: no hand collision geom below z = 0;
-   * ``fingers``: after 0.2 s of squeezing without gravity (:data:`SQUEEZE_DISTANCE` towards the
-     object at each contact, as joint targets through the contact Jacobian), at least
-     :data:`MIN_FINGERS` fingers touch the object;
-   * ``part_alignment``: every hand–object contact point is closer to the intended part than to
-     any other part (ties within 0.1 mm count as the intended part);
-   * ``stability``: with gravity (9.81 m/s²) along +x, −x, +y, −y, +z, −z in turn, 1 s each from
-     the squeezed state, the object moves less than :data:`STABLE_DISPLACEMENT` (2 cm).
+   * ``fingers``: at least :data:`MIN_FINGERS` fingers touch the object (a link of the finger
+     within :data:`CONTACT_DIST`, 3 mm, by ``mj_geomDistance``);
+   * ``part_alignment``: the closest object point of every touching hand link (palm included)
+     is closer to the intended part than to any other part (ties within 0.1 mm count as the
+     intended part);
+   * ``stability``: the fingers are position-held (gain :data:`HOLD_KP`, the MJCF's force
+     ranges) at squeeze targets (each touching middle/distal link pushed
+     :data:`SQUEEZE_DISTANCE`, 5 mm, into the object along the surface normal, through its
+     Jacobian), then with gravity (9.81 m/s²) along +x, −x, +y, −y, +z, −z
+     in turn, 1 s each from the grasp, the object moves less than :data:`STABLE_DISPLACEMENT`
+     (2 cm).
 
-   The fingers in contact after squeezing give the caption.
+   The touching fingers give the caption.
 
 Output: the dataset of :mod:`realvlg.dexvlg.dataset`; append-only grasps.jsonl and meta.json with
 the counts, rewritten after every (object, part, batch) unit — a rerun with the same settings skips
@@ -58,6 +68,7 @@ finished units (and drops lines of a unit that was cut off). Everything is seede
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import pathlib
@@ -80,10 +91,13 @@ from realvlg.sim.objects import OBJECTS
 PENETRATION_TOL = 0.002
 SELF_PENETRATION_TOL = 0.001
 STABLE_DISPLACEMENT = 0.02
-SQUEEZE_DISTANCE = 0.01
+SQUEEZE_DISTANCE = 0.005
 MIN_FINGERS = 2
-REACH = 0.01  # finger links this close to the object are closed onto it before squeezing [m]
-CONTACT_DIST = 0.001  # a MuJoCo contact closer than this counts as touching [m]
+HOLD_KP = 5.0  # finger position gain in validation [N·m/rad]; the MJCF's 1 cannot hold a 0.25 kg mug
+CONTACT_DIST = 0.003  # a hand link this close to the object touches it [m]
+SIDE_COS = 0.2  # a part point is on the far (near) side when n · approach > 0.2 (< −0.2)
+PALM_GAP = 0.01  # E_palm's target distance of the palm centre from the object (paper eq. 3's d0) [m]
+PAD_DEPTH = 0.001  # E_dis pulls the pads this far into the surface so that MuJoCo sees the contacts [m]
 PALM_STANDOFF = 0.03  # palm surface to the OBB face at initialisation [m]
 PALM_CENTRE = (0.011, -0.0111, 0.05)  # the palm's front face centre, palm frame [m]
 PALM_HALF_THICKNESS = 0.0111
@@ -98,6 +112,7 @@ GRAVITY_DIRECTIONS = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0,
 @dataclass(frozen=True)
 class EnergyWeights:
     dis: float = 1.0
+    fc: float = 0.03
     palm: float = 1.0
     pen: float = 10.0
     self: float = 30.0
@@ -110,9 +125,10 @@ class DexDatagenConfig:
     root: str = "data/dexvlg"
     seed: int = 0
     objects: tuple[str, ...] = tuple(OBJECTS)
+    parts: tuple[str, ...] = ()  # "object/part" keys to restrict to; empty: every visible part
     batches_per_part: int = 8
     batch_size: int = 32
-    steps: int = 150
+    steps: int = 200
     cloud_points: int = 4096
     weights: EnergyWeights = EnergyWeights()
 
@@ -121,6 +137,7 @@ class DexDatagenConfig:
         d = dataclasses.asdict(self)
         d.pop("root")
         d["objects"] = list(self.objects)
+        d["parts"] = list(self.parts)
         return d
 
 
@@ -195,22 +212,12 @@ class _HandGeometry:
         self.geom_local = torch.as_tensor(np.stack(local), dtype=torch.float32)
         self.geom_size = torch.as_tensor(m.geom_size[hand.collision_geoms], dtype=torch.float32)
         self.is_capsule = torch.tensor([m.geom_type[g] == mujoco.mjtGeom.mjGEOM_CAPSULE for g in hand.collision_geoms])
-        geom_group = [_link_finger(hand.body_names[int(b)]) or "palm" for b in self.geom_body]
-        point_group = [f or "palm" for f in hand.point_finger]
-        near_palm = {"ffproximal", "mfproximal", "rfproximal", "lfmetacarpal", "lfproximal", "thproximal", "thbase"}
-        geom_short = [hand.body_names[int(b)].removeprefix(PREFIX) for b in self.geom_body]
-        point_short = [hand.body_names[int(b)].removeprefix(PREFIX) for b in hand._point_body]
-
-        def collides(pg: str, ps: str, gg: str, gs: str) -> bool:
-            if pg == gg:
-                return False
-            return not ("palm" in (pg, gg) and (ps in near_palm or gs in near_palm))
-
-        mask = np.array([[collides(pg, ps, gg, gs) for gg, gs in zip(geom_group, geom_short)]
-                         for pg, ps in zip(point_group, point_short)])
-        # E_self uses every 4th hand point (enough at 1 mm resolution of the hinge, 4x cheaper).
-        self.self_points = torch.arange(0, len(point_group), 4)
-        self.self_mask = torch.as_tensor(mask[::4])
+        allowed = self_collision_bodies()
+        geom_body = [hand.body_names[int(b)] for b in self.geom_body]
+        point_body = [hand.body_names[int(b)] for b in hand._point_body[::2]]
+        # E_self uses every 2nd hand point (enough at the 1 mm margin, half the cost).
+        self.self_points = torch.arange(0, len(hand._point_body), 2)
+        self.self_mask = torch.tensor([[frozenset((pb, gb)) in allowed for gb in geom_body] for pb in point_body])
         # Pads: the palmar half of each distal link (fingers flex towards −y, the thumb towards −x).
         pts = hand._points.numpy()
         self.pads = []
@@ -234,6 +241,23 @@ class _HandGeometry:
         return torch.where(self.is_capsule, capsule, box)
 
 
+@functools.lru_cache(maxsize=1)
+def self_collision_bodies() -> frozenset[frozenset[str]]:
+    """Body pairs whose collision geoms must not overlap: the MJCF's own ``<contact><pair>``
+    list (thumb distal against fingers and palm, neighbouring fingers) plus every pair of middle
+    or distal links of two different fingers."""
+    import mujoco
+
+    hand = ShadowHand()
+    m = hand.model
+    pairs = {frozenset((mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_BODY, m.geom_bodyid[m.pair_geom1[i]]),
+                        mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_BODY, m.geom_bodyid[m.pair_geom2[i]])))
+             for i in range(m.npair)}
+    links = [(f, PREFIX + link) for f, pair in FINGER_LINKS.items() for link in pair]
+    pairs |= {frozenset((a, b)) for fa, a in links for fb, b in links if fa != fb}
+    return frozenset(pairs)
+
+
 def _pose_from_params(R0: torch.Tensor, t: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     """Palm poses (B, 4, 4) from initial rotations R0, translations t and axis–angle increments w."""
     theta = torch.sqrt((w * w).sum(-1) + 1e-12)[:, None, None]
@@ -249,10 +273,12 @@ def _pose_from_params(R0: torch.Tensor, t: torch.Tensor, w: torch.Tensor) -> tor
 
 
 def energy_terms(geometry: _HandGeometry, sdf: ObjectSDF, object_points: torch.Tensor, part: int,
-                 palm: torch.Tensor, joints: torch.Tensor, modes: torch.Tensor) -> dict[str, torch.Tensor]:
+                 palm: torch.Tensor, joints: torch.Tensor, modes: torch.Tensor, side_points: torch.Tensor,
+                 side_mask: torch.Tensor) -> dict[str, torch.Tensor]:
     """The energy's terms (module docstring, step 2), each (B,), for palm poses (B, 4, 4), joints
     (B, 22) and contact modes (B, 5) on part index ``part``; ``object_points`` (N, 3) for the
-    object-inside-hand half of E_pen."""
+    object-inside-hand half of E_pen; ``side_points`` (M, 3) of the part and ``side_mask``
+    (B, 5, M), the points each finger's pad is to reach."""
     hand = geometry.hand
     B, dtype = len(palm), palm.dtype
     links = hand.fk(palm, couple_distal(joints))
@@ -260,8 +286,26 @@ def energy_terms(geometry: _HandGeometry, sdf: ObjectSDF, object_points: torch.T
     part_d = sdf.part_distances(pts)  # (B, K, P)
     d_obj = part_d.amin(-1)
     d_target = part_d[..., part]
-    pads = torch.stack([d_target.gather(1, pad.expand(B, -1)).amin(1) for pad in geometry.pads], 1)
+    pads, pad_pts, side = [], [], []
+    for f, pad in enumerate(geometry.pads):
+        d, i = d_target[:, pad].min(1)
+        pads.append(d)
+        pad_pts.append(pts[torch.arange(B), pad[i]])
+        gap = torch.cdist(pts[:, pad], side_points.expand(B, -1, -1))  # (B, K, M)
+        side.append(torch.where(side_mask[:, f, None, :], gap, torch.full_like(gap, 1.0)).amin((1, 2)))
+    pads, pad_pts = torch.stack(pads, 1), torch.stack(pad_pts, 1)  # (B, 5), (B, 5, 3)
+    if not pad_pts.requires_grad:  # evaluated outside the optimisation: the normals still need it
+        pad_pts = pad_pts.detach().requires_grad_(True)
+    # Frictionless force-closure proxy: unit contact forces along the pads' surface normals sum to 0.
+    normals = torch.autograd.grad(sdf.part_distances(pad_pts)[..., part].sum(), pad_pts, create_graph=True)[0]
+    normals = normals / torch.sqrt((normals * normals).sum(-1, keepdim=True) + 1e-12)
     palm_pt = (palm @ torch.tensor([*PALM_CENTRE, 1.0], dtype=dtype))[:, :3]
+    if not palm_pt.requires_grad:
+        palm_pt = palm_pt.detach().requires_grad_(True)
+    palm_d = sdf(palm_pt)
+    palm_n = torch.autograd.grad(palm_d.sum(), palm_pt, create_graph=True)[0]
+    palm_n = palm_n / torch.sqrt((palm_n * palm_n).sum(-1, keepdim=True) + 1e-12)
+    force_sum = (modes[..., None] * normals).sum(1) + (1 - palm_d / 0.01).clamp(0, 1)[:, None] * palm_n
     hand_d = geometry.geom_distances(links, object_points.expand(B, -1, -1)).amin(-1)
     sub = pts[:, geometry.self_points]
     self_d = geometry.geom_distances(links, sub)
@@ -272,8 +316,9 @@ def energy_terms(geometry: _HandGeometry, sdf: ObjectSDF, object_points: torch.T
     else:
         e_part = torch.zeros(B, dtype=dtype)
     return {
-        "dis": (modes * pads.abs()).sum(1),
-        "palm": (sdf(palm_pt) - 0.01).abs(),
+        "dis": (modes * ((pads + PAD_DEPTH).abs() + torch.stack(side, 1))).sum(1),
+        "fc": torch.sqrt((force_sum ** 2).sum(-1) + 1e-12),
+        "palm": (palm_d - PALM_GAP).abs(),
         "pen": (-d_obj).clamp(min=0).sum(1) + (-hand_d).clamp(min=0).sum(1),
         "self": ((0.001 - self_d).clamp(min=0) * geometry.self_mask).sum((1, 2)),
         "part": e_part,
@@ -298,12 +343,21 @@ def optimise(geometry: _HandGeometry, sdf: ObjectSDF, cloud: ObjectCloud, part: 
     q = torch.as_tensor(joints, dtype=dtype).clone().requires_grad_(True)
     lower, upper = torch.as_tensor(JOINT_LOWER, dtype=dtype), torch.as_tensor(JOINT_UPPER, dtype=dtype)
     mode = torch.as_tensor(modes, dtype=dtype)
+    # Opposition: the fingers' pads reach for the part's far side (normals along the approach),
+    # the thumb's for the near side.
+    part_idx = np.flatnonzero(cloud.part_mask(part))
+    part_idx = part_idx[np.random.default_rng(0).permutation(len(part_idx))[:512]]
+    side_points = torch.as_tensor(cloud.points[part_idx], dtype=dtype)
+    facing = torch.as_tensor(cloud.normals[part_idx] @ (-palm[:, :3, 1]).T, dtype=dtype).T  # (B, M): n · approach
+    side_mask = torch.stack([facing < -SIDE_COS] + [facing > SIDE_COS] * 4, dim=1)
+    empty = ~side_mask.any(-1, keepdim=True)  # a part without such a side: any of its points
+    side_mask = side_mask | empty
     opt = torch.optim.Adam([{"params": [t], "lr": 2e-3}, {"params": [w], "lr": 2e-2}, {"params": [q], "lr": 2e-2}])
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1), eta_min=1e-4)
     wts = dataclasses.asdict(weights)
 
     def terms() -> dict[str, torch.Tensor]:
-        return energy_terms(geometry, sdf, obj_pts, k, _pose_from_params(R0, t, w), q, mode)
+        return energy_terms(geometry, sdf, obj_pts, k, _pose_from_params(R0, t, w), q, mode, side_points, side_mask)
 
     for _ in range(steps):
         opt.zero_grad()
@@ -312,8 +366,8 @@ def optimise(geometry: _HandGeometry, sdf: ObjectSDF, cloud: ObjectCloud, part: 
         sched.step()
         with torch.no_grad():
             q.copy_(torch.maximum(torch.minimum(q, upper), lower))
+    final = {name: term.detach().numpy() for name, term in terms().items()}
     with torch.no_grad():
-        final = {name: term.numpy() for name, term in terms().items()}
         T = _pose_from_params(R0, t, w)
     return T.double().numpy(), couple_distal(q.detach().double().numpy()), final
 
@@ -352,31 +406,21 @@ class GraspValidator:
         self.actuated = np.array([SHADOW_JOINTS.index(mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_JOINT, m.actuator_trnid[a, 0])
                                                       .removeprefix(PREFIX)) for a in range(m.nu)])
         self._pairs = self.self_pairs()
+        m.actuator_gainprm[:, 0] = HOLD_KP  # position actuators: force = kp·(target − q), force ranges kept
+        m.actuator_biasprm[:, 1] = -HOLD_KP
         links = tuple(PREFIX + link for pair in FINGER_LINKS.values() for link in pair)
         self.finger_geoms = [g for g in self.hand_geoms
                              if mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_BODY, m.geom_bodyid[g]) in links]
 
     def self_pairs(self) -> list[tuple[int, int]]:
-        """Collision-geom pairs of different fingers (the palm a group of its own), without the
-        palm against the links that sit on it (proximal links, the little metacarpal)."""
+        """Geom pairs of :func:`self_collision_bodies` (the self-penetration check)."""
         import mujoco
 
         m = self.model
-        near_palm = ("proximal", "metacarpal")
+        allowed = self_collision_bodies()
+        body = {g: mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_BODY, m.geom_bodyid[g]) for g in self.hand_geoms}
         geoms = sorted(self.hand_geoms)
-        pairs = []
-        for i, a in enumerate(geoms):
-            for b in geoms[i + 1:]:
-                fa, fb = self.hand_geoms[a], self.hand_geoms[b]
-                if fa == fb:
-                    continue
-                if None in (fa, fb):
-                    other = b if fa is None else a
-                    body = mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_BODY, m.geom_bodyid[other])
-                    if body.endswith(near_palm):
-                        continue
-                pairs.append((a, b))
-        return pairs
+        return [(a, b) for i, a in enumerate(geoms) for b in geoms[i + 1:] if frozenset((body[a], body[b])) in allowed]
 
     def _reset(self, grasp: DexGrasp) -> None:
         import mujoco
@@ -409,26 +453,24 @@ class GraspValidator:
         return max(0.0, -min(dist))
 
     def _squeeze_targets(self, grasp: DexGrasp) -> np.ndarray:
-        """Position targets that move each finger's middle and distal link that is within
-        :data:`REACH` of the object onto it and :data:`SQUEEZE_DISTANCE` further, along the
-        line between the closest points (least squares through the link's Jacobian)."""
+        """Position targets that push each touching middle/distal finger link (within
+        :data:`CONTACT_DIST`) :data:`SQUEEZE_DISTANCE` into the object along the surface normal at
+        its closest point (least squares through the link's Jacobian). Call at the grasp state."""
         import mujoco
 
         m, d = self.model, self.data
         target = grasp.joints.copy()
         jac = np.zeros((3, m.nv))
-        fromto = np.zeros(6)
-        for g in self.finger_geoms:
-            best = min(((mujoco.mj_geomDistance(m, d, g, o, REACH, fromto), fromto.copy()) for o in self.object_geoms),
-                       key=lambda x: x[0])
-            dist, (a, b) = best[0], (best[1][:3], best[1][3:])
-            if dist >= REACH:
+        for g, point in self.contacts():
+            if g not in self.finger_geoms:
                 continue
-            direction = b - a if dist > 1e-6 else d.geom_xpos[next(iter(self.object_geoms))] - a
-            direction /= max(np.linalg.norm(direction), 1e-9)
-            mujoco.mj_jac(m, d, jac, None, a, m.geom_bodyid[g])
+            p = torch.as_tensor(point[None]).requires_grad_(True)
+            normal = torch.autograd.grad(self.sdf(p).sum(), p)[0][0].numpy()  # outward
+            normal /= max(np.linalg.norm(normal), 1e-9)
+            mujoco.mj_jac(m, d, jac, None, point, m.geom_bodyid[g])
             J = jac[:, : len(SHADOW_JOINTS)]
-            target += np.linalg.lstsq(J, direction * (max(dist, 0.0) + SQUEEZE_DISTANCE), rcond=None)[0]
+            # damped least squares: no large joint moves where the link's Jacobian is near-singular
+            target += J.T @ np.linalg.solve(J @ J.T + 1e-4 * np.eye(3), -normal * SQUEEZE_DISTANCE)
         return np.clip(couple_distal(target), JOINT_LOWER, JOINT_UPPER)
 
     def _simulate(self, seconds: float, gravity: np.ndarray) -> float:
@@ -440,38 +482,40 @@ class GraspValidator:
             mujoco.mj_step(self.model, self.data)
         return float(np.linalg.norm(self.data.qpos[self.object_qpos:self.object_qpos + 3]))
 
-    def squeeze(self, grasp: DexGrasp) -> list[str]:
-        """Reset to ``grasp``, squeeze for 0.2 s without gravity; the fingers then touching."""
-        self._reset(grasp)
-        self.data.ctrl[:] = self._squeeze_targets(grasp)[self.actuated]
-        self._simulate(0.2, np.zeros(3))
-        return sorted({self.hand_geoms[g] for c, g in self._hand_object_contacts()
-                       if c.dist < CONTACT_DIST and self.hand_geoms[g]}, key=FINGERS.index)
-
-    def stability(self) -> tuple[int, float]:
-        """From the current (squeezed) state, gravity along ±x ±y ±z for 1 s each: (stable
-        directions, largest object displacement [m])."""
+    def contacts(self) -> list[tuple[int, np.ndarray]]:
+        """(hand geom, closest object point) for each hand collision geom within
+        :data:`CONTACT_DIST` of the object in the current state."""
         import mujoco
 
-        settled = mujoco.MjData(self.model)
-        mujoco.mj_copyData(settled, self.model, self.data)
+        m, d = self.model, self.data
+        fromto = np.zeros(6)
+        out = []
+        for g in self.hand_geoms:
+            dist, point = min(((mujoco.mj_geomDistance(m, d, g, o, CONTACT_DIST, fromto), fromto[3:].copy())
+                               for o in self.object_geoms), key=lambda x: x[0])
+            if dist < CONTACT_DIST:
+                out.append((g, point))
+        return out
+
+    def stability(self, grasp: DexGrasp) -> tuple[int, float]:
+        """Hand fixed, fingers position-held at the squeeze targets, object free: gravity along
+        ±x ±y ±z for 1 s each from the grasp: (stable directions, largest object displacement [m])."""
+        self._reset(grasp)
+        ctrl = self._squeeze_targets(grasp)[self.actuated]
         stable, worst = 0, 0.0
         for direction in GRAVITY_DIRECTIONS:
-            mujoco.mj_copyData(self.data, self.model, settled)
+            self._reset(grasp)
+            self.data.ctrl[:] = ctrl
             moved = self._simulate(1.0, 9.81 * direction)
             worst = max(worst, moved)
             stable += moved < STABLE_DISPLACEMENT
         return stable, worst
 
-    def contact_parts_ok(self, part: str) -> bool:
-        """Every hand–object contact point is closest to ``part`` (object frame)."""
-        d = self.data
-        pos = np.array([c.pos for c, _ in self._hand_object_contacts() if c.dist < CONTACT_DIST]).reshape(-1, 3)
-        if not len(pos):
+    def contact_parts_ok(self, contacts: list[tuple[int, np.ndarray]], part: str) -> bool:
+        """Every contact point (object frame = world frame at the grasp) is closest to ``part``."""
+        if not contacts:
             return True
-        R = d.xmat[self.object_body].reshape(3, 3)
-        local = (pos - d.xpos[self.object_body]) @ R
-        dist = self.sdf.part_distances(torch.as_tensor(local)).numpy()
+        dist = self.sdf.part_distances(torch.as_tensor(np.array([p for _, p in contacts]))).numpy()
         k = self.sdf.part_names.index(part)
         return bool((dist[:, k] <= dist.min(1) + 1e-4).all())
 
@@ -488,13 +532,14 @@ class GraspValidator:
         checks["table_clearance_mm"] = round(1000 * lowest, 2)
         if lowest < 0.0:
             return Validation(False, "table", [], checks)
-        fingers = self.squeeze(grasp)
+        contacts = self.contacts()
+        fingers = sorted({self.hand_geoms[g] for g, _ in contacts if self.hand_geoms[g]}, key=FINGERS.index)
         checks["fingers"] = len(fingers)
         if len(fingers) < MIN_FINGERS:
             return Validation(False, "fingers", fingers, checks)
-        if not self.contact_parts_ok(part):
+        if not self.contact_parts_ok(contacts, part):
             return Validation(False, "part_alignment", fingers, checks)
-        stable, worst = self.stability()
+        stable, worst = self.stability(grasp)
         checks["stable_directions"] = int(stable)
         checks["max_displacement_mm"] = round(1000 * worst, 1)
         if stable < len(GRAVITY_DIRECTIONS):
@@ -581,7 +626,11 @@ def generate(config: DexDatagenConfig, progress: bool = True) -> dict:
         clouds[name] = object_cloud(name, config.cloud_points, _unit_seed(config.seed, name))
         save_object_cloud(root / "objects" / f"{name}.npz", clouds[name])
     write_meta(root, meta)
-    units = [(n, p, b) for n in config.objects for p in _parts(clouds[n]) for b in range(config.batches_per_part)]
+    units = [(n, p, b) for n in config.objects for p in _parts(clouds[n]) for b in range(config.batches_per_part)
+             if not config.parts or f"{n}/{p}" in config.parts]
+    if not units:
+        raise InvalidInputError(f"no part to generate grasps for: objects {list(config.objects)}, parts "
+                                f"{list(config.parts)} (keys are object/part, e.g. bottle/body)")
     done = set(meta["done"])
     hand = ShadowHand()
     geometry = _HandGeometry(hand)
