@@ -7,7 +7,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from realvlg.dexvlg import dataset as ds
-from realvlg.dexvlg.grasp import DexGrasp, SHADOW_JOINTS
+from realvlg.dexvlg.grasp import SHADOW_JOINTS, DexGrasp
 from realvlg.dexvlg.objects import object_cloud
 from realvlg.errors import InvalidInputError
 

@@ -46,9 +46,9 @@ def test_sdf_values():
     orange = ObjectSDF("orange")
     r = OBJECTS["orange"].geoms[0].size[0]
     assert orange(torch.tensor([[0.1, 0.0, r * 0.94]], dtype=torch.float64)).item() == pytest.approx(0.1 - r, abs=1e-4)
-    p = torch.tensor([[0.0, 0.0, 0.2]], dtype=torch.float64, requires_grad=True)
+    p = torch.tensor([[0.0, 0.0, 0.25]], dtype=torch.float64, requires_grad=True)
     ObjectSDF("bottle")(p).sum().backward()
-    np.testing.assert_allclose(p.grad.numpy(), [[0, 0, 1]], atol=1e-6)  # differentiable: the cap's top normal
+    np.testing.assert_allclose(p.grad.numpy(), [[0, 0, 1]], atol=1e-6)  # differentiable: above the cap: straight up
 
 
 def test_bad_input():

@@ -10,10 +10,16 @@ mujoco = pytest.importorskip("mujoco")
 if importlib.util.find_spec("gymnasium_robotics") is None:
     pytest.skip("gymnasium-robotics (the Shadow Hand MJCF) is not installed", allow_module_level=True)
 
-from realvlg.dexvlg.grasp import FINGERS, SHADOW_JOINTS, DexGrasp  # noqa: E402
-from realvlg.dexvlg.hand import (FINGER_LINKS, J0_COUPLING, JOINT_LOWER, JOINT_UPPER, ShadowHand,  # noqa: E402
-                                 couple_distal)
-from realvlg.errors import InvalidInputError  # noqa: E402
+from realvlg.dexvlg.grasp import FINGERS, SHADOW_JOINTS, DexGrasp
+from realvlg.dexvlg.hand import (
+    FINGER_LINKS,
+    J0_COUPLING,
+    JOINT_LOWER,
+    JOINT_UPPER,
+    ShadowHand,
+    couple_distal,
+)
+from realvlg.errors import InvalidInputError
 
 
 @pytest.fixture(scope="module")

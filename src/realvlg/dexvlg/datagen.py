@@ -79,11 +79,25 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
-from realvlg.dexvlg.dataset import (FORMAT_VERSION, GENERATOR, append_records, grasp_record, save_object_cloud,
-                                    write_meta)
+from realvlg.dexvlg.dataset import (
+    FORMAT_VERSION,
+    GENERATOR,
+    append_records,
+    grasp_record,
+    save_object_cloud,
+    write_meta,
+)
 from realvlg.dexvlg.grasp import FINGERS, SHADOW_JOINTS, DexGrasp
-from realvlg.dexvlg.hand import (FINGER_LINKS, JOINT_LOWER, JOINT_UPPER, PREFIX, ShadowHand, _link_finger,
-                                 couple_distal, floating_hand_mjcf)
+from realvlg.dexvlg.hand import (
+    FINGER_LINKS,
+    JOINT_LOWER,
+    JOINT_UPPER,
+    PREFIX,
+    ShadowHand,
+    _link_finger,
+    couple_distal,
+    floating_hand_mjcf,
+)
 from realvlg.dexvlg.objects import ObjectCloud, ObjectSDF, object_cloud
 from realvlg.errors import InvalidInputError
 from realvlg.sim.objects import OBJECTS
@@ -478,7 +492,7 @@ class GraspValidator:
         import mujoco
 
         self.model.opt.gravity[:] = gravity
-        for _ in range(int(round(seconds / self.model.opt.timestep))):
+        for _ in range(round(seconds / self.model.opt.timestep)):
             mujoco.mj_step(self.model, self.data)
         return float(np.linalg.norm(self.data.qpos[self.object_qpos:self.object_qpos + 3]))
 

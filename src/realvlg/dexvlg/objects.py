@@ -147,7 +147,7 @@ def object_cloud(name: str, n: int = 4096, seed: int = 0) -> ObjectCloud:
     part_names = tuple(spec.parts)
     pts, nrm, col, pid = [], [], [], []
     for i, g in enumerate(spec.geoms):
-        k = max(8, int(math.ceil(2.0 * n * areas[i] / areas.sum())))  # oversampled, drawn down below
+        k = max(8, math.ceil(2.0 * n * areas[i] / areas.sum()))  # oversampled, drawn down below
         p, q = _sample_geom(g, spec, k, rng)
         R = g.matrix
         p, q = p @ R.T + np.asarray(g.pos), q @ R.T
@@ -159,7 +159,7 @@ def object_cloud(name: str, n: int = 4096, seed: int = 0) -> ObjectCloud:
         pid.append(np.full(outer.sum(), part_names.index(g.part)))
     # The surviving points are area-uniform over the outer surface: draw n of them.
     pick = rng.choice(sum(len(p) for p in pts), size=n, replace=False)
-    cat = lambda xs: np.concatenate(xs)[pick]  # noqa: E731
+    cat = lambda xs: np.concatenate(xs)[pick]
     return ObjectCloud(cat(pts).astype(np.float32), _unit(cat(nrm)).astype(np.float32), cat(col).astype(np.float32),
                        cat(pid).astype(np.int16), part_names)
 
