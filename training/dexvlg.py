@@ -15,7 +15,7 @@ A config (``training/configs/dexvlg-*.yaml``)::
     eval: {grasps: 64, cases: 4, samples: 8, steps: 10}
 
 Data: the grasp dataset format of ``docs/dexvlg-data.md`` (``meta.json``, ``objects/<object>.npz``,
-``grasps.jsonl``) read by :func:`load_dataset`. Split (:func:`split_grasps`, as dex-data's): every grasp
+``grasps.jsonl``) read by :func:`realvlg.dexvlg.dataset.load_dataset`. Split (:func:`realvlg.dexvlg.dataset.split_grasps`): every grasp
 of an object in ``test_objects`` (unseen) and a ``test_fraction`` of the rest (by sha1 of the grasp id,
 seen) are held out; both are evaluated (``eval_*`` and ``eval_unseen_*`` in the history).
 Per training sample: the object's cloud seen from a random viewpoint (Open3D hidden-point removal),
@@ -37,18 +37,18 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
 import json
 import math
 import pathlib
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import yaml
 from scipy.spatial.transform import Rotation
 
-from realvlg.dexvlg.grasp import SHADOW_JOINTS, DexGrasp
+from realvlg.dexvlg.dataset import load_dataset, record_grasp, split_grasps
+from realvlg.dexvlg.grasp import DexGrasp
+from realvlg.dexvlg.objects import ObjectCloud
 from realvlg.errors import InvalidInputError
 
 DEFAULT_DATA = {"test_objects": [], "test_fraction": 0.1, "jitter": 0.002,
@@ -58,62 +58,6 @@ DEFAULT_TRAINER = {"max_steps": 300, "batch_size": 16, "learning_rate": 1e-3, "w
                    "device": "auto", "mixed_precision": "no", "threads": 1, "grad_clip": 1.0}
 DEFAULT_EVAL = {"grasps": 64, "cases": 4, "samples": 8, "steps": 10}
 ROTATION_WEIGHT = 0.1  # metres per radian when matching a sampled grasp to the nearest ground truth
-
-
-# --- the spec's dataset format. Signature-compatible with dex-data's realvlg.dexvlg.dataset (load_dataset,
-# split_grasps, record_grasp, ObjectCloud fields): once that module is on main these three are replaced by
-# imports from it.
-@dataclass
-class ObjectPoints:
-    """One object's surface samples (object frame, z up); the fields of ``realvlg.dexvlg.objects.ObjectCloud``."""
-
-    points: np.ndarray
-    normals: np.ndarray
-    colors: np.ndarray
-    part_ids: np.ndarray
-    part_names: tuple[str, ...]
-
-
-def load_dataset(root: str | pathlib.Path) -> tuple[dict, dict[str, ObjectPoints], list[dict]]:
-    """``(meta, objects, grasps)`` of the dataset at ``root``: meta.json, object name → cloud, the
-    grasp records; a missing file, an object without a cloud or a wrong joint count is an error."""
-    root = pathlib.Path(root)
-    if not (root / "grasps.jsonl").is_file():
-        raise InvalidInputError(f"{root} is not a grasp dataset (no grasps.jsonl); generate one with "
-                                "`realvlg dex-datagen`")
-    meta = json.loads((root / "meta.json").read_text()) if (root / "meta.json").is_file() else {}
-    if meta.get("joints") and tuple(meta["joints"]) != SHADOW_JOINTS:
-        raise InvalidInputError(f"{root}: the dataset's joint order is not SHADOW_JOINTS")
-    grasps = [json.loads(line) for line in (root / "grasps.jsonl").read_text().splitlines() if line.strip()]
-    objects = {}
-    for name in sorted({g["object"] for g in grasps}):
-        path = root / "objects" / f"{name}.npz"
-        if not path.is_file():
-            raise InvalidInputError(f"{root}: grasps name object {name!r} but {path} is missing")
-        with np.load(path, allow_pickle=False) as data:
-            objects[name] = ObjectPoints(data["points"].astype(np.float64), data["normals"].astype(np.float64),
-                                         data["colors"].astype(np.float64), data["part_ids"].astype(int),
-                                         tuple(str(p) for p in data["part_names"]))
-    for g in grasps:
-        if len(g["joints"]) != len(SHADOW_JOINTS):
-            raise InvalidInputError(f"grasp {g.get('id')}: {len(g['joints'])} joints, expected {len(SHADOW_JOINTS)}")
-    return meta, objects, grasps
-
-
-def record_grasp(record: dict) -> DexGrasp:
-    return DexGrasp(record["position"], Rotation.from_quat(record["quaternion_xyzw"]), record["joints"], "object",
-                    {"caption": record["caption"], "part": record.get("part", "")})
-
-
-def split_grasps(grasps: list[dict], test_objects=(), test_fraction: float = 0.1) -> dict[str, list[dict]]:
-    """``train`` / ``test_seen`` (sha1(id) in the lowest ``test_fraction`` of the hash range) /
-    ``test_unseen`` (every grasp of ``test_objects``)."""
-    out: dict[str, list[dict]] = {"train": [], "test_seen": [], "test_unseen": []}
-    for r in grasps:
-        h = int.from_bytes(hashlib.sha1(str(r["id"]).encode()).digest()[:8], "big") / 2 ** 64
-        key = "test_unseen" if r["object"] in test_objects else "test_seen" if h < test_fraction else "train"
-        out[key].append(r)
-    return out
 
 
 def visible_points(points: np.ndarray, rng: np.random.Generator, distance=(0.4, 0.8),
@@ -127,13 +71,13 @@ def visible_points(points: np.ndarray, rng: np.random.Generator, distance=(0.4, 
     centre = points.mean(axis=0)
     camera = centre + rng.uniform(*distance) * np.array([np.cos(elevation) * np.cos(azimuth),
                                                         np.cos(elevation) * np.sin(azimuth), np.sin(elevation)])
-    cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(points))
+    cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(np.asarray(points, dtype=np.float64)))
     _, index = cloud.hidden_point_removal(camera, np.linalg.norm(camera - centre) * 100)
     index = np.asarray(index, dtype=int)
     return index if len(index) >= 32 else np.arange(len(points))
 
 
-def observe(obj: ObjectPoints, rng: np.random.Generator, data: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def observe(obj: ObjectCloud, rng: np.random.Generator, data: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A partial, rotated, jittered view: points (n, 3), colours (n, 3) and the 4x4 view←object."""
     index = visible_points(obj.points, rng, **data["view"])
     T = np.eye(4)
@@ -145,7 +89,7 @@ def observe(obj: ObjectPoints, rng: np.random.Generator, data: dict) -> tuple[np
 class Batches:
     """Training batches: network inputs, instructions and normalised targets (module docstring)."""
 
-    def __init__(self, model, objects: dict[str, ObjectPoints], records: list[dict], data: dict, seed: int):
+    def __init__(self, model, objects: dict[str, ObjectCloud], records: list[dict], data: dict, seed: int):
         self.model, self.objects, self.records, self.data = model, objects, records, data
         self.rng = np.random.default_rng(seed)
 
@@ -171,7 +115,7 @@ class Batches:
         return self.sample([self.records[i] for i in picks], self.rng)
 
 
-def statistics(objects: dict[str, ObjectPoints], records: list[dict]) -> dict:
+def statistics(objects: dict[str, ObjectCloud], records: list[dict]) -> dict:
     """Translation (relative to the object cloud's centroid) and joint mean/std of ``records``."""
     centroids = {name: obj.points.mean(axis=0) for name, obj in objects.items()}
     translations = np.array([np.subtract(r["position"], centroids[r["object"]]) for r in records])
@@ -198,7 +142,7 @@ def pose_errors(sampled: list[DexGrasp], truth: list[DexGrasp]) -> dict:
             "joint_error": float(np.mean(j_err))}
 
 
-def evaluate(model, objects: dict[str, ObjectPoints], records: list[dict], data: dict, settings: dict,
+def evaluate(model, objects: dict[str, ObjectCloud], records: list[dict], data: dict, settings: dict,
              seed: int = 0, prefix: str = "eval") -> dict:
     """Held-out flow loss (fixed views and noise) and the sampled-pose errors of ``settings["cases"]``
     (object, caption) groups (module docstring), as ``<prefix>_loss``, ``<prefix>_translation_error`` …"""
@@ -264,7 +208,7 @@ def validate(config: dict) -> dict:
     return config
 
 
-def _build(config: dict, objects: dict[str, ObjectPoints], grasps: list[dict], train_records: list[dict]):
+def _build(config: dict, objects: dict[str, ObjectCloud], grasps: list[dict], train_records: list[dict]):
     from realvlg.dexvlg.model import PRESETS, DexVLG, build_model, default_corpus, load_florence2_language_model
 
     options = dict(config["model"])

@@ -242,7 +242,8 @@ def write_mug_dataset(root, grasps_per_part: int = 3):
 
 
 def test_dataset_reader_split_and_partial_views(tmp_path):
-    from training.dexvlg import load_dataset, observe, split_grasps, visible_points
+    from realvlg.dexvlg.dataset import load_dataset, split_grasps
+    from training.dexvlg import observe, visible_points
 
     meta, objects, grasps = load_dataset(write_mug_dataset(tmp_path / "data"))
     assert len(grasps) == 6 and objects["mug"].part_names == ("body", "handle") and meta["hand"] == "shadow"

@@ -132,7 +132,7 @@ def load_dataset(root: str | os.PathLike) -> tuple[dict, dict[str, ObjectCloud],
     root = pathlib.Path(root)
     meta_path = root / "meta.json"
     if not meta_path.is_file():
-        raise InvalidInputError(f"{root} is not a DexVLG grasp dataset: no meta.json")
+        raise InvalidInputError(f"{root} is not a DexVLG grasp dataset (no meta.json); generate one with `realvlg dex-datagen`")
     try:
         meta = json.loads(meta_path.read_text())
     except json.JSONDecodeError as exc:

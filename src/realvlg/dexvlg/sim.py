@@ -16,7 +16,8 @@ Frames (metres, radians, REP-103):
 * **hand**: the Shadow Hand of gymnasium-robotics (``robot0:`` names, its collision capsules,
   meshes, tendon couplings and 20 position actuators) without the forearm and with the two wrist
   joints locked at 0: ``robot0:wrist`` sits on a 3 cm adapter plate on the flange, so
-  :data:`T_FLANGE_PALM` (tool0←``robot0:palm``) is a pure translation of 0.064 m along the flange
+  :data:`~realvlg.dexvlg.ur10e.TOOL0_T_PALM` (tool0←``robot0:palm``, the one mount constant that
+  ranking and both executors use; the tests check MuJoCo against it) is a pure translation of 0.064 m along the flange
   z. The fingers point along tool0 +z, the palm faces tool0 −y (= the hand's *approach*
   direction, palm −y) and the thumb sits on +x.
 * **camera** = the optical frame of a D415-like wrist camera under the flange, on the palm side:
@@ -55,15 +56,13 @@ from dataclasses import dataclass, field
 
 import mujoco
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from realvlg.dexvlg.grasp import SHADOW_JOINTS
 from realvlg.dexvlg.ur10e import (
     UR10E_DH,
     UR10E_Q_MAX,
     UR10E_Q_MIN,
-    dh_transforms,
-    forward_kinematics,
+    solve_ik,
 )
 from realvlg.errors import InvalidInputError, RealVLGError
 from realvlg.geometry.camera import CameraIntrinsics
@@ -87,10 +86,6 @@ ARM_KP = (6000.0, 6000.0, 4000.0, 800.0, 800.0, 500.0)  # position servo [N·m/r
 ARM_KV = (400.0, 400.0, 200.0, 30.0, 30.0, 15.0)  # velocity feedback [N·m·s/rad]
 
 ADAPTER_LENGTH = 0.03  # flange → robot0:wrist [m]
-WRIST_TO_PALM = 0.034  # robot0:wrist → robot0:palm in the MJCF [m]
-T_FLANGE_PALM = np.eye(4)
-T_FLANGE_PALM[2, 3] = ADAPTER_LENGTH + WRIST_TO_PALM
-"""tool0←robot0:palm (module docstring)."""
 
 CAMERA_MOUNT = (0.0, -0.056, 0.015)  # optical centre in tool0 [m]
 T_FLANGE_CAMERA = np.eye(4)
@@ -373,61 +368,6 @@ def _pose(pos, mat) -> np.ndarray:
     return T
 
 
-# -- inverse kinematics --------------------------------------------------------------------------
-def ur10e_jacobian(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(..., 6) → (base←tool0 (..., 4, 4), geometric Jacobian (..., 6, 6): rows vx vy vz wx wy wz
-    in the base frame)."""
-    frames = dh_transforms(q)
-    eye = np.broadcast_to(np.eye(4), frames.shape[:-3] + (1, 4, 4))
-    prev = np.concatenate([eye, frames[..., :-1, :, :]], axis=-3)  # frames 0..5
-    z, p = prev[..., :3, 2], prev[..., :3, 3]
-    tip = frames[..., -1, :3, 3]
-    J = np.concatenate([np.cross(z, tip[..., None, :] - p), z], axis=-1)  # (..., 6 joints, 6)
-    return frames[..., -1, :, :], np.swapaxes(J, -1, -2)
-
-
-def solve_ik_dls(T_base_tool0: np.ndarray, seeds: np.ndarray, iterations: int = 150, damping: float = 0.05,
-                 tol_pos: float = 1e-4, tol_rot: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
-    """Damped-least-squares IK of the UR10e flange from each seed (S, 6) in parallel; returns the
-    joint vectors (S, 6) and whether each converged (S,). (A stand-in until ``ur10e.solve_ik``
-    lands: the lead unifies them.)"""
-    target = np.asarray(T_base_tool0, dtype=float)
-    q = np.array(seeds, dtype=float, ndmin=2)
-    R_t = Rotation.from_matrix(target[:3, :3])
-    for _ in range(iterations):
-        T, J = ur10e_jacobian(q)
-        e_pos = target[:3, 3] - T[:, :3, 3]
-        e_rot = (R_t * Rotation.from_matrix(T[:, :3, :3]).inv()).as_rotvec()
-        err = np.concatenate([e_pos, e_rot], axis=1)
-        done = (np.linalg.norm(e_pos, axis=1) < tol_pos) & (np.linalg.norm(e_rot, axis=1) < tol_rot)
-        if done.all():
-            break
-        JJt = J @ np.swapaxes(J, 1, 2) + damping ** 2 * np.eye(6)
-        dq = np.einsum("sji,sj->si", J, np.linalg.solve(JJt, err[..., None])[..., 0])
-        q = np.where(done[:, None], q, q + np.clip(dq, -0.3, 0.3))
-    q = np.clip(q, UR10E_Q_MIN, UR10E_Q_MAX)
-    T = forward_kinematics(q)
-    ok = (np.linalg.norm(T[:, :3, 3] - target[:3, 3], axis=1) < 10 * tol_pos) & (
-        np.linalg.norm((R_t * Rotation.from_matrix(T[:, :3, :3]).inv()).as_rotvec(), axis=1) < 10 * tol_rot)
-    return q, ok
-
-
-def ik_nearest(T_base_tool0: np.ndarray, q_current: np.ndarray, n_seeds: int = 24, seed: int = 0) -> np.ndarray | None:
-    """The IK solution closest to ``q_current`` (from it and ``n_seeds`` random seeds), or None."""
-    rng = np.random.default_rng(seed)
-    seeds = np.concatenate([np.asarray(q_current, dtype=float)[None], rng.uniform(-math.pi, math.pi, (n_seeds, 6))])
-    q, ok = solve_ik_dls(T_base_tool0, seeds)
-    if not ok.any():
-        return None
-    q = q[ok]
-    # Equivalent solutions ±2π apart: take the one nearest the current joints.
-    q = q_current + (q - q_current + math.pi) % (2 * math.pi) - math.pi
-    q = q[np.all((q >= UR10E_Q_MIN) & (q <= UR10E_Q_MAX), axis=1)]
-    if not len(q):
-        return None
-    return q[np.argmin(np.abs(q - q_current).max(axis=1))]
-
-
 # -- the world -----------------------------------------------------------------------------------
 class DexSimWorld:
     """UR10e + Shadow Hand in a table-top scene (module docstring). ``objects``: every object a
@@ -589,11 +529,11 @@ class DexSimWorld:
             x = np.array([0.0, -1.0, 0.0])  # image right = base −y
             T_cam[:3, :3] = np.column_stack([x, np.cross(forward, x), forward])
             T_cam[:3, 3] = target - cfg.view_distance * forward
-            q = ik_nearest(T_cam @ np.linalg.inv(T_FLANGE_CAMERA), np.asarray(cfg.home_q))
-            if q is None:
+            ik = solve_ik(T_cam @ np.linalg.inv(T_FLANGE_CAMERA), np.asarray(cfg.home_q))
+            if not ik.reachable:
                 raise DexSimError(f"no observation pose reaches view_target {cfg.view_target} from "
                                   f"{cfg.view_distance} m")
-            self._observation_q = q
+            self._observation_q = ik.q
         return self._observation_q.copy()
 
     # -- physics --------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ not in the base frame, has finger joints out of range, has no IK solution at a p
 (unreachable) or would put the robot into the table (kinematic check with the planned joints)
 raises :class:`~realvlg.errors.GraspRefusedError` and nothing moves.
 
-IK: :func:`~realvlg.dexvlg.sim.ik_nearest` (damped least squares from the current joints and
-random seeds), a stand-in for ``realvlg.dexvlg.ur10e.solve_ik`` until that lands.
+IK: :func:`~realvlg.dexvlg.ur10e.solve_ik` (closed form, the branch nearest the current joints)
+through the hand mount :data:`~realvlg.dexvlg.ur10e.TOOL0_T_PALM`, as the ur_rtde executor does.
 """
 
 from __future__ import annotations
@@ -29,13 +29,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from realvlg.dexvlg.grasp import SHADOW_JOINTS, DexGrasp
-from realvlg.dexvlg.sim import T_FLANGE_PALM, DexSimWorld, ik_nearest
+from realvlg.dexvlg.sim import DexSimWorld
+from realvlg.dexvlg.ur10e import TOOL0_T_PALM, solve_ik
 from realvlg.errors import GraspRefusedError
 from realvlg.robots.executor import GraspResult
 
 # Knuckle abductions and the thumb's rotation: set fully in the pre-shape, never squeezed.
 _SPREAD = np.array([j.endswith("J3") and j[:2] != "TH" or j.endswith("J4") for j in SHADOW_JOINTS])
-_T_PALM_FLANGE = np.linalg.inv(T_FLANGE_PALM)
+_T_PALM_FLANGE = np.linalg.inv(TOOL0_T_PALM)
 
 
 @dataclass(frozen=True)
@@ -142,12 +143,12 @@ class MujocoUR10eExecutor:
                                         f"(palm at z = {T_grasp[2, 3]:.3f} m, table top {self.world.config.table_top} m)")
         return DexGraspPlan(q_pre[None], approach_q, lift_q, preshape, squeeze)
 
-    def _ik(self, T_base_palm: np.ndarray, q_seed: np.ndarray, what: str, n_seeds: int = 24) -> np.ndarray:
-        q = ik_nearest(T_base_palm @ _T_PALM_FLANGE, q_seed, n_seeds=n_seeds)
-        if q is None:
+    def _ik(self, T_base_palm: np.ndarray, q_near: np.ndarray, what: str) -> np.ndarray:
+        ik = solve_ik(T_base_palm @ _T_PALM_FLANGE, q_near)
+        if not ik.reachable:
             p = T_base_palm[:3, 3]
             raise GraspRefusedError(f"{what} is out of the UR10e's reach (palm at {np.round(p, 3).tolist()} m)")
-        return q
+        return ik.q
 
     def _line(self, T0: np.ndarray, T1: np.ndarray, q0: np.ndarray, what: str) -> np.ndarray:
         """IK along the straight palm line T0 → T1 (same orientation, the translation lerped)."""
@@ -155,7 +156,7 @@ class MujocoUR10eExecutor:
         for s in np.linspace(0, 1, self.config.waypoints + 1)[1:]:
             T = T1.copy()
             T[:3, 3] = (1 - s) * T0[:3, 3] + s * T1[:3, 3]
-            q = self._ik(T, q, what, n_seeds=0)
+            q = self._ik(T, q, what)
             if np.abs(q - path[-1] if path else q - q0).max() > 0.5:
                 raise GraspRefusedError(f"{what} passes near a singularity (a joint jumps by > 0.5 rad)")
             path.append(q)

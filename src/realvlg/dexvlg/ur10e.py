@@ -58,7 +58,7 @@ def forward_kinematics(q: np.ndarray) -> np.ndarray:
     return dh_transforms(q)[..., -1, :, :]
 
 
-# The Shadow Hand on the flange, as realvlg.dexvlg.sim builds it (its T_FLANGE_PALM): the MJCF's
+# The Shadow Hand on the flange, as realvlg.dexvlg.sim builds it: the MJCF's
 # robot0:wrist body (forearm removed, wrist joints WRJ1/WRJ0 locked at 0) on a 3 cm adapter plate,
 # robot0:palm 0.034 m further along the flange z, unrotated: fingers along tool0 +z, palm facing
 # tool0 −y. ranking (reachability) and the UR10e executor use this value; a real mount with
