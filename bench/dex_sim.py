@@ -20,7 +20,8 @@ from scipy.spatial.transform import Rotation
 from timing import timed
 
 from realvlg.dexvlg.grasp import SHADOW_JOINTS, DexGrasp
-from realvlg.dexvlg.sim import DexCameraConfig, DexSimConfig, DexSimWorld, dex_scene, shadow_assets_dir
+from realvlg.dexvlg.hand import assets_dir
+from realvlg.dexvlg.sim import DexCameraConfig, DexSimConfig, DexSimWorld, dex_scene
 from realvlg.dexvlg.sim_executor import MujocoUR10eExecutor
 
 # The tests' scripted grasp (tests/dexvlg/test_sim.py: ORANGE_GRASP, SPHERE_IN_PALM).
@@ -81,7 +82,7 @@ def main() -> None:
     world = DexSimWorld(dex_scene("clutter", 0, config=config), config)
     world.data.ctrl[world._arm_act] += 0.3  # the arm servos towards a new target while stepping
     ours = steps_per_second(world.model, world.data, args.steps)
-    hand = mujoco.MjModel.from_xml_path(str(shadow_assets_dir() / "hand" / "reach.xml"))
+    hand = mujoco.MjModel.from_xml_path(str(assets_dir() / "hand" / "reach.xml"))
     peer = steps_per_second(hand, mujoco.MjData(hand), args.steps)
     print(f"\nphysics: DexSimWorld (UR10e + hand + 10 objects) {ours:,.0f} steps/s "
           f"({ours * world.model.opt.timestep:.1f}× real time); gymnasium-robotics hand alone {peer:,.0f} steps/s; "

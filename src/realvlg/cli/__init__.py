@@ -26,6 +26,7 @@ SUBCOMMAND_MODULES = (
     "realvlg.cli.train",
     "realvlg.cli.datagen",
     "realvlg.cli.dex_datagen",
+    "realvlg.cli.dex_eval",
 )
 
 

@@ -49,7 +49,6 @@ import os
 os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering
 
 import math
-import pathlib
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -58,6 +57,7 @@ import mujoco
 import numpy as np
 
 from realvlg.dexvlg.grasp import SHADOW_JOINTS
+from realvlg.dexvlg.hand import assets_dir
 from realvlg.dexvlg.ur10e import (
     UR10E_DH,
     UR10E_Q_MAX,
@@ -99,17 +99,6 @@ _MJ_TO_OPTICAL = np.diag([1.0, -1.0, -1.0])
 
 class DexSimError(RealVLGError):
     """The simulation cannot do what was asked (unknown object, bad joint vector)."""
-
-
-def shadow_assets_dir() -> pathlib.Path:
-    """``<gymnasium_robotics>/envs/assets`` (the Shadow Hand MJCF and meshes)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("gymnasium_robotics")  # without importing it (slow, noisy)
-    if spec is None or not spec.submodule_search_locations:
-        raise DexSimError("gymnasium-robotics is not installed (it ships the Shadow Hand MJCF): "
-                          "pip install 'realvlg[sim]'")
-    return pathlib.Path(spec.submodule_search_locations[0]) / "envs" / "assets"
 
 
 # -- configuration -----------------------------------------------------------------------------
@@ -267,7 +256,7 @@ def shadow_hand_mjcf() -> dict[str, ET.Element | list[ET.Element]]:
     the palm and fingers; wrist joints removed), ``default``, ``asset`` (meshes with absolute
     paths, materials), ``contact``, ``tendon`` (finger couplings) and ``actuator`` (20 finger
     servos) elements."""
-    root = shadow_assets_dir()
+    root = assets_dir()
     shared = ET.parse(root / "hand" / "shared.xml").getroot()
     assets = ET.parse(root / "hand" / "shared_asset.xml").getroot()
     robot = ET.parse(root / "hand" / "robot.xml").getroot()

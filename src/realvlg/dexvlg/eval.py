@@ -1,0 +1,209 @@
+"""``realvlg dex-eval``: DexVLG's simulation benchmark (paper Table 2 analogue), pure core.
+
+Per object of :data:`realvlg.sim.objects.OBJECTS` (all have named parts) and per trial ``t``:
+
+1. a seeded scene: :func:`~realvlg.dexvlg.sim.dex_scene` (``setting``, seed ``seed + t``, that
+   object alone) in one :class:`~realvlg.dexvlg.sim.DexSimWorld`, the arm at the observation pose;
+2. the wrist RGB-D frame → :class:`~realvlg.dexvlg.pipeline.DexScene` (base frame, z up; part labels
+   from the renderer);
+3. the instruction: the caption template for the object's observed part ``t mod #parts`` with
+   contacts on ``fingers`` (default thumb, index and middle);
+4. :class:`~realvlg.dexvlg.pipeline.DexGraspPlanner`: ``samples`` grasps from the model, ranked with
+   the Shadow Hand; the best is executed by :class:`~realvlg.dexvlg.sim_executor.MujocoUR10eExecutor`;
+5. scores:
+
+   * **Suc** — :meth:`~realvlg.dexvlg.sim.DexSimWorld.lift_check` after the executor's lift: the
+     object ≥ 3 cm above its resting height, held 1 s, touching the hand and not the table;
+   * **PTA / PGA** (paper §6.2) at the executed grasp: the Shadow Hand's finger points
+     (:meth:`~realvlg.dexvlg.hand.ShadowHand.finger_points`, middle + distal links) at the chosen
+     grasp against the object's part-labelled surface points
+     (:func:`~realvlg.dexvlg.objects.object_cloud`, placed at the object's observed pose). A finger
+     is *on* the target part when its nearest distance to the part is < 1 cm and smaller than to any
+     other part (:func:`finger_part_contacts`); PTA: ≥ 1 finger, PGA: ≥ 3 fingers
+     (:func:`pta_pga`). Scored for the grasp the ranking chose, whether or not the arm could execute it.
+
+A trial in which the ranking finds no feasible grasp scores 0 on all three (the refusal is kept in
+the trial record). The same scenes, instructions and sampling seeds go to every model (the trained
+model and the language-free baseline). :func:`summarise` averages per object and overall;
+:func:`markdown_table` prints them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from realvlg.dexvlg.dataset import caption
+from realvlg.errors import GraspRefusedError, InvalidInputError
+
+METRICS = ("suc", "pta", "pga")
+
+
+# -- scoring -------------------------------------------------------------------------------------
+def finger_part_contacts(finger_points: np.ndarray, part_points: np.ndarray, part_ids: np.ndarray, target: int,
+                         distance: float = 0.01) -> np.ndarray:
+    """(F,) bool: finger ``f`` (points ``finger_points[f]`` (K, 3)) is on part ``target`` — its
+    nearest distance to the part's points is < ``distance`` and smaller than to every other part.
+    ``part_points`` (M, 3), ``part_ids`` (M,) label each point with its part."""
+    fingers = np.asarray(finger_points, dtype=float)
+    ids = np.asarray(part_ids).astype(int)
+    if fingers.ndim != 3 or fingers.shape[-1] != 3:
+        raise InvalidInputError(f"finger points are (F, K, 3), got {fingers.shape}")
+    if not np.any(ids == target):
+        raise InvalidInputError(f"no object points carry the target part id {target}")
+    flat = fingers.reshape(-1, 3)
+    nearest = {}
+    for part in np.unique(ids):
+        d, _ = cKDTree(np.asarray(part_points)[ids == part]).query(flat)
+        nearest[int(part)] = d.reshape(fingers.shape[:2]).min(axis=1)
+    on = nearest[target] < distance
+    for part, d in nearest.items():
+        if part != target:
+            on &= nearest[target] < d
+    return on
+
+
+def pta_pga(contacts: np.ndarray) -> tuple[bool, bool]:
+    """Paper §6.2: PTA = at least one finger on the target part, PGA = at least three."""
+    n = int(np.count_nonzero(contacts))
+    return n >= 1, n >= 3
+
+
+# -- the benchmark -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DexEvalConfig:
+    trials: int = 3
+    objects: tuple[str, ...] = ()  # empty: every object of realvlg.sim.objects.OBJECTS
+    setting: str = "single"
+    seed: int = 0
+    fingers: tuple[str, ...] = ("thumb", "index", "middle")  # the caption's contacts
+    width: int = 320  # wrist camera resolution (D415 intrinsics scaled)
+    height: int = 180
+    object_points: int = 4096  # surface samples per object for PTA/PGA
+    contact_distance: float = 0.01
+    planner: object = None  # a realvlg.dexvlg.pipeline.DexPlannerConfig (None: its defaults)
+
+
+@dataclass
+class TrialResult:
+    model: str
+    object: str
+    part: str
+    trial: int
+    instruction: str
+    suc: bool
+    pta: bool
+    pga: bool
+    fingers_on_part: list[str] = field(default_factory=list)
+    outcome: str = ""  # "lifted", the executor's reason, or the refusal
+    height_gain: float = float("nan")
+    score: float = float("nan")
+
+
+def _object_points(name: str, n: int, seed: int):
+    from realvlg.dexvlg.objects import object_cloud
+
+    return object_cloud(name, n, seed)
+
+
+def run_trial(world, planner, model_name: str, obj: str, trial: int, config: DexEvalConfig, hand) -> TrialResult:
+    """One scene, one instruction, one executed grasp (module docstring)."""
+    from realvlg.dexvlg.grasp import FINGERS
+    from realvlg.dexvlg.pipeline import DexScene
+    from realvlg.dexvlg.sim import dex_scene
+    from realvlg.dexvlg.sim_executor import MujocoUR10eExecutor
+
+    world.reset(dex_scene(config.setting, config.seed + trial, [obj], world.config))
+    observation = world.render()
+    scene = DexScene.from_observation(observation)
+    parts = scene.visible_parts(obj)
+    if not parts:
+        return TrialResult(model_name, obj, "", trial, "", False, False, False, outcome="no part of the object in view")
+    part = parts[trial % len(parts)]
+    instruction = caption(part, obj, config.fingers)
+    plan = planner.plan(scene, instruction, target=(obj, part), seed=config.seed + trial)
+    if plan.best is None:
+        return TrialResult(model_name, obj, part, trial, instruction, False, False, False, outcome=plan.refusal)
+    grasp = plan.best.grasp
+
+    cloud = _object_points(obj, config.object_points, config.seed)
+    T = observation.object_poses[obj]
+    points = cloud.points @ T[:3, :3].T + T[:3, 3]
+    fingers = hand.finger_points(grasp)
+    contacts = finger_part_contacts(np.stack([fingers[f] for f in FINGERS]), points, cloud.part_ids,
+                                    cloud.part_names.index(part), config.contact_distance)
+    pta, pga = pta_pga(contacts)
+    on = [f for f, c in zip(FINGERS, contacts) if c]
+
+    executor = MujocoUR10eExecutor(world)
+    try:
+        result = executor.grasp(grasp)
+    except GraspRefusedError as exc:
+        return TrialResult(model_name, obj, part, trial, instruction, False, pta, pga, on, f"refused: {exc}",
+                           score=plan.best.score)
+    lift = world.lift_check(obj)
+    outcome = "lifted" if lift.success else (result.reason or f"not lifted ({lift.height_gain * 100:.1f} cm)")
+    return TrialResult(model_name, obj, part, trial, instruction, lift.success, pta, pga, on, outcome,
+                       lift.height_gain, plan.best.score)
+
+
+def run_benchmark(models: dict, config: DexEvalConfig = DexEvalConfig(), progress: bool = True) -> list[TrialResult]:
+    """Every (object, trial) for every model of ``models`` (label → DexVLG), in one world."""
+    from tqdm import tqdm
+
+    from realvlg.dexvlg.hand import ShadowHand
+    from realvlg.dexvlg.pipeline import DexGraspPlanner, DexPlannerConfig
+    from realvlg.dexvlg.sim import DexCameraConfig, DexSimConfig, DexSimWorld
+    from realvlg.sim.objects import OBJECTS
+
+    if config.trials < 1:
+        raise InvalidInputError(f"--trials must be ≥ 1, got {config.trials}")
+    if not models:
+        raise InvalidInputError("dex-eval needs at least one model")
+    objects = tuple(config.objects) or tuple(OBJECTS)
+    unknown = [o for o in objects if o not in OBJECTS]
+    if unknown:
+        raise InvalidInputError(f"unknown objects {unknown}; known: {', '.join(OBJECTS)}")
+    hand = ShadowHand()
+    planners = {name: DexGraspPlanner(m, hand, config.planner or DexPlannerConfig()) for name, m in models.items()}
+    sim_config = DexSimConfig(camera=DexCameraConfig(config.width, config.height))
+    results = []
+    cases = [(o, t, name) for o in objects for t in range(config.trials) for name in planners]
+    with DexSimWorld((), sim_config, objects=objects) as world:
+        for obj, trial, name in tqdm(cases, desc="dex-eval", disable=not progress):
+            results.append(run_trial(world, planners[name], name, obj, trial, config, hand))
+    return results
+
+
+def summarise(results: Sequence[TrialResult]) -> dict:
+    """``{model: {"suc", "pta", "pga", "trials", "objects": {object: {"suc", "pta", "pga", "trials"}}}}``
+    (rates 0–1)."""
+    def rates(rows):
+        return {**{m: float(np.mean([getattr(r, m) for r in rows])) for m in METRICS}, "trials": len(rows)}
+
+    out = {}
+    for model in dict.fromkeys(r.model for r in results):
+        rows = [r for r in results if r.model == model]
+        per_object = {o: rates([r for r in rows if r.object == o]) for o in dict.fromkeys(r.object for r in rows)}
+        out[model] = {**rates(rows), "objects": per_object}
+    return out
+
+
+def report(results: Sequence[TrialResult], config: DexEvalConfig, extra: dict | None = None) -> dict:
+    """The JSON document: ``models`` (:func:`summarise`), ``config``, every ``trials`` record."""
+    cfg = {k: v for k, v in asdict(config).items() if k != "planner"}
+    return {"models": summarise(results), "config": cfg, **(extra or {}), "trials": [asdict(r) for r in results]}
+
+
+def markdown_table(summary: dict) -> str:
+    """Overall and per-object Suc / PTA / PGA (%) per model."""
+    lines = ["| model | object | trials | Suc | PTA | PGA |", "|---|---|---|---|---|---|"]
+    for model, s in summary.items():
+        row = lambda label, r: (f"| {model} | {label} | {r['trials']} | "  # noqa: E731
+                                + " | ".join(f"{100 * r[m]:.1f}" for m in METRICS) + " |")
+        lines.append(row("**overall**", s))
+        lines.extend(row(o, r) for o, r in s["objects"].items())
+    return "\n".join(lines)

@@ -1,0 +1,111 @@
+"""dex-eval: PTA/PGA counting on hand-made geometry, Suc of a trial whose grasp lifts the orange and of
+one that grasps air, and a tiny end-to-end `realvlg dex-eval` run (random-weight model) with its JSON."""
+
+import json
+
+import numpy as np
+import pytest
+
+from realvlg.dexvlg.eval import finger_part_contacts, pta_pga
+from realvlg.errors import InvalidInputError
+
+
+def _plane(x: float, n: int = 441) -> np.ndarray:
+    g = np.linspace(-0.02, 0.02, int(np.sqrt(n)))  # 21 × 21: the grid holds (x, 0, 0)
+    y, z = np.meshgrid(g, g)
+    return np.column_stack([np.full(y.size, x), y.ravel(), z.ravel()])
+
+
+def test_pta_pga_count_fingers_near_and_closest_to_the_target_part():
+    # target part (id 0): the plane x = 0; another part (id 1): the plane x = 0.012
+    points = np.concatenate([_plane(0.0), _plane(0.012)])
+    ids = np.repeat([0, 1], len(points) // 2)
+    finger = lambda x: np.array([[x, 0.0, 0.0], [x - 0.02, 0.0, 0.0]])  # noqa: E731  tip at x, 2 cm link along −x
+    fingers = np.stack([finger(-0.005),   # 5 mm from the target, 17 mm from the other: on
+                        finger(-0.015),   # 15 mm away: off
+                        finger(0.008),    # 8 mm from the target but 4 mm from the other part: off
+                        finger(-0.009),   # 9 mm: on
+                        finger(-0.0099)])  # 9.9 mm: on
+    on = finger_part_contacts(fingers, points, ids, target=0)
+    assert on.tolist() == [True, False, False, True, True]
+    assert pta_pga(on) == (True, True)
+    assert pta_pga(on & [True, True, True, False, False]) == (True, False)
+    assert pta_pga(np.zeros(5, bool)) == (False, False)
+    # the same fingers with part 1 as the target: only the middle one is nearer to it (4 mm)
+    assert finger_part_contacts(fingers, points, ids, target=1).tolist() == [False, False, True, False, False]
+    with pytest.raises(InvalidInputError):
+        finger_part_contacts(fingers, points, ids, target=2)
+    with pytest.raises(InvalidInputError):
+        finger_part_contacts(fingers[0], points, ids, target=0)
+
+
+sim = pytest.importorskip("realvlg.dexvlg.sim")
+if __import__("importlib").util.find_spec("gymnasium_robotics") is None:
+    pytest.skip("gymnasium-robotics (Shadow Hand MJCF) not installed", allow_module_level=True)
+
+
+class ScriptedPlanner:
+    """Stand-in for DexGraspPlanner that returns one fixed grasp (the scripted orange grasp of
+    test_sim), so that the scoring of a trial is tested on a grasp known to lift or to miss; the
+    real planner (model + ranking) runs in the end-to-end test below."""
+
+    def __init__(self, offset):
+        self.offset = np.asarray(offset, dtype=float)
+
+    def plan(self, scene, instruction, *, target, seed):
+        from test_sim import ORANGE_GRASP, SPHERE_IN_PALM, _top_grasp
+
+        from realvlg.dexvlg.grasp import DexGrasp
+        from realvlg.dexvlg.pipeline import DexPlan
+        from realvlg.dexvlg.ranking import RankedGrasp, Ranking
+
+        points, _ = scene.object_points(target[0])
+        centre = points.mean(axis=0) + (0, 0, -0.01)  # the seen cap of the sphere sits above its centre
+        g = _top_grasp(np.zeros(3), ORANGE_GRASP)
+        g = DexGrasp(centre - g.rotation.apply(SPHERE_IN_PALM) + self.offset, g.rotation, g.joints, "base")
+        best = RankedGrasp(g, 1.0, {})
+        return DexPlan(instruction, *target, [g], Ranking([best], []), best)
+
+
+@pytest.fixture(scope="module")
+def orange_world():
+    with sim.DexSimWorld((), sim.DexSimConfig(camera=sim.DexCameraConfig(320, 180)), objects=["orange"]) as w:
+        yield w
+
+
+def test_a_trial_scores_suc_for_a_lifted_object_and_not_for_a_missed_one(orange_world):
+    from realvlg.dexvlg.eval import DexEvalConfig, run_trial
+    from realvlg.dexvlg.hand import ShadowHand
+
+    hand, config = ShadowHand(), DexEvalConfig(trials=1, objects=("orange",), seed=0)
+    lifted = run_trial(orange_world, ScriptedPlanner((0, 0, 0)), "scripted", "orange", 0, config, hand)
+    assert lifted.suc and lifted.outcome == "lifted" and lifted.height_gain > 0.03, lifted
+    assert lifted.pta and lifted.part == "body" and "thumb" in lifted.fingers_on_part
+    missed = run_trial(orange_world, ScriptedPlanner((0, 0, 0.25)), "scripted", "orange", 0, config, hand)
+    assert not missed.suc and not missed.pta and not missed.pga and missed.fingers_on_part == []
+    assert abs(missed.height_gain) < 0.005
+
+
+def test_dex_eval_end_to_end_with_a_tiny_random_model(tmp_path, monkeypatch, capsys):
+    from realvlg.cli import main
+    from realvlg.dexvlg.model import build_model
+
+    for name in ("tiny-a", "tiny-b"):
+        build_model("tiny", seed=1).save_pretrained(tmp_path / "models" / name)
+    monkeypatch.setenv("REALVLG_MODELS", str(tmp_path / "models"))
+    out = tmp_path / "eval.json"
+    code = main(["dex-eval", "--trials", "1", "--objects", "orange", "--model", "tiny-a", "--baseline", "tiny-b",
+                 "--samples", "4", "--flow-steps", "2", "--json", str(out), "--no-progress"])
+    assert code == 0
+    doc = json.loads(out.read_text())
+    for label in ("dexvlg", "baseline"):
+        summary = doc["models"][label]
+        assert {"suc", "pta", "pga", "trials", "objects"} <= set(summary) and summary["trials"] == 1
+        assert set(doc["models"][label]["objects"]["orange"]) >= {"suc", "pta", "pga"}
+        assert all(0.0 <= summary[m] <= 1.0 for m in ("suc", "pta", "pga"))
+    trial = doc["trials"][0]
+    assert trial["object"] == "orange" and trial["instruction"].startswith("Grasp the body of the orange object")
+    assert trial["outcome"]  # lifted, the executor's reason or the ranking's refusal
+    table = capsys.readouterr().out
+    assert "| dexvlg | **overall** | 1 |" in table and "| baseline | orange | 1 |" in table
+    assert main(["dex-eval", "--trials", "0", "--objects", "orange", "--model", "tiny-a", "--baseline", ""]) == 2
