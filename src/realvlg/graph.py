@@ -12,6 +12,9 @@ Choices:
   model ``models/embedded-default`` on the CPU; ``vlm`` — grounding_node serving a VLM
   (``config/grounding_node.yaml``); ``oracle`` — sim_node's ``/sim/ground`` (simulation only:
   reads the simulator's ground truth; for pipeline tests, never a real-robot default).
+* ``hand``: ``franka`` (the default) — the Franka gripper graph above; ``shadow`` — DexVLG on the
+  simulated UR10e + Shadow Hand: one node, dex_grasp_node (``config/dex_grasp_node.yaml``), serves
+  ``/grasp`` from its own MuJoCo world (needs ``robot=sim``, ``camera=sim``; ``grounding`` unused).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from realvlg.errors import InvalidInputError
 ROBOTS = ("sim", "franka")
 CAMERAS = ("sim", "realsense", "replay")
 GROUNDINGS = ("embedded", "vlm", "oracle")
+HANDS = ("franka", "shadow")
 EMBEDDED_GROUNDING = {"backend": "embedded", "checkpoint": "embedded-default", "device": "cpu"}
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 CONFIG_DIR = REPO_ROOT / "config"
@@ -53,13 +57,20 @@ class NodeSpec:
 
 
 def plan_graph(robot: str = "sim", camera: str = "sim", grounding: str = "embedded",
-               config_dir: pathlib.Path = CONFIG_DIR, overrides: dict[str, dict] | None = None) -> list[NodeSpec]:
+               config_dir: pathlib.Path = CONFIG_DIR, overrides: dict[str, dict] | None = None,
+               hand: str = "franka") -> list[NodeSpec]:
     """The nodes for these choices, in start order; ``overrides`` maps a node name to parameter
     values that replace its files' (e.g. ``{"sim_node": {"seed": 3}}``)."""
     for value, allowed, what in ((robot, ROBOTS, "robot"), (camera, CAMERAS, "camera"),
-                                 (grounding, GROUNDINGS, "grounding")):
+                                 (grounding, GROUNDINGS, "grounding"), (hand, HANDS, "hand")):
         if value not in allowed:
             raise InvalidInputError(f"unknown {what} {value!r}; expected one of {', '.join(allowed)}")
+    if hand == "shadow":
+        if robot != "sim" or camera != "sim":
+            raise InvalidInputError("the shadow hand graph runs in simulation only (--robot sim --camera sim): "
+                                    "a real UR10e + Shadow Hand needs a part-labelled RGB-D source realvlg lacks")
+        return _with_overrides([NodeSpec("dex_grasp_node", "realvlg.ros.nodes.dex_grasp_node",
+                                         (str(config_dir / "dex_grasp_node.yaml"),))], overrides)
     if camera == "sim" and robot != "sim":
         raise InvalidInputError("the simulated camera needs the simulated robot (--robot sim)")
     if grounding == "oracle" and robot != "sim":
@@ -82,6 +93,10 @@ def plan_graph(robot: str = "sim", camera: str = "sim", grounding: str = "embedd
     if robot == "sim":  # the simulated wrist camera's true mount
         grasp_overrides["calibration"] = "calibration/sim_fr3_wrist_camera.yaml"
     nodes.append(NodeSpec("grasp_node", "realvlg.ros.nodes.grasp_node", (cfg("grasp_node.yaml"),), grasp_overrides))
+    return _with_overrides(nodes, overrides)
+
+
+def _with_overrides(nodes: list[NodeSpec], overrides: dict[str, dict] | None) -> list[NodeSpec]:
     extra = overrides or {}
     unknown = set(extra) - {n.name for n in nodes}
     if unknown:

@@ -49,8 +49,8 @@ class ScriptedPlanner:
     test_sim), so that the scoring of a trial is tested on a grasp known to lift or to miss; the
     real planner (model + ranking) runs in the end-to-end test below."""
 
-    def __init__(self, offset):
-        self.offset = np.asarray(offset, dtype=float)
+    def __init__(self, world, offset):
+        self.world, self.offset = world, np.asarray(offset, dtype=float)
 
     def plan(self, scene, instruction, *, target, seed):
         from test_sim import ORANGE_GRASP, SPHERE_IN_PALM, _top_grasp
@@ -59,8 +59,8 @@ class ScriptedPlanner:
         from realvlg.dexvlg.pipeline import DexPlan
         from realvlg.dexvlg.ranking import RankedGrasp, Ranking
 
-        points, _ = scene.object_points(target[0])
-        centre = points.mean(axis=0) + (0, 0, -0.01)  # the seen cap of the sphere sits above its centre
+        w = self.world
+        centre = w.data.xipos[w.model.body(f"obj/{target[0]}").id]  # as test_sim's scripted grasp
         g = _top_grasp(np.zeros(3), ORANGE_GRASP)
         g = DexGrasp(centre - g.rotation.apply(SPHERE_IN_PALM) + self.offset, g.rotation, g.joints, "base")
         best = RankedGrasp(g, 1.0, {})
@@ -78,10 +78,10 @@ def test_a_trial_scores_suc_for_a_lifted_object_and_not_for_a_missed_one(orange_
     from realvlg.dexvlg.hand import ShadowHand
 
     hand, config = ShadowHand(), DexEvalConfig(trials=1, objects=("orange",), seed=0)
-    lifted = run_trial(orange_world, ScriptedPlanner((0, 0, 0)), "scripted", "orange", 0, config, hand)
+    lifted = run_trial(orange_world, ScriptedPlanner(orange_world, (0, 0, 0)), "scripted", "orange", 0, config, hand)
     assert lifted.suc and lifted.outcome == "lifted" and lifted.height_gain > 0.03, lifted
     assert lifted.pta and lifted.part == "body" and "thumb" in lifted.fingers_on_part
-    missed = run_trial(orange_world, ScriptedPlanner((0, 0, 0.25)), "scripted", "orange", 0, config, hand)
+    missed = run_trial(orange_world, ScriptedPlanner(orange_world, (0, 0, 0.25)), "scripted", "orange", 0, config, hand)
     assert not missed.suc and not missed.pta and not missed.pga and missed.fingers_on_part == []
     assert abs(missed.height_gain) < 0.005
 

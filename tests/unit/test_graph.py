@@ -47,3 +47,16 @@ def test_overrides_replace_file_values_and_unknown_nodes_are_refused():
     with pytest.raises(InvalidInputError, match="camera_node"):
         plan_graph(overrides={"camera_node": {}})
     assert repo_path("config/x.yaml").is_absolute() and str(repo_path("/tmp/a")) == "/tmp/a"
+
+
+def test_the_shadow_hand_graph_is_one_dex_node_and_the_franka_graph_is_unchanged():
+    nodes = plan_graph(hand="shadow", overrides={"dex_grasp_node": {"samples": 4}})
+    assert [n.name for n in nodes] == ["dex_grasp_node"]
+    assert nodes[0].module == "realvlg.ros.nodes.dex_grasp_node" and nodes[0].overrides == {"samples": 4}
+    assert nodes[0].params_files[0].endswith("config/dex_grasp_node.yaml")
+    assert plan_graph(hand="franka") == plan_graph()
+    for choice in ({"robot": "franka", "camera": "realsense"}, {"camera": "replay"}):
+        with pytest.raises(InvalidInputError, match="simulation only"):
+            plan_graph(hand="shadow", **choice)
+    with pytest.raises(InvalidInputError, match="hand"):
+        plan_graph(hand="allegro")

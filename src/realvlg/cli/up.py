@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 
-from realvlg.graph import CAMERAS, GROUNDINGS, ROBOTS, REPO_ROOT, plan_graph
+from realvlg.graph import CAMERAS, GROUNDINGS, HANDS, REPO_ROOT, ROBOTS, plan_graph
 from realvlg.ros.process import RosChildProcess, RosProcessError
 from realvlg.ros.spin import READY_PREFIX
 
@@ -21,18 +21,20 @@ def register(subparsers) -> None:
     p.add_argument("--grounding", choices=GROUNDINGS, default="embedded",
                    help="embedded: realvlg's own CPU model (default); vlm: config/grounding_node.yaml; "
                         "oracle: the simulator's ground truth (simulation pipeline tests only)")
+    p.add_argument("--hand", choices=HANDS, default="franka",
+                   help="franka: the gripper pipeline (default); shadow: DexVLG on the simulated UR10e + Shadow Hand")
     p.add_argument("--ready-timeout", type=float, default=180.0, help="seconds for each node to come up")
     p.set_defaults(func=run)
 
 
 def start_graph(robot: str, camera: str, grounding: str, ready_timeout: float,
                 echo=lambda name, line: print(f"[{name}] {line}", flush=True),
-                overrides: dict[str, dict] | None = None) -> list[RosChildProcess]:
+                overrides: dict[str, dict] | None = None, hand: str = "franka") -> list[RosChildProcess]:
     """Start the nodes in order, each once the previous is ready; on any failure stop what started
     and raise :class:`RosProcessError` with the failing node's last output."""
     started: list[RosChildProcess] = []
     try:
-        for spec in plan_graph(robot, camera, grounding, overrides=overrides):
+        for spec in plan_graph(robot, camera, grounding, overrides=overrides, hand=hand):
             child = RosChildProcess(spec.argv(), name=spec.name, cwd=REPO_ROOT,
                                     on_line=lambda line, n=spec.name: echo(n, line)).start()
             started.append(child)
@@ -46,7 +48,7 @@ def start_graph(robot: str, camera: str, grounding: str, ready_timeout: float,
 
 def run(args) -> int:
     try:
-        children = start_graph(args.robot, args.camera, args.grounding, args.ready_timeout)
+        children = start_graph(args.robot, args.camera, args.grounding, args.ready_timeout, hand=args.hand)
     except RosProcessError as exc:
         print(f"realvlg up: a node failed to start: {exc}", file=sys.stderr)
         return 1
