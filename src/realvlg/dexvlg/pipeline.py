@@ -29,7 +29,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from realvlg.dexvlg.grasp import DexGrasp
-from realvlg.dexvlg.ranking import LabelledCloud, RankedGrasp, Ranking, RankingConfig, rank_with_hand
+from realvlg.dexvlg.ranking import (
+    LabelledCloud,
+    RankedGrasp,
+    Ranking,
+    RankingConfig,
+    rank_with_hand,
+)
 from realvlg.errors import GraspRefusedError, InvalidInputError
 
 BASE_FRAME = "base"

@@ -56,7 +56,12 @@ class DexGraspNode(Node):
         from realvlg.dexvlg.description import robot_description
         from realvlg.dexvlg.model import DexVLG
         from realvlg.dexvlg.pipeline import DexGraspPlanner, DexPlannerConfig
-        from realvlg.dexvlg.sim import DexCameraConfig, DexSimConfig, DexSimWorld, dex_scene
+        from realvlg.dexvlg.sim import (
+            DexCameraConfig,
+            DexSimConfig,
+            DexSimWorld,
+            dex_scene,
+        )
         from realvlg.dexvlg.sim_executor import MujocoUR10eExecutor
 
         p = lambda name, default: self.declare_parameter(name, default).value  # noqa: E731
