@@ -72,7 +72,7 @@ class DexGraspNode(Node):
         objects = list(p("objects", ["mug", "orange", "bottle"]))
         config = DexSimConfig(camera=DexCameraConfig(int(p("width", 320)), int(p("height", 180))))
         self.world = DexSimWorld(dex_scene(p("setting", "clutter"), int(p("seed", 0)), objects, config), config)
-        self.executor = MujocoUR10eExecutor(self.world)
+        self.arm = MujocoUR10eExecutor(self.world)
         model = DexVLG.from_pretrained(p("model", "dexvlg-smoke"))
         self.planner = DexGraspPlanner(model, config=DexPlannerConfig(int(p("samples", 16)), int(p("flow_steps", 10))))
         self.sample_seed = 0
@@ -125,7 +125,7 @@ class DexGraspNode(Node):
             return value
 
         response.strategy_used, response.width = "dexvlg", math.nan
-        stage("home", self.executor.home)
+        stage("home", self.arm.home)
         observation = stage("capture", self.world.render)
         scene = DexScene.from_observation(observation)
         self.cloud.publish(points_to_pointcloud2(scene.points.astype(np.float32),
@@ -149,7 +149,7 @@ class DexGraspNode(Node):
             response.success = True
             response.message = f"dry run: planned a grasp of {target} (score {plan.best.score:.2f})"
             return
-        result = stage("execute", lambda: self.executor.grasp(grasp))
+        result = stage("execute", lambda: self.arm.grasp(grasp))
         lift = stage("check", lambda: self.world.lift_check(plan.object))
         response.success = bool(lift.success)
         response.message = (f"lifted {target} by {lift.height_gain * 100:.1f} cm" if lift.success else
