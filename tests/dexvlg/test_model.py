@@ -9,9 +9,15 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
+from realvlg.dexvlg.dataset import CAPTION_TEMPLATE
 from realvlg.dexvlg.grasp import VECTOR_SIZE, DexGrasp
-from realvlg.dexvlg.model import (CAPTION_TEMPLATE, PRESETS, build_model, count_parameters, prepare_cloud,
-                                  sample_grasps)
+from realvlg.dexvlg.model import (
+    PRESETS,
+    build_model,
+    count_parameters,
+    prepare_cloud,
+    sample_grasps,
+)
 from realvlg.dexvlg.pointcloud import farthest_point_sample, knn_group
 from realvlg.errors import InvalidInputError
 

@@ -54,7 +54,6 @@ WEIGHTS_FILE = "model.safetensors"
 ARCHITECTURE = "dexvlg"
 TASK = "dexgrasp"
 N_JOINTS = len(SHADOW_JOINTS)
-CAPTION_TEMPLATE = "Grasp the {part} of the {object} object, with contacts on {fingers}"
 SPECIAL_TOKENS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")  # BART's, in BART's id order
 
 
@@ -135,9 +134,10 @@ trained here takes that tokenizer's size instead."""
 
 def default_corpus() -> list[str]:
     """Caption words for the offline tokenizer: the template over the simulated objects' parts."""
+    from realvlg.dexvlg.dataset import caption
     from realvlg.sim.objects import OBJECTS
 
-    lines = [CAPTION_TEMPLATE.format(part=part, object=name, fingers=", ".join(FINGERS[:-1]) + " and " + FINGERS[-1])
+    lines = [caption(part, name, FINGERS)
              for name, spec in OBJECTS.items() for part in sorted({g.part for g in spec.geoms})]
     return lines + [" ".join(FINGERS) + " and grasp pick up hold the of object with contacts on part"]
 
