@@ -39,6 +39,21 @@ def test_pta_pga_count_fingers_near_and_closest_to_the_target_part():
         finger_part_contacts(fingers[0], points, ids, target=0)
 
 
+def test_sampled_joints_are_clipped_to_the_hand_and_the_distal_joints_coupled():
+    from scipy.spatial.transform import Rotation
+
+    from realvlg.dexvlg.grasp import SHADOW_JOINTS, DexGrasp
+    from realvlg.dexvlg.hand import JOINT_LOWER, JOINT_UPPER
+    from realvlg.dexvlg.pipeline import clip_to_hand
+
+    joints = np.linspace(-3, 3, len(SHADOW_JOINTS))
+    g = clip_to_hand(DexGrasp((0.1, 0.2, 0.3), Rotation.from_euler("z", 0.4), joints, "base", {"sample": 3}))
+    assert np.all(g.joints >= JOINT_LOWER - 1e-12) and np.all(g.joints <= JOINT_UPPER + 1e-12)
+    ff1, ff0 = SHADOW_JOINTS.index("FFJ1"), SHADOW_JOINTS.index("FFJ0")
+    assert g.joints[ff0] == pytest.approx(min(1.142 * g.joints[ff1], JOINT_UPPER[ff0]), abs=2e-3)
+    assert g.frame == "base" and g.extras == {"sample": 3} and np.allclose(g.position, (0.1, 0.2, 0.3))
+
+
 sim = pytest.importorskip("realvlg.dexvlg.sim")
 if __import__("importlib").util.find_spec("gymnasium_robotics") is None:
     pytest.skip("gymnasium-robotics (Shadow Hand MJCF) not installed", allow_module_level=True)

@@ -9,7 +9,8 @@ Per object of :data:`realvlg.sim.objects.OBJECTS` (all have named parts) and per
 3. the instruction: the caption template for the object's observed part ``t mod #parts`` with
    contacts on ``fingers`` (default thumb, index and middle);
 4. :class:`~realvlg.dexvlg.pipeline.DexGraspPlanner`: ``samples`` grasps from the model, ranked with
-   the Shadow Hand; the best is executed by :class:`~realvlg.dexvlg.sim_executor.MujocoUR10eExecutor`;
+   the Shadow Hand; the best one the arm can execute (:func:`~realvlg.dexvlg.pipeline.first_executable`)
+   is executed by :class:`~realvlg.dexvlg.sim_executor.MujocoUR10eExecutor`;
 5. scores:
 
    * **Suc** — :meth:`~realvlg.dexvlg.sim.DexSimWorld.lift_check` after the executor's lift: the
@@ -20,10 +21,10 @@ Per object of :data:`realvlg.sim.objects.OBJECTS` (all have named parts) and per
      (:func:`~realvlg.dexvlg.objects.object_cloud`, placed at the object's observed pose). A finger
      is *on* the target part when its nearest distance to the part is < 1 cm and smaller than to any
      other part (:func:`finger_part_contacts`); PTA: ≥ 1 finger, PGA: ≥ 3 fingers
-     (:func:`pta_pga`). Scored for the grasp the ranking chose, whether or not the arm could execute it.
+     (:func:`pta_pga`).
 
-A trial in which the ranking finds no feasible grasp scores 0 on all three (the refusal is kept in
-the trial record). The same scenes, instructions and sampling seeds go to every model (the trained
+A trial in which no sampled grasp passes the ranking and the executor's planning scores 0 on all
+three (the refusal is kept in the trial record). The same scenes, instructions and sampling seeds go to every model (the trained
 model and the language-free baseline). :func:`summarise` averages per object and overall;
 :func:`markdown_table` prints them.
 """
@@ -37,7 +38,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from realvlg.dexvlg.dataset import caption
-from realvlg.errors import GraspRefusedError, InvalidInputError
+from realvlg.errors import InvalidInputError
 
 METRICS = ("suc", "pta", "pga")
 
@@ -112,7 +113,7 @@ def _object_points(name: str, n: int, seed: int):
 def run_trial(world, planner, model_name: str, obj: str, trial: int, config: DexEvalConfig, hand) -> TrialResult:
     """One scene, one instruction, one executed grasp (module docstring)."""
     from realvlg.dexvlg.grasp import FINGERS
-    from realvlg.dexvlg.pipeline import DexScene
+    from realvlg.dexvlg.pipeline import DexScene, first_executable
     from realvlg.dexvlg.sim import dex_scene
     from realvlg.dexvlg.sim_executor import MujocoUR10eExecutor
 
@@ -125,9 +126,11 @@ def run_trial(world, planner, model_name: str, obj: str, trial: int, config: Dex
     part = parts[trial % len(parts)]
     instruction = caption(part, obj, config.fingers)
     plan = planner.plan(scene, instruction, target=(obj, part), seed=config.seed + trial)
-    if plan.best is None:
-        return TrialResult(model_name, obj, part, trial, instruction, False, False, False, outcome=plan.refusal)
-    grasp = plan.best.grasp
+    executor = MujocoUR10eExecutor(world)
+    chosen, refusal = first_executable(plan, executor)
+    if chosen is None:
+        return TrialResult(model_name, obj, part, trial, instruction, False, False, False, outcome=refusal)
+    grasp = chosen.grasp
 
     cloud = _object_points(obj, config.object_points, config.seed)
     T = observation.object_poses[obj]
@@ -138,16 +141,11 @@ def run_trial(world, planner, model_name: str, obj: str, trial: int, config: Dex
     pta, pga = pta_pga(contacts)
     on = [f for f, c in zip(FINGERS, contacts) if c]
 
-    executor = MujocoUR10eExecutor(world)
-    try:
-        result = executor.grasp(grasp)
-    except GraspRefusedError as exc:
-        return TrialResult(model_name, obj, part, trial, instruction, False, pta, pga, on, f"refused: {exc}",
-                           score=plan.best.score)
+    result = executor.grasp(grasp)
     lift = world.lift_check(obj)
     outcome = "lifted" if lift.success else (result.reason or f"not lifted ({lift.height_gain * 100:.1f} cm)")
     return TrialResult(model_name, obj, part, trial, instruction, lift.success, pta, pga, on, outcome,
-                       lift.height_gain, plan.best.score)
+                       lift.height_gain, chosen.score)
 
 
 def run_benchmark(models: dict, config: DexEvalConfig = DexEvalConfig(), progress: bool = True) -> list[TrialResult]:

@@ -12,9 +12,14 @@ Steps (:meth:`DexGraspPlanner.plan`):
    whole-word match of the object's name and its part names; the caption template
    ``Grasp the {part} of the {object} object, …`` is the form the model was trained on).
 3. :func:`~realvlg.dexvlg.model.sample_grasps` on the **object's** points (the model was trained
-   on single-object clouds), ``samples`` grasps, ``flow_steps`` Euler steps.
+   on single-object clouds), ``samples`` grasps, ``flow_steps`` Euler steps; the finger joints
+   clipped to the hand's limits (:func:`clip_to_hand`: the sampler does not clip, the executors
+   refuse joints outside the range) with the distal J0 re-coupled to J1.
 4. :func:`~realvlg.dexvlg.ranking.rank_with_hand` against the whole scene cloud (table and other
    objects for collisions), target = the instructed part; ``T_base_cloud`` = identity.
+5. :func:`first_executable`: the best-ranked grasp whose whole motion the executor can plan
+   (``executor.plan``: IK of pre-grasp, approach and lift, no robot–table contact, nothing moves);
+   the ranking checks the grasp and pre-grasp poses only, not the arm along the way.
 
 :class:`DexPlan` carries the grasps, the ranking and the best grasp, or the refusal reason (no
 feasible grasp). Bad input (an instruction that names nothing in the scene, a part without
@@ -134,6 +139,15 @@ class DexPlan:
     refusal: str = ""
 
 
+def clip_to_hand(grasp: DexGrasp) -> DexGrasp:
+    """``grasp`` with its 22 joints inside :data:`~realvlg.dexvlg.hand.JOINT_LOWER`/``UPPER`` and
+    each finger's J0 set from J1 by the tendon coupling."""
+    from realvlg.dexvlg.hand import JOINT_LOWER, JOINT_UPPER, couple_distal
+
+    joints = couple_distal(np.clip(grasp.joints, JOINT_LOWER, JOINT_UPPER))
+    return DexGrasp(grasp.position, grasp.rotation, joints, grasp.frame, dict(grasp.extras))
+
+
 class DexGraspPlanner:
     """``model`` (a :class:`~realvlg.dexvlg.model.DexVLG`) + ``hand`` (default a
     :class:`~realvlg.dexvlg.hand.ShadowHand`) → :meth:`plan` (module docstring)."""
@@ -156,8 +170,8 @@ class DexGraspPlanner:
         obj, part = target if target is not None else resolve_target(instruction, scene)
         points, colors = scene.object_points(obj)
         text = instruction if self.model.config.language else ""
-        grasps = sample_grasps(self.model, points, colors, text, self.config.samples, self.config.flow_steps,
-                               seed, frame=BASE_FRAME)
+        grasps = [clip_to_hand(g) for g in sample_grasps(self.model, points, colors, text, self.config.samples,
+                                                         self.config.flow_steps, seed, frame=BASE_FRAME)]
         ranking = rank_with_hand(grasps, self.hand, scene.labelled(), f"{obj}/{part}", np.eye(4),
                                  self.config.ranking)
         try:
@@ -165,3 +179,21 @@ class DexGraspPlanner:
         except GraspRefusedError as exc:
             best, refusal = None, str(exc)
         return DexPlan(instruction, obj, part, grasps, ranking, best, refusal)
+
+
+def first_executable(plan: DexPlan, executor) -> tuple[RankedGrasp | None, str]:
+    """The first accepted grasp of ``plan`` (best first) that ``executor.plan`` accepts, and ``""``;
+    or None and why none is executable (the ranking's refusal, or each executor refusal counted)."""
+    if plan.best is None:
+        return None, plan.refusal
+    reasons: dict[str, int] = {}
+    for ranked in plan.ranking.accepted:
+        try:
+            executor.plan(ranked.grasp)
+        except GraspRefusedError as exc:
+            why = str(exc).split(" (")[0]
+            reasons[why] = reasons.get(why, 0) + 1
+            continue
+        return ranked, ""
+    summary = "; ".join(f"{n}× {why}" for why, n in reasons.items())
+    return None, f"none of the {len(plan.ranking.accepted)} feasible grasps can be executed: {summary}"

@@ -4,7 +4,7 @@
 One ``realvlg_interfaces/srv/Grasp`` request: the arm to the observation pose (hand open) →
 the wrist RGB-D frame with the renderer's part labels (:class:`~realvlg.dexvlg.pipeline.DexScene`)
 → the instruction's object and part → ``samples`` grasps from the DexVLG checkpoint ``model``,
-ranked with the Shadow Hand → unless ``dry_run``, executed by
+ranked with the Shadow Hand → the best one the arm can execute → unless ``dry_run``, executed by
 :class:`~realvlg.dexvlg.sim_executor.MujocoUR10eExecutor` and checked with the lift test. The
 response: ``success``, ``message`` (the reason on failure: nothing named, no feasible grasp, the
 executor's refusal, nothing lifted), ``pose`` = the palm pose in ``base``, ``width`` = NaN (a hand
@@ -112,7 +112,7 @@ class DexGraspNode(Node):
         return response
 
     def _grasp(self, request, response) -> None:
-        from realvlg.dexvlg.pipeline import DexScene
+        from realvlg.dexvlg.pipeline import DexScene, first_executable
         from realvlg.dexvlg.ur10e import TOOL0_T_PALM, solve_ik
 
         timings = []
@@ -132,10 +132,11 @@ class DexGraspNode(Node):
                                                  (scene.colors * 255).astype(np.uint8), "base", time.time()))
         self.sample_seed += 1
         plan = stage("plan", lambda: self.planner.plan(scene, request.instruction, seed=self.sample_seed))
-        if plan.best is None:
-            response.success, response.message = False, plan.refusal
+        chosen, refusal = first_executable(plan, self.arm)
+        if chosen is None:
+            response.success, response.message = False, refusal
             return
-        grasp = plan.best.grasp
+        grasp = chosen.grasp
         ik = solve_ik(grasp.homogeneous() @ np.linalg.inv(TOOL0_T_PALM), self.world.arm_q())
         self.predicted.publish(self._joint_state(ik.q if ik.reachable else self.world.arm_q(), grasp.joints))
         pose = response.pose
@@ -147,7 +148,7 @@ class DexGraspNode(Node):
         target = f"the {plan.part} of the {plan.object}"
         if request.dry_run:
             response.success = True
-            response.message = f"dry run: planned a grasp of {target} (score {plan.best.score:.2f})"
+            response.message = f"dry run: planned a grasp of {target} (score {chosen.score:.2f})"
             return
         result = stage("execute", lambda: self.arm.grasp(grasp))
         lift = stage("check", lambda: self.world.lift_check(plan.object))
