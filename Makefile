@@ -25,6 +25,10 @@ bench: setup
 	$(PY) bench/calibration.py
 	$(PY) bench/coarse.py
 	$(PY) bench/datagen.py
+	$(PY) bench/embedded_model.py
+	$(PY) bench/dex_sim.py
+	$(PY) bench/dexvlg_ranking.py
+	$(PY) bench/dexvlg.py
 
 clean:
 	rm -rf build .venv .pytest_cache .hypothesis

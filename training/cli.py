@@ -16,7 +16,7 @@ import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("train", help="GRPO / GSPO / SFT training runs from training/configs",
+    p = subparsers.add_parser("train", help="GRPO / GSPO / SFT and DexVLG training runs from training/configs",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(p)
     p.set_defaults(func=run)

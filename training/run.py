@@ -4,7 +4,7 @@ A config (``training/configs/*.yaml``)::
 
     name: realvlg-r1-grpo-bbox-3b          # the exported model's name (models/<name>/)
     task: bbox                             # bbox | seg | grasp | contact
-    method: grpo                           # grpo | gspo | sft
+    method: grpo                           # grpo | gspo | sft | embedded | dexvlg (the last two: own keys)
     base_model: Qwen/Qwen2.5-VL-3B-Instruct   # local folder or hub id (hub ids need network)
     data: {annotations: …, source: realvlg11b, fraction: 0.1, seed: 0}
     eval_data: {…}                         # optional; default: the training rows
@@ -38,7 +38,7 @@ from training.data import DataConfig, build_rows, data_hash, to_dataset
 from training.difficulty import DIFFICULTY_FUNCTIONS
 from training.rewards import RewardConfig
 
-METHODS = ("grpo", "gspo", "sft")
+METHODS = ("grpo", "gspo", "sft", "embedded", "dexvlg")  # embedded: training/embedded.py; dexvlg: training/dexvlg.py
 CONFIG_DIR = pathlib.Path(__file__).resolve().parent / "configs"
 
 
@@ -72,6 +72,14 @@ def load_config(path_or_name: str, overrides: list[str] = ()) -> dict:
 
 
 def validate(config: dict) -> dict:
+    if config.get("method") == "embedded":
+        from training.embedded import validate_embedded
+
+        return validate_embedded(config)
+    if config.get("method") == "dexvlg":
+        from training.dexvlg import validate as validate_dexvlg
+
+        return validate_dexvlg(config)
     for key in ("name", "task", "method", "base_model", "data"):
         if not config.get(key):
             raise InvalidInputError(f"the training config needs {key!r}")
@@ -139,6 +147,14 @@ def _trainer(config: dict, model, processor, dataset, output_dir: pathlib.Path):
 
 def train(config: dict, *, resume: bool = False, export: bool = True) -> RunResult:
     """Run ``config`` (see the module docstring) and return where everything went."""
+    if config.get("method") == "embedded":  # the embedded model trains with its own loop
+        from training.embedded import train_embedded
+
+        return train_embedded(config, export=export)
+    if config.get("method") == "dexvlg":  # so does DexVLG (flow matching)
+        from training.dexvlg import train_dexvlg
+
+        return train_dexvlg(config, resume=resume, export=export)
     from training.export import evaluate, export_model
     from training.plots import plot_curves
 

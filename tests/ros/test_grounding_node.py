@@ -16,18 +16,15 @@ import threading
 
 import numpy as np
 import pytest
-import rclpy
-from rclpy.context import Context
-from rclpy.executors import SingleThreadedExecutor
+from realvlg_interfaces.srv import Ground
 
 from realvlg.geometry.boxes import BoundingBox
 from realvlg.grounding.backend import InvalidReason
 from realvlg.ros.conversions import grounding_from_msg, image_to_msg
 from realvlg.ros.process import RosChildProcess
-from realvlg_interfaces.srv import Ground
+from tests.ros.services import START_TIMEOUT, call
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(240)]
-START_TIMEOUT, DISCOVERY_TIMEOUT, CALL_TIMEOUT = 90.0, 60.0, 30.0
 ANSWER = "<think>the cup is left</think>\n<answer>(10,20),(50,60)</answer>"
 
 
@@ -57,19 +54,6 @@ def completions():
     server.server_close()
 
 
-@pytest.fixture
-def ros():
-    context = Context()
-    rclpy.init(context=context)
-    node = rclpy.create_node("grounding_test_client", context=context)
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(node)
-    yield node, executor
-    executor.shutdown()
-    node.destroy_node()
-    context.try_shutdown()
-
-
 def start_node(base_url: str, service: str) -> RosChildProcess:
     node = RosChildProcess(["-m", "realvlg.ros.nodes.grounding_node", "--ros-args",
                             "-p", "backend:=openai", "-p", f"base_url:={base_url}", "-p", "model:=tiny",
@@ -77,14 +61,6 @@ def start_node(base_url: str, service: str) -> RosChildProcess:
                             "-p", "image_format:=png", "-p", f"service:={service}"], python=sys.executable)
     node.start().wait_for_line("READY", START_TIMEOUT)
     return node
-
-
-def call(node, executor, client, request, peer):
-    assert client.wait_for_service(timeout_sec=DISCOVERY_TIMEOUT), f"no service; node:\n{peer.tail()}"
-    future = client.call_async(request)
-    executor.spin_until_future_complete(future, timeout_sec=CALL_TIMEOUT)
-    assert future.done(), f"no answer within {CALL_TIMEOUT} s; node:\n{peer.tail()}"
-    return future.result()
 
 
 def test_ground_service_answers_in_the_request_frame(ros, completions):

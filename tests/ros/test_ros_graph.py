@@ -42,20 +42,6 @@ CALL_TIMEOUT = 30.0
 
 
 @pytest.fixture
-def ros():
-    """(node, executor) in a Context of this test's own."""
-    context = Context()
-    rclpy.init(context=context)
-    node = rclpy.create_node("realvlg_test_client", context=context)
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(node)
-    yield node, executor
-    executor.shutdown()
-    node.destroy_node()
-    context.try_shutdown()
-
-
-@pytest.fixture
 def start_peer():
     """start_peer(script, *args) → a running peer that printed READY; all are stopped at teardown."""
     peers = []

@@ -7,7 +7,16 @@ import pytest
 from realvlg.errors import InvalidInputError
 from realvlg.sim.objects import OBJECTS
 from realvlg.sim.scenes import generate_scene
-from realvlg.sim.world import OBSERVATION_CAMERA, OBSERVATION_EE, Placement, SimError, SimWorld, WorldConfig
+from realvlg.sim.world import (
+    OBSERVATION_CAMERA,
+    OBSERVATION_EE,
+    OBSERVATION_Q,
+    CameraConfig,
+    Placement,
+    SimError,
+    SimWorld,
+    WorldConfig,
+)
 
 pytestmark = pytest.mark.sim
 
@@ -93,3 +102,19 @@ def test_unknown_object_and_double_start_are_clear_errors(world_factory):
     with pytest.raises(SimError, match="cannot serve"):
         SimWorld([], WorldConfig(hostname=w.hostname)).start()
     assert set(OBJECTS["apple"].parts) == {"body", "stem"}
+
+
+def test_an_offline_world_poses_and_renders_without_a_robot_server():
+    w = SimWorld([Placement("apple", 0.45, 0.0), Placement("mug", 0.5, 0.1)], WorldConfig(camera=CameraConfig(320, 240))).build()
+    try:
+        w.pose([Placement("apple", 0.45, 0.0)], OBSERVATION_Q)
+        obs = w.render()
+        np.testing.assert_allclose(obs.T_base_camera, OBSERVATION_CAMERA, atol=1e-3)
+        assert obs.object_mask("apple").sum() > 100 and obs.object_mask("mug").sum() == 0  # the mug is parked
+        q = np.array(OBSERVATION_Q) + [0.1, 0, 0, 0, 0, 0, 0]
+        w.pose([Placement("apple", 0.45, 0.0)], q)
+        assert np.abs(w.render().T_base_camera[:3, 3] - obs.T_base_camera[:3, 3]).max() > 0.02
+        with pytest.raises(SimError, match="already started"):
+            w.start()
+    finally:
+        w.stop()

@@ -79,7 +79,7 @@ def test_every_shipped_config_loads():
     assert len(names) >= 24
     for name in names:
         config = load_config(name)
-        assert config["method"] in ("grpo", "gspo", "sft")
+        assert config["method"] in ("grpo", "gspo", "sft", "embedded", "dexvlg")
     paper = load_config("realvlg-r1-gspo-grasp-7b")
     assert paper["trainer"]["num_generations"] == 5 and paper["trainer"]["learning_rate"] == 1e-6
     assert paper["trainer"]["beta"] == 0.01 and paper["data"]["fraction"] == 0.1

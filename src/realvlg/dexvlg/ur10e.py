@@ -1,13 +1,24 @@
 """Universal Robots UR10e kinematics from its published DH parameters (standard DH: each link is
 ``RotZ(q) · TransZ(d) · TransX(a) · RotX(alpha)``). Frames: ``base`` = the robot's base_link
 (z up), ``tool0`` = the flange (z out of the flange). Metres, radians.
+
+The DH base frame is the frame the UR controller reports poses in (``getActualTCPPose`` with a
+zero TCP offset); ur_description's ROS ``base_link`` is that frame turned by π about z.
+
+:func:`solve_ik` inverts :func:`forward_kinematics` in closed form (:func:`ik_candidates`: the
+8 shoulder/elbow/wrist branches of the UR geometry, batched over poses) and picks the branch
+nearest a reference configuration within the joint limits. :data:`TOOL0_T_PALM` is the Shadow
+Hand's mount on the flange (tool0←palm).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
+
+from realvlg.errors import InvalidInputError
 
 # (d, a, alpha) of joints 1–6, Universal Robots' published UR10e DH table
 UR10E_DH = np.array([
@@ -45,3 +56,135 @@ def dh_transforms(q: np.ndarray) -> np.ndarray:
 def forward_kinematics(q: np.ndarray) -> np.ndarray:
     """(..., 6) → (..., 4, 4) base←tool0."""
     return dh_transforms(q)[..., -1, :, :]
+
+
+# The Shadow Hand on the flange, as realvlg.dexvlg.sim builds it (its T_FLANGE_PALM): the MJCF's
+# robot0:wrist body (forearm removed, wrist joints WRJ1/WRJ0 locked at 0) on a 3 cm adapter plate,
+# robot0:palm 0.034 m further along the flange z, unrotated: fingers along tool0 +z, palm facing
+# tool0 −y. ranking (reachability) and the UR10e executor use this value; a real mount with
+# another adapter changes it here (and the URDF of realvlg.dexvlg.description with it).
+TOOL0_T_PALM = np.array([
+    [1.0, 0.0, 0.0, 0.0],
+    [0.0, 1.0, 0.0, 0.0],
+    [0.0, 0.0, 1.0, 0.03 + 0.034],
+    [0.0, 0.0, 0.0, 1.0],
+])
+PALM_NORMAL = np.array([0.0, -1.0, 0.0])
+"""The Shadow palm's grasping side in the palm frame: the fingers flex towards −y (their J1–J3
+axes are +x); a pre-grasp backs the palm off along −PALM_NORMAL."""
+
+
+def _link(theta: np.ndarray, i: int) -> np.ndarray:
+    """(...,) angles → (..., 4, 4) transform of link i (0-based) of the DH table."""
+    d, a, alpha = UR10E_DH[i]
+    ct, st, ca, sa = np.cos(theta), np.sin(theta), math.cos(alpha), math.sin(alpha)
+    A = np.zeros(np.shape(theta) + (4, 4))
+    A[..., 0, 0], A[..., 0, 1], A[..., 0, 2], A[..., 0, 3] = ct, -st * ca, st * sa, a * ct
+    A[..., 1, 0], A[..., 1, 1], A[..., 1, 2], A[..., 1, 3] = st, ct * ca, -ct * sa, a * st
+    A[..., 2, 1], A[..., 2, 2], A[..., 2, 3] = sa, ca, d
+    A[..., 3, 3] = 1.0
+    return A
+
+
+def _inv(T: np.ndarray) -> np.ndarray:
+    out = np.zeros_like(T)
+    R = np.swapaxes(T[..., :3, :3], -1, -2)
+    out[..., :3, :3] = R
+    out[..., :3, 3] = -(R @ T[..., :3, 3, None])[..., 0]
+    out[..., 3, 3] = 1.0
+    return out
+
+
+def ik_candidates(T_base_tool0: np.ndarray) -> np.ndarray:
+    """(..., 4, 4) base←tool0 → (..., 8, 6) analytic IK branches (shoulder left/right × wrist
+    up/down × elbow up/down) in (−π, π]; NaN where a branch has no solution (out of reach)."""
+    T = np.asarray(T_base_tool0, dtype=float)
+    d4, d6 = UR10E_DH[3, 0], UR10E_DH[5, 0]
+    a2, a3 = UR10E_DH[1, 1], UR10E_DH[2, 1]
+    batch = T.shape[:-2]
+    R, p = T[..., :3, :3], T[..., :3, 3]
+    p05 = p - d6 * R[..., :, 2]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # θ1: the wrist centre p05 seen from the base, offset by d4 sideways (2 branches)
+        r = np.hypot(p05[..., 0], p05[..., 1])
+        psi = np.arccos(d4 / r)
+        phi = np.arctan2(p05[..., 1], p05[..., 0])
+        t1 = np.stack([phi + psi, phi - psi], -1) + math.pi / 2                      # (..., 2)
+        s1, c1 = np.sin(t1), np.cos(t1)
+        # θ5: from the flange's position along the θ1 normal (2 branches each)
+        c5 = (p[..., None, 0] * s1 - p[..., None, 1] * c1 - d4) / d6
+        a5 = np.arccos(np.clip(c5, -1.0, 1.0))
+        a5 = np.where(np.abs(c5) > 1.0 + 1e-9, np.nan, a5)
+        t5 = np.stack([a5, -a5], -1)                                                # (..., 2, 2)
+        s5 = np.sin(t5)
+        t1 = np.broadcast_to(t1[..., None], t5.shape)
+        s1, c1 = np.sin(t1), np.cos(t1)
+        # θ6: from base axes seen in the flange frame (free when sin θ5 = 0: pick 0)
+        Xx, Xy = R[..., 0, 0, None, None], R[..., 0, 1, None, None]
+        Yx, Yy = R[..., 1, 0, None, None], R[..., 1, 1, None, None]
+        t6 = np.arctan2((-Xy * s1 + Yy * c1) / s5, (Xx * s1 - Yx * c1) / s5)
+        t6 = np.where(np.abs(s5) < 1e-9, 0.0, t6)
+        # the planar 2-R chain θ2, θ3 (2 branches each) and θ4 closing the rotation
+        T06 = T[..., None, None, :, :]
+        T14 = _inv(_link(t1, 0)) @ T06 @ _inv(_link(t5, 4) @ _link(t6, 5))
+        p13 = T14[..., :3, 3] - d4 * T14[..., :3, 1]
+        n13 = np.linalg.norm(p13, axis=-1)
+        c3 = (n13 ** 2 - a2 ** 2 - a3 ** 2) / (2 * a2 * a3)
+        a3v = np.arccos(np.clip(c3, -1.0, 1.0))
+        a3v = np.where(np.abs(c3) > 1.0 + 1e-9, np.nan, a3v)
+        t3 = np.stack([a3v, -a3v], -1)                                              # (..., 2, 2, 2)
+        p13x, p13y, n13 = p13[..., 0, None], p13[..., 1, None], n13[..., None]
+        t2 = -np.arctan2(p13y, -p13x) + np.arcsin(np.clip(a3 * np.sin(t3) / n13, -1.0, 1.0))
+        T14 = np.broadcast_to(T14[..., None, :, :], t3.shape + (4, 4))
+        T34 = _inv(_link(t2, 1) @ _link(t3, 2)) @ T14
+        t4 = np.arctan2(T34[..., 1, 0], T34[..., 0, 0])
+    q = np.stack([np.broadcast_to(t1[..., None], t3.shape), t2, t3, t4,
+                  np.broadcast_to(t5[..., None], t3.shape), np.broadcast_to(t6[..., None], t3.shape)], -1)
+    q = q.reshape(batch + (8, 6))
+    return np.angle(np.exp(1j * q))
+
+
+@dataclass(frozen=True)
+class IKSolution:
+    """Batched IK result: ``q`` (..., 6) [rad] (NaN where unreachable), ``reachable`` (...,) bool,
+    ``candidates`` (..., 8, 6): every analytic branch moved within the limits next to ``q_near``
+    (NaN where a branch has no solution or leaves the limits)."""
+
+    q: np.ndarray
+    reachable: np.ndarray
+    candidates: np.ndarray
+
+
+def solve_ik(T_base_tool0: np.ndarray, q_near: np.ndarray | None = None, *,
+             q_min: np.ndarray = UR10E_Q_MIN, q_max: np.ndarray = UR10E_Q_MAX,
+             tolerance: float = 1e-6) -> IKSolution:
+    """Inverse kinematics of the UR10e for (..., 4, 4) base←tool0 poses.
+
+    Uses the closed-form solution of the UR's DH chain (8 branches, :func:`ik_candidates`). Each
+    branch is moved by whole turns to the equivalent angles nearest ``q_near`` (default: zeros)
+    that lie within ``[q_min, q_max]``, checked against :func:`forward_kinematics` (a branch
+    whose pose misses the target by more than ``tolerance`` in any matrix entry is dropped), and
+    the branch nearest ``q_near`` (largest joint move) is returned. Unreachable poses (beyond the
+    arm's reach, inside the shoulder's d4 cylinder, or no branch within the limits) get
+    ``reachable`` False and NaN angles."""
+    T = np.asarray(T_base_tool0, dtype=float)
+    if T.shape[-2:] != (4, 4):
+        raise InvalidInputError(f"solve_ik takes (..., 4, 4) poses, got shape {T.shape}")
+    if not np.isfinite(T).all():
+        raise InvalidInputError("solve_ik: the target pose is not finite")
+    batch = T.shape[:-2]
+    near = np.zeros(batch + (6,)) if q_near is None else np.broadcast_to(np.asarray(q_near, dtype=float), batch + (6,))
+    q_min, q_max = np.asarray(q_min, dtype=float), np.asarray(q_max, dtype=float)
+    cand = ik_candidates(T)
+    # whole turns towards q_near, then into the limits where a turn more or less fits
+    cand = cand + 2 * math.pi * np.round((near[..., None, :] - cand) / (2 * math.pi))
+    cand = np.where(cand < q_min, cand + 2 * math.pi, cand)
+    cand = np.where(cand > q_max, cand - 2 * math.pi, cand)
+    ok = np.all((cand >= q_min) & (cand <= q_max), axis=-1)          # False for NaN too
+    residual = np.abs(forward_kinematics(np.nan_to_num(cand)) - T[..., None, :, :]).max(axis=(-1, -2))
+    ok &= residual <= tolerance
+    cand = np.where(ok[..., None], cand, np.nan)
+    move = np.where(ok, np.abs(cand - near[..., None, :]).max(-1), np.inf)
+    best = np.argmin(move, axis=-1)
+    q = np.take_along_axis(cand, best[..., None, None], axis=-2)[..., 0, :]
+    return IKSolution(q, ok.any(-1), cand)

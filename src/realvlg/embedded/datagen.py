@@ -213,7 +213,14 @@ class _Renderer:
             names = list(OBJECTS)
             if rng.random() >= cfg.full_clutter_fraction:
                 names = sorted(rng.choice(names, size=int(rng.integers(2, len(names))), replace=False).tolist())
-            scene = generate_scene("clutter", int(rng.integers(2**31)), objects=names)
+            for _ in range(10):  # a few seeds cannot fit all ten objects: draw another layout
+                try:
+                    scene = generate_scene("clutter", int(rng.integers(2**31)), objects=names)
+                    break
+                except InvalidInputError:
+                    continue
+            else:
+                raise InvalidInputError(f"scene {index}: no layout of {', '.join(names)} found")
         else:
             scene = generate_scene("single", int(rng.integers(2**31)), objects=[str(rng.choice(list(OBJECTS)))])
         colors = {p.name: sample_color(p.name, rng, split, cfg.default_color_fraction) for p in scene.placements}

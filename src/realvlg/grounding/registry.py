@@ -6,7 +6,8 @@ repository name is not verified), what it answers (``tasks``), its prompt style 
 coordinate convention with the resize limits (:class:`~realvlg.grounding.coords.CoordinateConvention`).
 
 Names resolve to local folders under the models directory: ``$REALVLG_MODELS``, else
-``~/.cache/realvlg/models`` (``<dir>/<name>``). Nothing is downloaded implicitly: only
+``~/.cache/realvlg/models`` (``<dir>/<name>``); a checkpoint shipped inside the repository
+(``models/<name>/``, e.g. the embedded default model) is used when the models directory has none. Nothing is downloaded implicitly: only
 :func:`pull` (``realvlg models pull NAME``) fetches, and then only safetensors, JSON, tokenizer
 and template files — never pickle weights. It first checks that the hub answers within
 ``timeout`` seconds, so an offline machine gets a clear :class:`BackendError` at once.
@@ -30,6 +31,9 @@ HUBS = {"huggingface": "https://huggingface.co", "modelscope": "https://modelsco
 # Checkpoints trained here (training/export.py) carry their manifest in their own folder.
 LOCAL_HUB = "local"
 LOCAL_MANIFEST = "realvlg-manifest.yaml"
+# Checkpoints that are no image-grounding model (no coordinates block, their own tasks).
+NON_GROUNDING_TASKS = {"dexvlg": ("dexgrasp",)}
+NO_IMAGE_COORDINATES = {"convention": "absolute_original", "factor": 1, "min_pixels": 0, "max_pixels": 0}
 ALLOW_PATTERNS = ["*.safetensors", "*.safetensors.index.json", "*.json", "*.jinja", "*.txt",
                   "tokenizer.model", "merges.txt", "vocab.json", "README.md"]
 
@@ -50,7 +54,8 @@ class ModelManifest:
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelManifest":
-        coords = data["coordinates"]
+        coords = (data.get("coordinates") or NO_IMAGE_COORDINATES) if data["architecture"] in NON_GROUNDING_TASKS \
+            else data["coordinates"]
         manifest = cls(
             name=data["name"], title=data["title"], architecture=data["architecture"],
             base_model=data.get("base_model", ""), hub=data["source"]["hub"],
@@ -61,8 +66,9 @@ class ModelManifest:
             license=str(data.get("license", "")))
         if manifest.hub not in HUBS and manifest.hub != LOCAL_HUB:
             raise InvalidInputError(f"manifest {manifest.name}: unknown hub {manifest.hub!r}")
-        if not set(manifest.tasks) <= set(TASKS):
-            raise InvalidInputError(f"manifest {manifest.name}: tasks {manifest.tasks} not all in {TASKS}")
+        allowed = NON_GROUNDING_TASKS.get(manifest.architecture, TASKS)
+        if not set(manifest.tasks) <= set(allowed):
+            raise InvalidInputError(f"manifest {manifest.name}: tasks {manifest.tasks} not all in {allowed}")
         return manifest
 
     def settings(self, **overrides) -> ModelSettings:
@@ -91,7 +97,8 @@ def manifests(directory: pathlib.Path = MANIFEST_DIR) -> dict[str, ModelManifest
     """Every manifest in ``directory``, by name, then those of locally trained checkpoints
     (``<models dir>/<name>/realvlg-manifest.yaml``)."""
     found = {}
-    local = sorted(models_dir().glob(f"*/{LOCAL_MANIFEST}")) if directory == MANIFEST_DIR else []
+    local = [*sorted(MANIFEST_DIR.glob(f"*/{LOCAL_MANIFEST}")), *sorted(models_dir().glob(f"*/{LOCAL_MANIFEST}"))] \
+        if directory == MANIFEST_DIR else []
     for path in [*sorted(directory.glob("*.yaml")), *local]:
         manifest = ModelManifest.from_dict(yaml.safe_load(path.read_text()))
         found[manifest.name] = manifest
@@ -105,13 +112,18 @@ def manifest(name: str) -> ModelManifest:
     return known[name]
 
 
+def _has_checkpoint(folder: pathlib.Path) -> bool:
+    return (folder / "config.json").is_file() and any(folder.glob("*.safetensors"))
+
+
 def local_path(name: str) -> pathlib.Path:
-    return models_dir() / name
+    """``<models dir>/<name>``, or the repository's ``models/<name>`` when only that holds the checkpoint."""
+    user, shipped = models_dir() / name, MANIFEST_DIR / name
+    return shipped if not _has_checkpoint(user) and _has_checkpoint(shipped) else user
 
 
 def is_downloaded(name: str) -> bool:
-    folder = local_path(name)
-    return (folder / "config.json").is_file() and any(folder.glob("*.safetensors"))
+    return _has_checkpoint(local_path(name))
 
 
 def resolve(name_or_path: str | os.PathLike) -> pathlib.Path:

@@ -251,7 +251,7 @@ class SimWorld:
         from franky_sim.mujoco_simulator import MujocoSimulator
 
         if self._sim is not None:
-            raise SimError("the world is already built")
+            raise SimError("the world is already started (or built)")
         sim = MujocoSimulator()
         sim.add_robot(initial_q=self.config.initial_q)
         self._build_scene(sim)

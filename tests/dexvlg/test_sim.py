@@ -1,0 +1,249 @@
+"""DexVLG's MuJoCo world: the UR10e built from DH agrees with forward_kinematics, the wrist camera
+sees the table and objects with plausible depth and part labels, the executor grasps and lifts,
+refuses what it cannot do without moving, and the URDF's kinematics equal MuJoCo's."""
+
+import math
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+mujoco = pytest.importorskip("mujoco")
+if __import__("importlib").util.find_spec("gymnasium_robotics") is None:
+    pytest.skip("gymnasium-robotics (Shadow Hand MJCF) not installed", allow_module_level=True)
+
+from realvlg.dexvlg.description import CAMERA_FRAME, JOINT_NAMES, robot_description
+from realvlg.dexvlg.grasp import SHADOW_JOINTS, DexGrasp
+from realvlg.dexvlg.sim import (
+    T_FLANGE_CAMERA,
+    T_FLANGE_PALM,
+    DexCameraConfig,
+    DexSimConfig,
+    DexSimWorld,
+    dex_scene,
+    ik_nearest,
+)
+from realvlg.dexvlg.sim_executor import MujocoUR10eExecutor
+from realvlg.dexvlg.ur10e import forward_kinematics
+from realvlg.errors import GraspRefusedError, InvalidInputError
+from realvlg.sim.objects import OBJECTS
+from realvlg.sim.world import Placement
+
+CONFIG = DexSimConfig(camera=DexCameraConfig(320, 180))
+
+
+@pytest.fixture(scope="module")
+def bottle_world():
+    with DexSimWorld([Placement("bottle", 0.8, 0.05, 0.3)], CONFIG) as world:
+        yield world
+
+
+def _set_joints(world: DexSimWorld, arm_q, hand_q) -> None:
+    world.data.qpos[world._arm_qpos] = arm_q
+    world.data.qpos[world._hand_qpos] = hand_q
+    mujoco.mj_kinematics(world.model, world.data)
+    mujoco.mj_camlight(world.model, world.data)
+
+
+def test_flange_palm_and_camera_follow_the_dh_kinematics(bottle_world):
+    w = bottle_world
+    rng = np.random.default_rng(0)
+    for q in rng.uniform(-math.pi, math.pi, (20, 6)):
+        _set_joints(w, q, np.zeros(22))
+        T = forward_kinematics(q)
+        np.testing.assert_allclose(w.flange_pose(), T, atol=1e-9)
+        np.testing.assert_allclose(w.palm_pose(), T @ T_FLANGE_PALM, atol=1e-9)
+        np.testing.assert_allclose(w.camera_pose(), T @ T_FLANGE_CAMERA, atol=1e-6)
+    w.reset([Placement("bottle", 0.8, 0.05, 0.3)])
+
+
+def test_ik_reaches_random_reachable_poses():
+    rng = np.random.default_rng(1)
+    for q in rng.uniform(-2.5, 2.5, (10, 6)):
+        T = forward_kinematics(q)
+        sol = ik_nearest(T, q + rng.normal(0, 0.2, 6))
+        assert sol is not None
+        np.testing.assert_allclose(forward_kinematics(sol), T, atol=2e-3)
+    far = np.eye(4)
+    far[:3, 3] = (2.0, 0.0, 0.3)
+    assert ik_nearest(far, np.zeros(6)) is None
+
+
+def test_wrist_camera_sees_the_table_and_the_object(bottle_world):
+    w = bottle_world
+    obs = w.render()
+    K = obs.intrinsics
+    assert (K.width, K.height) == (320, 180) and obs.rgb.shape == (180, 320, 3)
+    assert math.degrees(2 * math.atan(K.width / 2 / K.fx)) == pytest.approx(65.0, abs=0.5)
+    # 45° look-down: the optical axis points forward and down
+    assert obs.T_base_camera[:3, 2] == pytest.approx([math.sqrt(0.5), 0, -math.sqrt(0.5)], abs=0.02)
+    mask = obs.object_mask("bottle")
+    assert mask.sum() > 100
+    cloud = w.scene_cloud(obs, mask=mask)
+    pose = w.object_pose("bottle")
+    radial = np.linalg.norm(cloud.points[:, :2] - pose[:2, 3], axis=1)
+    assert np.percentile(radial, 95) < 0.032  # on the bottle's surface (radius 3 cm)
+    assert cloud.points[:, 2].min() > -0.005 and cloud.points[:, 2].max() < OBJECTS["bottle"].height + 0.005
+    table = w.scene_cloud(obs, mask=(obs.segmentation < 0) & (obs.depth > 0))
+    assert len(table) > 0.5 * obs.depth.size
+    assert np.median(np.abs(table.points[:, 2] - CONFIG.table_top)) < 1e-3
+
+
+def test_part_segmentation_labels_the_bottle_parts(bottle_world):
+    obs = bottle_world.render()
+    assert {p for n, p in obs.part_labels if n == "bottle"} == set(OBJECTS["bottle"].parts)
+    cap = obs.part_mask("bottle", "cap")
+    body = obs.part_mask("bottle", "body")
+    assert cap.sum() > 5 and body.sum() > 50
+    assert not (cap & body).any() and ((cap | body) <= obs.object_mask("bottle")).all()
+    z = bottle_world.scene_cloud(obs, mask=cap).points[:, 2]
+    assert np.all((z > 0.17) & (z < 0.205))  # the cap spans 0.178–0.2 m
+    with pytest.raises(InvalidInputError):
+        obs.part_mask("bottle", "handle")
+
+
+def test_move_arm_and_hand_reach_their_targets(bottle_world):
+    w = bottle_world
+    q = w.observation_q() + np.array([0.2, -0.1, 0.1, 0.1, -0.2, 0.3])
+    r = w.move_arm(q, 1.0)
+    assert r.reached and r.error < 0.01
+    target = np.zeros(22)
+    target[SHADOW_JOINTS.index("FFJ2")] = 1.0
+    reached = w.set_hand(target, 0.5)
+    w.step(0.3)
+    assert w.hand_q()[SHADOW_JOINTS.index("FFJ2")] == pytest.approx(1.0, abs=0.05)
+    assert reached.shape == (22,)
+    with pytest.raises(InvalidInputError):
+        w.move_arm([0, 0, 0], 1.0)
+    with pytest.raises(InvalidInputError):
+        w.set_hand(np.zeros(20))
+    w.reset([Placement("bottle", 0.8, 0.05, 0.3)])
+
+
+def test_a_move_into_the_table_stops_there(bottle_world):
+    w = bottle_world
+    below = w.palm_pose()
+    below[:3, 3] = (0.75, -0.25, -0.05)  # the palm 5 cm under the table top
+    q = ik_nearest(below @ np.linalg.inv(T_FLANGE_PALM), w.arm_q())
+    assert q is not None
+    r = w.move_arm(q, 1.5)
+    assert not r.reached and "table" in r.reason
+    assert w.palm_pose()[2, 3] > -0.05 + 0.03  # stopped well before the target
+    w.reset([Placement("bottle", 0.8, 0.05, 0.3)])
+
+
+def test_scenes_are_in_front_of_the_robot_and_visible():
+    placements = dex_scene("single", 3, ["orange"], CONFIG)
+    with DexSimWorld(placements, CONFIG, objects=["orange", "mug"]) as w:
+        assert w.active == ("orange",)
+        obs = w.render()
+        assert obs.object_mask("orange").sum() > 50 and obs.object_mask("mug").sum() == 0
+        assert np.linalg.norm(w.object_pose("orange")[:2, 3] - (placements[0].x, placements[0].y)) < 0.01
+        with pytest.raises(InvalidInputError):
+            w.reset([Placement("banana", 0.8, 0.0)])
+
+
+def _top_grasp(position, joints: dict, frame: str = "base") -> DexGrasp:
+    """Palm facing down, fingers pointing away from the robot (+x), thumb on +y."""
+    R = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    j = np.array([joints.get(name, 0.0) for name in SHADOW_JOINTS])
+    return DexGrasp(position, Rotation.from_matrix(R), j, frame)
+
+
+def test_refused_grasps_move_nothing(bottle_world):
+    w = bottle_world
+    ex = MujocoUR10eExecutor(w)
+    q, hand, t = w.arm_q(), w.hand_q(), w.time
+    for grasp, words in (
+        (_top_grasp((2.0, 0.0, 0.3), {}), "reach"),
+        (_top_grasp((0.8, -0.2, -0.02), {}), "table"),
+        (_top_grasp((0.8, -0.2, 0.2), {}, frame="camera"), "frame"),
+        (_top_grasp((0.8, -0.2, 0.2), {"FFJ2": 3.0}), "range"),
+    ):
+        with pytest.raises(GraspRefusedError, match=words):
+            ex.grasp(grasp)
+        assert w.time == t
+        np.testing.assert_array_equal(w.arm_q(), q)
+        np.testing.assert_array_equal(w.hand_q(), hand)
+
+
+def test_grasp_in_mid_air_fails_the_lift_check(bottle_world):
+    w = bottle_world
+    ex = MujocoUR10eExecutor(w)
+    bottle = w.object_pose("bottle")[:3, 3]
+    result = ex.grasp(_top_grasp(bottle + (-0.05, 0.0, 0.4), ORANGE_GRASP))
+    assert not result.success and "nothing held" in result.reason
+    check = w.lift_check("bottle")
+    assert not check.success and abs(check.height_gain) < 0.005
+    with pytest.raises(InvalidInputError):
+        w.lift_check("mug")
+    w.reset([Placement("bottle", 0.8, 0.05, 0.3)])
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_scripted_top_grasp_lifts_the_orange(seed):
+    placements = dex_scene("single", seed, ["orange"], CONFIG)
+    with DexSimWorld(placements, CONFIG) as w:
+        centre = w.data.xipos[w.model.body("obj/orange").id].copy()
+        grasp = _top_grasp(np.zeros(3), ORANGE_GRASP)
+        grasp = DexGrasp(centre - grasp.rotation.apply(SPHERE_IN_PALM), grasp.rotation, grasp.joints, "base")
+        result = MujocoUR10eExecutor(w).grasp(grasp)
+        assert result.success, result.reason
+        assert set(result.timings) == {"pre_grasp", "approach", "grasp", "lift"}
+        check = w.lift_check("orange", lift=0.03, hold=1.0)
+        assert check.success and check.height_gain > 0.04
+
+
+def test_urdf_kinematics_equal_mujoco(bottle_world):
+    w = bottle_world
+    robot = ET.fromstring(robot_description(CONFIG))
+    joints = {j.find("child").get("link"): j for j in robot.iter("joint")}
+    movable = [j.get("name") for j in robot.iter("joint") if j.get("type") == "revolute"]
+    assert sorted(movable) == sorted(JOINT_NAMES)
+
+    def origin(j):
+        o = j.find("origin")
+        T = np.eye(4)
+        T[:3, :3] = Rotation.from_euler("xyz", [float(v) for v in o.get("rpy").split()]).as_matrix()
+        T[:3, 3] = [float(v) for v in o.get("xyz").split()]
+        return T
+
+    def link_pose(link, values):
+        if link not in joints:
+            return np.eye(4)  # the root, base_link = base
+        j = joints[link]
+        T = link_pose(j.find("parent").get("link"), values) @ origin(j)
+        if j.get("type") == "revolute":
+            axis = np.array([float(v) for v in j.find("axis").get("xyz").split()])
+            R = np.eye(4)
+            R[:3, :3] = Rotation.from_rotvec(axis * values[j.get("name")]).as_matrix()
+            T = T @ R
+        return T
+
+    rng = np.random.default_rng(2)
+    m = w.model
+    for _ in range(5):
+        arm = rng.uniform(-math.pi, math.pi, 6)
+        lo, hi = np.array([m.joint("robot0:" + j).range for j in SHADOW_JOINTS]).T
+        hand = rng.uniform(lo, hi)
+        _set_joints(w, arm, hand)
+        values = dict(zip(JOINT_NAMES, [*arm, *hand]))
+        for body in ("tool0", "robot0:palm", "robot0:ffdistal", "robot0:lfdistal", "robot0:thdistal"):
+            b = m.body(body).id
+            T = np.eye(4)
+            T[:3, :3] = w.data.xmat[b].reshape(3, 3)
+            T[:3, 3] = w.data.xpos[b]
+            np.testing.assert_allclose(link_pose(body, values), T, atol=1e-6, err_msg=body)
+        np.testing.assert_allclose(link_pose(CAMERA_FRAME, values), w.camera_pose(), atol=1e-6)
+    w.reset([Placement("bottle", 0.8, 0.05, 0.3)])
+
+
+# A palm-down five-finger fingertip grasp of a 7 cm sphere (fitted once by least squares of the
+# fingertips onto the sphere, below its equator, thumb opposite the fingers; then written down).
+ORANGE_GRASP = {
+    "FFJ3": 0.101, "FFJ2": 0.574, "FFJ1": 0.154, "FFJ0": 0.176, "MFJ3": 0.084, "MFJ2": 0.556, "MFJ1": 0.202,
+    "MFJ0": 0.23, "RFJ3": 0.215, "RFJ2": 0.557, "RFJ1": 0.195, "RFJ0": 0.223, "LFJ4": 0.345, "LFJ3": 0.226,
+    "LFJ2": 0.345, "LFJ1": 0.129, "LFJ0": 0.147, "THJ4": 0.317, "THJ3": 0.617, "THJ2": 0.209, "THJ1": -0.315,
+    "THJ0": -0.13}
+SPHERE_IN_PALM = np.array([0.0248, -0.0483, 0.1317])  # the sphere's centre in the palm frame [m]
