@@ -19,10 +19,13 @@ For every object, every named part with a visible surface, and ``batches_per_par
    ``E = w_dis·E_dis + w_fc·E_fc + w_palm·E_palm + w_pen·E_pen + w_self·E_self + w_part·E_part + w_table·E_table``
 
    * ``E_dis``: Σ over the mode's fingers of |d + 1 mm|, d the signed distance from the finger's
-     pad (the palmar half of its distal link) to the part's surface (:data:`PAD_DEPTH`: a slight
-     press, so that the contacts exist in MuJoCo), plus the pad's distance to the part's surface
-     points on the side that finger must reach — for opposition, the far side (normal · approach
-     > :data:`SIDE_COS`) for the four fingers, the near side for the thumb (analytic SDF, :class:`~realvlg.dexvlg.objects.ObjectSDF`);
+     pad (the palmar half of its distal link) to the part's surface (analytic SDF,
+     :class:`~realvlg.dexvlg.objects.ObjectSDF`; :data:`PAD_DEPTH`: a slight press, so that the
+     contacts exist in MuJoCo), plus the pad's distance to the part's surface
+     points on the side that finger must reach — for opposition: the Shadow Hand's curled finger
+     pads face the wrist (palm −z) and the opposed thumb's pad the fingertips (palm +z), so the four
+     fingers reach for the part's surface facing palm +z (normal · z > :data:`SIDE_COS`, initial
+     palm), the thumb for the surface facing −z;
    * ``E_fc`` (frictionless force-closure proxy in place of the paper's LP force closure): the
      norm of the sum of the outward unit surface normals (SDF gradients) at the mode's pads and,
      weighted by its closeness (1 at contact, 0 from 1 cm), the palm centre — zero when unit
@@ -109,7 +112,7 @@ SQUEEZE_DISTANCE = 0.005
 MIN_FINGERS = 2
 HOLD_KP = 5.0  # finger position gain in validation [N·m/rad]; the MJCF's 1 cannot hold a 0.25 kg mug
 CONTACT_DIST = 0.003  # a hand link this close to the object touches it [m]
-SIDE_COS = 0.2  # a part point is on the far (near) side when n · approach > 0.2 (< −0.2)
+SIDE_COS = 0.2  # a part point faces the fingers (thumb) when n · palm z > 0.2 (< −0.2), initial palm
 PALM_GAP = 0.01  # E_palm's target distance of the palm centre from the object (paper eq. 3's d0) [m]
 PAD_DEPTH = 0.001  # E_dis pulls the pads this far into the surface so that MuJoCo sees the contacts [m]
 PALM_STANDOFF = 0.03  # palm surface to the OBB face at initialisation [m]
@@ -357,12 +360,13 @@ def optimise(geometry: _HandGeometry, sdf: ObjectSDF, cloud: ObjectCloud, part: 
     q = torch.as_tensor(joints, dtype=dtype).clone().requires_grad_(True)
     lower, upper = torch.as_tensor(JOINT_LOWER, dtype=dtype), torch.as_tensor(JOINT_UPPER, dtype=dtype)
     mode = torch.as_tensor(modes, dtype=dtype)
-    # Opposition: the fingers' pads reach for the part's far side (normals along the approach),
-    # the thumb's for the near side.
+    # Opposition: in the Shadow Hand's pinch and wrap the curled fingers' pads face the wrist (palm
+    # −z) and the opposed thumb's pad faces the fingertips (palm +z), so the fingers reach for the
+    # part's surface facing palm +z (normal · z > SIDE_COS) and the thumb for the surface facing −z.
     part_idx = np.flatnonzero(cloud.part_mask(part))
     part_idx = part_idx[np.random.default_rng(0).permutation(len(part_idx))[:512]]
     side_points = torch.as_tensor(cloud.points[part_idx], dtype=dtype)
-    facing = torch.as_tensor(cloud.normals[part_idx] @ (-palm[:, :3, 1]).T, dtype=dtype).T  # (B, M): n · approach
+    facing = torch.as_tensor(cloud.normals[part_idx] @ palm[:, :3, 2].T, dtype=dtype).T  # (B, M): n · palm z
     side_mask = torch.stack([facing < -SIDE_COS] + [facing > SIDE_COS] * 4, dim=1)
     empty = ~side_mask.any(-1, keepdim=True)  # a part without such a side: any of its points
     side_mask = side_mask | empty
@@ -645,16 +649,30 @@ def generate(config: DexDatagenConfig, progress: bool = True) -> dict:
     if not units:
         raise InvalidInputError(f"no part to generate grasps for: objects {list(config.objects)}, parts "
                                 f"{list(config.parts)} (keys are object/part, e.g. bottle/body)")
-    done = set(meta["done"])
     hand = ShadowHand()
     geometry = _HandGeometry(hand)
-    validators: dict[str, GraspValidator] = {}
     bar = tqdm(units, desc="dex-datagen", unit="batch", disable=not progress)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small tensors: threads only contend (about 10x slower on 2 busy cores)
+    try:
+        _run_units(config, root, meta, bar, clouds, hand, geometry)
+    finally:
+        torch.set_num_threads(threads)
+    return meta
+
+
+def _run_units(config: DexDatagenConfig, root: pathlib.Path, meta: dict, bar, clouds: dict[str, ObjectCloud],
+               hand: ShadowHand, geometry: _HandGeometry) -> None:
+    """Generate the units of ``bar`` not yet in ``meta["done"]``, saving after each."""
+    done = set(meta["done"])
+    validators: dict[str, GraspValidator] = {}
     for name, part, batch in bar:
         key = f"{name}/{part}/{batch}"
         if key in done:
             continue
-        validator = validators.setdefault(name, GraspValidator(name, hand))
+        if name not in validators:
+            validators[name] = GraspValidator(name, hand)
+        validator = validators[name]
         records, counts = generate_unit(config, name, part, batch, clouds[name], validator, geometry)
         append_records(root, records)
         total = meta["counts"]
@@ -669,7 +687,6 @@ def generate(config: DexDatagenConfig, progress: bool = True) -> dict:
         meta["done"].append(key)
         write_meta(root, meta)
         bar.set_postfix(valid=total["valid"], rate=f"{total['acceptance']:.2f}")
-    return meta
 
 
 def _drop_unfinished(root: pathlib.Path, done: set[str]) -> None:

@@ -127,12 +127,14 @@ def _sample_geom(g: Geom, spec: ObjectSpec, n: int, rng: np.random.Generator) ->
             end_p = u * r + np.column_stack([np.zeros((n, 2)), np.sign(u[:, 2]) * h])
             end_n = u
         return (np.where(on_side[:, None], side_p, end_p), np.where(on_side[:, None], radial, end_n))
-    if g.type == "mesh":
-        import trimesh
-
-        mesh = trimesh.convex.convex_hull(spec.meshes[g.mesh])
-        pts, faces = trimesh.sample.sample_surface(mesh, n, seed=int(rng.integers(2**31)))
-        return np.asarray(pts), np.asarray(mesh.face_normals[faces])
+    if g.type == "mesh":  # the convex hull MuJoCo collides with: area-weighted triangles
+        hull = _hull(g, spec)
+        tri = hull.points[hull.simplices]  # (F, 3, 3)
+        areas = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+        face = rng.choice(len(tri), size=n, p=areas / areas.sum())
+        r1, r2 = np.sqrt(rng.random(n))[:, None], rng.random(n)[:, None]
+        pts = (1 - r1) * tri[face, 0] + r1 * (1 - r2) * tri[face, 1] + r1 * r2 * tri[face, 2]
+        return pts, hull.equations[face, :3]
     raise InvalidInputError(f"unsupported geom type {g.type}")
 
 
