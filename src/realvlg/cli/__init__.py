@@ -25,6 +25,7 @@ SUBCOMMAND_MODULES = (
     "realvlg.cli.reward",
     "realvlg.cli.train",
     "realvlg.cli.datagen",
+    "realvlg.cli.dex_datagen",
 )
 
 

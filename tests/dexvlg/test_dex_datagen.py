@@ -1,0 +1,106 @@
+"""The grasp generator: a small real run on the orange, validation failures, resuming."""
+
+import dataclasses
+import importlib.util
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mujoco")
+if importlib.util.find_spec("gymnasium_robotics") is None:
+    pytest.skip("gymnasium-robotics (the Shadow Hand MJCF) is not installed", allow_module_level=True)
+
+from realvlg.cli import main
+from realvlg.dexvlg.datagen import (
+    CHECKS,
+    PENETRATION_TOL,
+    DexDatagenConfig,
+    GraspValidator,
+    generate,
+)
+from realvlg.dexvlg.dataset import load_dataset, record_grasp
+from realvlg.dexvlg.grasp import DexGrasp
+from realvlg.errors import InvalidInputError
+
+# A seed and size for which this small batch yields valid grasps (the generator is deterministic).
+CONFIG = DexDatagenConfig(seed=0, objects=("orange",), parts=("orange/body",), batches_per_part=1, batch_size=8,
+                          steps=200, cloud_points=1024)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dexdata")
+    config = dataclasses.replace(CONFIG, root=str(root))
+    return config, generate(config, progress=False)
+
+
+@pytest.fixture(scope="module")
+def validator():
+    return GraspValidator("orange")
+
+
+def shifted(grasp: DexGrasp, along_palm_y: float) -> DexGrasp:
+    """The grasp moved along the palm's y axis (−y faces the object)."""
+    return DexGrasp(grasp.position + along_palm_y * grasp.rotation.as_matrix()[:, 1], grasp.rotation, grasp.joints)
+
+
+def test_generated_grasps_pass_validation(run, validator):
+    config, meta = run
+    counts = meta["counts"]
+    assert counts["attempted"] == config.batch_size
+    assert counts["valid"] >= 1
+    assert counts["valid"] + sum(counts["rejected"].values()) == counts["attempted"]
+    assert set(counts["rejected"]) == set(CHECKS)
+    assert meta["done"] == ["orange/body/0"]
+    _, objects, grasps = load_dataset(config.root)
+    assert len(grasps) == counts["valid"] and objects["orange"].points.shape == (1024, 3)
+    for record in grasps:
+        assert record["part"] == "body" and record["checks"]["stable_directions"] == 6
+        assert record["checks"]["penetration_mm"] <= 1000 * PENETRATION_TOL
+        result = validator.validate(record_grasp(record), "body")  # the stored (rounded) grasp still passes
+        assert result.ok, result
+        assert result.fingers == record["fingers"] and len(record["fingers"]) >= 2
+
+
+def test_penetrating_and_mid_air_grasps_fail(run, validator):
+    config, _ = run
+    grasp = record_grasp(load_dataset(config.root)[2][0])
+    pushed = validator.validate(shifted(grasp, -0.02), "body")  # 2 cm into the orange
+    assert not pushed.ok and pushed.reason == "penetration"
+    away = shifted(grasp, 0.15)  # 15 cm back: holds nothing
+    stable, worst = validator.stability(away)
+    assert stable == 0 and worst > 1.0  # the object falls in every direction
+    assert validator.validate(away, "body").reason == "fingers"
+
+
+def test_part_alignment_rejects_contacts_on_another_part():
+    bottle = GraspValidator("bottle")
+    on_body = [(0, np.array([0.03, 0.0, 0.06]))]  # (hand geom, closest object point)
+    assert bottle.contact_parts_ok(on_body, "body")
+    assert not bottle.contact_parts_ok(on_body, "cap")
+    assert not bottle.contact_parts_ok(on_body + [(1, np.array([0.0, 0.0, 0.2]))], "body")  # one on the cap
+
+
+def test_resume_skips_finished_units_and_drops_cut_off_ones(run):
+    config, meta = run
+    path = pathlib.Path(config.root) / "grasps.jsonl"
+    before = path.read_text()
+    record = json.loads(before.splitlines()[0])
+    record["id"] = "orange-body-0007-00"  # a unit meta.json does not list as finished
+    with open(path, "a") as f:
+        f.write(json.dumps(record) + "\n")
+    again = generate(config, progress=False)
+    assert again["counts"] == meta["counts"]
+    assert path.read_text() == before
+    with pytest.raises(InvalidInputError, match="other settings"):
+        generate(dataclasses.replace(config, steps=config.steps + 1), progress=False)
+
+
+def test_cli_rejects_bad_input(tmp_path, capsys):
+    assert main(["dex-datagen", "--out", str(tmp_path), "--objects", "teapot", "--no-progress"]) == 2
+    assert "unknown objects" in capsys.readouterr().err
+    assert main(["dex-datagen", "--out", str(tmp_path / "b"), "--objects", "mug", "--parts", "mug/spout",
+                 "--no-progress"]) == 2
+    assert "no part" in capsys.readouterr().err
