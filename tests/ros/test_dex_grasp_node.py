@@ -3,7 +3,6 @@ answers a request that names nothing with a clear refusal and a real one with a 
 refusal; the robot description (latched), the robot's joint states and the scene cloud arrive."""
 
 import re
-import time
 
 import pytest
 
@@ -21,6 +20,7 @@ from std_msgs.msg import String
 
 from realvlg.dexvlg.description import JOINT_NAMES
 from realvlg.ros.process import RosChildProcess
+from tests.ros import services
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(600)]
 NS = "/dextest"
@@ -52,9 +52,7 @@ def test_grasp_service_plans_with_dexvlg_and_publishes_the_hand(tmp_path):
     executor.add_node(test_node)
 
     def spin_until(done, timeout):
-        deadline = time.monotonic() + timeout
-        while not done() and time.monotonic() < deadline:
-            executor.spin_once(timeout_sec=0.1)
+        services.spin_until(executor, done, timeout)
 
     def call(instruction):
         future = client.call_async(Grasp.Request(instruction=instruction, dry_run=True))

@@ -2,7 +2,6 @@
 driver's JointTrajectory on the configured controller topic; a target outside the limits is
 refused with its reason and publishes nothing."""
 
-import time
 
 import numpy as np
 import pytest
@@ -17,6 +16,7 @@ from realvlg.dexvlg.grasp import SHADOW_JOINTS
 from realvlg.robots.shadow_hand import SHADOW_LIMITS
 from realvlg.ros.nodes.shadow_hand_node import trajectory_from_msg
 from realvlg.ros.process import RosChildProcess
+from tests.ros import services
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(300)]
 TOPIC = "/handtest/rh_trajectory_controller/command"
@@ -50,9 +50,7 @@ def test_targets_become_driver_trajectories_across_processes():
     executor.add_node(test_node)
 
     def spin_until(done, timeout):
-        deadline = time.monotonic() + timeout
-        while not done() and time.monotonic() < deadline:
-            executor.spin_once(timeout_sec=0.1)
+        services.spin_until(executor, done, timeout)
 
     try:
         with node:
