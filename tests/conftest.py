@@ -10,6 +10,7 @@ import pytest
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 os.environ.setdefault("ROS_DOMAIN_ID", str(1 + os.getpid() % 200))
 os.environ.setdefault("ROS_HOME", tempfile.mkdtemp(prefix="realvlg-ros-home-"))
+os.environ.setdefault("MUJOCO_GL", "egl")  # headless MuJoCo rendering, whatever test imports mujoco first
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 REALDATA = REPO.parent / "shared" / "realdata"

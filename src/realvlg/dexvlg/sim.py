@@ -68,7 +68,7 @@ from realvlg.errors import InvalidInputError, RealVLGError
 from realvlg.geometry.camera import CameraIntrinsics
 from realvlg.geometry.projection import PointCloud, backproject_cloud
 from realvlg.sim.objects import OBJECTS, TABLE_CLEARANCE
-from realvlg.sim.world import Placement
+from realvlg.sim.world import CameraConfig, Placement
 
 ARM_JOINTS = ("shoulder_pan_joint", "shoulder_lift_joint", "elbow_joint",
               "wrist_1_joint", "wrist_2_joint", "wrist_3_joint")
@@ -103,25 +103,12 @@ class DexSimError(RealVLGError):
 
 # -- configuration -----------------------------------------------------------------------------
 @dataclass(frozen=True)
-class DexCameraConfig:
-    """The wrist camera's resolution and clip range; intrinsics scale with the width."""
+class DexCameraConfig(CameraConfig):
+    """The D415-like wrist camera: the FR3 simulation's camera type with a D415's focal length and
+    near clip (its ``mount_position`` is unused here: the mount is :data:`T_FLANGE_CAMERA`)."""
 
-    width: int = 1280
-    height: int = 720
     near: float = 0.05
-    far: float = 4.0
-
-    @property
-    def focal(self) -> float:
-        return D415_FX_1280 * self.width / 1280
-
-    def intrinsics(self) -> CameraIntrinsics:
-        return CameraIntrinsics(self.width, self.height, self.focal, self.focal,
-                                (self.width - 1) / 2, (self.height - 1) / 2)
-
-    @property
-    def fovy_deg(self) -> float:
-        return float(np.degrees(2 * np.arctan(self.height / 2 / self.focal)))
+    fx_1280: float = D415_FX_1280
 
 
 @dataclass(frozen=True)

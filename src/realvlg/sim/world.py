@@ -72,10 +72,11 @@ class CameraConfig:
     mount_position: tuple[float, float, float] = (0.065, 0.0, 0.04)
     near: float = 0.03
     far: float = 4.0
+    fx_1280: float = D435I_FX_1280  # focal length [px] at 1280 wide; it scales with the width
 
     @property
     def focal(self) -> float:
-        return D435I_FX_1280 * self.width / 1280
+        return self.fx_1280 * self.width / 1280
 
     def intrinsics(self) -> CameraIntrinsics:
         return CameraIntrinsics(self.width, self.height, self.focal, self.focal,
