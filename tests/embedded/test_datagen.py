@@ -9,20 +9,20 @@ import pytest
 
 pytest.importorskip("franky_sim", reason="franky-sim not installed (pip install -e '.[sim]')")
 
-from PIL import Image  # noqa: E402
+from PIL import Image
 
-from realvlg.data.realvlg11b import load_annotations, parse_splits  # noqa: E402
-from realvlg.embedded.datagen import (  # noqa: E402
+from realvlg.data.realvlg11b import load_annotations, parse_splits
+from realvlg.embedded.datagen import (
     FINGER_WIDTH,
     DatagenConfig,
     generate,
     grasp_candidates,
     project_grasps,
 )
-from realvlg.errors import InvalidInputError  # noqa: E402
-from realvlg.geometry.grasps import RectGrasp  # noqa: E402
-from realvlg.sim.objects import OBJECTS, PALM_ABOVE_TCP, footprint_at, palm_footprint  # noqa: E402
-from realvlg.sim.world import OBSERVATION_CAMERA, CameraConfig  # noqa: E402
+from realvlg.errors import InvalidInputError
+from realvlg.geometry.grasps import RectGrasp
+from realvlg.sim.objects import OBJECTS, PALM_ABOVE_TCP, footprint_at, palm_footprint
+from realvlg.sim.world import OBSERVATION_CAMERA, CameraConfig
 
 
 def pose(x, y, yaw=0.0):

@@ -39,7 +39,7 @@ import json
 import math
 import multiprocessing
 import pathlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import shapely
@@ -105,7 +105,13 @@ class DatagenConfig:
 def grasp_candidates(name: str, T_base_object: np.ndarray, neighbours: dict[str, np.ndarray]) -> dict[str, list]:
     """Collision-free top-down grasps of object ``name`` per part: ``{part: [(centre (3,), closing
     (3,), width), …]}`` in the base frame (see the module docstring for the candidates and checks)."""
-    from realvlg.sim.objects import OBJECTS, PALM_ABOVE_TCP, footprint_at, palm_footprint, tall_obstacles
+    from realvlg.sim.objects import (
+        OBJECTS,
+        PALM_ABOVE_TCP,
+        footprint_at,
+        palm_footprint,
+        tall_obstacles,
+    )
 
     spec = OBJECTS[name]
     R, t = T_base_object[:3, :3], T_base_object[:3, 3]
@@ -183,19 +189,20 @@ def project_grasps(grasps: list, T_base_camera: np.ndarray, intrinsics) -> tuple
 
 
 # -- rendering ----------------------------------------------------------------------------------
-@dataclass
 class _Renderer:
     """One offline world holding every object (unused ones parked out of view)."""
 
-    config: DatagenConfig
-    world: object = None
-    base_diffuse: np.ndarray = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
+    def __init__(self, config: DatagenConfig) -> None:
         from realvlg.sim.objects import OBJECTS
-        from realvlg.sim.world import CameraConfig, SimWorld, WorldConfig, park_placement
+        from realvlg.sim.world import (
+            CameraConfig,
+            SimWorld,
+            WorldConfig,
+            park_placement,
+        )
 
-        camera = CameraConfig(self.config.width, self.config.height)
+        self.config = config
+        camera = CameraConfig(config.width, config.height)
         self.world = SimWorld([park_placement(n) for n in OBJECTS], WorldConfig(camera=camera)).build()
         self.base_diffuse = self.world.model.light_diffuse.copy()
         self.base_rgba = self.world.model.geom_rgba.copy()
@@ -289,7 +296,7 @@ class _Renderer:
                         parts[part] = {"contact_points": contacts, "grasps": rects}
                 objects.append({
                     "name": p.name, "color": colors[p.name], "position": poses[p.name][:3, 3].round(4).tolist(),
-                    "yaw": round(p.yaw, 4), "pixels": int(len(xs)),
+                    "yaw": round(p.yaw, 4), "pixels": len(xs),
                     "bbox": [float(xs.min()) - 0.5, float(ys.min()) - 0.5, float(xs.max()) + 0.5, float(ys.max()) + 0.5],
                     "mask_path": f"{folder.name}/{view:02d}_mask_{p.name}.png",
                     "default_part": "body" if "body" in OBJECTS[p.name].parts and any(
