@@ -24,6 +24,7 @@ from collections import OrderedDict
 import cv2
 import numpy as np
 
+from realvlg.embedded.datagen import FINGER_WIDTH
 from realvlg.embedded.decode import DecodeConfig, Decoded, decode
 from realvlg.embedded.model import EmbeddedNet, EmbeddedNetConfig, prepare
 from realvlg.embedded.targets import MapGeometry
@@ -34,7 +35,6 @@ from realvlg.grounding.backend import (BackendError, Grounding, GroundingBackend
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
-FINGER_WIDTH_M = 0.02
 CACHE_SIZE = 16
 
 
@@ -173,4 +173,4 @@ class EmbeddedBackend(GroundingBackend):
         valid = window[np.isfinite(window) & (window > 0)]
         if valid.size == 0:
             return default
-        return float(FINGER_WIDTH_M * intrinsics.scaled(w, h).fx / np.median(valid))
+        return float(FINGER_WIDTH * intrinsics.scaled(w, h).fx / np.median(valid))

@@ -49,7 +49,7 @@ from realvlg.errors import InvalidInputError
 GENERATOR_VERSION = 1
 SPLITS = ("train", "seen", "similar", "novel")
 MIN_VISIBLE_PIXELS = 12
-FINGER_WIDTH = 0.02          # m, across the jaw
+FINGER_WIDTH = 0.02          # m, across the jaw (the backend draws its rectangles with the same jaw)
 FINGER_DEPTH = 0.015         # m, past each contact along the closing direction (finger + clearance)
 PALM_CLEARANCE = 0.004       # m a candidate's palm keeps from taller neighbours
 FINGER_CLEARANCE = 0.0       # m a candidate's fingers keep from every neighbour (0: must not overlap)
@@ -275,6 +275,7 @@ class _Renderer:
         folder.mkdir(parents=True, exist_ok=True)
         rendered = 0
         for view in range(self.config.views_per_scene):
+            # drawn for every view, rendered or not, so a resumed run renders what a whole run would
             q = self.view_pose(rng, view)
             self.appearance(colors, rng)
             if (folder / f"{view:02d}.json").exists():
@@ -299,8 +300,7 @@ class _Renderer:
                     "yaw": round(p.yaw, 4), "pixels": len(xs),
                     "bbox": [float(xs.min()) - 0.5, float(ys.min()) - 0.5, float(xs.max()) + 0.5, float(ys.max()) + 0.5],
                     "mask_path": f"{folder.name}/{view:02d}_mask_{p.name}.png",
-                    "default_part": "body" if "body" in OBJECTS[p.name].parts and any(
-                        g.part == "body" for g in OBJECTS[p.name].grasps) else OBJECTS[p.name].grasps[0].part,
+                    "default_part": OBJECTS[p.name].default_grasp_part,
                     "parts": parts})
             _write_view(folder, view, obs, objects, q)
             rendered += 1

@@ -110,6 +110,12 @@ class ObjectSpec:
         return {k: tuple(v) for k, v in out.items()}
 
     @property
+    def default_grasp_part(self) -> str:
+        """The part an instruction that names none means: the body when it has a grasp, else the
+        part of the first grasp (the simulation oracle's rule)."""
+        return "body" if any(g.part == "body" for g in self.grasps) else self.grasps[0].part
+
+    @property
     def words(self) -> tuple[str, ...]:
         """Every noun that names this object (name first)."""
         return (self.name, *self.synonyms)
