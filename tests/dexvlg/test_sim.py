@@ -155,6 +155,20 @@ def test_refused_grasps_move_nothing(bottle_world):
         np.testing.assert_array_equal(w.hand_q(), hand)
 
 
+def test_the_plan_checks_the_whole_joint_path_against_the_table(bottle_world):
+    w = bottle_world
+    ex = MujocoUR10eExecutor(w)
+    open_hand = np.zeros(len(SHADOW_JOINTS))
+    # An IK branch of the palm 12 cm over the table at (0.7, -0.3) facing down: clear itself, but the
+    # straight joint move to it from the observation pose swings the arm through the table.
+    far = np.array([-0.229, 2.244, 2.126, 1.914, -1.8, 0.0])
+    start = w.arm_q()
+    assert not w.collides_with_table(start, open_hand) and not w.collides_with_table(far, open_hand)
+    assert ex.path_hits_table(start, far, open_hand, open_hand)
+    near = start + np.array([0.1, 0.05, 0.0, 0.0, 0.0, 0.1])
+    assert not ex.path_hits_table(start, near, open_hand, open_hand)
+
+
 def test_grasp_in_mid_air_fails_the_lift_check(bottle_world):
     w = bottle_world
     ex = MujocoUR10eExecutor(w)

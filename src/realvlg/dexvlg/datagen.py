@@ -129,7 +129,7 @@ GRAVITY_DIRECTIONS = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0,
 @dataclass(frozen=True)
 class EnergyWeights:
     dis: float = 1.0
-    fc: float = 0.03
+    fc: float = 0.3
     palm: float = 1.0
     pen: float = 10.0
     self: float = 30.0

@@ -363,6 +363,7 @@ class DexSimWorld:
         self.data = mujoco.MjData(self.model)
         self._index()
         self._renderer: mujoco.Renderer | None = None
+        self._scratch: mujoco.MjData | None = None  # what-if checks (collides_with_table)
         self._observation_q: np.ndarray | None = None
         self._rest_z: dict[str, float] = {}
         self.active: tuple[str, ...] = ()
@@ -581,12 +582,14 @@ class DexSimWorld:
     # -- what-if checks (no motion) ------------------------------------------------------------
     def collides_with_table(self, arm_q: np.ndarray, hand_q: np.ndarray, depth: float = 1e-3) -> bool:
         """Whether the robot at ``arm_q`` with fingers ``hand_q`` would penetrate the table
-        (kinematic check on a copy of the state)."""
-        scratch = mujoco.MjData(self.model)
+        (kinematics and collision detection on a scratch copy of the state)."""
+        if self._scratch is None:
+            self._scratch = mujoco.MjData(self.model)
+        scratch = self._scratch
         scratch.qpos[:] = self.data.qpos
         scratch.qpos[self._arm_qpos] = arm_q
         scratch.qpos[self._hand_qpos] = hand_q
-        mujoco.mj_forward(self.model, scratch)
+        mujoco.mj_fwdPosition(self.model, scratch)
         return self.robot_table_contact(scratch, depth)
 
     # -- camera ---------------------------------------------------------------------------------

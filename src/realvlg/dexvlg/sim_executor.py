@@ -14,8 +14,9 @@ normal (palm −y). Stages:
 
 Everything is planned before the robot moves (:meth:`MujocoUR10eExecutor.plan`): a grasp that is
 not in the base frame, has finger joints out of range, has no IK solution at a pose of the plan
-(unreachable) or would put the robot into the table (kinematic check with the planned joints)
-raises :class:`~realvlg.errors.GraspRefusedError` and nothing moves.
+(unreachable) or would put the robot into the table anywhere along its joint paths (kinematic
+checks every ``sweep_step`` rad of the moves from the current joints to the pre-grasp, along the
+approach and into the grasp) raises :class:`~realvlg.errors.GraspRefusedError` and nothing moves.
 
 IK: :func:`~realvlg.dexvlg.ur10e.solve_ik` (closed form, the branch nearest the current joints)
 through the hand mount :data:`~realvlg.dexvlg.ur10e.TOOL0_T_PALM`, as the ur_rtde executor does.
@@ -51,6 +52,7 @@ class MujocoUR10eConfig:
     close_duration: float = 0.8
     lift_duration: float = 1.2
     joint_tolerance: float = 0.05  # rad a grasp joint may exceed the hand's range (then clipped)
+    sweep_step: float = 0.05  # rad between the table checks along a planned joint move
 
 
 @dataclass(frozen=True)
@@ -135,13 +137,25 @@ class MujocoUR10eExecutor:
         q_pre = self._ik(T_pre, self.world.arm_q(), "the pre-grasp pose")
         approach_q = self._line(T_pre, T_grasp, q_pre, "the approach")
         lift_q = self._line(T_grasp, T_lift, approach_q[-1], "the lift")
-        for q, fingers, what in ((q_pre, preshape, "at the pre-grasp pose"),
-                                 *((q, preshape, "on the approach") for q in approach_q[:-1]),
-                                 (approach_q[-1], close_j, "at the grasp pose")):
-            if self.world.collides_with_table(q, fingers):
+        q_now = self.world.arm_q()
+        fingers_now = self.world.hand_q()
+        for q0, q1, f0, f1, what in ((q_now, q_pre, fingers_now, preshape, "on the way to the pre-grasp pose"),
+                                     *((a, b, preshape, preshape, "on the approach")
+                                       for a, b in zip((q_pre, *approach_q[:-1]), approach_q[:-1])),
+                                     (approach_q[-2] if len(approach_q) > 1 else q_pre, approach_q[-1],
+                                      preshape, close_j, "at the grasp pose")):
+            if self.path_hits_table(q0, q1, f0, f1):
                 raise GraspRefusedError(f"the robot would hit the table {what} "
                                         f"(palm at z = {T_grasp[2, 3]:.3f} m, table top {self.world.config.table_top} m)")
         return DexGraspPlan(q_pre[None], approach_q, lift_q, preshape, squeeze)
+
+    def path_hits_table(self, q0: np.ndarray, q1: np.ndarray, fingers0: np.ndarray, fingers1: np.ndarray) -> bool:
+        """Whether the straight joint-space move q0 → q1 (the path :meth:`DexSimWorld.move_arm`
+        follows, fingers interpolated alongside) touches the table: checked every
+        :attr:`MujocoUR10eConfig.sweep_step` rad of the largest joint change, end included."""
+        n = max(1, int(np.ceil(np.abs(q1 - q0).max() / self.config.sweep_step)))
+        return any(self.world.collides_with_table(q0 + s * (q1 - q0), fingers0 + s * (fingers1 - fingers0))
+                   for s in np.linspace(0, 1, n + 1)[1:])
 
     def _ik(self, T_base_palm: np.ndarray, q_near: np.ndarray, what: str) -> np.ndarray:
         ik = solve_ik(T_base_palm @ _T_PALM_FLANGE, q_near)
