@@ -2,8 +2,10 @@
 
 A config (``training/configs/dexvlg-*.yaml``)::
 
-    name: dexvlg-smoke                     # the exported model's name (models/<name>/)
+    name: dexvlg-smoke                     # the exported model's name (<export_dir>/<name>/)
     method: dexvlg
+    export_dir: models                     # optional, relative to the repository root; default the
+                                           # user's models directory
     model: {preset: tiny, language: true}  # a realvlg.dexvlg.model preset + DexVLGConfig overrides
     florence2: ""                          # optional: a local Florence-2 checkpoint whose language model
                                            # (and tokenizer) initialise the model's
@@ -15,7 +17,7 @@ A config (``training/configs/dexvlg-*.yaml``)::
     eval: {grasps: 64, cases: 4, samples: 8, steps: 10}
 
 Data: the grasp dataset format of ``docs/dexvlg-data.md`` (``meta.json``, ``objects/<object>.npz``,
-``grasps.jsonl``) read by :func:`realvlg.dexvlg.dataset.load_dataset`. Split (:func:`realvlg.dexvlg.dataset.split_grasps`): every grasp
+``grasps.jsonl``) read by :func:`realvlg.dexvlg.dataset.load_datasets` (``data.root``: one folder or a list). Split (:func:`realvlg.dexvlg.dataset.split_grasps`): every grasp
 of an object in ``test_objects`` (unseen) and a ``test_fraction`` of the rest (by sha1 of the grasp id,
 seen) are held out; both are evaluated (``eval_*`` and ``eval_unseen_*`` in the history).
 Per training sample: the object's cloud seen from a random viewpoint (Open3D hidden-point removal),
@@ -46,7 +48,7 @@ import numpy as np
 import yaml
 from scipy.spatial.transform import Rotation
 
-from realvlg.dexvlg.dataset import load_dataset, record_grasp, split_grasps
+from realvlg.dexvlg.dataset import load_datasets, record_grasp, split_grasps
 from realvlg.dexvlg.grasp import DexGrasp
 from realvlg.dexvlg.objects import ObjectCloud
 from realvlg.errors import InvalidInputError
@@ -195,7 +197,7 @@ def validate(config: dict) -> dict:
         raise InvalidInputError("the training config needs 'name'")
     data = config.setdefault("data", {})
     if not data.get("root"):
-        raise InvalidInputError("a dexvlg config needs data.root (a grasp dataset folder)")
+        raise InvalidInputError("a dexvlg config needs data.root (a grasp dataset folder, or a list of them)")
     config["data"] = {**DEFAULT_DATA, **data, "view": {**DEFAULT_DATA["view"], **(data.get("view") or {})}}
     config["trainer"] = {**DEFAULT_TRAINER, **(config.get("trainer") or {})}
     config["eval"] = {**DEFAULT_EVAL, **(config.get("eval") or {})}
@@ -258,6 +260,7 @@ def train_dexvlg(config: dict, *, resume: bool = False, export: bool = True):
 
     from realvlg.dexvlg.model import registry_manifest
     from realvlg.grounding import registry
+    from realvlg.graph import repo_path
     from training.plots import plot_curves
     from training.run import RunResult
 
@@ -270,7 +273,7 @@ def train_dexvlg(config: dict, *, resume: bool = False, export: bool = True):
     main = accelerator.is_main_process
     output_dir = pathlib.Path(trainer.get("output_dir") or f"runs/train/{config['name']}")
     output_dir.mkdir(parents=True, exist_ok=True)
-    _, objects, grasps = load_dataset(config["data"]["root"])
+    _, objects, grasps = load_datasets(config["data"]["root"])
     unknown = set(config["data"]["test_objects"]) - set(objects)
     if unknown:
         raise InvalidInputError(f"data.test_objects {sorted(unknown)} are not in the dataset")
@@ -329,10 +332,12 @@ def train_dexvlg(config: dict, *, resume: bool = False, export: bool = True):
         (output_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         if export:
             training = {"method": "dexvlg", "language": model.config.language,
-                        "data_root": str(config["data"]["root"]), "grasps": len(train_records),
+                        "data_root": config["data"]["root"], "grasps": len(train_records),
                         "test_seen": len(parts["test_seen"]), "test_unseen": len(parts["test_unseen"]),
                         "steps": total, "metrics": metrics}
-            model_dir = model.save_pretrained(registry.models_dir() / config["name"],
+            # export_dir (relative to the repository root): the shipped models go into models/
+            export_root = repo_path(config["export_dir"]) if config.get("export_dir") else registry.models_dir()
+            model_dir = model.save_pretrained(export_root / config["name"],
                                               registry_manifest(config["name"], model.config, training,
                                                                 config.get("title", "")))
     return RunResult(output_dir, model_dir, metrics, time.monotonic() - started)

@@ -4,6 +4,7 @@ import dataclasses
 import importlib.util
 import json
 import pathlib
+import shutil
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ from realvlg.dexvlg.datagen import (
 )
 from realvlg.dexvlg.dataset import load_dataset, record_grasp
 from realvlg.dexvlg.grasp import DexGrasp
+from realvlg.dexvlg.preview import TILE, contact_sheet, pick_grasps
 from realvlg.errors import InvalidInputError
 
 # A seed and size for which this small batch yields valid grasps (the generator is deterministic).
@@ -104,3 +106,28 @@ def test_cli_rejects_bad_input(tmp_path, capsys):
     assert main(["dex-datagen", "--out", str(tmp_path / "b"), "--objects", "mug", "--parts", "mug/spout",
                  "--no-progress"]) == 2
     assert "no part" in capsys.readouterr().err
+
+
+def test_preview_renders_the_generated_grasps(run, tmp_path):
+    from PIL import Image
+
+    config, meta = run
+    out = tmp_path / "sheet.png"
+    assert main(["dex-datagen", "--out", config.root, "--preview", str(out), "--preview-count", "2"]) == 0
+    sheet = np.asarray(Image.open(out).convert("RGB"))
+    tiles = min(2, meta["counts"]["valid"])
+    assert sheet.shape[1] == 4 * TILE and sheet.shape[0] == TILE + 28
+    for k in range(tiles):  # each tile shows the hand and the orange on the black background
+        assert sheet[:TILE, k * TILE:(k + 1) * TILE].max(-1).mean() > 10
+    assert sheet[:TILE, 3 * TILE:].max() == 255  # the unused tile stays white
+    empty = tmp_path / "empty"
+    shutil.copytree(config.root, empty, ignore=shutil.ignore_patterns("grasps.jsonl"))
+    with pytest.raises(InvalidInputError, match="no grasps"):
+        contact_sheet(empty, tmp_path / "x.png")
+
+
+def test_pick_grasps_goes_round_robin_over_parts():
+    records = [{"object": o, "part": p, "id": i} for i, (o, p) in
+               enumerate([("mug", "body")] * 3 + [("mug", "handle")] + [("orange", "body")] * 2)]
+    assert [r["id"] for r in pick_grasps(records, 4)] == [0, 3, 4, 1]
+    assert len(pick_grasps(records, 10)) == 6 and pick_grasps([], 3) == []

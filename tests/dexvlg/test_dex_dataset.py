@@ -49,6 +49,21 @@ def test_round_trip(tmp_path):
     np.testing.assert_allclose(g.rotation.as_quat(), records[1]["quaternion_xyzw"], atol=1e-6)
 
 
+def test_several_roots_merge_and_refuse_duplicate_grasps(tmp_path):
+    first = make_dataset(tmp_path / "a", grasps=2)
+    make_dataset(tmp_path / "b", grasps=3)
+    (tmp_path / "b" / "grasps.jsonl").write_text("".join(
+        json.dumps({**r, "id": r["id"].replace("0000", "0001")}) + "\n"
+        for r in map(json.loads, (tmp_path / "b" / "grasps.jsonl").read_text().splitlines())))
+    metas, objects, grasps = ds.load_datasets([tmp_path / "a", str(tmp_path / "b")])
+    assert len(metas) == 2 and list(objects) == ["mug"] and len(grasps) == 5 and grasps[:2] == first
+    assert ds.load_datasets(tmp_path / "a")[2] == first
+    with pytest.raises(InvalidInputError, match="both"):
+        ds.load_datasets([tmp_path / "a", tmp_path / "a"])
+    with pytest.raises(InvalidInputError, match="no grasp dataset"):
+        ds.load_datasets([])
+
+
 @pytest.mark.parametrize("corrupt, message", [
     (lambda r: r.pop("joints"), "missing"),
     (lambda r: r.update(joints=[0.0] * 21), "joints must be 22"),

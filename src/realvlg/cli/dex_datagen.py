@@ -23,6 +23,9 @@ def register(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="candidates optimised together")
     p.add_argument("--steps", type=int, default=d.steps, help="optimisation steps per batch")
     p.add_argument("--cloud-points", type=int, default=d.cloud_points, help="points per object cloud")
+    p.add_argument("--preview", metavar="PNG", default="",
+                   help="instead of generating: render up to --preview-count grasps of the dataset at --out into PNG")
+    p.add_argument("--preview-count", type=int, default=12)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
 
@@ -32,6 +35,11 @@ def run(args) -> int:
 
     from realvlg.dexvlg.datagen import DexDatagenConfig, generate
 
+    if args.preview:
+        from realvlg.dexvlg.preview import contact_sheet
+
+        print(contact_sheet(args.out, args.preview, n=args.preview_count))
+        return 0
     objects = tuple(o.strip() for o in args.objects.split(",") if o.strip())
     if not objects:
         raise InvalidInputError("--objects names no object")

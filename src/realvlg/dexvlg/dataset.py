@@ -157,6 +157,28 @@ def load_dataset(root: str | os.PathLike) -> tuple[dict, dict[str, ObjectCloud],
     return meta, objects, grasps
 
 
+def load_datasets(roots) -> tuple[list[dict], dict[str, ObjectCloud], list[dict]]:
+    """:func:`load_dataset` of one root or of several (e.g. generator runs on different objects,
+    run side by side): ``(metas, objects, grasps)`` merged. Poses are in the object frame, which
+    every run shares, so an object in several roots keeps the first root's cloud; a grasp id that
+    occurs twice raises :class:`InvalidInputError`."""
+    roots = [roots] if isinstance(roots, (str, os.PathLike)) else list(roots)
+    if not roots:
+        raise InvalidInputError("no grasp dataset given")
+    metas, objects, grasps, seen = [], {}, [], {}
+    for root in roots:
+        meta, objs, records = load_dataset(root)
+        metas.append(meta)
+        for name, cloud in objs.items():
+            objects.setdefault(name, cloud)
+        for r in records:
+            if r["id"] in seen:
+                raise InvalidInputError(f"grasp {r['id']!r} is in both {seen[r['id']]} and {root}")
+            seen[r["id"]] = root
+        grasps += records
+    return metas, objects, grasps
+
+
 def split_of(record: dict, test_objects=TEST_OBJECTS, test_fraction: float = 0.1) -> str:
     """``"train"``, ``"test_seen"`` or ``"test_unseen"`` for one record (module docstring)."""
     if record["object"] in test_objects:
