@@ -32,7 +32,8 @@ exports). Every ``eval_every`` steps: the flow loss on
 held-out grasps (fixed noise) and the pose error of sampled grasps against the nearest ground-truth
 grasp of the same object and caption (translation m, rotation deg, mean |joint| rad). Checkpoints
 every ``save_every`` steps (``checkpoint/``: model + AdamW state as safetensors, ``trainer_state.json``)
-allow ``resume``. Finally ``log_history.json``, ``curves.png`` and the export to ``<models dir>/<name>``.
+allow ``resume``. Finally ``log_history.json``, ``curves.png`` and the export to ``<export_dir>/<name>`` (with the curves as
+``training_curve.png``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ import dataclasses
 import json
 import math
 import pathlib
+import shutil
 import time
 
 import numpy as np
@@ -340,4 +342,5 @@ def train_dexvlg(config: dict, *, resume: bool = False, export: bool = True):
             model_dir = model.save_pretrained(export_root / config["name"],
                                               registry_manifest(config["name"], model.config, training,
                                                                 config.get("title", "")))
+            shutil.copyfile(output_dir / "curves.png", model_dir / "training_curve.png")
     return RunResult(output_dir, model_dir, metrics, time.monotonic() - started)

@@ -49,7 +49,7 @@ def test_round_trip(tmp_path):
     np.testing.assert_allclose(g.rotation.as_quat(), records[1]["quaternion_xyzw"], atol=1e-6)
 
 
-def test_several_roots_merge_and_refuse_duplicate_grasps(tmp_path):
+def test_several_roots_merge_keeping_identical_repeats_once(tmp_path):
     first = make_dataset(tmp_path / "a", grasps=2)
     make_dataset(tmp_path / "b", grasps=3)
     (tmp_path / "b" / "grasps.jsonl").write_text("".join(
@@ -57,9 +57,12 @@ def test_several_roots_merge_and_refuse_duplicate_grasps(tmp_path):
         for r in map(json.loads, (tmp_path / "b" / "grasps.jsonl").read_text().splitlines())))
     metas, objects, grasps = ds.load_datasets([tmp_path / "a", str(tmp_path / "b")])
     assert len(metas) == 2 and list(objects) == ["mug"] and len(grasps) == 5 and grasps[:2] == first
-    assert ds.load_datasets(tmp_path / "a")[2] == first
-    with pytest.raises(InvalidInputError, match="both"):
-        ds.load_datasets([tmp_path / "a", tmp_path / "a"])
+    assert ds.load_datasets(tmp_path / "a")[2] == first == ds.load_datasets([tmp_path / "a", tmp_path / "a"])[2]
+    changed = make_dataset(tmp_path / "c", grasps=1)[0]
+    assert changed == first[0]  # the same generator output …
+    (tmp_path / "c" / "grasps.jsonl").write_text(json.dumps({**changed, "joints": [0.1] * 22}) + "\n")
+    with pytest.raises(InvalidInputError, match="differs"):  # … but not here
+        ds.load_datasets([tmp_path / "a", tmp_path / "c"])
     with pytest.raises(InvalidInputError, match="no grasp dataset"):
         ds.load_datasets([])
 

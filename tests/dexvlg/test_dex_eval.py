@@ -101,6 +101,31 @@ def test_a_trial_scores_suc_for_a_lifted_object_and_not_for_a_missed_one(orange_
     assert abs(missed.height_gain) < 0.005
 
 
+def test_replayed_dataset_grasps_are_scored_like_a_model(orange_world):
+    from realvlg.dexvlg.dataset import grasp_record
+    from realvlg.dexvlg.eval import REPLAY, DexEvalConfig, replay_trial, run_replay
+    from realvlg.dexvlg.hand import ShadowHand
+    from realvlg.dexvlg.sim import dex_scene
+
+    hand, config = ShadowHand(), DexEvalConfig(trials=1, objects=("orange",), seed=0)
+    w = orange_world
+    w.reset(dex_scene(config.setting, config.seed, ["orange"], w.config))
+    base_object = w.render().object_poses["orange"]
+    records = []
+    for k, offset in enumerate(((0, 0, 0), (0, 0, 0.25), (2.0, 0, 0))):  # lifts, grasps air, out of reach
+        g = ScriptedPlanner(w, offset).plan(None, "", target=("orange", "body"), seed=0).best.grasp
+        in_object = g.transformed(np.linalg.inv(base_object), "object")
+        records.append(grasp_record(f"orange-body-0000-{k:02d}", "orange", "body", ["thumb", "index"], in_object, {}))
+    lifted, missed, refused = (replay_trial(w, r, 0, config, hand) for r in records)
+    assert lifted.model == REPLAY and lifted.suc and lifted.pta and lifted.instruction == records[0]["caption"]
+    assert not missed.suc and not missed.pta and missed.outcome == "nothing held after the lift"
+    assert not (refused.suc or refused.pta or refused.pga) and "reach" in refused.outcome
+    # run_replay: the first `trials` grasps per object, objects without grasps refused
+    assert [r.suc for r in run_replay(records, config, progress=False)] == [True]
+    with pytest.raises(InvalidInputError, match="no dataset grasps"):
+        run_replay(records, DexEvalConfig(objects=("mug",)), progress=False)
+
+
 def test_dex_eval_end_to_end_with_a_tiny_random_model(tmp_path, monkeypatch, capsys):
     from realvlg.cli import main
     from realvlg.dexvlg.model import build_model
@@ -109,10 +134,12 @@ def test_dex_eval_end_to_end_with_a_tiny_random_model(tmp_path, monkeypatch, cap
         build_model("tiny", seed=1).save_pretrained(tmp_path / "models" / name)
     monkeypatch.setenv("REALVLG_MODELS", str(tmp_path / "models"))
     out = tmp_path / "eval.json"
+    data = _orange_dataset(tmp_path / "data")
     code = main(["dex-eval", "--trials", "1", "--objects", "orange", "--model", "tiny-a", "--baseline", "tiny-b",
-                 "--samples", "4", "--flow-steps", "2", "--json", str(out), "--no-progress"])
+                 "--samples", "4", "--flow-steps", "2", "--json", str(out), "--no-progress", "--replay", str(data)])
     assert code == 0
     doc = json.loads(out.read_text())
+    assert doc["checkpoints"]["dataset"] == [str(data)] and doc["models"]["dataset"]["trials"] == 1
     for label in ("dexvlg", "baseline"):
         summary = doc["models"][label]
         assert {"suc", "pta", "pga", "trials", "objects"} <= set(summary) and summary["trials"] == 1
@@ -124,3 +151,20 @@ def test_dex_eval_end_to_end_with_a_tiny_random_model(tmp_path, monkeypatch, cap
     table = capsys.readouterr().out
     assert "| dexvlg | **overall** | 1 |" in table and "| baseline | orange | 1 |" in table
     assert main(["dex-eval", "--trials", "0", "--objects", "orange", "--model", "tiny-a", "--baseline", ""]) == 2
+
+
+def _orange_dataset(root):
+    """A grasp dataset with one (arbitrary) grasp of the orange."""
+    from scipy.spatial.transform import Rotation
+
+    from realvlg.dexvlg import dataset as ds
+    from realvlg.dexvlg.grasp import SHADOW_JOINTS, DexGrasp
+    from realvlg.dexvlg.objects import object_cloud
+
+    (root / "objects").mkdir(parents=True)
+    ds.save_object_cloud(root / "objects" / "orange.npz", object_cloud("orange", 256, 0))
+    ds.write_meta(root, {"generator": ds.GENERATOR, "version": ds.FORMAT_VERSION, "seed": 0, "hand": "shadow",
+                         "joints": list(SHADOW_JOINTS), "objects": ["orange"]})
+    grasp = DexGrasp([0.0, -0.1, 0.05], Rotation.identity(), np.zeros(len(SHADOW_JOINTS)), "object")
+    ds.append_records(root, [ds.grasp_record("orange-body-0000-00", "orange", "body", ["thumb"], grasp, {})])
+    return root

@@ -290,6 +290,8 @@ def test_training_run_exports_a_loadable_model(tmp_path, monkeypatch):
         train(load_config("dexvlg-smoke", [f"data.root={root}", "data.test_objects=[teapot]"]))
     assert (result.output_dir / "curves.png").stat().st_size > 1000
     assert (result.output_dir / "checkpoint" / "optimizer.safetensors").is_file()
+    assert result.model_dir == tmp_path / "models" / "dexvlg-smoke"
+    assert (result.model_dir / "training_curve.png").read_bytes() == (result.output_dir / "curves.png").read_bytes()
     model = DexVLG.from_pretrained("dexvlg-smoke")
     assert model.config.translation_std[0] > 0.01 and len(model.config.joints_mean) == 22
     points, colors, _ = mug_cloud()
@@ -300,3 +302,16 @@ def test_training_run_exports_a_loadable_model(tmp_path, monkeypatch):
     train(more, resume=True, export=False)
     resumed = json.loads((result.output_dir / "log_history.json").read_text())
     assert resumed[-1]["step"] == 32 and len(resumed) > len(history)
+
+
+@pytest.mark.parametrize("name, language", [("dexvlg-sim", True), ("dexvlg-sim-nolang", False)])
+def test_shipped_models_load_by_name_and_grasp_near_the_object(name, language, tmp_path, monkeypatch):
+    from realvlg.dexvlg.model import DexVLG
+
+    monkeypatch.setenv("REALVLG_MODELS", str(tmp_path))  # an empty user folder: the repository's models/ answers
+    model = DexVLG.from_pretrained(name)
+    assert model.config.language is language and model.config.preset == "tiny"
+    points, colors, _ = mug_cloud()
+    grasps = sample_grasps(model, points, colors, BODY, n=8, steps=10)
+    reach = [np.linalg.norm(g.position - points.mean(axis=0)) for g in grasps]
+    assert max(reach) < 0.3  # palms around the mug (trained: 0.1–0.2 m from its centre), not anywhere

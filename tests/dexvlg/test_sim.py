@@ -169,6 +169,20 @@ def test_the_plan_checks_the_whole_joint_path_against_the_table(bottle_world):
     assert not ex.path_hits_table(start, near, open_hand, open_hand)
 
 
+def test_the_pre_grasp_takes_the_nearest_ik_branch_that_clears_the_table(bottle_world):
+    ex = MujocoUR10eExecutor(bottle_world)
+    open_hand = np.zeros(len(SHADOW_JOINTS))
+    palm_down = _top_grasp((0.6, 0.0, 0.1), {}).homogeneous()
+    # an IK branch of that pose which folds the arm through the table; as the "current" joints it is
+    # the nearest branch, so plain IK returns it
+    folded = np.array([2.713, 1.039, -2.485, 1.447, 1.143, 0.0])
+    assert bottle_world.collides_with_table(folded, open_hand)
+    np.testing.assert_allclose(ex._ik(palm_down, folded, "the pose"), folded, atol=1e-3)
+    clear = ex._ik(palm_down, folded, "the pose", open_hand)
+    assert not bottle_world.collides_with_table(clear, open_hand)
+    np.testing.assert_allclose(forward_kinematics(clear) @ TOOL0_T_PALM, palm_down, atol=1e-6)
+
+
 def test_grasp_in_mid_air_fails_the_lift_check(bottle_world):
     w = bottle_world
     ex = MujocoUR10eExecutor(w)

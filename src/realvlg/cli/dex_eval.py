@@ -15,9 +15,11 @@ def register(subparsers) -> None:
                               description=__doc__)
     p.add_argument("--trials", type=int, default=3, help="trials per object (default %(default)s)")
     p.add_argument("--json", default="", help="write the figures and trials to this JSON file")
-    p.add_argument("--model", default="dexvlg-smoke", help="DexVLG checkpoint: registry name or folder (default %(default)s)")
-    p.add_argument("--baseline", default="dexvlg-nolang-smoke",
+    p.add_argument("--model", default="dexvlg-sim", help="DexVLG checkpoint: registry name or folder (default %(default)s)")
+    p.add_argument("--baseline", default="dexvlg-sim-nolang",
                    help="language-free baseline checkpoint ('' to skip; default %(default)s)")
+    p.add_argument("--replay", default="", metavar="ROOT[,ROOT]",
+                   help="also replay the first --trials grasps per object of these grasp datasets (row 'dataset')")
     p.add_argument("--objects", default="", help="comma-separated object names (default: all ten)")
     p.add_argument("--samples", type=int, default=16, help="grasps sampled per trial (default %(default)s)")
     p.add_argument("--flow-steps", type=int, default=10, help="Euler steps of the flow (default %(default)s)")
@@ -29,7 +31,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from realvlg.dexvlg.eval import DexEvalConfig, markdown_table, report, run_benchmark
+    from realvlg.dexvlg.dataset import load_datasets
+    from realvlg.dexvlg.eval import DexEvalConfig, markdown_table, report, run_benchmark, run_replay
     from realvlg.dexvlg.model import DexVLG
     from realvlg.dexvlg.pipeline import DexPlannerConfig
 
@@ -45,6 +48,10 @@ def run(args) -> int:
                            setting=args.setting, seed=args.seed, width=width, height=height,
                            planner=DexPlannerConfig(samples=args.samples, flow_steps=args.flow_steps))
     results = run_benchmark(models, config, progress=not args.no_progress)
+    if args.replay:
+        roots = [r.strip() for r in args.replay.split(",") if r.strip()]
+        results += run_replay(load_datasets(roots)[2], config, progress=not args.no_progress)
+        names["dataset"] = roots
     sizes = {label: sum(p.numel() for p in m.parameters()) for label, m in models.items()}
     document = report(results, config, {"checkpoints": names, "parameters": sizes})
     print(markdown_table(document["models"]))

@@ -160,8 +160,9 @@ def load_dataset(root: str | os.PathLike) -> tuple[dict, dict[str, ObjectCloud],
 def load_datasets(roots) -> tuple[list[dict], dict[str, ObjectCloud], list[dict]]:
     """:func:`load_dataset` of one root or of several (e.g. generator runs on different objects,
     run side by side): ``(metas, objects, grasps)`` merged. Poses are in the object frame, which
-    every run shares, so an object in several roots keeps the first root's cloud; a grasp id that
-    occurs twice raises :class:`InvalidInputError`."""
+    every run shares, so an object in several roots keeps the first root's cloud. A unit generated
+    in two runs with the same seed gives the same records: an identical repeat is kept once, a grasp
+    id with two different records raises :class:`InvalidInputError`."""
     roots = [roots] if isinstance(roots, (str, os.PathLike)) else list(roots)
     if not roots:
         raise InvalidInputError("no grasp dataset given")
@@ -173,9 +174,12 @@ def load_datasets(roots) -> tuple[list[dict], dict[str, ObjectCloud], list[dict]
             objects.setdefault(name, cloud)
         for r in records:
             if r["id"] in seen:
-                raise InvalidInputError(f"grasp {r['id']!r} is in both {seen[r['id']]} and {root}")
-            seen[r["id"]] = root
-        grasps += records
+                first_root, first = seen[r["id"]]
+                if first != r:
+                    raise InvalidInputError(f"grasp {r['id']!r} differs between {first_root} and {root}")
+                continue
+            seen[r["id"]] = root, r
+            grasps.append(r)
     return metas, objects, grasps
 
 

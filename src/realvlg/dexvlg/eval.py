@@ -25,7 +25,9 @@ Per object of :data:`realvlg.sim.objects.OBJECTS` (all have named parts) and per
 
 A trial in which no sampled grasp passes the ranking and the executor's planning scores 0 on all
 three (the refusal is kept in the trial record). The same scenes, instructions and sampling seeds go to every model (the trained
-model and the language-free baseline). :func:`summarise` averages per object and overall;
+model and the language-free baseline). :func:`run_replay` scores the generator's own grasps (model
+label ``dataset``) through the same scenes, executor and scoring — the ceiling of the execution
+chain for grasps known to be valid. :func:`summarise` averages per object and overall;
 :func:`markdown_table` prints them.
 """
 
@@ -38,9 +40,10 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from realvlg.dexvlg.dataset import caption
-from realvlg.errors import InvalidInputError
+from realvlg.errors import GraspRefusedError, InvalidInputError
 
 METRICS = ("suc", "pta", "pga")
+REPLAY = "dataset"  # the model label of replayed dataset grasps (run_replay)
 
 
 # -- scoring -------------------------------------------------------------------------------------
@@ -112,7 +115,6 @@ def _object_points(name: str, n: int, seed: int):
 
 def run_trial(world, planner, model_name: str, obj: str, trial: int, config: DexEvalConfig, hand) -> TrialResult:
     """One scene, one instruction, one executed grasp (module docstring)."""
-    from realvlg.dexvlg.grasp import FINGERS
     from realvlg.dexvlg.pipeline import DexScene, first_executable
     from realvlg.dexvlg.sim import dex_scene
     from realvlg.dexvlg.sim_executor import MujocoUR10eExecutor
@@ -130,7 +132,15 @@ def run_trial(world, planner, model_name: str, obj: str, trial: int, config: Dex
     chosen, refusal = first_executable(plan, executor)
     if chosen is None:
         return TrialResult(model_name, obj, part, trial, instruction, False, False, False, outcome=refusal)
-    grasp = chosen.grasp
+    return _execute_and_score(world, executor, observation, chosen.grasp, model_name, obj, part, trial, instruction,
+                              config, hand, chosen.score)
+
+
+def _execute_and_score(world, executor, observation, grasp, model_name: str, obj: str, part: str, trial: int,
+                       instruction: str, config: DexEvalConfig, hand, score: float = float("nan")) -> TrialResult:
+    """PTA / PGA of ``grasp`` (base frame) against the object's part-labelled surface at its observed
+    pose, then execute it and check the lift (module docstring, step 5)."""
+    from realvlg.dexvlg.grasp import FINGERS
 
     cloud = _object_points(obj, config.object_points, config.seed)
     T = observation.object_poses[obj]
@@ -145,7 +155,49 @@ def run_trial(world, planner, model_name: str, obj: str, trial: int, config: Dex
     lift = world.lift_check(obj)
     outcome = "lifted" if lift.success else (result.reason or f"not lifted ({lift.height_gain * 100:.1f} cm)")
     return TrialResult(model_name, obj, part, trial, instruction, lift.success, pta, pga, on, outcome,
-                       lift.height_gain, chosen.score)
+                       lift.height_gain, score)
+
+
+def replay_trial(world, record: dict, trial: int, config: DexEvalConfig, hand) -> TrialResult:
+    """A generated grasp (dataset record, object frame) as the policy: the scene of trial ``trial``,
+    the grasp moved to the object's observed pose, planned (a refusal scores 0), executed, scored
+    like a model's — the ceiling of the execution chain on grasps the generator validated."""
+    from realvlg.dexvlg.dataset import record_grasp
+    from realvlg.dexvlg.sim import dex_scene
+    from realvlg.dexvlg.sim_executor import MujocoUR10eExecutor
+
+    obj, part, instruction = record["object"], record["part"], record["caption"]
+    world.reset(dex_scene(config.setting, config.seed + trial, [obj], world.config))
+    observation = world.render()
+    grasp = record_grasp(record).transformed(observation.object_poses[obj], "base")
+    executor = MujocoUR10eExecutor(world)
+    try:
+        executor.plan(grasp)
+    except GraspRefusedError as exc:
+        return TrialResult(REPLAY, obj, part, trial, instruction, False, False, False, outcome=str(exc))
+    return _execute_and_score(world, executor, observation, grasp, REPLAY, obj, part, trial, instruction, config, hand)
+
+
+def run_replay(grasps: Sequence[dict], config: DexEvalConfig = DexEvalConfig(), progress: bool = True) -> list[TrialResult]:
+    """:func:`replay_trial` of the first ``config.trials`` grasps of each object of ``config.objects``
+    (all with grasps when empty) in ``grasps`` (dataset records), trial ``t`` on the ``t``-th."""
+    from tqdm import tqdm
+
+    from realvlg.dexvlg.hand import ShadowHand
+    from realvlg.dexvlg.sim import DexCameraConfig, DexSimConfig, DexSimWorld
+
+    by_object: dict[str, list[dict]] = {}
+    for record in grasps:
+        if not config.objects or record["object"] in config.objects:
+            by_object.setdefault(record["object"], []).append(record)
+    if not by_object:
+        raise InvalidInputError(f"no dataset grasps of {list(config.objects) or 'any object'} to replay")
+    cases = [(r, t) for records in by_object.values() for t, r in enumerate(records[: config.trials])]
+    hand = ShadowHand()
+    sim_config = DexSimConfig(camera=DexCameraConfig(config.width, config.height))
+    with DexSimWorld((), sim_config, objects=tuple(by_object)) as world:
+        return [replay_trial(world, record, t, config, hand)
+                for record, t in tqdm(cases, desc="dex-eval replay", disable=not progress)]
 
 
 def run_benchmark(models: dict, config: DexEvalConfig = DexEvalConfig(), progress: bool = True) -> list[TrialResult]:

@@ -19,7 +19,8 @@ checks every ``sweep_step`` rad of the moves from the current joints to the pre-
 approach and into the grasp) raises :class:`~realvlg.errors.GraspRefusedError` and nothing moves.
 
 IK: :func:`~realvlg.dexvlg.ur10e.solve_ik` (closed form, the branch nearest the current joints)
-through the hand mount :data:`~realvlg.dexvlg.ur10e.TOOL0_T_PALM`, as the ur_rtde executor does.
+through the hand mount :data:`~realvlg.dexvlg.ur10e.TOOL0_T_PALM`, as the ur_rtde executor does; at
+the pre-grasp pose, when that branch puts the robot into the table, the nearest branch that does not.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ _T_PALM_FLANGE = np.linalg.inv(TOOL0_T_PALM)
 class MujocoUR10eConfig:
     pregrasp_distance: float = 0.10  # m back along the approach
     preshape_fraction: float = 0.2
-    squeeze: float = 0.2  # rad past the grasp joints
+    squeeze: float = 0.5  # rad past the grasp joints (the grip force of the position-servoed fingers)
     lift_height: float = 0.10  # m
     waypoints: int = 8  # IK points on the approach and lift lines
     move_duration: float = 2.5  # s, joint move to the pre-grasp
@@ -134,12 +135,11 @@ class MujocoUR10eExecutor:
         T_pre[:3, 3] -= cfg.pregrasp_distance * approach
         T_lift = T_grasp.copy()
         T_lift[2, 3] += cfg.lift_height
-        q_pre = self._ik(T_pre, self.world.arm_q(), "the pre-grasp pose")
+        q_now = self.world.arm_q()
+        q_pre = self._ik(T_pre, q_now, "the pre-grasp pose", preshape)
         approach_q = self._line(T_pre, T_grasp, q_pre, "the approach")
         lift_q = self._line(T_grasp, T_lift, approach_q[-1], "the lift")
-        q_now = self.world.arm_q()
-        fingers_now = self.world.hand_q()
-        for q0, q1, f0, f1, what in ((q_now, q_pre, fingers_now, preshape, "on the way to the pre-grasp pose"),
+        for q0, q1, f0, f1, what in ((q_now, q_pre, self.world.hand_q(), preshape, "on the way to the pre-grasp pose"),
                                      *((a, b, preshape, preshape, "on the approach")
                                        for a, b in zip((q_pre, *approach_q[:-1]), approach_q[:-1])),
                                      (approach_q[-2] if len(approach_q) > 1 else q_pre, approach_q[-1],
@@ -157,12 +157,19 @@ class MujocoUR10eExecutor:
         return any(self.world.collides_with_table(q0 + s * (q1 - q0), fingers0 + s * (fingers1 - fingers0))
                    for s in np.linspace(0, 1, n + 1)[1:])
 
-    def _ik(self, T_base_palm: np.ndarray, q_near: np.ndarray, what: str) -> np.ndarray:
+    def _ik(self, T_base_palm: np.ndarray, q_near: np.ndarray, what: str,
+            fingers: np.ndarray | None = None) -> np.ndarray:
+        """The IK branch nearest ``q_near``; with ``fingers``, the nearest one that keeps the robot
+        (hand at ``fingers``) off the table, when the nearest does not."""
         ik = solve_ik(T_base_palm @ _T_PALM_FLANGE, q_near)
         if not ik.reachable:
             p = T_base_palm[:3, 3]
             raise GraspRefusedError(f"{what} is out of the UR10e's reach (palm at {np.round(p, 3).tolist()} m)")
-        return ik.q
+        if fingers is None or not self.world.collides_with_table(ik.q, fingers):
+            return ik.q
+        branches = [q for q in ik.candidates if np.isfinite(q).all()]
+        branches.sort(key=lambda q: np.abs(q - q_near).max())
+        return next((q for q in branches if not self.world.collides_with_table(q, fingers)), ik.q)
 
     def _line(self, T0: np.ndarray, T1: np.ndarray, q0: np.ndarray, what: str) -> np.ndarray:
         """IK along the straight palm line T0 → T1 (same orientation, the translation lerped)."""

@@ -73,7 +73,7 @@ class DexGraspNode(Node):
         config = DexSimConfig(camera=DexCameraConfig(int(p("width", 320)), int(p("height", 180))))
         self.world = DexSimWorld(dex_scene(p("setting", "clutter"), int(p("seed", 0)), objects, config), config)
         self.arm = MujocoUR10eExecutor(self.world)
-        model = DexVLG.from_pretrained(p("model", "dexvlg-smoke"))
+        model = DexVLG.from_pretrained(p("model", "dexvlg-sim"))
         self.planner = DexGraspPlanner(model, config=DexPlannerConfig(int(p("samples", 16)), int(p("flow_steps", 10))))
         self.sample_seed = 0
         self.lock = threading.Lock()
