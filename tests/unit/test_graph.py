@@ -60,3 +60,14 @@ def test_the_shadow_hand_graph_is_one_dex_node_and_the_franka_graph_is_unchanged
             plan_graph(hand="shadow", **choice)
     with pytest.raises(InvalidInputError, match="hand"):
         plan_graph(hand="allegro")
+
+
+def test_up_suggests_an_instruction_for_each_graphs_default_scene():
+    import yaml
+
+    from realvlg.cli.up import EXAMPLE_INSTRUCTION
+    from realvlg.graph import HANDS
+
+    assert set(EXAMPLE_INSTRUCTION) == set(HANDS)
+    dex = yaml.safe_load(repo_path("config/dex_grasp_node.yaml").read_text())["dex_grasp_node"]["ros__parameters"]
+    assert any(f" {name}" in EXAMPLE_INSTRUCTION["shadow"] for name in dex["objects"])

@@ -46,6 +46,10 @@ def start_graph(robot: str, camera: str, grounding: str, ready_timeout: float,
         raise
 
 
+# an object in each graph's default simulated scene (sim_node's, config/dex_grasp_node.yaml's)
+EXAMPLE_INSTRUCTION = {"franka": "grasp the banana", "shadow": "grasp the body of the orange"}
+
+
 def run(args) -> int:
     try:
         children = start_graph(args.robot, args.camera, args.grounding, args.ready_timeout, hand=args.hand)
@@ -53,7 +57,7 @@ def run(args) -> int:
         print(f"realvlg up: a node failed to start: {exc}", file=sys.stderr)
         return 1
     print(f"realvlg up: graph running ({', '.join(c.name for c in children)}); "
-          f"try: realvlg grasp \"grasp the banana\"  (Ctrl-C stops)", flush=True)
+          f"try: realvlg grasp \"{EXAMPLE_INSTRUCTION[args.hand]}\"  (Ctrl-C stops)", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
