@@ -60,6 +60,7 @@ def test_generated_grasps_pass_validation(run, validator):
     assert len(grasps) == counts["valid"] and objects["orange"].points.shape == (1024, 3)
     for record in grasps:
         assert record["part"] == "body" and record["checks"]["stable_directions"] == 6
+        assert record["id"].startswith("orange-body-s0-0000-")  # the seed in the id: seeds train together
         assert record["checks"]["penetration_mm"] <= 1000 * PENETRATION_TOL
         result = validator.validate(record_grasp(record), "body")  # the stored (rounded) grasp still passes
         assert result.ok, result
@@ -90,7 +91,7 @@ def test_resume_skips_finished_units_and_drops_cut_off_ones(run):
     path = pathlib.Path(config.root) / "grasps.jsonl"
     before = path.read_text()
     record = json.loads(before.splitlines()[0])
-    record["id"] = "orange-body-0007-00"  # a unit meta.json does not list as finished
+    record["id"] = "orange-body-s0-0007-00"  # a unit meta.json does not list as finished
     with open(path, "a") as f:
         f.write(json.dumps(record) + "\n")
     again = generate(config, progress=False)

@@ -602,7 +602,7 @@ def generate_unit(config: DexDatagenConfig, name: str, part: str, batch: int, cl
             counts["rejected"][result.reason] += 1
             continue
         counts["valid"] += 1
-        records.append(grasp_record(f"{name}-{part}-{batch:04d}-{i:02d}", name, part, result.fingers, grasp,
+        records.append(grasp_record(f"{name}-{part}-s{config.seed}-{batch:04d}-{i:02d}", name, part, result.fingers, grasp,
                                     result.checks))
     return records, counts
 
