@@ -261,8 +261,8 @@ def train_dexvlg(config: dict, *, resume: bool = False, export: bool = True):
     from tqdm import tqdm
 
     from realvlg.dexvlg.model import registry_manifest
-    from realvlg.grounding import registry
     from realvlg.graph import repo_path
+    from realvlg.grounding import registry
     from training.plots import plot_curves
     from training.run import RunResult
 

@@ -12,7 +12,6 @@ from realvlg.ros.process import RosChildProcess, RosProcessError
 from realvlg.ros.spin import READY_PREFIX
 
 
-
 def register(subparsers) -> None:
     p = subparsers.add_parser("up", help="start the ROS 2 graph (camera, executor, grounding, /grasp)",
                               description=__doc__)

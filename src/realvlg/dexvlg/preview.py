@@ -42,8 +42,9 @@ def render_grasp(validator, record: dict, size: int = TILE) -> np.ndarray:
     mujoco.mj_forward(m, d)
     camera = mujoco.MjvCamera()
     camera.lookat[:] = d.xpos[validator.object_body] + (0.0, 0.0, 0.03)
-    knuckles = grasp.rotation.as_matrix()[:, 0]  # palm x: index → little knuckle line
-    camera.azimuth = float(np.degrees(np.arctan2(knuckles[1], knuckles[0])))  # camera on the little-finger side
+    knuckles = grasp.rotation.as_matrix()[:, 0]  # palm x: along the knuckles, towards the index
+    # look towards the index, i.e. from the little-finger side
+    camera.azimuth = float(np.degrees(np.arctan2(knuckles[1], knuckles[0])))
     camera.elevation = -30.0
     camera.distance = 0.45
     with mujoco.Renderer(m, size, size) as renderer:
