@@ -261,10 +261,8 @@ def train_dexvlg(config: dict, *, resume: bool = False, export: bool = True):
     from tqdm import tqdm
 
     from realvlg.dexvlg.model import registry_manifest
-    from realvlg.graph import repo_path
-    from realvlg.grounding import registry
     from training.plots import plot_curves
-    from training.run import RunResult
+    from training.run import RunResult, export_root
 
     started = time.monotonic()
     config = validate(config)
@@ -337,9 +335,7 @@ def train_dexvlg(config: dict, *, resume: bool = False, export: bool = True):
                         "data_root": config["data"]["root"], "grasps": len(train_records),
                         "test_seen": len(parts["test_seen"]), "test_unseen": len(parts["test_unseen"]),
                         "steps": total, "metrics": metrics}
-            # export_dir (relative to the repository root): the shipped models go into models/
-            export_root = repo_path(config["export_dir"]) if config.get("export_dir") else registry.models_dir()
-            model_dir = model.save_pretrained(export_root / config["name"],
+            model_dir = model.save_pretrained(export_root(config) / config["name"],
                                               registry_manifest(config["name"], model.config, training,
                                                                 config.get("title", "")))
             shutil.copyfile(output_dir / "curves.png", model_dir / "training_curve.png")

@@ -311,13 +311,10 @@ def export_embedded(net, config: dict, data: Dataset, decode_config: DecodeConfi
     import shutil
 
     from realvlg.embedded.backend import save_pretrained
-    from realvlg.graph import repo_path
     from realvlg.grounding import registry
+    from training.run import export_root
 
-    # export_dir (relative to the repository root): where the shipped model goes (models/);
-    # default the user's models directory
-    root = repo_path(config["export_dir"]) if config.get("export_dir") else registry.models_dir()
-    folder = save_pretrained(net, root / config["name"], config["name"], decode_config,
+    folder = save_pretrained(net, export_root(config) / config["name"], config["name"], decode_config,
         text_encoder="sentence-transformers/all-MiniLM-L6-v2 (mean pooling, L2-normalised)",
         preprocessing={"input_width": net.config.input_width, "rgb": "ImageNet mean/std",
                        "depth": f"(depth - median valid) / {net.config.depth_scale} m, clipped to ±{net.config.depth_clip}",

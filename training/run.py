@@ -145,6 +145,15 @@ def _trainer(config: dict, model, processor, dataset, output_dir: pathlib.Path):
     return GRPOTrainer(**common)
 
 
+def export_root(config: dict) -> pathlib.Path:
+    """Where a run exports its model: ``export_dir`` (relative to the repository root: the shipped
+    models go to ``models/``) or, by default, the user's models directory."""
+    from realvlg.graph import repo_path
+    from realvlg.grounding import registry
+
+    return repo_path(config["export_dir"]) if config.get("export_dir") else registry.models_dir()
+
+
 def train(config: dict, *, resume: bool = False, export: bool = True) -> RunResult:
     """Run ``config`` (see the module docstring) and return where everything went."""
     if config.get("method") == "embedded":  # the embedded model trains with its own loop

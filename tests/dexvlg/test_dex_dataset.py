@@ -24,13 +24,14 @@ def test_caption_template():
         ds.caption("body", "mug", [])
 
 
-def make_dataset(root, grasps=3):
+def make_dataset(root, grasps=3, obj="mug"):
+    """A dataset of ``grasps`` random (not physically checked) grasps of ``obj``'s body."""
     (root / "objects").mkdir(parents=True)
-    ds.save_object_cloud(root / "objects" / "mug.npz", object_cloud("mug", 256, 0))
+    ds.save_object_cloud(root / "objects" / f"{obj}.npz", object_cloud(obj, 256, 0))
     ds.write_meta(root, {"generator": ds.GENERATOR, "version": ds.FORMAT_VERSION, "seed": 0, "hand": "shadow",
-                         "joints": list(SHADOW_JOINTS), "objects": ["mug"], "counts": {"attempted": 9, "valid": grasps}})
+                         "joints": list(SHADOW_JOINTS), "objects": [obj], "counts": {"attempted": 9, "valid": grasps}})
     rng = np.random.default_rng(0)
-    records = [ds.grasp_record(f"mug-body-0000-{i:02d}", "mug", "body", ["index", "thumb"],
+    records = [ds.grasp_record(f"{obj}-body-0000-{i:02d}", obj, "body", ["index", "thumb"],
                                DexGrasp(rng.normal(size=3) * 0.1, Rotation.random(random_state=i), rng.uniform(0, 1, 22)),
                                {"penetration_mm": 0.5, "stable_directions": 6}) for i in range(grasps)]
     ds.append_records(root, records)

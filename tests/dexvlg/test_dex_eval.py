@@ -134,7 +134,10 @@ def test_dex_eval_end_to_end_with_a_tiny_random_model(tmp_path, monkeypatch, cap
         build_model("tiny", seed=1).save_pretrained(tmp_path / "models" / name)
     monkeypatch.setenv("REALVLG_MODELS", str(tmp_path / "models"))
     out = tmp_path / "eval.json"
-    data = _orange_dataset(tmp_path / "data")
+    from test_dex_dataset import make_dataset
+
+    data = tmp_path / "data"
+    make_dataset(data, grasps=1, obj="orange")
     code = main(["dex-eval", "--trials", "1", "--objects", "orange", "--model", "tiny-a", "--baseline", "tiny-b",
                  "--samples", "4", "--flow-steps", "2", "--json", str(out), "--no-progress", "--replay", str(data)])
     assert code == 0
@@ -152,19 +155,3 @@ def test_dex_eval_end_to_end_with_a_tiny_random_model(tmp_path, monkeypatch, cap
     assert "| dexvlg | **overall** | 1 |" in table and "| baseline | orange | 1 |" in table
     assert main(["dex-eval", "--trials", "0", "--objects", "orange", "--model", "tiny-a", "--baseline", ""]) == 2
 
-
-def _orange_dataset(root):
-    """A grasp dataset with one (arbitrary) grasp of the orange."""
-    from scipy.spatial.transform import Rotation
-
-    from realvlg.dexvlg import dataset as ds
-    from realvlg.dexvlg.grasp import SHADOW_JOINTS, DexGrasp
-    from realvlg.dexvlg.objects import object_cloud
-
-    (root / "objects").mkdir(parents=True)
-    ds.save_object_cloud(root / "objects" / "orange.npz", object_cloud("orange", 256, 0))
-    ds.write_meta(root, {"generator": ds.GENERATOR, "version": ds.FORMAT_VERSION, "seed": 0, "hand": "shadow",
-                         "joints": list(SHADOW_JOINTS), "objects": ["orange"]})
-    grasp = DexGrasp([0.0, -0.1, 0.05], Rotation.identity(), np.zeros(len(SHADOW_JOINTS)), "object")
-    ds.append_records(root, [ds.grasp_record("orange-body-0000-00", "orange", "body", ["thumb"], grasp, {})])
-    return root

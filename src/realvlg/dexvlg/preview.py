@@ -4,6 +4,7 @@ generator validated them — each labelled with its object/part and the fingers 
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
 from collections import defaultdict
 
@@ -27,10 +28,11 @@ def pick_grasps(grasps: list[dict], n: int) -> list[dict]:
     return picked
 
 
-def render_grasp(validator, record: dict, size: int = TILE) -> np.ndarray:
-    """RGB (size, size, 3) of ``record`` on ``validator``'s model (a
-    :class:`~realvlg.dexvlg.datagen.GraspValidator` of the record's object), seen along the hand's
-    knuckle line (the fingers' closing plane in profile), from above."""
+def render_grasp(validator, renderer, record: dict) -> np.ndarray:
+    """RGB image of ``record`` on ``validator``'s model (a
+    :class:`~realvlg.dexvlg.datagen.GraspValidator` of the record's object) by ``renderer`` (a
+    ``mujoco.Renderer`` of that model), seen along the hand's knuckle line (the fingers' closing
+    plane in profile), from above."""
     import mujoco
 
     from realvlg.dexvlg.dataset import record_grasp
@@ -47,13 +49,13 @@ def render_grasp(validator, record: dict, size: int = TILE) -> np.ndarray:
     camera.azimuth = float(np.degrees(np.arctan2(knuckles[1], knuckles[0])))
     camera.elevation = -30.0
     camera.distance = 0.45
-    with mujoco.Renderer(m, size, size) as renderer:
-        renderer.update_scene(d, camera=camera)
-        return renderer.render().copy()
+    renderer.update_scene(d, camera=camera)
+    return renderer.render().copy()
 
 
 def contact_sheet(roots, out: str | pathlib.Path, n: int = 12, columns: int = 4, size: int = TILE) -> pathlib.Path:
     """Render up to ``n`` grasps of the dataset(s) at ``roots`` (:func:`pick_grasps`) into one PNG."""
+    import mujoco
     from PIL import Image, ImageDraw
 
     from realvlg.dexvlg.datagen import GraspValidator
@@ -65,18 +67,20 @@ def contact_sheet(roots, out: str | pathlib.Path, n: int = 12, columns: int = 4,
     if not picked:
         raise InvalidInputError(f"{roots}: the dataset has no grasps to preview")
     hand = ShadowHand()
-    validators: dict[str, GraspValidator] = {}
     rows = -(-len(picked) // columns)
     sheet = Image.new("RGB", (columns * size, rows * (size + 28)), "white")
     draw = ImageDraw.Draw(sheet)
-    for k, record in enumerate(picked):
-        name = record["object"]
-        if name not in validators:
-            validators[name] = GraspValidator(name, hand)
-        x, y = (k % columns) * size, (k // columns) * (size + 28)
-        sheet.paste(Image.fromarray(render_grasp(validators[name], record, size)), (x, y))
-        draw.text((x + 4, y + size + 2), f"{name}/{record['part']}", fill="black")
-        draw.text((x + 4, y + size + 14), ", ".join(record["fingers"]), fill="dimgray")
+    with contextlib.ExitStack() as stack:
+        views = {}  # object → (validator, renderer): one model and one renderer per object
+        for k, record in enumerate(picked):
+            name = record["object"]
+            if name not in views:
+                validator = GraspValidator(name, hand)
+                views[name] = validator, stack.enter_context(mujoco.Renderer(validator.model, size, size))
+            x, y = (k % columns) * size, (k // columns) * (size + 28)
+            sheet.paste(Image.fromarray(render_grasp(*views[name], record)), (x, y))
+            draw.text((x + 4, y + size + 2), f"{name}/{record['part']}", fill="black")
+            draw.text((x + 4, y + size + 14), ", ".join(record["fingers"]), fill="dimgray")
     out = pathlib.Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out)

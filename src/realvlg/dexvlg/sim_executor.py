@@ -165,10 +165,10 @@ class MujocoUR10eExecutor:
         if not ik.reachable:
             p = T_base_palm[:3, 3]
             raise GraspRefusedError(f"{what} is out of the UR10e's reach (palm at {np.round(p, 3).tolist()} m)")
-        if fingers is None or not self.world.collides_with_table(ik.q, fingers):
+        if fingers is None:
             return ik.q
-        branches = [q for q in ik.candidates if np.isfinite(q).all()]
-        branches.sort(key=lambda q: np.abs(q - q_near).max())
+        # the branches nearest first (ik.q heads the list: solve_ik's choice, by the same measure)
+        branches = sorted((q for q in ik.candidates if np.isfinite(q).all()), key=lambda q: np.abs(q - q_near).max())
         return next((q for q in branches if not self.world.collides_with_table(q, fingers)), ik.q)
 
     def _line(self, T0: np.ndarray, T1: np.ndarray, q0: np.ndarray, what: str) -> np.ndarray:
