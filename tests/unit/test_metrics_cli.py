@@ -145,3 +145,27 @@ def test_installed_command(bench):
                            "--no-progress"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "grasp · realvlg-r1 · n = 12" in proc.stdout and "novel" in proc.stdout
+
+
+def test_repeated_rectangles_give_the_official_figures(tmp_path):
+    """Ground truths that list one rectangle several times with its corners rotated: the r1
+    figures per split are those of the official selection (first copy in file order)."""
+    from test_metrics_grasps import official_selection, repeated_rectangles
+
+    pred, gts, owner = repeated_rectangles(300, seed=7)
+    ann, lines = [], []
+    for i, (x, y, theta, width) in enumerate(pred.tolist()):
+        key = {"image_name": "0000.png", "image_path": f"scenes/scene_{100 + i % 90:04d}/kinect/rgb/0000.png",
+               "object_id": i}
+        ann.append({**key, "grasps": gts[owner == i].reshape(-1, 8).tolist()})
+        lines.append(json.dumps({**key, "answer": f"<answer>({x!r}, {y!r}, {theta!r}, {width!r})</answer>"}))
+    (tmp_path / "ann.json").write_text(json.dumps(ann))
+    (tmp_path / "pred").mkdir()
+    (tmp_path / "pred" / "grasp.jsonl").write_text("\n".join(lines) + "\n")
+    r = run_eval(tmp_path, "grasp", "realvlg-r1")
+    best_iou, correct = official_selection(pred, gts, owner)
+    split = np.array(["seen", "similar", "novel"])[(np.arange(len(pred)) % 90) // 30]
+    for name in ("seen", "similar", "novel"):
+        assert r["splits"][name]["gacc"] == correct[split == name].mean()
+        assert r["splits"][name]["miou"] == pytest.approx(best_iou[split == name].mean(), abs=1e-12)
+    assert r["overall"]["validity"] == 1.0
