@@ -120,6 +120,22 @@ def test_report_dir_and_table(bench):
     assert f"{100 * seen['giou']:.1f}/{100 * seen['ciou']:.1f}/100.0" in row
 
 
+def test_r1_bbox_split_without_a_valid_answer_is_null_and_the_report_says_why(bench, capsys):
+    path = bench / "pred" / "bbox.jsonl"
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    for record in records:
+        if "scene_017" in record["image_path"]:      # the novel split
+            record["answer"] = "no box"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    capsys.readouterr()
+    r = run_eval(bench, "bbox", "realvlg-r1", "--report-dir", str(bench / "report"), "--model", "tiny")
+    assert r["splits"]["novel"] == {"iou": None, "giou": None, "diou": None, "ciou": None, "validity": 0.0}
+    assert r["splits"]["seen"]["giou"] > 0 and [n.split(":")[0] for n in r["notes"]] == ["novel"]
+    assert f"note: {r['notes'][0]}" in capsys.readouterr().out
+    table = (bench / "report" / "table.md").read_text()
+    assert "| –/–/0.0 |" in table and f"tiny bbox, {r['notes'][0]}." in table
+
+
 def test_bad_input_exits_2_with_one_line(bench, capsys):
     assert main(["eval", "--task", "bbox", "--annotations", str(bench / "nope.json"),
                  "--predictions", str(bench / "pred" / "bbox.jsonl")]) == 2
