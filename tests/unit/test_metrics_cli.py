@@ -120,6 +120,22 @@ def test_report_dir_and_table(bench):
     assert f"{100 * seen['giou']:.1f}/{100 * seen['ciou']:.1f}/100.0" in row
 
 
+def test_r1_bbox_split_without_a_valid_answer_is_null_and_the_report_says_why(bench, capsys):
+    path = bench / "pred" / "bbox.jsonl"
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    for record in records:
+        if "scene_017" in record["image_path"]:      # the novel split
+            record["answer"] = "no box"
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    capsys.readouterr()
+    r = run_eval(bench, "bbox", "realvlg-r1", "--report-dir", str(bench / "report"), "--model", "tiny")
+    assert r["splits"]["novel"] == {"iou": None, "giou": None, "diou": None, "ciou": None, "validity": 0.0}
+    assert r["splits"]["seen"]["giou"] > 0 and [n.split(":")[0] for n in r["notes"]] == ["novel"]
+    assert f"note: {r['notes'][0]}" in capsys.readouterr().out
+    table = (bench / "report" / "table.md").read_text()
+    assert "| –/–/0.0 |" in table and f"tiny bbox, {r['notes'][0]}." in table
+
+
 def test_bad_input_exits_2_with_one_line(bench, capsys):
     assert main(["eval", "--task", "bbox", "--annotations", str(bench / "nope.json"),
                  "--predictions", str(bench / "pred" / "bbox.jsonl")]) == 2
@@ -145,3 +161,27 @@ def test_installed_command(bench):
                            "--no-progress"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "grasp · realvlg-r1 · n = 12" in proc.stdout and "novel" in proc.stdout
+
+
+def test_repeated_rectangles_give_the_official_figures(tmp_path):
+    """Ground truths that list one rectangle several times with its corners rotated: the r1
+    figures per split are those of the official selection (first copy in file order)."""
+    from test_metrics_grasps import official_selection, repeated_rectangles
+
+    pred, gts, owner = repeated_rectangles(300, seed=7)
+    ann, lines = [], []
+    for i, (x, y, theta, width) in enumerate(pred.tolist()):
+        key = {"image_name": "0000.png", "image_path": f"scenes/scene_{100 + i % 90:04d}/kinect/rgb/0000.png",
+               "object_id": i}
+        ann.append({**key, "grasps": gts[owner == i].reshape(-1, 8).tolist()})
+        lines.append(json.dumps({**key, "answer": f"<answer>({x!r}, {y!r}, {theta!r}, {width!r})</answer>"}))
+    (tmp_path / "ann.json").write_text(json.dumps(ann))
+    (tmp_path / "pred").mkdir()
+    (tmp_path / "pred" / "grasp.jsonl").write_text("\n".join(lines) + "\n")
+    r = run_eval(tmp_path, "grasp", "realvlg-r1")
+    best_iou, correct = official_selection(pred, gts, owner)
+    split = np.array(["seen", "similar", "novel"])[(np.arange(len(pred)) % 90) // 30]
+    for name in ("seen", "similar", "novel"):
+        assert r["splits"][name]["gacc"] == correct[split == name].mean()
+        assert r["splits"][name]["miou"] == pytest.approx(best_iou[split == name].mean(), abs=1e-12)
+    assert r["overall"]["validity"] == 1.0

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import shapely
 
 from realvlg.geometry.grasps import (
     ContactPair,
@@ -148,3 +149,72 @@ def test_many_samples_at_once_keep_their_own_ground_truths():
     for i in range(50):
         expected = rect_iou(np.repeat(preds[i:i + 1], 3, axis=0), gts[3 * i:3 * i + 3]).max()
         assert m.best_iou[i] == pytest.approx(expected)
+
+
+def official_selection(pred, gt_corners, owner):
+    """The official RealVLG-R1 grasp rule as a plain loop (the reference for ties): per prediction
+    (x, y, θ°, w), shapely IoU against each ground truth in file order, the best kept only on a
+    strictly larger IoU, then IoU > .25 and the angle to THAT ground truth < 30°. Returns
+    (best IoU, correct) per prediction."""
+    best_ious, correct = [], []
+    for i, (x, y, theta, width) in enumerate(pred):
+        p = shapely.Polygon(rect_corners(x, y, math.radians(theta), width, 40.0))
+        best_iou, best_angle = 0.0, 999.0
+        for g in gt_corners[owner == i]:
+            q = shapely.Polygon(g)
+            union = p.union(q).area
+            iou = p.intersection(q).area / union if union > 0 else 0.0
+            if iou > best_iou:
+                edge = g[1] - g[0]
+                best_iou = iou
+                best_angle = float(realvlg_r1_angle_diff_deg(theta, math.degrees(math.atan2(edge[1], edge[0]))))
+        best_ious.append(best_iou)
+        correct.append(best_iou > 0.25 and best_angle < 30)
+    return np.array(best_ious), np.array(correct)
+
+
+def repeated_rectangles(n: int, seed: int):
+    """``n`` predictions (x, y, θ°, w) near a ground-truth rectangle that the annotation lists 2–4
+    times with its corners rotated (each rotation by one corner turns its corner0→corner1 angle by
+    90°), plus one other rectangle nearby: (pred (n, 4), gt corners (K, 4, 2), owner (K,))."""
+    rng = np.random.default_rng(seed)
+    x, y = rng.uniform(100, 1100, n), rng.uniform(100, 600, n)
+    theta, width = rng.uniform(-180, 180, n), rng.uniform(20, 120, n)
+    pred = np.stack([x + rng.normal(0, 8, n), y + rng.normal(0, 8, n), theta + rng.normal(0, 40, n),
+                     width * rng.uniform(0.7, 1.3, n)], axis=1)
+    gts, owner = [], []
+    for i in range(n):
+        rect = rect_corners(x[i], y[i], math.radians(theta[i]), width[i], 40.0)
+        for shift in rng.permutation(4)[:rng.integers(2, 5)]:
+            gts.append(np.roll(rect, -shift, axis=0))
+            owner.append(i)
+        gts.append(rect_corners(x[i] + rng.normal(0, 15), y[i] + rng.normal(0, 15), rng.uniform(-3, 3), width[i], 40.0))
+        owner.append(i)
+    return pred, np.array(gts), np.array(owner)
+
+
+def test_official_rule_keeps_the_first_copy_of_a_repeated_rectangle():
+    pred = RectGrasp(50, 50, 0.0, 40, 40)
+    rect = pred.corners()
+    across, along = np.roll(rect, -1, axis=0), rect     # the same polygon, opening at 90° and 0°
+    for gts, expected in ((np.stack([across, along]), False), (np.stack([along, across]), True)):
+        edge_deg = np.degrees(np.arctan2(*(gts[:, 1] - gts[:, 0])[:, ::-1].T))
+        m = match_grasps_realvlg_r1(rect[None], [0.0], gts, edge_deg, [0, 0])
+        assert m.best_iou[0] == pytest.approx(1.0) and m.correct[0] == expected
+
+
+def test_official_rule_on_repeated_rectangles_equals_the_official_selection():
+    """Copies of one rectangle get IoUs that differ in the last bits with the corner order; the
+    official code (shapely) sees equal IoUs and keeps the first copy."""
+    pred, gts, owner = repeated_rectangles(400, seed=20)
+    corners = rect_corners(pred[:, 0], pred[:, 1], np.radians(pred[:, 2]), pred[:, 3], 40.0)
+    iou = pair_iou(corners, gts, owner)
+    first_copy = np.unique(owner, return_index=True)[1]
+    copy_beats_first = [iou[first_copy[i] + 1:first_copy[i] + (owner == i).sum() - 1].max() > iou[first_copy[i]]
+                        for i in range(len(pred))]
+    assert sum(copy_beats_first) > 10        # the case arises: a later copy wins on the last bits
+    edge = gts[:, 1] - gts[:, 0]
+    m = match_grasps_realvlg_r1(corners, pred[:, 2], gts, np.degrees(np.arctan2(edge[:, 1], edge[:, 0])), owner)
+    best_iou, correct = official_selection(pred, gts, owner)
+    np.testing.assert_array_equal(m.correct, correct)
+    np.testing.assert_allclose(m.best_iou, best_iou, atol=1e-12)

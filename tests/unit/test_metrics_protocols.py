@@ -1,13 +1,15 @@
 """Where the realvlg-r1 protocol must differ from standard, and where they agree."""
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
+import shapely
 
 from realvlg.data.realvlg11b import Sample
 from realvlg.errors import InvalidInputError
-from realvlg.geometry.grasps import RectGrasp
+from realvlg.geometry.grasps import RectGrasp, rect_corners
 from realvlg.metrics.benchmark import evaluate, needed_ground_truth
 from realvlg.metrics.protocols import (
     PROTOCOLS,
@@ -114,6 +116,39 @@ def test_nothing_valid_reports_none_or_official_zero():
         {"miou": None, "gacc": None, "validity": 0.0}
     assert evaluate("grasp", samples, preds, R1, progress=False).results()["overall"] == \
         {"miou": 0.0, "gacc": 0.0, "validity": 0.0}
+
+
+def test_nothing_valid_in_a_bbox_split_is_null_in_r1_as_the_official_nan():
+    """The official bbox code averages an empty list there (NaN); its other tasks report 0."""
+    g = [RectGrasp(5, 5, 0, 4, 2).corners()]
+    seen, novel = samples_for([([0, 0, 2, 2], g), ([0, 0, 2, 2], g)])
+    samples = [seen, dataclasses.replace(novel, split="novel")]
+    preds = [{"image_name": "scene_0100/0.png", "object_id": "1", "bbox": [0, 0, 2, 2]},
+             {"image_name": "scene_0100/1.png", "object_id": "1", "answer": "no box"}]
+    r1 = evaluate("bbox", samples, preds, R1, progress=False).results()
+    assert r1["splits"]["novel"] == {"iou": None, "giou": None, "diou": None, "ciou": None, "validity": 0.0}
+    assert r1["splits"]["seen"]["giou"] == 1.0 and r1["overall"]["giou"] == 1.0
+    assert r1["notes"] == ["novel: no valid answer, so the bbox metrics are null "
+                           "(NaN in the official code, which averages the empty list of valid scores)"]
+    none_valid = evaluate("bbox", samples, preds[1:], R1, progress=False).results()
+    assert none_valid["overall"]["ciou"] is None and [n.split(":")[0] for n in none_valid["notes"]] == \
+        ["overall", "seen", "novel"]
+    assert evaluate("bbox", samples, preds, STD, progress=False).results()["notes"] == []
+
+
+def test_non_finite_grasp_angle_is_valid_with_iou_0_in_r1_where_the_official_code_crashes():
+    """θ = 1e999 reads as inf: the official code's rectangle has NaN corners, shapely refuses the
+    polygon and the whole split stops. A number cannot reproduce a crash: r1 scores it IoU 0."""
+    samples = samples_for([([0, 0, 2, 2], [RectGrasp(100, 100, 0.7, 40).corners()])])
+    key = {"image_name": "scene_0100/0.png", "object_id": "1"}
+    answer = [{**key, "answer": "<answer>(100, 100, 1e999, 40)</answer>"}]
+    r1 = evaluate("grasp", samples, answer, R1, progress=False).results()
+    assert r1["overall"] == {"miou": 0.0, "gacc": 0.0, "validity": 1.0} and r1["invalid_reasons"] == {}
+    assert evaluate("grasp", samples, answer, STD, progress=False).results()["invalid_reasons"] == {"non_finite": 1}
+    parsed = [{**key, "grasp": [100, 100, math.inf, 40]}]
+    assert evaluate("grasp", samples, parsed, R1, progress=False).results()["invalid_reasons"] == {"non_finite": 1}
+    with np.errstate(invalid="ignore"), pytest.raises(shapely.errors.GEOSException):   # the official code's fate
+        shapely.Polygon(rect_corners(100, 100, math.radians(math.inf), 40))
 
 
 def test_missing_predictions_count_as_invalid():

@@ -139,3 +139,5 @@ def _print_summary(results: dict, out) -> None:
         print(f"{name:10s}" + cells, file=out)
     if results["invalid_reasons"]:
         print("invalid: " + ", ".join(f"{k} {v}" for k, v in sorted(results["invalid_reasons"].items())), file=out)
+    for note in results["notes"]:
+        print(f"note: {note}", file=out)

@@ -108,9 +108,26 @@ class Evaluation:
                 out[key] = float(valid.mean()) if sel.size else None
                 continue
             values = self.scores[_SCORE_OF.get(key, key)][sel][valid]
-            # the official code reports 0 where nothing is valid; standard says "no value"
-            out[key] = float(values.mean()) if values.size else (0.0 if self.protocol.official else None)
+            out[key] = float(values.mean()) if values.size else self._nothing_valid(sel.size)
         return out
+
+    def _nothing_valid(self, n: int) -> float | None:
+        """A metric's value over ``n`` samples of which none is valid: None (no value) under
+        standard. Under realvlg-r1, 0 as the official grasp, contact and seg code reports, but
+        None for bbox when ``n > 0``: the official bbox code averages the empty list of valid
+        scores (its guard tests the list of all results), which gives NaN, written as null."""
+        if self.protocol.official and not (self.task == "bbox" and n > 0):
+            return 0.0
+        return None
+
+    def _notes(self, counts: dict[str, dict[str, int]]) -> list[str]:
+        """Sentences for people on figures that need explaining: the realvlg-r1 bbox figures that
+        are null because no answer of the group (``counts``: n and valid per group) is valid."""
+        if not (self.protocol.official and self.task == "bbox"):
+            return []
+        return [f"{name}: no valid answer, so the bbox metrics are null (NaN in the official code, "
+                "which averages the empty list of valid scores)"
+                for name, c in counts.items() if c["n"] and not c["valid"]]
 
     def results(self) -> dict:
         """The ``results.json`` document."""
@@ -131,6 +148,7 @@ class Evaluation:
             "skipped_without_ground_truth": self.skipped,
             "unmatched_predictions": self.unmatched_predictions,
             "duplicate_predictions": self.duplicate_predictions,
+            "notes": self._notes(counts),
             **self.extras,
         }
 

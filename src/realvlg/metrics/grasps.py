@@ -37,6 +37,7 @@ from realvlg.geometry.grasps import angle_diff_pi, convex_quad_iou, is_convex_qu
 
 IOU_THRESHOLD = 0.25
 ANGLE_THRESHOLD_DEG = 30.0
+TIE_TOLERANCE = 1e-9  # IoUs this close are the same IoU when picking the best ground truth
 
 
 @dataclass(frozen=True)
@@ -118,10 +119,14 @@ def match_grasps(pred_corners, pred_theta, gt_corners, gt_theta, owner, *,
 
 
 def _first_argmax(values: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
-    """Per owner, the first index k (in input order) holding that owner's largest value, if that
-    value is > 0; -1 otherwise (the official code's strict ``iou > best_iou`` scan from 0)."""
+    """Per owner, the first index k (in input order) of a positive value within
+    :data:`TIE_TOLERANCE` of that owner's largest; -1 where every value is 0. This is the
+    official code's strict ``iou > best_iou`` scan from 0 with IoUs that agree to rounding
+    counted as equal: shapely gives one rectangle listed again with its corners in another order
+    bit-identical IoUs, so that scan keeps the first copy, while the numpy IoU differs in the last
+    bits with the corner order."""
     best = _group_max(values, owner, n)
-    k = np.flatnonzero((values == best[owner]) & (values > 0))
+    k = np.flatnonzero((values >= best[owner] - TIE_TOLERANCE) & (values > 0))
     first = np.full(n, -1, dtype=np.intp)
     owners, pos = np.unique(owner[k], return_index=True)  # owner[k] in input order → first hit
     first[owners] = k[pos]
@@ -145,7 +150,8 @@ def match_grasps_realvlg_r1(pred_corners, pred_theta_deg, gt_corners, gt_theta_d
     """The official RealVLG-R1 rule (``evaluation/eval_grasp.py`` / ``eval_contact.py`` of
     lif314/RealVLG-R1, read for facts):
 
-    * ``best_iou`` = the largest IoU (the first ground truth holding it, scanning in file order);
+    * ``best_iou`` = the IoU of the best ground truth: the first in file order whose IoU is the
+      largest, IoUs within :data:`TIE_TOLERANCE` counting as equal (:func:`_first_argmax`);
     * correct only when THAT ground truth also has an angle difference < 30° (another ground
       truth with IoU > 0.25 and a close angle does not count) and the IoU is > 0.25;
     * angles are compared with :func:`realvlg_r1_angle_diff_deg` (degrees of magnitude ≤ π are

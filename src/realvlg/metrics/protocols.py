@@ -23,8 +23,9 @@
 * grasp / contact: correct only if the single best-IoU ground truth also has a close angle;
   angles of magnitude ≤ π read as radians; contact rectangles 80 px wide (both sides);
 * validity: "structurally parsable" by the official regular expressions
-  (:func:`realvlg_r1_values`): the answer tag is optional, degenerate boxes, zero widths and
-  coincident contacts are valid (they score IoU 0), nothing is checked against the image;
+  (:func:`realvlg_r1_values`): the answer tag is optional, degenerate boxes, zero widths,
+  coincident contacts and non-finite grasp numbers (``1e999``) are valid (they score IoU 0; the
+  official code crashes on a non-finite θ), nothing is checked against the image;
 * every task evaluates only the samples that have grasp annotations (the official loader drops
   the others), seg also needs the mask file and a ground-truth box.
 
@@ -170,7 +171,8 @@ def score_grasps(pred, gt_polygons, owner, protocol: Protocol) -> dict[str, np.n
     concatenated ground-truth polygons (K, 8) with ``owner`` (K,) = their prediction's index."""
     pred = np.asarray(pred, dtype=float).reshape(-1, 4)
     gt = np.asarray(gt_polygons, dtype=float).reshape(-1, 4, 2)
-    corners = rect_corners(pred[:, 0], pred[:, 1], np.radians(pred[:, 2]), pred[:, 3], protocol.grasp_jaw_px)
+    with np.errstate(invalid="ignore"):  # a non-finite θ (valid under realvlg-r1) gives NaN corners: IoU 0
+        corners = rect_corners(pred[:, 0], pred[:, 1], np.radians(pred[:, 2]), pred[:, 3], protocol.grasp_jaw_px)
     if protocol.official:
         edge = gt[:, 1] - gt[:, 0]
         match = match_grasps_realvlg_r1(corners, pred[:, 2], gt, np.degrees(np.arctan2(edge[:, 1], edge[:, 0])), owner)

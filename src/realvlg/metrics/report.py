@@ -2,7 +2,8 @@
 
 :func:`table4` lays out ``results.json`` documents (one per model and task) like the paper's
 Table 4: one row per model, for each split the columns Bbox (gIoU/cIoU/Rv), Seg (Fβ/Sα/Rv),
-Grasp (mIoU/gAcc/Rv) and Contact (mIoU/gAcc/Rv), in percent. :func:`plot_splits` draws the
+Grasp (mIoU/gAcc/Rv) and Contact (mIoU/gAcc/Rv), in percent, "–" where a figure is null, and the
+documents' ``notes`` (why a figure is null) under it. :func:`plot_splits` draws the
 per-split bars of one evaluation and :func:`plot_iou_histogram` the distribution of its
 per-sample IoU (box IoU, mask IoU or best grasp IoU) per split.
 """
@@ -52,6 +53,7 @@ def table4(results: list[dict]) -> str:
     lines.append("")
     lines.append(f"Percent; protocol: {', '.join(protocols)}. Accuracy metrics over valid outputs only; "
                  "Rv = validity rate.")
+    lines += [f"\n{r.get('model', 'model')} {r['task']}, {note}." for r in results for note in r.get("notes", [])]
     return "\n".join(lines) + "\n"
 
 
