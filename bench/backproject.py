@@ -32,6 +32,7 @@ from realvlg.geometry.grasps import ContactPair
 from realvlg.geometry.lift import LiftConfig, lift_grasp
 from realvlg.geometry.projection import backproject_cloud, backproject_image
 from realvlg.io import read_depth_raw
+
 from timing import timed
 
 REALDATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "realdata" / "graspnet_example"

@@ -34,7 +34,6 @@ from realvlg.cameras.replay import ReplayCamera, ReplayCameraConfig
 from realvlg.cameras.synthetic import record_scene
 from realvlg.recording import BagRecorder
 
-
 OPENED = (None, None)  # what a generator yields once its source is open, before any frame
 
 

@@ -28,6 +28,7 @@ import open3d as o3d
 
 from realvlg.planning.antipodal import sample_antipodal
 from realvlg.planning.object_grasp import SupportPlane, principal_axis_grasp
+
 from timing import timed
 
 GOAL_P50_MS = 300.0

@@ -17,12 +17,13 @@ import time
 import mujoco
 import numpy as np
 from scipy.spatial.transform import Rotation
-from timing import timed
 
-from realvlg.dexvlg.grasp import SHADOW_JOINTS, DexGrasp
-from realvlg.dexvlg.hand import assets_dir
 from realvlg.dexvlg.sim import DexCameraConfig, DexSimConfig, DexSimWorld, dex_scene
 from realvlg.dexvlg.sim_executor import MujocoUR10eExecutor
+from realvlg.geometry.grasps import DexGrasp
+from realvlg.shadow_hand import SHADOW_JOINTS, assets_dir
+
+from timing import timed
 
 # The tests' scripted grasp (tests/dexvlg/test_sim.py: ORANGE_GRASP, SPHERE_IN_PALM).
 ORANGE_JOINTS = (0.101, 0.574, 0.154, 0.176, 0.084, 0.556, 0.202, 0.23, 0.215, 0.557, 0.195, 0.223,

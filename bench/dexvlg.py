@@ -21,6 +21,7 @@ import torch
 
 from realvlg.dexvlg.model import build_model, prepare_cloud, sample_grasps
 from realvlg.dexvlg.pointcloud import farthest_point_sample
+
 from timing import timed
 
 

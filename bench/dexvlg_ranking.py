@@ -22,11 +22,12 @@ import sys
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from timing import timed
-
-from realvlg.dexvlg.grasp import FINGERS, DexGrasp
 from realvlg.dexvlg.ranking import hand_points, rank_grasps, rank_with_hand
+from realvlg.geometry.grasps import DexGrasp
+from realvlg.shadow_hand import FINGERS
 from tests.dexvlg.scene_geometry import HANDLE_HI, HANDLE_LO, grasp_at, mug_scene
+
+from timing import timed
 
 
 def sampled_hands(n: int, k: int = 32, s: int = 512, seed: int = 0):

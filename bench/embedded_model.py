@@ -23,12 +23,13 @@ import tempfile
 import numpy as np
 import torch
 from torch import nn
-from timing import timed
 
 from realvlg.embedded.backend import EmbeddedBackend, save_pretrained
 from realvlg.embedded.decode import DecodeConfig
 from realvlg.embedded.model import EmbeddedNet, EmbeddedNetConfig, parameter_count, prepare
 from realvlg.embedded.text import TextEncoder
+
+from timing import timed
 
 
 class GGCNN(nn.Module):

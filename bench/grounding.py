@@ -34,6 +34,7 @@ from realvlg.grounding.coords import CoordinateConvention
 from realvlg.grounding.parsing import parse_answer
 from realvlg.grounding.prompts import build_prompt
 from realvlg.grounding.vlm import encode_data_uri, model_input_image
+
 from timing import timed
 
 REALDATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "realdata" / "graspnet_example"

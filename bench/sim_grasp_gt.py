@@ -12,8 +12,8 @@ import time
 
 from tqdm import tqdm
 
+from realvlg.objects import OBJECTS, ground_truth_grasp
 from realvlg.robots.franka import FrankaConfig, FrankaExecutor
-from realvlg.sim.objects import OBJECTS, ground_truth_grasp
 from realvlg.sim.scenes import generate_scene
 from realvlg.sim.world import CameraConfig, SimWorld, WorldConfig, free_loopback_address
 

@@ -5,11 +5,11 @@ Starts the same nodes with the same parameter files as `realvlg up` (both read
 realvlg.graph.plan_graph), for machines with a full ROS 2 install (launch, launch_ros).
 """
 
-from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
+from launch import LaunchDescription
 from realvlg.graph import CAMERAS, GROUNDINGS, HANDS, REPO_ROOT, ROBOTS, plan_graph
 
 

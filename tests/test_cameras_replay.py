@@ -18,11 +18,11 @@ from realvlg.cameras import (
     EndOfRecordingError,
     RGBDFrame,
     make_camera,
+    topics,
 )
-from realvlg.cameras import topics
 from realvlg.cameras.replay import ReplayCamera, ReplayCameraConfig
-from realvlg.geometry.camera import CameraIntrinsics
 from realvlg.errors import InvalidInputError
+from realvlg.geometry.camera import CameraIntrinsics
 from realvlg.recording import BagRecorder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -215,8 +215,8 @@ def test_loop_and_real_time_pacing(tmp_path):
 
 
 def test_recorder_extra_messages_rclpy_bytes_and_custom_types(tmp_path):
-    from rclpy.serialization import serialize_message
     from geometry_msgs.msg import PoseStamped as RclpyPoseStamped
+    from rclpy.serialization import serialize_message
 
     grounding_msg = (REPO / "ros2_ws/src/realvlg_interfaces/msg/Grounding.msg").read_text()
     with BagRecorder(tmp_path / "bag") as rec:

@@ -12,8 +12,16 @@ from scipy.spatial.transform import Rotation
 from realvlg.errors import InvalidInputError
 from realvlg.geometry.grasps import Grasp6D
 from realvlg.geometry.transforms import (
-    FRANKA_HAND_TCP_OFFSET_M, FrameMismatchError, Transform, base_from_camera, flange_pose_from_tcp,
-    franka_hand_tcp, load_transform, save_transform, tcp_pose_from_flange)
+    FRANKA_HAND_TCP_OFFSET_M,
+    FrameMismatchError,
+    Transform,
+    base_from_camera,
+    flange_pose_from_tcp,
+    franka_hand_tcp,
+    load_transform,
+    save_transform,
+    tcp_pose_from_flange,
+)
 
 CALIBRATION = __import__("pathlib").Path(__file__).resolve().parents[1] / "calibration"
 

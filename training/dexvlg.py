@@ -51,9 +51,9 @@ import yaml
 from scipy.spatial.transform import Rotation
 
 from realvlg.dexvlg.dataset import load_datasets, record_grasp, split_grasps
-from realvlg.dexvlg.grasp import DexGrasp
 from realvlg.dexvlg.objects import ObjectCloud
 from realvlg.errors import InvalidInputError
+from realvlg.geometry.grasps import DexGrasp
 
 DEFAULT_DATA = {"test_objects": [], "test_fraction": 0.1, "jitter": 0.002,
                 "view": {"distance": [0.4, 0.8], "elevation_deg": [20.0, 70.0]}}

@@ -7,8 +7,9 @@ expected contacts, penetrations and closure are known by construction."""
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from realvlg.dexvlg.grasp import FINGERS, DexGrasp
 from realvlg.dexvlg.ranking import LabelledCloud
+from realvlg.geometry.grasps import DexGrasp
+from realvlg.shadow_hand import FINGERS
 
 CENTRE = np.array([0.8, 0.2, 0.0])   # the mug's footprint centre on the table (base frame, m)
 BODY_RADIUS, BODY_HEIGHT = 0.04, 0.10

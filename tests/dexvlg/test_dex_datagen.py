@@ -22,9 +22,9 @@ from realvlg.dexvlg.datagen import (
     generate,
 )
 from realvlg.dexvlg.dataset import load_dataset, record_grasp
-from realvlg.dexvlg.grasp import DexGrasp
 from realvlg.dexvlg.preview import TILE, contact_sheet, pick_grasps
 from realvlg.errors import InvalidInputError
+from realvlg.geometry.grasps import DexGrasp
 
 # A seed and size for which this small batch yields valid grasps (the generator is deterministic).
 CONFIG = DexDatagenConfig(seed=0, objects=("orange",), parts=("orange/body",), batches_per_part=1, batch_size=8,

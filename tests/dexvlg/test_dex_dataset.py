@@ -7,9 +7,10 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from realvlg.dexvlg import dataset as ds
-from realvlg.dexvlg.grasp import SHADOW_JOINTS, DexGrasp
 from realvlg.dexvlg.objects import object_cloud
 from realvlg.errors import InvalidInputError
+from realvlg.geometry.grasps import DexGrasp
+from realvlg.shadow_hand import SHADOW_JOINTS
 
 
 def test_caption_template():

@@ -42,9 +42,9 @@ def test_pta_pga_count_fingers_near_and_closest_to_the_target_part():
 def test_sampled_joints_are_clipped_to_the_hand_and_the_distal_joints_coupled():
     from scipy.spatial.transform import Rotation
 
-    from realvlg.dexvlg.grasp import SHADOW_JOINTS, DexGrasp
-    from realvlg.dexvlg.hand import JOINT_LOWER, JOINT_UPPER
     from realvlg.dexvlg.pipeline import clip_to_hand
+    from realvlg.geometry.grasps import DexGrasp
+    from realvlg.shadow_hand import JOINT_LOWER, JOINT_UPPER, SHADOW_JOINTS
 
     joints = np.linspace(-3, 3, len(SHADOW_JOINTS))
     g = clip_to_hand(DexGrasp((0.1, 0.2, 0.3), Rotation.from_euler("z", 0.4), joints, "base", {"sample": 3}))
@@ -70,9 +70,9 @@ class ScriptedPlanner:
     def plan(self, scene, instruction, *, target, seed):
         from test_sim import ORANGE_GRASP, SPHERE_IN_PALM, _top_grasp
 
-        from realvlg.dexvlg.grasp import DexGrasp
         from realvlg.dexvlg.pipeline import DexPlan
         from realvlg.dexvlg.ranking import RankedGrasp, Ranking
+        from realvlg.geometry.grasps import DexGrasp
 
         w = self.world
         centre = w.data.xipos[w.model.body(f"obj/{target[0]}").id]  # as test_sim's scripted grasp

@@ -6,7 +6,7 @@ import torch
 
 from realvlg.dexvlg.objects import ObjectSDF, object_cloud
 from realvlg.errors import InvalidInputError
-from realvlg.sim.objects import OBJECTS
+from realvlg.objects import OBJECTS
 
 
 @pytest.mark.parametrize("name", sorted(OBJECTS))

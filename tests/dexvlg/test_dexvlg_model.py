@@ -10,7 +10,6 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from realvlg.dexvlg.dataset import CAPTION_TEMPLATE
-from realvlg.dexvlg.grasp import VECTOR_SIZE, DexGrasp
 from realvlg.dexvlg.model import (
     PRESETS,
     build_model,
@@ -20,6 +19,7 @@ from realvlg.dexvlg.model import (
 )
 from realvlg.dexvlg.pointcloud import farthest_point_sample, knn_group
 from realvlg.errors import InvalidInputError
+from realvlg.geometry.grasps import DEX_VECTOR_SIZE, DexGrasp
 
 torch.set_num_threads(1)  # the CI machine is shared; more threads only contend
 FAST = dataclasses.replace(PRESETS["tiny"], n_points=128, pool_factor=1, n_groups=16)
@@ -75,8 +75,8 @@ def test_tiny_model_shapes_and_parameter_counts():
     length = 1 + model.config.n_groups + tokens["input_ids"].shape[1]
     assert hidden.shape == (2, length, model.config.d_model) and mask.shape == (2, length)
     assert mask[1].sum() < mask[0].sum()  # the short instruction is padded
-    v = model.velocity(torch.zeros(2, VECTOR_SIZE), torch.tensor([0.0, 0.5]), hidden, mask)
-    assert v.shape == (2, VECTOR_SIZE)
+    v = model.velocity(torch.zeros(2, DEX_VECTOR_SIZE), torch.tensor([0.0, 0.5]), hidden, mask)
+    assert v.shape == (2, DEX_VECTOR_SIZE)
     counts = count_parameters(model.config)
     assert counts["total"] == sum(p.numel() for p in model.parameters()) < 1_000_000
     assert counts["total"] == sum(v for k, v in counts.items() if k != "total")
@@ -223,7 +223,7 @@ def test_a_florence2_checkpoints_language_model_is_copied_in(tmp_path):
 
 def write_mug_dataset(root, grasps_per_part: int = 3):
     """A dataset in the spec's format (meta.json, objects/mug.npz, grasps.jsonl)."""
-    from realvlg.dexvlg.grasp import SHADOW_JOINTS
+    from realvlg.shadow_hand import SHADOW_JOINTS
 
     points, colors, part_ids = mug_cloud(1500)
     (root / "objects").mkdir(parents=True)

@@ -10,16 +10,10 @@ mujoco = pytest.importorskip("mujoco")
 if importlib.util.find_spec("gymnasium_robotics") is None:
     pytest.skip("gymnasium-robotics (the Shadow Hand MJCF) is not installed", allow_module_level=True)
 
-from realvlg.dexvlg.grasp import FINGERS, SHADOW_JOINTS, DexGrasp
-from realvlg.dexvlg.hand import (
-    FINGER_LINKS,
-    J0_COUPLING,
-    JOINT_LOWER,
-    JOINT_UPPER,
-    ShadowHand,
-    couple_distal,
-)
+from realvlg.dexvlg.hand import FINGER_LINKS, ShadowHand, couple_distal
 from realvlg.errors import InvalidInputError
+from realvlg.geometry.grasps import DexGrasp
+from realvlg.shadow_hand import FINGERS, J0_COUPLING, JOINT_LOWER, JOINT_UPPER, SHADOW_JOINTS
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import math
 import numpy as np
 import pytest
 
-from realvlg.dexvlg.grasp import FINGERS
 from realvlg.dexvlg.ranking import (
     TERMS,
     HandVolume,
@@ -17,6 +16,7 @@ from realvlg.dexvlg.ranking import (
     rank_grasps,
 )
 from realvlg.errors import GraspRefusedError, InvalidInputError
+from realvlg.shadow_hand import FINGERS
 from tests.dexvlg.scene_geometry import (
     CENTRE,
     HANDLE_LO,

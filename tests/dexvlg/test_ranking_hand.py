@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from realvlg.dexvlg.grasp import FINGERS, DexGrasp
 from realvlg.dexvlg.ranking import (
     LabelledCloud,
     RankingConfig,
@@ -13,6 +12,8 @@ from realvlg.dexvlg.ranking import (
     rank_grasps,
     rank_with_hand,
 )
+from realvlg.geometry.grasps import DexGrasp
+from realvlg.shadow_hand import FINGERS
 
 hand_module = pytest.importorskip("realvlg.dexvlg.hand")       # helper dex-data's hand model
 objects_module = pytest.importorskip("realvlg.dexvlg.objects")

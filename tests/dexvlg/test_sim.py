@@ -14,7 +14,6 @@ if __import__("importlib").util.find_spec("gymnasium_robotics") is None:
     pytest.skip("gymnasium-robotics (Shadow Hand MJCF) not installed", allow_module_level=True)
 
 from realvlg.dexvlg.description import CAMERA_FRAME, JOINT_NAMES, robot_description
-from realvlg.dexvlg.grasp import SHADOW_JOINTS, DexGrasp
 from realvlg.dexvlg.sim import (
     T_FLANGE_CAMERA,
     DexCameraConfig,
@@ -25,7 +24,9 @@ from realvlg.dexvlg.sim import (
 from realvlg.dexvlg.sim_executor import MujocoUR10eExecutor
 from realvlg.dexvlg.ur10e import TOOL0_T_PALM, forward_kinematics, solve_ik
 from realvlg.errors import GraspRefusedError, InvalidInputError
-from realvlg.sim.objects import OBJECTS
+from realvlg.geometry.grasps import DexGrasp
+from realvlg.objects import OBJECTS
+from realvlg.shadow_hand import SHADOW_JOINTS
 from realvlg.sim.world import Placement
 
 CONFIG = DexSimConfig(camera=DexCameraConfig(320, 180))

@@ -21,7 +21,7 @@ from realvlg.embedded.datagen import (
 )
 from realvlg.errors import InvalidInputError
 from realvlg.geometry.grasps import RectGrasp
-from realvlg.sim.objects import OBJECTS, PALM_ABOVE_TCP, footprint_at, palm_footprint
+from realvlg.objects import OBJECTS, PALM_ABOVE_TCP, footprint_at, palm_footprint
 from realvlg.sim.world import OBSERVATION_CAMERA, CameraConfig
 
 

@@ -41,7 +41,7 @@ from realvlg.embedded.vocabulary import (
     training_colors,
 )
 from realvlg.errors import InvalidInputError
-from realvlg.sim.objects import OBJECTS
+from realvlg.objects import OBJECTS
 from realvlg.sim.scenes import generate_scene
 
 NAMES = list(OBJECTS)

@@ -5,8 +5,7 @@ import pytest
 
 from realvlg.errors import GraspRefusedError, InvalidInputError
 from realvlg.geometry.grasps import Grasp6D
-from realvlg.robots.limits import (GraspLimits, WorkspaceBox, approach_angle, check_approach,
-                                   check_width)
+from realvlg.robots.limits import GraspLimits, WorkspaceBox, approach_angle, check_approach, check_width
 
 
 def top_down(x=0.5, y=0.0, z=0.05, width=0.04, frame="base"):

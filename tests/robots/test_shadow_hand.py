@@ -6,14 +6,9 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from realvlg.dexvlg.grasp import SHADOW_JOINTS
 from realvlg.errors import GraspRefusedError, InvalidInputError
-from realvlg.robots.shadow_hand import (
-    SHADOW_LIMITS,
-    ShadowHandCommander,
-    ShadowHandConfig,
-    driver_joint_name,
-)
+from realvlg.robots.shadow_hand import ShadowHandCommander, ShadowHandConfig, driver_joint_name
+from realvlg.shadow_hand import SHADOW_JOINTS, SHADOW_LIMITS
 
 MID = np.array([(SHADOW_LIMITS[j][0] + SHADOW_LIMITS[j][1]) / 2 for j in SHADOW_JOINTS])
 

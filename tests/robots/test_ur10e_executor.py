@@ -7,14 +7,12 @@ import time
 
 import numpy as np
 import pytest
-from rtde_standin import ControllerState, standin_factory
 from scipy.spatial.transform import Rotation
 
-from realvlg.dexvlg.grasp import SHADOW_JOINTS, DexGrasp
 from realvlg.dexvlg.ur10e import TOOL0_T_PALM, forward_kinematics
 from realvlg.errors import GraspRefusedError
+from realvlg.geometry.grasps import DexGrasp
 from realvlg.robots.executor import RobotConnectionError, RobotUnreachableError
-from realvlg.robots.shadow_hand import SHADOW_LIMITS
 from realvlg.robots.ur10e import (
     UR10E_HOME_Q,
     JointMove,
@@ -25,6 +23,9 @@ from realvlg.robots.ur10e import (
     pose_to_rtde,
     safety_stop_reasons,
 )
+from realvlg.shadow_hand import SHADOW_JOINTS, SHADOW_LIMITS
+
+from rtde_standin import ControllerState, standin_factory
 
 HOME = np.array(UR10E_HOME_Q)
 Q1 = HOME + [0.2, -0.1, 0.1, 0.0, 0.1, 0.3]
@@ -233,6 +234,7 @@ def test_execute_grasp_refuses_before_any_command():
 def test_the_stand_in_speaks_ur_rtde_method_names():
     import rtde_control
     import rtde_receive
+
     from rtde_standin import AsyncOperationStatus, StandInControl, StandInReceive
 
     for standin, real in ((StandInControl, rtde_control.RTDEControlInterface),

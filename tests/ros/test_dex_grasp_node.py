@@ -14,12 +14,12 @@ import rclpy
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import DurabilityPolicy, QoSProfile
-from realvlg_interfaces.srv import Grasp
 from sensor_msgs.msg import JointState, PointCloud2
 from std_msgs.msg import String
 
 from realvlg.dexvlg.description import JOINT_NAMES
 from realvlg.ros.process import RosChildProcess
+from realvlg_interfaces.srv import Grasp
 from tests.ros import services
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(600)]

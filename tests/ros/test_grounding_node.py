@@ -16,12 +16,12 @@ import threading
 
 import numpy as np
 import pytest
-from realvlg_interfaces.srv import Ground
 
 from realvlg.geometry.boxes import BoundingBox
 from realvlg.grounding.backend import InvalidReason
 from realvlg.ros.conversions import grounding_from_msg, image_to_msg
 from realvlg.ros.process import RosChildProcess
+from realvlg_interfaces.srv import Ground
 from tests.ros.services import START_TIMEOUT, call
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(240)]

@@ -9,7 +9,6 @@ import sys
 
 import numpy as np
 import pytest
-from realvlg_interfaces.srv import Ground
 
 from realvlg.embedded.backend import save_pretrained
 from realvlg.embedded.decode import DecodeConfig
@@ -18,6 +17,7 @@ from realvlg.geometry.camera import CameraIntrinsics
 from realvlg.grounding.backend import InvalidReason
 from realvlg.ros.conversions import camera_info_to_msg, grounding_from_msg, image_to_msg
 from realvlg.ros.process import RosChildProcess
+from realvlg_interfaces.srv import Ground
 from tests.ros.services import START_TIMEOUT, call
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(240)]

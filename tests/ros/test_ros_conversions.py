@@ -5,8 +5,8 @@ import struct
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
 from geometry_msgs.msg import PoseStamped
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 from sensor_msgs.msg import Image, PointCloud2, PointField

@@ -16,9 +16,6 @@ import time
 
 import numpy as np
 import pytest
-import rclpy
-from rclpy.context import Context
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from scipy.spatial.transform import Rotation
 from sensor_msgs.msg import CameraInfo, Image
@@ -26,10 +23,17 @@ from sensor_msgs.msg import CameraInfo, Image
 from realvlg.geometry.grasps import ContactPair
 from realvlg.geometry.transforms import Transform, load_transform
 from realvlg.grounding.backend import InvalidGrounding, InvalidReason
-from realvlg.ros.conversions import (camera_info_from_msg, camera_info_to_msg, grasp_from_pose_stamped,
-                                     grounding_from_msg, image_from_msg, image_to_msg)
+from realvlg.ros.conversions import (
+    camera_info_from_msg,
+    camera_info_to_msg,
+    grasp_from_pose_stamped,
+    grounding_from_msg,
+    image_from_msg,
+    image_to_msg,
+)
 from realvlg.ros.process import RosChildProcess
 from realvlg_interfaces.srv import Grasp, Ground
+
 from ros_peers.common import CAMERA_FRAME, D435I, camera_frames
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(240)]

@@ -5,8 +5,15 @@ import time
 
 import pytest
 
-from realvlg.ros.process import (BOOTSTRAP_MARK_ENV, FASTDDS_PROFILE_ENV, RosChildProcess, RosProcessError,
-                                 fastdds_profile_path, ros_child_env, use_fastdds_profile)
+from realvlg.ros.process import (
+    BOOTSTRAP_MARK_ENV,
+    FASTDDS_PROFILE_ENV,
+    RosChildProcess,
+    RosProcessError,
+    fastdds_profile_path,
+    ros_child_env,
+    use_fastdds_profile,
+)
 
 
 def test_child_env_sets_profile_and_clears_bootstrap_mark():

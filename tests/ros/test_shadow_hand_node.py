@@ -12,10 +12,9 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import String
 from trajectory_msgs.msg import JointTrajectory
 
-from realvlg.dexvlg.grasp import SHADOW_JOINTS
-from realvlg.robots.shadow_hand import SHADOW_LIMITS
 from realvlg.ros.nodes.shadow_hand_node import trajectory_from_msg
 from realvlg.ros.process import RosChildProcess
+from realvlg.shadow_hand import SHADOW_JOINTS, SHADOW_LIMITS
 from tests.ros import services
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(300)]

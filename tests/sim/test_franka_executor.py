@@ -8,9 +8,9 @@ from scipy.spatial.transform import Rotation
 
 from realvlg.errors import GraspRefusedError
 from realvlg.geometry.grasps import Grasp6D
+from realvlg.objects import OBJECTS, ground_truth_grasp
 from realvlg.robots.executor import RobotConnectionError, RobotUnreachableError
 from realvlg.robots.franka import FrankaConfig, FrankaExecutor, ee_target
-from realvlg.sim.objects import OBJECTS, ground_truth_grasp
 from realvlg.sim.scenes import generate_scene
 from realvlg.sim.world import FINGER_BODIES, Placement, free_loopback_address
 

@@ -8,8 +8,7 @@ import pytest
 mujoco = pytest.importorskip("mujoco")
 
 from realvlg.errors import InvalidInputError  # noqa: E402
-from realvlg.sim.objects import (FINGERTIP_CLEARANCE, OBJECTS, find_object,  # noqa: E402
-                                 ground_truth_grasp)
+from realvlg.objects import FINGERTIP_CLEARANCE, OBJECTS, find_object, ground_truth_grasp  # noqa: E402
 
 PAPER_OBJECTS = {"mug", "orange", "pear", "apple", "banana", "stapler", "bottle", "marker", "screwdriver", "razor"}
 

@@ -5,7 +5,7 @@ import pytest
 pytest.importorskip("mujoco")
 
 from realvlg.errors import InvalidInputError  # noqa: E402
-from realvlg.sim.objects import OBJECTS  # noqa: E402
+from realvlg.objects import OBJECTS  # noqa: E402
 from realvlg.sim.scenes import VIEW_REGION, generate_scene, in_view, placed_footprint  # noqa: E402
 
 

@@ -7,7 +7,7 @@ import pytest
 from realvlg.geometry.lift import lift_grasp
 from realvlg.grounding.backend import InvalidReason
 from realvlg.grounding.sim_oracle import SimOracle
-from realvlg.sim.objects import OBJECTS
+from realvlg.objects import OBJECTS
 from realvlg.sim.scenes import generate_scene
 
 pytestmark = pytest.mark.sim

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from realvlg.errors import InvalidInputError
-from realvlg.sim.objects import OBJECTS
+from realvlg.objects import OBJECTS
 from realvlg.sim.scenes import generate_scene
 from realvlg.sim.world import (
     OBSERVATION_CAMERA,

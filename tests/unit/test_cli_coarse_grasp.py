@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from realvlg.cli import main
+
 from tabletop import INTRINSICS, TABLE_DEPTH, Cuboid, render
 
 PINHOLE = ["--fx", "300", "--fy", "300", "--cx", "159.5", "--cy", "119.5"]

@@ -17,7 +17,8 @@ from realvlg.planning.graspnet_backend import GraspNetConfig, check_graspnet
 from realvlg.planning.kinematics import FR3_Q_MAX, FR3_Q_MIN, forward_kinematics, reachable_grasps, solve_ik
 from realvlg.planning.planner import CoarsePlannerConfig, plan_coarse
 from realvlg.robots.limits import GraspLimits, WorkspaceBox
-from tabletop import box_around, INTRINSICS, TABLE_DEPTH, Cuboid, render
+
+from tabletop import INTRINSICS, TABLE_DEPTH, Cuboid, box_around, render
 
 # camera 0.6 m above the base origin at x = 0.5, looking down (optical z = −base z)
 BASE_FROM_CAMERA = Transform.from_translation_rotation(

@@ -6,8 +6,8 @@ import pytest
 from realvlg.errors import DepthError, GraspRefusedError, InvalidInputError
 from realvlg.geometry.boxes import BoundingBox
 from realvlg.planning.object_grasp import ObjectGraspConfig, object_grasp, principal_axis_grasp
-from tabletop import box_around, INTRINSICS, TABLE_DEPTH, Cuboid, render
 
+from tabletop import INTRINSICS, TABLE_DEPTH, Cuboid, box_around, render
 
 
 @pytest.mark.parametrize("yaw", [0.0, 0.6, -1.2])

@@ -6,6 +6,7 @@ from realvlg.geometry.boxes import BoundingBox
 from realvlg.geometry.grasps import ContactPair, Grasp6D, RectGrasp
 from realvlg.grounding.backend import Grounding, InvalidGrounding, InvalidReason
 from realvlg.overlay import draw_grasp, draw_grounding, save_image
+
 from tabletop import INTRINSICS
 
 

@@ -16,7 +16,8 @@ from realvlg.geometry.projection import project_points
 from realvlg.geometry.transforms import Transform
 from realvlg.grounding.backend import Grounding, GroundingBackend, InvalidGrounding, InvalidReason
 from realvlg.pipeline import Capture, GraspPlanner, PlannerConfig, PlanningError
-from tabletop import box_around, INTRINSICS, TABLE_DEPTH, Cuboid, render
+
+from tabletop import INTRINSICS, TABLE_DEPTH, Cuboid, box_around, render
 
 OBJ = Cuboid(0.01, 0.0, length=0.09, width=0.035, height=0.05, yaw=0.4)
 TOP = TABLE_DEPTH - OBJ.height

@@ -8,8 +8,8 @@ Used by the tests (detection, solvers, degenerate cases, the folder CLI) and to 
 
 from __future__ import annotations
 
-import numpy as np
 import cv2
+import numpy as np
 
 from realvlg.calibration.board import BoardSpec
 from realvlg.errors import InvalidInputError

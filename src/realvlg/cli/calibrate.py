@@ -171,9 +171,10 @@ def run(args: argparse.Namespace) -> int:
             raise InvalidInputError("--sim simulates the wrist camera: use --mode eye-in-hand")
         width, height = _resolution(args.resolution)
         try:
-            from realvlg.calibration.sim import collect_sim_folder
             import franky  # noqa: F401
             import franky_sim  # noqa: F401
+
+            from realvlg.calibration.sim import collect_sim_folder
         except ImportError as exc:
             raise InvalidInputError(f"--sim needs the simulator (pip install -e '.[sim]'): {exc}") from None
         folder = args.save_folder or pathlib.Path(tempfile.mkdtemp(prefix="realvlg-calibration-"))

@@ -11,8 +11,8 @@ import time
 from realvlg.cli.grasp import call_grasp, response_dict
 from realvlg.cli.up import start_graph
 from realvlg.graph import GROUNDINGS
+from realvlg.objects import OBJECTS
 from realvlg.ros.process import RosProcessError
-from realvlg.sim.objects import OBJECTS
 
 
 def register(subparsers) -> None:

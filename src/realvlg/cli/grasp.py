@@ -8,6 +8,7 @@ import time
 
 from realvlg.pipeline import STRATEGIES
 
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("grasp", help="ask the running graph to grasp what an instruction names",
                               description=__doc__)

@@ -8,9 +8,9 @@ import json
 import pathlib
 
 from realvlg.graph import GROUNDINGS
+from realvlg.objects import OBJECTS
 from realvlg.pipeline import STRATEGIES
 from realvlg.sim.eval import SETTINGS, run_absent_eval, run_eval
-from realvlg.sim.objects import OBJECTS
 
 
 def register(subparsers) -> None:

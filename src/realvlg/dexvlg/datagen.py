@@ -90,20 +90,12 @@ from realvlg.dexvlg.dataset import (
     save_object_cloud,
     write_meta,
 )
-from realvlg.dexvlg.grasp import FINGERS, SHADOW_JOINTS, DexGrasp
-from realvlg.dexvlg.hand import (
-    FINGER_LINKS,
-    JOINT_LOWER,
-    JOINT_UPPER,
-    PREFIX,
-    ShadowHand,
-    _link_finger,
-    couple_distal,
-    floating_hand_mjcf,
-)
+from realvlg.dexvlg.hand import FINGER_LINKS, ShadowHand, _link_finger, couple_distal, floating_hand_mjcf
 from realvlg.dexvlg.objects import ObjectCloud, ObjectSDF, object_cloud
 from realvlg.errors import InvalidInputError
-from realvlg.sim.objects import OBJECTS
+from realvlg.geometry.grasps import DexGrasp
+from realvlg.objects import OBJECTS
+from realvlg.shadow_hand import FINGERS, JOINT_LOWER, JOINT_UPPER, MJCF_PREFIX, SHADOW_JOINTS
 
 PENETRATION_TOL = 0.002
 SELF_PENETRATION_TOL = 0.001
@@ -239,7 +231,7 @@ class _HandGeometry:
         pts = hand._points.numpy()
         self.pads = []
         for f in FINGERS:
-            body = hand.body_names.index(PREFIX + FINGER_LINKS[f][1])
+            body = hand.body_names.index(MJCF_PREFIX + FINGER_LINKS[f][1])
             side = pts[:, 0] if f == "thumb" else pts[:, 1]
             self.pads.append(torch.as_tensor(np.flatnonzero((hand._point_body.numpy() == body) & (side < 0))))
 
@@ -270,7 +262,7 @@ def self_collision_bodies() -> frozenset[frozenset[str]]:
     pairs = {frozenset((mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_BODY, m.geom_bodyid[m.pair_geom1[i]]),
                         mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_BODY, m.geom_bodyid[m.pair_geom2[i]])))
              for i in range(m.npair)}
-    links = [(f, PREFIX + link) for f, pair in FINGER_LINKS.items() for link in pair]
+    links = [(f, MJCF_PREFIX + link) for f, pair in FINGER_LINKS.items() for link in pair]
     pairs |= {frozenset((a, b)) for fa, a in links for fb, b in links if fa != fb}
     return frozenset(pairs)
 
@@ -422,11 +414,11 @@ class GraspValidator:
                            for g in range(m.ngeom) if g not in self.object_geoms and m.geom_contype[g]
                            and m.geom_size[g].max() >= 0.002}
         self.actuated = np.array([SHADOW_JOINTS.index(mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_JOINT, m.actuator_trnid[a, 0])
-                                                      .removeprefix(PREFIX)) for a in range(m.nu)])
+                                                      .removeprefix(MJCF_PREFIX)) for a in range(m.nu)])
         self._pairs = self.self_pairs()
         m.actuator_gainprm[:, 0] = HOLD_KP  # position actuators: force = kp·(target − q), force ranges kept
         m.actuator_biasprm[:, 1] = -HOLD_KP
-        links = tuple(PREFIX + link for pair in FINGER_LINKS.values() for link in pair)
+        links = tuple(MJCF_PREFIX + link for pair in FINGER_LINKS.values() for link in pair)
         self.finger_geoms = [g for g in self.hand_geoms
                              if mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_BODY, m.geom_bodyid[g]) in links]
 

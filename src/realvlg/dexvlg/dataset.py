@@ -35,9 +35,10 @@ import pathlib
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from realvlg.dexvlg.grasp import FINGERS, SHADOW_JOINTS, DexGrasp
 from realvlg.dexvlg.objects import ObjectCloud
 from realvlg.errors import InvalidInputError
+from realvlg.geometry.grasps import DexGrasp
+from realvlg.shadow_hand import FINGERS, SHADOW_JOINTS
 
 FORMAT_VERSION = 1
 GENERATOR = "realvlg.dexvlg.datagen"

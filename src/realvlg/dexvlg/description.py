@@ -27,7 +27,6 @@ import mujoco
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from realvlg.dexvlg.grasp import SHADOW_JOINTS
 from realvlg.dexvlg.sim import (
     ARM_JOINTS,
     ARM_TORQUE,
@@ -36,6 +35,7 @@ from realvlg.dexvlg.sim import (
     DexSimConfig,
     robot_mjcf,
 )
+from realvlg.shadow_hand import SHADOW_JOINTS
 
 JOINT_NAMES = (*ARM_JOINTS, *(HAND_PREFIX + j for j in SHADOW_JOINTS))
 """The 28 movable joints of the description (arm, then the hand in SHADOW_JOINTS order)."""

@@ -1,6 +1,6 @@
 """``realvlg dex-eval``: DexVLG's simulation benchmark (paper Table 2 analogue), pure core.
 
-Per object of :data:`realvlg.sim.objects.OBJECTS` (all have named parts) and per trial ``t``:
+Per object of :data:`realvlg.objects.OBJECTS` (all have named parts) and per trial ``t``:
 
 1. a seeded scene: :func:`~realvlg.dexvlg.sim.dex_scene` (``setting``, seed ``seed + t``, that
    object alone) in one :class:`~realvlg.dexvlg.sim.DexSimWorld`, the arm at the observation pose;
@@ -80,7 +80,7 @@ def pta_pga(contacts: np.ndarray) -> tuple[bool, bool]:
 @dataclass(frozen=True)
 class DexEvalConfig:
     trials: int = 3
-    objects: tuple[str, ...] = ()  # empty: every object of realvlg.sim.objects.OBJECTS
+    objects: tuple[str, ...] = ()  # empty: every object of realvlg.objects.OBJECTS
     setting: str = "single"
     seed: int = 0
     fingers: tuple[str, ...] = ("thumb", "index", "middle")  # the caption's contacts
@@ -140,7 +140,7 @@ def _execute_and_score(world, executor, observation, grasp, model_name: str, obj
                        instruction: str, config: DexEvalConfig, hand, score: float = float("nan")) -> TrialResult:
     """PTA / PGA of ``grasp`` (base frame) against the object's part-labelled surface at its observed
     pose, then execute it and check the lift (module docstring, step 5)."""
-    from realvlg.dexvlg.grasp import FINGERS
+    from realvlg.shadow_hand import FINGERS
 
     cloud = _object_points(obj, config.object_points, config.seed)
     T = observation.object_poses[obj]
@@ -207,7 +207,7 @@ def run_benchmark(models: dict, config: DexEvalConfig = DexEvalConfig(), progres
     from realvlg.dexvlg.hand import ShadowHand
     from realvlg.dexvlg.pipeline import DexGraspPlanner, DexPlannerConfig
     from realvlg.dexvlg.sim import DexCameraConfig, DexSimConfig, DexSimWorld
-    from realvlg.sim.objects import OBJECTS
+    from realvlg.objects import OBJECTS
 
     if config.trials < 1:
         raise InvalidInputError(f"--trials must be ≥ 1, got {config.trials}")

@@ -3,7 +3,7 @@
 The hand is the ``robot0:palm`` subtree of the wheel's ``envs/assets/hand/robot.xml`` (with the
 defaults, contact pairs, tendons and actuators of ``shared.xml``) cut off below the wrist: the
 palm is the child of a **mocap body** ``hand_root`` at identity, so a
-:class:`~realvlg.dexvlg.grasp.DexGrasp` sets the palm pose directly (``data.mocap_pos/quat``) and
+:class:`~realvlg.geometry.grasps.DexGrasp` sets the palm pose directly (``data.mocap_pos/quat``) and
 the two wrist joints (WRJ1, WRJ0) are gone — held at 0 by construction. The model keeps the 22
 finger joints in :data:`SHADOW_JOINTS` order (``qpos`` = the grasp's joints when nothing else is
 in the model) and 18 of the 20 position actuators (the wrist's are dropped).
@@ -28,98 +28,50 @@ links.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import math
-import pathlib
 import xml.etree.ElementTree as ET
 
 import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
-from realvlg.dexvlg.grasp import FINGER_OF_JOINT, FINGERS, SHADOW_JOINTS, DexGrasp
-from realvlg.errors import InvalidInputError, RealVLGError
+from realvlg.errors import InvalidInputError
+from realvlg.geometry.grasps import DexGrasp
+from realvlg.shadow_hand import (
+    FINGER_OF_JOINT,
+    FINGERS,
+    J0_COUPLING,
+    JOINT_UPPER,
+    MJCF_PREFIX,
+    SHADOW_JOINTS,
+    HandModelError,
+    hand_mjcf,
+)
 
-PREFIX = "robot0:"
 ROOT_BODY = "hand_root"
-PALM_BODY = PREFIX + "palm"
-J0_COUPLING = 0.00805 / 0.00705
-"""Distal/middle coupling of the four fingers' tendons: J0 ≈ J0_COUPLING · J1."""
+PALM_BODY = MJCF_PREFIX + "palm"
 FINGER_LINKS = {
     "thumb": ("thmiddle", "thdistal"), "index": ("ffmiddle", "ffdistal"), "middle": ("mfmiddle", "mfdistal"),
     "ring": ("rfmiddle", "rfdistal"), "little": ("lfmiddle", "lfdistal"),
 }
 """The middle and distal links of each finger (body names without the ``robot0:`` prefix)."""
 FINGERTIP_SITES = {"thumb": "thtip", "index": "fftip", "middle": "mftip", "ring": "rftip", "little": "lftip"}
-_WRIST_JOINTS = ("WRJ1", "WRJ0")
-
-
-class HandModelError(RealVLGError):
-    """The Shadow Hand MJCF is missing (gymnasium-robotics not installed) or not what we expect."""
-
-
-def assets_dir() -> pathlib.Path:
-    """``<gymnasium_robotics>/envs/assets`` (the hand's XML in ``hand/``, its meshes in ``stls/hand``)."""
-    spec = importlib.util.find_spec("gymnasium_robotics")  # not imported: it prints deprecation notes
-    if spec is None or spec.origin is None:
-        raise HandModelError("the Shadow Hand MJCF ships with gymnasium-robotics: pip install 'realvlg[sim]'")
-    return pathlib.Path(spec.origin).parent / "envs" / "assets"
 
 
 def _link_finger(body: str) -> str | None:
     """The finger a hand body belongs to (``robot0:ffmiddle`` → ``index``), None for the palm."""
-    short = body.removeprefix(PREFIX)
+    short = body.removeprefix(MJCF_PREFIX)
     return FINGER_OF_JOINT.get(short[:2].upper())
-
-
-def hand_elements() -> dict[str, list[ET.Element]]:
-    """The hand's MJCF pieces, ready to put into a model: ``body`` (the palm subtree, wrist joint
-    removed, to hang under any parent), ``default``, ``asset`` (meshes with absolute paths,
-    materials), ``contact``, ``tendon`` and ``actuator`` children (the wrist's removed)."""
-    root = assets_dir()
-    robot = ET.parse(root / "hand" / "robot.xml").getroot()
-    shared = ET.parse(root / "hand" / "shared.xml").getroot()
-    asset = ET.parse(root / "hand" / "shared_asset.xml").getroot()
-    palm = next((b for b in robot.iter("body") if b.get("name") == PALM_BODY), None)
-    if palm is None:
-        raise HandModelError(f"no body {PALM_BODY} in {root / 'hand' / 'robot.xml'}")
-    palm = _copy(palm)
-    for joint in palm.findall("joint"):
-        palm.remove(joint)  # WRJ0: the palm is now rigid on its parent
-    palm.set("childclass", "robot0:asset_class")
-    palm.set("pos", "0 0 0")
-
-    def mentions_wrist(el: ET.Element) -> bool:
-        return any(w in (e.get("joint") or "") for e in el.iter() for w in _WRIST_JOINTS)
-
-    meshdir = root / "stls" / "hand"
-    assets = []
-    for el in asset:
-        if el.tag == "texture" and el.get("type") == "skybox":
-            continue
-        el = _copy(el)
-        if el.tag == "mesh":
-            el.set("file", str(meshdir / el.get("file")))
-        assets.append(el)
-    return {
-        "body": [palm],
-        "default": [_copy(d) for d in shared.find("default")],
-        "asset": assets,
-        "contact": [_copy(p) for p in shared.find("contact")],
-        "tendon": [_copy(t) for t in shared.find("tendon") if not mentions_wrist(t)],
-        "actuator": [_copy(a) for a in shared.find("actuator") if not mentions_wrist(a)],
-    }
-
-
-def _copy(el: ET.Element) -> ET.Element:
-    return ET.fromstring(ET.tostring(el))
 
 
 def floating_hand_mjcf(world: list[ET.Element] = (), assets: list[ET.Element] = (), timestep: float = 0.002,
                        gravity: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> str:
     """MJCF of the floating hand (palm under the mocap body ``hand_root``) plus extra ``world``
     bodies/geoms and ``assets``. Gravity is off unless given (the generator turns it per test)."""
-    parts = hand_elements()
+    parts = hand_mjcf("palm")
+    palm = parts["body"][0]
+    palm.set("childclass", "robot0:asset_class")
+    palm.set("pos", "0 0 0")
     mj = ET.Element("mujoco", model="floating_shadow_hand")
     ET.SubElement(mj, "compiler", angle="radian", coordinate="local")
     option = ET.SubElement(mj, "option", timestep=f"{timestep:g}", gravity=" ".join(f"{g:g}" for g in gravity),
@@ -186,7 +138,7 @@ class ShadowHand:
 
         m = self.model = _hand_model()
         self.data = mujoco.MjData(m)
-        names = [mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_JOINT, j).removeprefix(PREFIX) for j in range(m.njnt)]
+        names = [mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_JOINT, j).removeprefix(MJCF_PREFIX) for j in range(m.njnt)]
         if tuple(names) != SHADOW_JOINTS:
             raise HandModelError(f"the hand MJCF's joints are {names}, expected {SHADOW_JOINTS}")
         self.joint_lower = m.jnt_range[:, 0].copy()
@@ -215,7 +167,7 @@ class ShadowHand:
         self.collision_geoms = geoms
         self._points = torch.as_tensor(np.concatenate(pts))
         self._point_body = torch.as_tensor(np.concatenate(owner))
-        names_short = [n.removeprefix(PREFIX) for n in self.body_names]
+        names_short = [n.removeprefix(MJCF_PREFIX) for n in self.body_names]
         self.finger_point_index = {
             f: torch.nonzero(torch.isin(self._point_body, torch.tensor([names_short.index(k) for k in links]))).ravel()
             for f, links in FINGER_LINKS.items()}
@@ -223,7 +175,7 @@ class ShadowHand:
         # Fingertip sites (body index, local position): the generator's contact points.
         self.tip_body = torch.tensor([names_short.index(FINGER_LINKS[f][1]) for f in FINGERS])
         self.tip_local = torch.as_tensor(np.stack([
-            m.site_pos[mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_SITE, PREFIX + "S_" + FINGERTIP_SITES[f])]
+            m.site_pos[mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_SITE, MJCF_PREFIX + "S_" + FINGERTIP_SITES[f])]
             for f in FINGERS]))
 
     # -- torch kinematics --------------------------------------------------------------------
@@ -292,13 +244,6 @@ class ShadowHand:
         d.qpos[: len(SHADOW_JOINTS)] = grasp.joints
         if data is None:
             mujoco.mj_kinematics(self.model, d)
-
-
-JOINT_LOWER = np.array([-0.349, 0, 0, 0] * 3 + [0, -0.349, 0, 0, 0] + [-1.047, 0, -0.209, -0.524, -1.571])
-JOINT_UPPER = np.array([0.349, 1.571, 1.571, 1.571] * 3 + [0.785, 0.349, 1.571, 1.571, 1.571]
-                       + [1.047, 1.222, 0.209, 0.524, 0.0])
-"""The 22 joint limits (radians, :data:`SHADOW_JOINTS` order) as the MJCF states them (the tests
-check them against the compiled model, so these constants need no MuJoCo to import)."""
 
 
 def couple_distal(joints: np.ndarray | torch.Tensor):

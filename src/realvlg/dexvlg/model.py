@@ -44,10 +44,11 @@ import torch
 import yaml
 from torch import nn
 
-from realvlg.dexvlg.grasp import FINGERS, SHADOW_JOINTS, VECTOR_SIZE, DexGrasp
 from realvlg.dexvlg.pointcloud import PointEncoder, farthest_point_sample
 from realvlg.errors import InvalidInputError
+from realvlg.geometry.grasps import DEX_VECTOR_SIZE, DexGrasp
 from realvlg.grounding.registry import LOCAL_MANIFEST
+from realvlg.shadow_hand import FINGERS, SHADOW_JOINTS
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -135,7 +136,7 @@ trained here takes that tokenizer's size instead."""
 def default_corpus() -> list[str]:
     """Caption words for the offline tokenizer: the template over the simulated objects' parts."""
     from realvlg.dexvlg.dataset import caption
-    from realvlg.sim.objects import OBJECTS
+    from realvlg.objects import OBJECTS
 
     lines = [caption(part, name, FINGERS)
              for name, spec in OBJECTS.items() for part in sorted({g.part for g in spec.geoms})]
@@ -185,10 +186,10 @@ class DexVLG(nn.Module):
         d = config.d_model
         self.projector = nn.Sequential(nn.Linear(config.point_dim, d), nn.GELU(), nn.Linear(d, d))
         self.language_model = AutoModel.from_config(config.text_config())
-        self.pose_embed = nn.Linear(VECTOR_SIZE, d)
+        self.pose_embed = nn.Linear(DEX_VECTOR_SIZE, d)
         self.pose_time_mlp = nn.Sequential(nn.Linear(2 * d, d), nn.SiLU(), nn.Linear(d, d))
         # the pose decoder reads the decoder's output beside the pose token itself (a skip that keeps x_t)
-        self.pose_decoder = nn.Sequential(nn.Linear(2 * d, d), nn.GELU(), nn.Linear(d, VECTOR_SIZE))
+        self.pose_decoder = nn.Sequential(nn.Linear(2 * d, d), nn.GELU(), nn.Linear(d, DEX_VECTOR_SIZE))
 
     # --- inputs -------------------------------------------------------------------------------
     def tokenize(self, instructions: list[str]) -> dict[str, torch.Tensor]:
@@ -371,7 +372,7 @@ def sample_grasps(model: DexVLG, points, colors, instruction: str, n: int = 16, 
     hidden, mask = model.encode(torch.from_numpy(cloud)[None].to(device), **model.tokenize([instruction]))
     hidden, mask = hidden.expand(n, -1, -1), mask.expand(n, -1)
     generator = torch.Generator().manual_seed(seed)
-    x = torch.randn(n, VECTOR_SIZE, generator=generator).to(device)
+    x = torch.randn(n, DEX_VECTOR_SIZE, generator=generator).to(device)
     for k in range(steps):
         t = torch.full((n,), k / steps, device=device)
         x = x + model.velocity(x, t, hidden, mask) / steps

@@ -1,7 +1,7 @@
-"""The simulated objects (:data:`realvlg.sim.objects.OBJECTS`) as DexVLG sees them: coloured,
+"""The simulated objects (:data:`realvlg.objects.OBJECTS`) as DexVLG sees them: coloured,
 part-labelled surface point clouds and a differentiable signed distance.
 
-Object frame as in :mod:`realvlg.sim.objects`: z up, origin at the centre of the footprint.
+Object frame as in :mod:`realvlg.objects`: z up, origin at the centre of the footprint.
 
 * :func:`object_cloud` samples ``n`` points area-uniformly on the union of the object's geoms
   (boxes, spheres, ellipsoids, cylinders, capsules, convex prism meshes): each geom gets points in
@@ -25,7 +25,7 @@ import torch
 from scipy.spatial import ConvexHull
 
 from realvlg.errors import InvalidInputError
-from realvlg.sim.objects import OBJECTS, Geom, ObjectSpec
+from realvlg.objects import OBJECTS, Geom, ObjectSpec
 
 
 @dataclass(frozen=True)

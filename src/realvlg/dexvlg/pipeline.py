@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from realvlg.dexvlg.grasp import DexGrasp
 from realvlg.dexvlg.ranking import (
     LabelledCloud,
     RankedGrasp,
@@ -42,6 +41,7 @@ from realvlg.dexvlg.ranking import (
     rank_with_hand,
 )
 from realvlg.errors import GraspRefusedError, InvalidInputError
+from realvlg.geometry.grasps import DexGrasp
 
 BASE_FRAME = "base"
 
@@ -142,7 +142,8 @@ class DexPlan:
 def clip_to_hand(grasp: DexGrasp) -> DexGrasp:
     """``grasp`` with its 22 joints inside :data:`~realvlg.dexvlg.hand.JOINT_LOWER`/``UPPER`` and
     each finger's J0 set from J1 by the tendon coupling."""
-    from realvlg.dexvlg.hand import JOINT_LOWER, JOINT_UPPER, couple_distal
+    from realvlg.dexvlg.hand import couple_distal
+    from realvlg.shadow_hand import JOINT_LOWER, JOINT_UPPER
 
     joints = couple_distal(np.clip(grasp.joints, JOINT_LOWER, JOINT_UPPER))
     return DexGrasp(grasp.position, grasp.rotation, joints, grasp.frame, dict(grasp.extras))

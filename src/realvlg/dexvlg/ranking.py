@@ -1,6 +1,6 @@
 """Ranking sampled Shadow Hand grasps for an instruction's part (DexVLG inference, issue 10 item 4).
 
-The flow sampler proposes N :class:`~realvlg.dexvlg.grasp.DexGrasp` in the frame of the observed
+The flow sampler proposes N :class:`~realvlg.geometry.grasps.DexGrasp` in the frame of the observed
 cloud; :func:`rank_grasps` scores each against that cloud and the arm, rejects the infeasible ones
 with a reason, and returns the rest best first, each with its score breakdown. Pure numpy/scipy
 (Open3D only to estimate missing normals); no rclpy.
@@ -8,7 +8,7 @@ with a reason, and returns the rest best first, each with its score breakdown. P
 Inputs. A :class:`LabelledCloud` (the scene as observed: points, outward normals, per-point part
 ids from a part segmentation, or from the renderer in simulation, with ``-1`` for unlabelled
 points such as the table) and, per grasp, the hand's points in the same frame: the points of each
-finger's middle and distal links (``(N, 5, K, 3)``, :data:`~realvlg.dexvlg.grasp.FINGERS` order) and
+finger's middle and distal links (``(N, 5, K, 3)``, :data:`~realvlg.geometry.grasps.FINGERS` order) and
 points on the whole hand's surface (``(N, S, 3)``). :func:`hand_points` gets both from any hand
 model with ``finger_points(grasp)`` / ``surface_points(grasp, n)`` (``realvlg.dexvlg.hand.ShadowHand``),
 :func:`hand_volumes` the hand's collision primitives; :func:`rank_with_hand` does all three with
@@ -68,7 +68,6 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
-from realvlg.dexvlg.grasp import FINGERS, DexGrasp
 from realvlg.dexvlg.ur10e import (
     PALM_NORMAL,
     TOOL0_T_PALM,
@@ -79,6 +78,8 @@ from realvlg.dexvlg.ur10e import (
     solve_ik,
 )
 from realvlg.errors import GraspRefusedError, InvalidInputError
+from realvlg.geometry.grasps import DexGrasp
+from realvlg.shadow_hand import FINGERS
 
 TERMS = ("collision", "contact", "reach", "closure")
 COLLISION_MEASURES = ("auto", "volume", "surface", "both")

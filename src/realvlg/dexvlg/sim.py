@@ -29,7 +29,7 @@ Frames (metres, radians, REP-103):
 Observation pose: :meth:`DexSimWorld.observation_q` points the camera at ``view_target`` from
 ``view_distance`` at a 45° look-down (the paper's real setup), solved by IK at start-up.
 
-Objects: :data:`~realvlg.sim.objects.OBJECTS`' MJCF bodies (``obj/<name>``, geoms
+Objects: :data:`~realvlg.objects.OBJECTS`' MJCF bodies (``obj/<name>``, geoms
 ``obj/<name>/<i>`` with parts from ``ObjectSpec.parts``); scenes come from
 :func:`~realvlg.sim.scenes.generate_scene` moved by ``scene_offset`` in front of the UR10e
 (:func:`dex_scene`). Objects of the world that a :meth:`~DexSimWorld.reset` leaves out wait on the
@@ -56,8 +56,6 @@ from dataclasses import dataclass, field
 import mujoco
 import numpy as np
 
-from realvlg.dexvlg.grasp import SHADOW_JOINTS
-from realvlg.dexvlg.hand import assets_dir
 from realvlg.dexvlg.ur10e import (
     UR10E_DH,
     UR10E_Q_MAX,
@@ -67,7 +65,8 @@ from realvlg.dexvlg.ur10e import (
 from realvlg.errors import InvalidInputError, RealVLGError
 from realvlg.geometry.camera import CameraIntrinsics
 from realvlg.geometry.projection import PointCloud, backproject_cloud
-from realvlg.sim.objects import OBJECTS, TABLE_CLEARANCE
+from realvlg.objects import OBJECTS, TABLE_CLEARANCE
+from realvlg.shadow_hand import SHADOW_JOINTS, hand_mjcf
 from realvlg.sim.world import CameraConfig, Placement
 
 ARM_JOINTS = ("shoulder_pan_joint", "shoulder_lift_joint", "elbow_joint",
@@ -233,43 +232,16 @@ def _add_arm(worldbody: ET.Element) -> ET.Element:
     return tool0
 
 
-def _strip_user(element: ET.Element) -> None:
-    for e in element.iter():
-        e.attrib.pop("user", None)
-
-
-def shadow_hand_mjcf() -> dict[str, ET.Element | list[ET.Element]]:
-    """The gymnasium-robotics Shadow Hand, prepared for mounting: ``body`` (``robot0:wrist`` with
-    the palm and fingers; wrist joints removed), ``default``, ``asset`` (meshes with absolute
-    paths, materials), ``contact``, ``tendon`` (finger couplings) and ``actuator`` (20 finger
-    servos) elements."""
-    root = assets_dir()
-    shared = ET.parse(root / "hand" / "shared.xml").getroot()
-    assets = ET.parse(root / "hand" / "shared_asset.xml").getroot()
-    robot = ET.parse(root / "hand" / "robot.xml").getroot()
-    wrist = next(b for b in robot.iter("body") if b.get("name") == HAND_PREFIX + "wrist")
-    for body in wrist.iter("body"):
-        for j in [j for j in body.findall("joint") if j.get("name", "").startswith(HAND_PREFIX + "WRJ")]:
-            body.remove(j)
-    tendon, actuator = shared.find("tendon"), shared.find("actuator")
-    for group in (tendon, actuator):
-        for e in [e for e in group if "WRJ" in e.get("name", "")]:
-            group.remove(e)
-    asset = ET.Element("asset")
-    meshdir = root / "stls" / "hand"
-    for e in assets:
-        if e.tag == "mesh":
-            e.set("file", str(meshdir / e.get("file")))
-            asset.append(e)
-        elif e.tag == "material" and e.get("name") in (HAND_PREFIX + "MatViz", HAND_PREFIX + "MatColl"):
-            asset.append(e)
-    parts = dict(body=wrist, default=shared.find("default"), asset=asset, contact=shared.find("contact"),
-                 tendon=tendon, actuator=actuator)
-    for e in parts.values():
-        _strip_user(e)
-    for body in wrist.iter("body"):
+def _mountable_hand() -> dict[str, list[ET.Element]]:
+    """The Shadow Hand from ``robot0:wrist`` down (:func:`~realvlg.shadow_hand.hand_mjcf`), gravity
+    compensated like the arm, without the ``user`` attributes this model has no room for."""
+    hand = hand_mjcf("wrist")
+    for element in (e for group in hand.values() for e in group):
+        for e in element.iter():
+            e.attrib.pop("user", None)
+    for body in hand["body"][0].iter("body"):
         body.set("gravcomp", "1")
-    return parts
+    return hand
 
 
 def robot_mjcf(config: DexSimConfig = DexSimConfig()) -> tuple[ET.Element, ET.Element]:
@@ -284,9 +256,9 @@ def robot_mjcf(config: DexSimConfig = DexSimConfig()) -> tuple[ET.Element, ET.El
     ET.SubElement(visual, "global", offwidth=str(max(cam.width, 640)), offheight=str(max(cam.height, 480)))
     ET.SubElement(visual, "quality", shadowsize="2048", offsamples="2")
     ET.SubElement(visual, "map", znear="0.005", zfar="5")
-    hand = shadow_hand_mjcf()
-    root.append(hand["default"])
-    root.append(hand["asset"])
+    hand = _mountable_hand()
+    ET.SubElement(root, "default").extend(hand["default"])
+    ET.SubElement(root, "asset").extend(hand["asset"])
     worldbody = ET.SubElement(root, "worldbody")
     tool0 = _add_arm(worldbody)
     ET.SubElement(tool0, "geom", name="tool0/adapter", type="cylinder", fromto=_fmt((0, 0, 0, 0, 0, ADAPTER_LENGTH)),
@@ -297,12 +269,13 @@ def robot_mjcf(config: DexSimConfig = DexSimConfig()) -> tuple[ET.Element, ET.El
                   size="0.0495 0.0115 0.01", rgba="0.15 0.15 0.17 1", mass="0.072", contype="1", conaffinity="0")
     ET.SubElement(tool0, "camera", name=CAMERA_NAME, pos=_fmt(CAMERA_MOUNT), xyaxes="-1 0 0 0 0 1",
                   fovy=f"{cam.fovy_deg:.6f}")
-    wrist = hand["body"]
+    wrist = hand["body"][0]
     wrist.set("pos", _fmt((0, 0, ADAPTER_LENGTH)))
     tool0.append(wrist)
-    for key in ("contact", "tendon", "actuator"):
-        root.append(hand[key])
-    actuator = hand["actuator"]
+    for key in ("contact", "tendon"):
+        ET.SubElement(root, key).extend(hand[key])
+    actuator = ET.SubElement(root, "actuator")
+    actuator.extend(hand["actuator"])
     for i, joint in enumerate(ARM_JOINTS):
         ET.SubElement(actuator, "position", name=f"A_{joint}", joint=joint, kp=f"{ARM_KP[i]}", kv=f"{ARM_KV[i]}",
                       ctrlrange=_fmt((UR10E_Q_MIN[i], UR10E_Q_MAX[i])), forcerange=_fmt((-ARM_TORQUE[i], ARM_TORQUE[i])))

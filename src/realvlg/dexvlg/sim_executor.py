@@ -1,4 +1,4 @@
-"""Executes a :class:`~realvlg.dexvlg.grasp.DexGrasp` on the simulated UR10e + Shadow Hand
+"""Executes a :class:`~realvlg.geometry.grasps.DexGrasp` on the simulated UR10e + Shadow Hand
 (:class:`~realvlg.dexvlg.sim.DexSimWorld`), the closed-loop twin of the ur_rtde executor.
 
 A grasp is the base←palm pose plus 22 finger joints. The hand's *approach* direction is the palm
@@ -30,11 +30,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from realvlg.dexvlg.grasp import SHADOW_JOINTS, DexGrasp
 from realvlg.dexvlg.sim import DexSimWorld
 from realvlg.dexvlg.ur10e import TOOL0_T_PALM, solve_ik
 from realvlg.errors import GraspRefusedError
+from realvlg.geometry.grasps import DexGrasp
 from realvlg.robots.executor import GraspResult
+from realvlg.shadow_hand import SHADOW_JOINTS
 
 # Knuckle abductions and the thumb's rotation: set fully in the pre-shape, never squeezed.
 _SPREAD = np.array([j.endswith("J3") and j[:2] != "TH" or j.endswith("J4") for j in SHADOW_JOINTS])

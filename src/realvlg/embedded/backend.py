@@ -30,8 +30,14 @@ from realvlg.embedded.model import EmbeddedNet, EmbeddedNetConfig, prepare
 from realvlg.embedded.targets import MapGeometry
 from realvlg.errors import InvalidInputError
 from realvlg.geometry.camera import CameraIntrinsics
-from realvlg.grounding.backend import (BackendError, Grounding, GroundingBackend, GroundingResult,
-                                       InvalidGrounding, InvalidReason)
+from realvlg.grounding.backend import (
+    BackendError,
+    Grounding,
+    GroundingBackend,
+    GroundingResult,
+    InvalidGrounding,
+    InvalidReason,
+)
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"

@@ -15,7 +15,7 @@ posed directly (:meth:`SimWorld.pose`). Per scene:
   posed at the IK solution, so the camera is where the robot would hold it.
 
 Per view and visible object: the box and mask (from the segmentation), and its grasps: for every
-part with a ground-truth grasp (:class:`realvlg.sim.objects.PartGrasp`) the candidates — round
+part with a ground-truth grasp (:class:`realvlg.objects.PartGrasp`) the candidates — round
 parts every 30° about the vertical, elongated parts also slid ±1.5 cm along the part — that keep
 the palm clear of taller neighbours and the fingers clear of every neighbour's footprint,
 projected into the image as contact pairs and rectangles (jaw = the finger width at the grasp's
@@ -105,7 +105,7 @@ class DatagenConfig:
 def grasp_candidates(name: str, T_base_object: np.ndarray, neighbours: dict[str, np.ndarray]) -> dict[str, list]:
     """Collision-free top-down grasps of object ``name`` per part: ``{part: [(centre (3,), closing
     (3,), width), …]}`` in the base frame (see the module docstring for the candidates and checks)."""
-    from realvlg.sim.objects import (
+    from realvlg.objects import (
         OBJECTS,
         PALM_ABOVE_TCP,
         footprint_at,
@@ -144,7 +144,7 @@ def grasp_candidates(name: str, T_base_object: np.ndarray, neighbours: dict[str,
 
 
 def _geom_hull(spec, index: int) -> np.ndarray:
-    from realvlg.sim.objects import _geom_corners
+    from realvlg.objects import _geom_corners
 
     g = spec.geoms[index]
     return _geom_corners(g, spec.meshes) @ g.matrix.T + np.asarray(g.pos)
@@ -193,7 +193,7 @@ class _Renderer:
     """One offline world holding every object (unused ones parked out of view)."""
 
     def __init__(self, config: DatagenConfig) -> None:
-        from realvlg.sim.objects import OBJECTS
+        from realvlg.objects import OBJECTS
         from realvlg.sim.world import (
             CameraConfig,
             SimWorld,
@@ -210,7 +210,7 @@ class _Renderer:
     def scene(self, index: int):
         """(placements, colour word per object, rng) of scene ``index``."""
         from realvlg.embedded.vocabulary import sample_color
-        from realvlg.sim.objects import OBJECTS
+        from realvlg.objects import OBJECTS
         from realvlg.sim.scenes import generate_scene
 
         cfg = self.config
@@ -268,7 +268,7 @@ class _Renderer:
 
     def render_scene(self, index: int, root: pathlib.Path) -> int:
         """Render every missing view of scene ``index``; the number rendered."""
-        from realvlg.sim.objects import OBJECTS
+        from realvlg.objects import OBJECTS
 
         placements, colors, rng = self.scene(index)
         folder = root / "scenes" / f"scene_{index:06d}"

@@ -24,9 +24,9 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
+from realvlg.embedded.targets import MapGeometry
 from realvlg.geometry.boxes import BoundingBox
 from realvlg.geometry.grasps import DEFAULT_JAW_PX, ContactPair, RectGrasp
-from realvlg.embedded.targets import MapGeometry
 
 
 @dataclass(frozen=True)

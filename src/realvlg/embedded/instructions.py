@@ -65,7 +65,7 @@ from realvlg.embedded.vocabulary import (
     training_colors,
 )
 from realvlg.errors import InvalidInputError
-from realvlg.sim.objects import OBJECTS, find_object
+from realvlg.objects import OBJECTS, find_object
 
 MARGIN = 0.03  # a relation must hold by this much [m]
 NEXT_TO_MAX = 0.15  # "next to": centre distance to the anchor at most [m]
@@ -78,7 +78,7 @@ PART_FORMS = ("of", "poss", "compound", "by")
 @dataclass(frozen=True)
 class SceneObject:
     """One object of a scene as the instruction generator sees it: ``name`` (a key of
-    :data:`~realvlg.sim.objects.OBJECTS`), the ``color`` word it is rendered in (a key of
+    :data:`~realvlg.objects.OBJECTS`), the ``color`` word it is rendered in (a key of
     ``COLOR_VARIANTS[name]``), ``position`` = its footprint centre in the robot base frame [m]
     (x forward, y to the robot's left, z up) and the ``parts`` with grasps that part
     instructions may name (default: every part of the object's ground-truth grasps)."""

@@ -21,7 +21,7 @@ resolution); and ``confidence``, one logit per image: the instruction names some
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch

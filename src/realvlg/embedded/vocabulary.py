@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from realvlg.sim.objects import OBJECTS
+from realvlg.objects import OBJECTS
 
 RGB = tuple[float, float, float]
 

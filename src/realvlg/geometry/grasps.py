@@ -3,6 +3,7 @@
 * :class:`RectGrasp` — a rectangle grasp on an image (the paper's (x, y, θ, w)).
 * :class:`ContactPair` — two finger contact points on an image.
 * :class:`Grasp6D` — a parallel-jaw grasp pose in 3D.
+* :class:`DexGrasp` — a dexterous (Shadow Hand) grasp: palm pose and 22 finger joints.
 
 Image conventions: x (column) right, y (row) down, pixels. A rectangle's ``theta`` [rad] is
 ``atan2(dy, dx)`` of its opening direction (the direction the fingers close along) in image axes
@@ -24,8 +25,10 @@ from scipy.spatial.transform import Rotation
 from tqdm import tqdm
 
 from realvlg.errors import InvalidInputError
+from realvlg.shadow_hand import SHADOW_JOINTS
 
 DEFAULT_JAW_PX = 40.0
+DEX_VECTOR_SIZE = 3 + 6 + len(SHADOW_JOINTS)
 IOU_GRID_PX = 1e-6
 
 
@@ -384,3 +387,77 @@ def from_graspnet_rotation(R: np.ndarray) -> np.ndarray:
     """Inverse of :func:`to_graspnet_rotation`."""
     R = np.asarray(R, dtype=float)
     return np.stack([-R[..., 2], R[..., 1], R[..., 0]], axis=-1)
+
+
+# -- dexterous grasps ---------------------------------------------------------------------------
+def rotation_to_6d(matrix: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) rotation matrices → (..., 6): the first two columns."""
+    m = np.asarray(matrix, dtype=float)
+    return np.concatenate([m[..., :, 0], m[..., :, 1]], axis=-1)
+
+
+def rotation_from_6d(vector: np.ndarray) -> np.ndarray:
+    """(..., 6) → (..., 3, 3) rotation matrices by Gram–Schmidt (columns a, b → x, y, z = x × y)."""
+    v = np.asarray(vector, dtype=float)
+    a, b = v[..., :3], v[..., 3:6]
+    x = a / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), 1e-12)
+    b = b - (x * b).sum(-1, keepdims=True) * x
+    y = b / np.maximum(np.linalg.norm(b, axis=-1, keepdims=True), 1e-12)
+    return np.stack([x, y, np.cross(x, y)], axis=-1)
+
+
+@dataclass(frozen=True)
+class DexGrasp:
+    """A Shadow Hand grasp. Metres, radians. ``position`` and ``rotation`` are the pose of the
+    hand's **palm frame** (the MJCF's ``robot0:palm`` body: fingers along +z, palm facing −y) in
+    the frame named ``frame`` (an object frame, the camera's optical frame or the robot base);
+    ``joints`` the 22 finger joints in :data:`~realvlg.shadow_hand.SHADOW_JOINTS` order;
+    ``extras`` carries scores, part and caption.
+
+    The network's vector (:meth:`to_vector`, length :data:`DEX_VECTOR_SIZE` = 31): translation
+    (3), the rotation in the continuous 6-D representation of Zhou et al. 2019 (the first two
+    columns of the matrix, 6), the joint angles (22); :meth:`from_vector` maps any 6-D vector
+    back to a rotation by Gram–Schmidt."""
+
+    position: np.ndarray
+    rotation: Rotation
+    joints: np.ndarray
+    frame: str = "object"
+    extras: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        position = np.asarray(self.position, dtype=float).reshape(-1)
+        joints = np.asarray(self.joints, dtype=float).reshape(-1)
+        if position.shape != (3,) or not np.isfinite(position).all():
+            raise InvalidInputError(f"a grasp position is 3 finite numbers, got {self.position!r}")
+        if joints.shape != (len(SHADOW_JOINTS),) or not np.isfinite(joints).all():
+            raise InvalidInputError(f"a Shadow Hand grasp has {len(SHADOW_JOINTS)} finite joint angles, "
+                                    f"got shape {joints.shape}")
+        object.__setattr__(self, "position", position)
+        object.__setattr__(self, "joints", joints)
+
+    def homogeneous(self) -> np.ndarray:
+        T = np.eye(4)
+        T[:3, :3] = self.rotation.as_matrix()
+        T[:3, 3] = self.position
+        return T
+
+    def transformed(self, T_new_old: np.ndarray, frame: str) -> "DexGrasp":
+        """The same grasp expressed in another frame (``T_new_old``: new←old, 4x4)."""
+        T = np.asarray(T_new_old, dtype=float) @ self.homogeneous()
+        return DexGrasp(T[:3, 3], Rotation.from_matrix(T[:3, :3]), self.joints, frame, dict(self.extras))
+
+    def to_vector(self) -> np.ndarray:
+        return np.concatenate([self.position, rotation_to_6d(self.rotation.as_matrix()), self.joints])
+
+    @classmethod
+    def from_vector(cls, vector, frame: str = "object", extras: dict | None = None) -> "DexGrasp":
+        v = np.asarray(vector, dtype=float).reshape(-1)
+        if v.shape != (DEX_VECTOR_SIZE,):
+            raise InvalidInputError(f"a grasp vector has {DEX_VECTOR_SIZE} numbers, got {v.shape}")
+        return cls(v[:3], Rotation.from_matrix(rotation_from_6d(v[3:9])), v[9:], frame, extras or {})
+
+    def as_dict(self) -> dict:
+        return {"frame": self.frame, "position": self.position.tolist(),
+                "quaternion_xyzw": self.rotation.as_quat().tolist(),
+                "joints": dict(zip(SHADOW_JOINTS, self.joints.tolist())), **self.extras}

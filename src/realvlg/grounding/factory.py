@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from realvlg.errors import InvalidInputError
 from realvlg.grounding.backend import GroundingBackend
 from realvlg.grounding.coords import CoordinateConvention
-from realvlg.grounding.vlm import ModelSettings, VLMBackend
+from realvlg.grounding.vlm import ModelSettings
 
 BACKENDS = ("openai", "transformers", "embedded")
 EMBEDDED_DEFAULT = "embedded-default"

@@ -89,9 +89,14 @@ class Sam2Segmenter:
 def build_tiny_sam2(folder: str | pathlib.Path, image_size: int = 128, seed: int = 0) -> pathlib.Path:
     """A tiny random SAM2 checkpoint (safetensors) for tests and benchmarks — no download."""
     import torch
-    from transformers import (Sam2HieraDetConfig, Sam2MaskDecoderConfig, Sam2Model,
-                              Sam2PromptEncoderConfig, Sam2VisionConfig)
     from transformers import Sam2Config as HFSam2Config
+    from transformers import (
+        Sam2HieraDetConfig,
+        Sam2MaskDecoderConfig,
+        Sam2Model,
+        Sam2PromptEncoderConfig,
+        Sam2VisionConfig,
+    )
 
     folder = pathlib.Path(folder)
     stride = 4

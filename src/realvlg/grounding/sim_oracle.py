@@ -3,7 +3,7 @@
 It tests the pipeline (capture → lift → execute) in simulation without a model: the instruction
 is resolved against the objects of the scene by name, synonym, colour word and part name, and the
 answer comes from the simulator — the object's segmentation for ``bbox``/``seg`` and the object's
-ground-truth part grasp (:func:`realvlg.sim.objects.ground_truth_grasp`), projected into the
+ground-truth part grasp (:func:`realvlg.objects.ground_truth_grasp`), projected into the
 image, for ``contact``/``grasp``. It never looks at pixels, so it says nothing about how a model
 would do, and it exists only where a simulator does: never a real-robot backend.
 
@@ -23,7 +23,7 @@ from realvlg.geometry.boxes import BoundingBox
 from realvlg.geometry.grasps import ContactPair
 from realvlg.geometry.projection import project_points
 from realvlg.grounding.backend import Grounding, GroundingResult, InvalidGrounding, InvalidReason
-from realvlg.sim.objects import OBJECTS, ObjectSpec, ground_truth_grasp
+from realvlg.objects import OBJECTS, ObjectSpec, ground_truth_grasp
 from realvlg.sim.world import Observation
 
 MIN_VISIBLE_PIXELS = 20

@@ -1,7 +1,7 @@
 """Shadow Hand joint targets → a joint trajectory for the Shadow Robot driver (pure; no rclpy).
 
 :class:`ShadowHandCommander` turns the 22 finger angles of a
-:class:`~realvlg.dexvlg.grasp.DexGrasp` (:data:`~realvlg.dexvlg.grasp.SHADOW_JOINTS` order) into a
+:class:`~realvlg.geometry.grasps.DexGrasp` (:data:`~realvlg.geometry.grasps.SHADOW_JOINTS` order) into a
 :class:`HandTrajectory` — joint names, waypoints, times from start — after checking them against
 the joint limits. The ROS adapter (:mod:`realvlg.ros.nodes.shadow_hand_node`) publishes it as a
 ``trajectory_msgs/JointTrajectory`` on the driver's controller topic (default
@@ -16,8 +16,8 @@ MuJoCo or other MJCF-based controller). The wrist joints are commanded to 0 when
 ``include_wrist`` is set: the arm's hand mount (:data:`~realvlg.dexvlg.ur10e.TOOL0_T_PALM`)
 assumes a straight wrist.
 
-Limits (:data:`SHADOW_LIMITS`): the ranges of the gymnasium-robotics Shadow Hand MJCF
-(``envs/assets/hand/robot.xml``, tested against the file). Targets outside them by more than
+Limits (:data:`~realvlg.shadow_hand.SHADOW_LIMITS`): the ranges of the gymnasium-robotics Shadow
+Hand MJCF (``envs/assets/hand/robot.xml``, tested against the file). Targets outside them by more than
 ``limit_tolerance`` are refused (:class:`~realvlg.errors.GraspRefusedError`, nothing is
 published); smaller excesses are clipped. Timing: with a known ``start`` configuration the
 trajectory takes at least the time its largest joint move needs at ``max_velocity``, and never
@@ -33,20 +33,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from realvlg.dexvlg.grasp import SHADOW_JOINTS
 from realvlg.errors import GraspRefusedError, InvalidInputError
+from realvlg.shadow_hand import SHADOW_JOINTS, SHADOW_LIMITS, WRIST_JOINTS
 
 SHADOW_TRAJECTORY_TOPIC = "/rh_trajectory_controller/command"
-WRIST_JOINTS = ("WRJ1", "WRJ0")
-# (lower, upper) [rad] per joint, gymnasium-robotics' robot.xml
-SHADOW_LIMITS: dict[str, tuple[float, float]] = {
-    "WRJ1": (-0.489, 0.14), "WRJ0": (-0.698, 0.489),
-    **{f"{f}J3": (-0.349, 0.349) for f in ("FF", "MF", "RF")},
-    **{f"{f}J{j}": (0.0, 1.571) for f in ("FF", "MF", "RF", "LF") for j in (0, 1, 2)},
-    "LFJ4": (0.0, 0.785), "LFJ3": (-0.349, 0.349),
-    "THJ4": (-1.047, 1.047), "THJ3": (0.0, 1.222), "THJ2": (-0.209, 0.209), "THJ1": (-0.524, 0.524),
-    "THJ0": (-1.571, 0.0),
-}
 NAMINGS = ("shadow_robot", "mjcf")
 
 

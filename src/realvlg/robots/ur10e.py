@@ -47,7 +47,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from realvlg.dexvlg.grasp import SHADOW_JOINTS, DexGrasp
 from realvlg.dexvlg.ur10e import (
     PALM_NORMAL,
     TOOL0_T_PALM,
@@ -57,9 +56,11 @@ from realvlg.dexvlg.ur10e import (
     solve_ik,
 )
 from realvlg.errors import GraspRefusedError, InvalidInputError, RealVLGError
+from realvlg.geometry.grasps import DexGrasp
 from realvlg.robots.executor import RobotConnectionError, RobotUnreachableError
 from realvlg.robots.limits import WorkspaceBox
 from realvlg.robots.shadow_hand import ShadowHandCommander, ShadowHandConfig
+from realvlg.shadow_hand import SHADOW_JOINTS
 
 # RTDE safety_status_bits (UR RTDE guide): bit → what it means for motion
 SAFETY_BITS = {

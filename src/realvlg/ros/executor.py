@@ -12,8 +12,13 @@ from __future__ import annotations
 
 import threading
 
-from rclpy.executors import (ConditionReachedException, ExternalShutdownException, MultiThreadedExecutor,
-                             ShutdownException, TimeoutException)
+from rclpy.executors import (
+    ConditionReachedException,
+    ExternalShutdownException,
+    MultiThreadedExecutor,
+    ShutdownException,
+    TimeoutException,
+)
 
 
 class DispatchingExecutor(MultiThreadedExecutor):

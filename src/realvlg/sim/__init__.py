@@ -1,7 +1,7 @@
 """Simulation: franky-sim's MuJoCo FR3 + Franka hand on a table with the paper's ten test objects
 and an eye-in-hand RGB-D camera, serving the real libfranka protocol on a loopback address.
 
-* :mod:`realvlg.sim.objects` — the ten objects (geometry, physics, names, colours, parts,
+* :mod:`realvlg.objects` — the ten objects (geometry, physics, names, colours, parts,
   ground-truth grasps).
 * :mod:`realvlg.sim.world` — :class:`~realvlg.sim.world.SimWorld` (start/stop, render, poses,
   success check, reflex injection); the camera mount and observation pose.

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from tqdm import tqdm
 
 from realvlg.errors import InvalidInputError
-from realvlg.sim.objects import OBJECTS
+from realvlg.objects import OBJECTS
 
 SETTINGS = ("single", "clutter")
 

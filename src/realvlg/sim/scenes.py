@@ -24,7 +24,7 @@ import shapely
 from shapely import affinity
 
 from realvlg.errors import InvalidInputError
-from realvlg.sim.objects import OBJECTS
+from realvlg.objects import OBJECTS
 from realvlg.sim.world import OBSERVATION_CAMERA, CameraConfig, Placement
 
 SETTINGS = ("single", "clutter")

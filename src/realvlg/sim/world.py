@@ -42,7 +42,7 @@ import numpy as np
 
 from realvlg.errors import InvalidInputError, RealVLGError
 from realvlg.geometry.camera import CameraIntrinsics
-from realvlg.sim.objects import OBJECTS, TABLE_CLEARANCE
+from realvlg.objects import OBJECTS, TABLE_CLEARANCE
 
 HAND_BODY = "robot0_hand"
 FINGER_BODIES = ("robot0_left_finger", "robot0_right_finger")
@@ -89,7 +89,7 @@ class CameraConfig:
 
 @dataclass(frozen=True)
 class Placement:
-    """One object on the table: its name in :data:`~realvlg.sim.objects.OBJECTS`, the position of
+    """One object on the table: its name in :data:`~realvlg.objects.OBJECTS`, the position of
     its footprint centre ``x, y`` in the base frame [m] and its ``yaw`` about z [rad]."""
 
     name: str

@@ -15,10 +15,10 @@ import time
 
 import numpy as np
 import rclpy
+from common import CAMERA_FRAME, D435I
 from rclpy.executors import ExternalShutdownException
 from rclpy.utilities import remove_ros_args
 
-from common import CAMERA_FRAME, D435I
 from realvlg.errors import GraspRefusedError, InvalidInputError, RealVLGError
 from realvlg.geometry.grasps import ContactPair, Grasp6D
 from realvlg.geometry.transforms import Transform, base_from_camera, load_transform

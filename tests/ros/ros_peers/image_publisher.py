@@ -8,14 +8,14 @@ publishers exist; ends cleanly on SIGTERM.
 import sys
 
 import rclpy
+from builtin_interfaces.msg import Time
+from common import CAMERA_FRAME, D435I, camera_frames
 from rclpy.executors import ExternalShutdownException
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.utilities import remove_ros_args
-
-from common import CAMERA_FRAME, D435I, camera_frames
-from realvlg.ros.conversions import camera_info_to_msg, image_to_msg
 from sensor_msgs.msg import CameraInfo, Image
-from builtin_interfaces.msg import Time
+
+from realvlg.ros.conversions import camera_info_to_msg, image_to_msg
 
 
 def main() -> None:

@@ -37,8 +37,6 @@ import time
 import numpy as np
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile
-from realvlg_interfaces.msg import StageTiming
-from realvlg_interfaces.srv import Grasp as GraspSrv
 from sensor_msgs.msg import JointState, PointCloud2
 from std_msgs.msg import String
 
@@ -46,6 +44,8 @@ from realvlg.errors import InvalidInputError, RealVLGError
 from realvlg.ros import names
 from realvlg.ros.conversions import make_header, points_to_pointcloud2
 from realvlg.ros.spin import run_node
+from realvlg_interfaces.msg import StageTiming
+from realvlg_interfaces.srv import Grasp as GraspSrv
 
 LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 

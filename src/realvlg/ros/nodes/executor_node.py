@@ -25,8 +25,6 @@ import threading
 from geometry_msgs.msg import PoseStamped
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
-from realvlg_interfaces.msg import StageTiming
-from realvlg_interfaces.srv import ExecuteGrasp
 from scipy.spatial.transform import Rotation
 from std_srvs.srv import Trigger
 from tf2_msgs.msg import TFMessage
@@ -44,6 +42,8 @@ from realvlg.ros.conversions import (
     transform_to_msg,
 )
 from realvlg.ros.spin import run_node
+from realvlg_interfaces.msg import StageTiming
+from realvlg_interfaces.srv import ExecuteGrasp
 
 _SCALARS = ("address", "realtime", "relative_dynamics_factor", "approach_dynamics_factor", "max_width",
             "pre_grasp_offset", "lift_height", "open_margin", "grasp_width", "grasp_speed", "grasp_force",

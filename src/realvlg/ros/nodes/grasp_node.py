@@ -30,10 +30,6 @@ from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
 from rclpy.serialization import serialize_message
-from realvlg_interfaces.action import Grasp as GraspAction
-from realvlg_interfaces.msg import StageTiming
-from realvlg_interfaces.srv import ExecuteGrasp
-from realvlg_interfaces.srv import Grasp as GraspSrv
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
@@ -70,6 +66,10 @@ from realvlg.ros.ground_client import ServiceGroundingBackend, call_with_timeout
 from realvlg.ros.markers import gripper_markers
 from realvlg.ros.spin import run_node
 from realvlg.runs import RunFolder
+from realvlg_interfaces.action import Grasp as GraspAction
+from realvlg_interfaces.msg import StageTiming
+from realvlg_interfaces.srv import ExecuteGrasp
+from realvlg_interfaces.srv import Grasp as GraspSrv
 
 STAGES = ("capture", "ground", "lift", "transform", "execute", "record")
 

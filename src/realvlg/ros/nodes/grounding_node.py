@@ -25,8 +25,6 @@ import dataclasses
 
 import numpy as np
 from rclpy.node import Node
-from realvlg_interfaces.msg import Grounding as GroundingMsg
-from realvlg_interfaces.srv import Ground
 
 from realvlg.errors import InvalidInputError, RealVLGError
 from realvlg.grounding.factory import BackendSpec, make_backend
@@ -37,6 +35,8 @@ from realvlg.ros.conversions import (
     image_from_msg,
 )
 from realvlg.ros.spin import run_node
+from realvlg_interfaces.msg import Grounding as GroundingMsg
+from realvlg_interfaces.srv import Ground
 
 DEPTH_SCALES = {"16UC1": 0.001, "mono16": 0.001, "32FC1": 1.0}
 

@@ -2,7 +2,7 @@
 Robot driver — a ROS adapter over :class:`realvlg.robots.shadow_hand.ShadowHandCommander`.
 
 * subscribes ``sensor_msgs/JointState`` on ``target_topic`` (default ``/realvlg/hand_target``): the
-  22 finger joints by realvlg's names (:data:`~realvlg.dexvlg.grasp.SHADOW_JOINTS`, any order),
+  22 finger joints by realvlg's names (:data:`~realvlg.geometry.grasps.SHADOW_JOINTS`, any order),
   positions in radians;
 * publishes each valid target as a ``JointTrajectory`` on ``topic`` (default
   ``/rh_trajectory_controller/command``), joint names in the driver's naming, header stamp zero
@@ -30,7 +30,6 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import String
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
-from realvlg.dexvlg.grasp import SHADOW_JOINTS
 from realvlg.errors import InvalidInputError, RealVLGError
 from realvlg.robots.shadow_hand import (
     HandTrajectory,
@@ -38,6 +37,7 @@ from realvlg.robots.shadow_hand import (
     ShadowHandConfig,
 )
 from realvlg.ros.spin import run_node
+from realvlg.shadow_hand import SHADOW_JOINTS
 
 HAND_TARGET_TOPIC = "/realvlg/hand_target"
 HAND_STATUS_TOPIC = "/realvlg/hand_status"

@@ -28,16 +28,15 @@ import rclpy
 from rclpy._rclpy_pybind11 import RCLError
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
-from realvlg_interfaces.srv import Ground, SimCheckGrasp, SimReset
 
 from realvlg.errors import RealVLGError
 from realvlg.grounding.backend import InvalidGrounding
 from realvlg.grounding.sim_oracle import SimOracle
+from realvlg.objects import OBJECTS
 from realvlg.ros import names
 from realvlg.ros.conversions import grounding_to_msg, image_from_msg
 from realvlg.ros.rgbd import RgbdPublisher
 from realvlg.ros.spin import run_node
-from realvlg.sim.objects import OBJECTS
 from realvlg.sim.scenes import generate_scene
 from realvlg.sim.world import (
     CameraConfig,
@@ -46,6 +45,7 @@ from realvlg.sim.world import (
     WorldConfig,
     park_placement,
 )
+from realvlg_interfaces.srv import Ground, SimCheckGrasp, SimReset
 
 RECENT_FRAMES = 30
 
