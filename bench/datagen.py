@@ -1,6 +1,6 @@
 """Data generation throughput for the embedded model (`realvlg datagen`, issue 8): views and
 annotation records per minute on this machine, with 1 and 2 rendering processes. The peer in the
-same run is rendering alone (the same scenes through SimWorld.render, no labels, no files), which
+same run is rendering alone (the same scenes through FR3World.render, no labels, no files), which
 bounds what the labels and PNG writing cost."""
 
 import json

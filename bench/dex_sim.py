@@ -1,11 +1,11 @@
 """DexVLG's MuJoCo world (UR10e + Shadow Hand): render time, physics step rate and the real-time
 factor of a full executor grasp, against peers measured in the same run:
 
-* render: ``DexSimWorld.render()`` (RGB + depth + segmentation + part labels + poses) vs a bare
+* render: ``UR10eShadowWorld.render()`` (RGB + depth + segmentation + part labels + poses) vs a bare
   ``mujoco.Renderer`` RGB frame of the same model and state;
 * physics: ``mj_step`` of the whole world (arm, hand, table, all ten objects, arm moving) vs
   ``mj_step`` of gymnasium-robotics' own Shadow Hand scene (``hand/reach.xml``);
-* grasp: simulated seconds per wall-clock second of ``MujocoUR10eExecutor.grasp`` (scripted top
+* grasp: simulated seconds per wall-clock second of the simulated ``UR10eShadowExecutor.grasp`` (scripted top
   grasp of the orange, IK planning included).
 
     MUJOCO_GL=egl .venv/bin/python bench/dex_sim.py [--frames 10] [--save strip.png]
@@ -18,14 +18,20 @@ import mujoco
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from realvlg.dexvlg.sim import DexCameraConfig, DexSimConfig, DexSimWorld, dex_scene
-from realvlg.dexvlg.sim_executor import MujocoUR10eExecutor
+from realvlg.frames import UR_BASE_FRAME
 from realvlg.geometry.grasps import DexGrasp
 from realvlg.shadow_hand import SHADOW_JOINTS, assets_dir
+from realvlg.sim.ur10e_shadow_world import (
+    D415CameraConfig,
+    UR10eShadowWorld,
+    UR10eShadowWorldConfig,
+    sim_executor,
+    ur10e_scene,
+)
 
 from timing import timed
 
-# The tests' scripted grasp (tests/dexvlg/test_sim.py: ORANGE_GRASP, SPHERE_IN_PALM).
+# The tests' scripted grasp (tests/sim/test_ur10e_shadow_world.py: ORANGE_GRASP, SPHERE_IN_PALM).
 ORANGE_JOINTS = (0.101, 0.574, 0.154, 0.176, 0.084, 0.556, 0.202, 0.23, 0.215, 0.557, 0.195, 0.223,
                  0.345, 0.226, 0.345, 0.129, 0.147, 0.317, 0.617, 0.209, -0.315, -0.13)
 SPHERE_IN_PALM = np.array([0.0248, -0.0483, 0.1317])
@@ -40,9 +46,9 @@ def save_strip(obs, path: str) -> None:
     valid = d > 0
     lo, hi = np.percentile(d[valid], [1, 99])
     grey = np.where(valid, 255 * (1 - np.clip((d - lo) / (hi - lo), 0, 1)), 0).astype(np.uint8)
-    palette = np.random.default_rng(0).uniform(60, 255, (len(obs.part_labels) + 1, 3)).astype(np.uint8)
+    palette = np.random.default_rng(0).uniform(60, 255, (len(obs.labels.part_names) + 1, 3)).astype(np.uint8)
     palette[-1] = 0  # background (index −1)
-    strip = np.concatenate([obs.rgb, np.repeat(grey[..., None], 3, axis=2), palette[obs.part_segmentation]], axis=1)
+    strip = np.concatenate([obs.color, np.repeat(grey[..., None], 3, axis=2), palette[obs.labels.parts]], axis=1)
     Image.fromarray(strip).save(path, optimize=True)
     print(f"saved {path}")
 
@@ -61,10 +67,10 @@ def main() -> None:
     ap.add_argument("--save", help="write an RGB | depth | parts strip of the 640×360 frame here (PNG)")
     args = ap.parse_args()
 
-    print("| resolution | DexSimWorld.render p50 [ms] | p90 [ms] | bare RGB p50 [ms] | ratio |\n|---|---|---|---|---|")
+    print("| resolution | UR10eShadowWorld.render p50 [ms] | p90 [ms] | bare RGB p50 [ms] | ratio |\n|---|---|---|---|---|")
     for w, h in ((320, 180), (640, 360), (1280, 720)):
-        config = DexSimConfig(camera=DexCameraConfig(w, h))
-        with DexSimWorld(dex_scene("clutter", 0, config=config), config) as world:
+        config = UR10eShadowWorldConfig(camera=D415CameraConfig(w, h))
+        with UR10eShadowWorld(ur10e_scene("clutter", 0, config=config), config) as world:
             ours = timed(world.render, args.frames, f"render {w}×{h}")
             if args.save and w == 640:
                 save_strip(world.render(), args.save)
@@ -79,22 +85,22 @@ def main() -> None:
         print(f"| {w}×{h} | {np.median(ours):.1f} | {np.percentile(ours, 90):.1f} | {np.median(peer):.1f} | "
               f"{np.median(ours) / np.median(peer):.1f}× |")
 
-    config = DexSimConfig(camera=DexCameraConfig(320, 180))
-    world = DexSimWorld(dex_scene("clutter", 0, config=config), config)
+    config = UR10eShadowWorldConfig(camera=D415CameraConfig(320, 180))
+    world = UR10eShadowWorld(ur10e_scene("clutter", 0, config=config), config)
     world.data.ctrl[world._arm_act] += 0.3  # the arm servos towards a new target while stepping
     ours = steps_per_second(world.model, world.data, args.steps)
     hand = mujoco.MjModel.from_xml_path(str(assets_dir() / "hand" / "reach.xml"))
     peer = steps_per_second(hand, mujoco.MjData(hand), args.steps)
-    print(f"\nphysics: DexSimWorld (UR10e + hand + 10 objects) {ours:,.0f} steps/s "
+    print(f"\nphysics: UR10eShadowWorld (UR10e + hand + 10 objects) {ours:,.0f} steps/s "
           f"({ours * world.model.opt.timestep:.1f}× real time); gymnasium-robotics hand alone {peer:,.0f} steps/s; "
           f"ratio {peer / ours:.1f}×")
 
-    world = DexSimWorld(dex_scene("single", 0, ["orange"], config), config)
+    world = UR10eShadowWorld(ur10e_scene("single", 0, ["orange"], config), config)
     centre = world.data.xipos[world.model.body("obj/orange").id].copy()
-    grasp = DexGrasp(centre - TOP_DOWN.apply(SPHERE_IN_PALM), TOP_DOWN, ORANGE_JOINTS, "base")
+    grasp = DexGrasp(centre - TOP_DOWN.apply(SPHERE_IN_PALM), TOP_DOWN, ORANGE_JOINTS, UR_BASE_FRAME)
     assert len(ORANGE_JOINTS) == len(SHADOW_JOINTS)
     t0, wall = world.time, time.perf_counter()
-    result = MujocoUR10eExecutor(world).grasp(grasp)
+    result = sim_executor(world).grasp(grasp)
     wall = time.perf_counter() - wall
     simulated = world.time - t0
     check = world.lift_check("orange")

@@ -16,8 +16,9 @@ from realvlg.grounding.backend import Grounding
 from realvlg.grounding.sim_oracle import SimOracle
 from realvlg.pipeline import Capture, GraspPlanner
 from realvlg.ros.conversions import camera_info_from_msg, camera_info_to_msg, image_from_msg, image_to_msg
+from realvlg.sim.common import CameraConfig
+from realvlg.sim.fr3_world import FR3World, FR3WorldConfig, free_loopback_address
 from realvlg.sim.scenes import generate_scene
-from realvlg.sim.world import CameraConfig, SimWorld, WorldConfig, free_loopback_address
 
 REPEATS = 100
 
@@ -40,15 +41,15 @@ def percentiles(ms):
 
 
 def main() -> None:
-    world = SimWorld(generate_scene("single", 0, ["banana"]).placements,
-                     WorldConfig(hostname=free_loopback_address(), camera=CameraConfig(1280, 720))).start(settle_s=0.5)
-    obs = world.render()
+    world = FR3World(generate_scene("single", 0, ["banana"]).placements,
+                     FR3WorldConfig(hostname=free_loopback_address(), camera=CameraConfig(1280, 720))).start(settle_s=0.5)
+    obs, T_base_ee, object_poses = world.render(), world.ee_pose(), world.object_poses()
     world.stop()
     mount = load_transform(repo_path("calibration/sim_fr3_wrist_camera.yaml"))
-    answer = SimOracle().ground("contact", obs, "grasp the banana")
+    answer = SimOracle().ground("contact", obs, object_poses, "grasp the banana")
     planner = GraspPlanner(FixedAnswer(answer))
     depth_mm = np.round(obs.depth * 1000).astype(np.uint16)
-    msgs = {"color": image_to_msg(obs.rgb, "rgb8", "camera_color_optical_frame", 10.0),
+    msgs = {"color": image_to_msg(obs.color, "rgb8", "camera_color_optical_frame", 10.0),
             "depth": image_to_msg(depth_mm, "16UC1", "camera_color_optical_frame", 10.0),
             "info": camera_info_to_msg(obs.intrinsics, "camera_color_optical_frame", 10.0)}
     full, lift_only = [], []
@@ -58,8 +59,8 @@ def main() -> None:
         sync, poses = StreamSynchronizer(("color", "depth", "info")), PoseHistory("fr3_link0", "fr3_hand_tcp")
         for kind, msg in msgs.items():
             sync.add(kind, stamp, msg)
-        poses.add(stamp - 0.01, obs.T_base_ee)
-        poses.add(stamp + 0.01, obs.T_base_ee)
+        poses.add(stamp - 0.01, T_base_ee)
+        poses.add(stamp + 0.01, T_base_ee)
         _, got = sync.wait(1.0)
         capture = Capture(image_from_msg(got["color"], copy=True), image_from_msg(got["depth"], copy=True),
                           camera_info_from_msg(got["info"]),

@@ -14,13 +14,14 @@ from tqdm import tqdm
 
 from realvlg.objects import OBJECTS, ground_truth_grasp
 from realvlg.robots.franka import FrankaConfig, FrankaExecutor
+from realvlg.sim.common import CameraConfig
+from realvlg.sim.fr3_world import FR3World, FR3WorldConfig, free_loopback_address
 from realvlg.sim.scenes import generate_scene
-from realvlg.sim.world import CameraConfig, SimWorld, WorldConfig, free_loopback_address
 
 
 def trial(setting: str, name: str, seed: int) -> dict:
     scene = generate_scene(setting, seed, [name] if setting == "single" else None)
-    world = SimWorld(scene.placements, WorldConfig(hostname=free_loopback_address(), camera=CameraConfig(320, 240)))
+    world = FR3World(scene.placements, FR3WorldConfig(hostname=free_loopback_address(), camera=CameraConfig(320, 240)))
     with world:
         with FrankaExecutor(FrankaConfig(address=world.hostname)) as ex:
             t = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Wrist-camera render time of SimWorld.render() (state snapshot + RGB + depth + segmentation +
+"""Wrist-camera render time of FR3World.render() (state snapshot + RGB + depth + segmentation +
 poses) against the peer: a bare mujoco.Renderer RGB frame of the same model and state, measured
 in the same run, while franky-sim's 1 kHz physics thread runs.
 
@@ -10,8 +10,9 @@ import time
 
 import numpy as np
 
+from realvlg.sim.common import CameraConfig
+from realvlg.sim.fr3_world import FR3World, FR3WorldConfig, free_loopback_address
 from realvlg.sim.scenes import generate_scene
-from realvlg.sim.world import CameraConfig, SimWorld, WorldConfig, free_loopback_address
 
 
 def timed(fn, n: int) -> np.ndarray:
@@ -32,9 +33,9 @@ def save_strip(obs, path: str) -> None:
     valid = d > 0
     lo, hi = np.percentile(d[valid], [1, 99])
     grey = np.where(valid, 255 * (1 - np.clip((d - lo) / (hi - lo), 0, 1)), 0).astype(np.uint8)
-    palette = (np.random.default_rng(0).uniform(60, 255, (len(obs.object_names) + 1, 3))).astype(np.uint8)
+    palette = (np.random.default_rng(0).uniform(60, 255, (len(obs.labels.object_names) + 1, 3))).astype(np.uint8)
     palette[-1] = 0  # background (index −1)
-    strip = np.concatenate([obs.rgb, np.repeat(grey[..., None], 3, axis=2), palette[obs.segmentation]], axis=1)
+    strip = np.concatenate([obs.color, np.repeat(grey[..., None], 3, axis=2), palette[obs.labels.objects]], axis=1)
     Image.fromarray(strip).save(path, optimize=True)
     print(f"saved {path}")
 
@@ -46,10 +47,10 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=10)
     ap.add_argument("--save", help="write an RGB | depth | segmentation strip of the 640×480 frame here (PNG)")
     args = ap.parse_args()
-    print("| resolution | SimWorld.render p50 [s] | p90 [s] | bare RGB render p50 [s] | ratio |\n|---|---|---|---|---|")
+    print("| resolution | FR3World.render p50 [s] | p90 [s] | bare RGB render p50 [s] | ratio |\n|---|---|---|---|---|")
     for w, h in ((320, 240), (640, 480), (1280, 720)):
-        world = SimWorld(generate_scene("clutter", 0).placements,
-                         WorldConfig(hostname=free_loopback_address(), camera=CameraConfig(w, h)))
+        world = FR3World(generate_scene("clutter", 0).placements,
+                         FR3WorldConfig(hostname=free_loopback_address(), camera=CameraConfig(w, h)))
         with world:
             ours = timed(world.render, args.frames)
             if args.save and w == 640:

@@ -16,13 +16,14 @@ from realvlg.cameras import (
     CameraStreamError,
     CameraTimeoutError,
     EndOfRecordingError,
-    RGBDFrame,
     make_camera,
     topics,
 )
 from realvlg.cameras.replay import ReplayCamera, ReplayCameraConfig
 from realvlg.errors import InvalidInputError
+from realvlg.frames import COLOR_OPTICAL_FRAME
 from realvlg.geometry.camera import CameraIntrinsics
+from realvlg.observation import RGBDFrame
 from realvlg.recording import BagRecorder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,7 +63,7 @@ def test_recorder_round_trip(tmp_path, storage):
         np.testing.assert_allclose(g.depth, f.depth, atol=1e-6)
         assert g.depth.dtype == np.float32 and (g.depth[:20, :30] == 0).all()
         assert g.timestamp == pytest.approx(f.timestamp, abs=1e-6)
-        assert g.intrinsics == INTR and g.frame_id == topics.COLOR_OPTICAL_FRAME
+        assert g.intrinsics == INTR and g.frame_id == COLOR_OPTICAL_FRAME
 
 
 def test_recorder_32fc1_depth_and_single_file_reading(tmp_path):

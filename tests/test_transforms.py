@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
 from realvlg.errors import InvalidInputError
+from realvlg.frames import FR3_HAND_TCP_OFFSET
 from realvlg.geometry.grasps import Grasp6D
 from realvlg.geometry.transforms import (
-    FRANKA_HAND_TCP_OFFSET_M,
     FrameMismatchError,
     Transform,
     base_from_camera,
@@ -186,13 +186,13 @@ def test_base_from_camera_eye_in_hand_and_fixed():
 
 def test_franka_tcp_offset():
     flange_from_tcp = franka_hand_tcp()
-    np.testing.assert_allclose(flange_from_tcp.translation, [0, 0, FRANKA_HAND_TCP_OFFSET_M])
+    np.testing.assert_allclose(flange_from_tcp.translation, [0, 0, FR3_HAND_TCP_OFFSET])
     grasp = Transform.from_translation_rotation([0.5, 0.1, 0.2], Rotation.from_euler("x", math.pi),
                                                 "fr3_link0", "fr3_hand_tcp")
     flange = flange_pose_from_tcp(grasp)
     assert (flange.parent, flange.child) == ("fr3_link0", "fr3_link8")
     # approach points down: the flange sits 0.1034 m above the TCP, on the same vertical line
-    np.testing.assert_allclose(flange.translation, [0.5, 0.1, 0.2 + FRANKA_HAND_TCP_OFFSET_M], atol=1e-12)
+    np.testing.assert_allclose(flange.translation, [0.5, 0.1, 0.2 + FR3_HAND_TCP_OFFSET], atol=1e-12)
     assert tcp_pose_from_flange(flange).isclose(grasp, atol=1e-12)
     with pytest.raises(FrameMismatchError):
         flange_pose_from_tcp(Transform.identity("fr3_link0", "grasp"))

@@ -15,3 +15,7 @@ class DepthError(RealVLGError):
 
 class GraspRefusedError(RealVLGError):
     """A grasp that must not be executed: wider than the gripper, outside the workspace, ..."""
+
+
+class SimError(RealVLGError):
+    """A simulator could not do what was asked (start-up, unknown object, render, bad joint vector)."""

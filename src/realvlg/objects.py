@@ -28,6 +28,8 @@ import shapely
 from scipy.spatial import ConvexHull
 from scipy.spatial.transform import Rotation
 
+from realvlg.frames import FR3_BASE_FRAME
+
 TABLE_CLEARANCE = 0.0005  # objects are spawned this far above the table top [m]
 # The Franka hand's fingertips reach 9.8 mm past its TCP: a top-down TCP lower than this would
 # press the fingers into the table [m].
@@ -339,7 +341,7 @@ PALM_ABOVE_TCP = 0.045
 
 
 def ground_truth_grasp(spec: ObjectSpec, T_base_object: np.ndarray, part: str | None = None,
-                       frame: str = "base", neighbours: dict[str, np.ndarray] | None = None):
+                       frame: str = FR3_BASE_FRAME, neighbours: dict[str, np.ndarray] | None = None):
     """A top-down :class:`~realvlg.geometry.grasps.Grasp6D` in the base frame for an object at
     ``T_base_object`` (base←object 4x4), on ``part`` (default: the spec's first grasp).
 

@@ -26,7 +26,6 @@ from rosbags.rosbag2 import StoragePlugin, Writer, WriterError
 from rosbags.typesys import get_types_from_msg
 
 from realvlg.cameras import topics
-from realvlg.cameras.camera import RGBDFrame
 from realvlg.cameras.messages import (
     CAMERA_INFO_MSGTYPE,
     IMAGE_MSGTYPE,
@@ -37,6 +36,7 @@ from realvlg.cameras.messages import (
     stamp_ns,
 )
 from realvlg.errors import InvalidInputError
+from realvlg.observation import RGBDFrame
 
 STORAGE = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 

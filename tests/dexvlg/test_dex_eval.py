@@ -6,8 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from realvlg.dexvlg.eval import finger_part_contacts, pta_pga
 from realvlg.errors import InvalidInputError
+from realvlg.frames import UR_BASE_FRAME
+from realvlg.sim.dex_eval import finger_part_contacts, pta_pga
 
 
 def _plane(x: float, n: int = 441) -> np.ndarray:
@@ -42,7 +43,7 @@ def test_pta_pga_count_fingers_near_and_closest_to_the_target_part():
 def test_sampled_joints_are_clipped_to_the_hand_and_the_distal_joints_coupled():
     from scipy.spatial.transform import Rotation
 
-    from realvlg.dexvlg.pipeline import clip_to_hand
+    from realvlg.dexvlg.planner import clip_to_hand
     from realvlg.geometry.grasps import DexGrasp
     from realvlg.shadow_hand import JOINT_LOWER, JOINT_UPPER, SHADOW_JOINTS
 
@@ -54,43 +55,43 @@ def test_sampled_joints_are_clipped_to_the_hand_and_the_distal_joints_coupled():
     assert g.frame == "base" and g.extras == {"sample": 3} and np.allclose(g.position, (0.1, 0.2, 0.3))
 
 
-sim = pytest.importorskip("realvlg.dexvlg.sim")
+from scripted_grasps import ORANGE_GRASP, SPHERE_IN_PALM, top_grasp  # noqa: E402
+
+sim = pytest.importorskip("realvlg.sim.ur10e_shadow_world")
 if __import__("importlib").util.find_spec("gymnasium_robotics") is None:
     pytest.skip("gymnasium-robotics (Shadow Hand MJCF) not installed", allow_module_level=True)
 
 
 class ScriptedPlanner:
     """Stand-in for DexGraspPlanner that returns one fixed grasp (the scripted orange grasp of
-    test_sim), so that the scoring of a trial is tested on a grasp known to lift or to miss; the
+    tests/scripted_grasps.py), so that the scoring of a trial is tested on a grasp known to lift or to miss; the
     real planner (model + ranking) runs in the end-to-end test below."""
 
     def __init__(self, world, offset):
         self.world, self.offset = world, np.asarray(offset, dtype=float)
 
     def plan(self, scene, instruction, *, target, seed):
-        from test_sim import ORANGE_GRASP, SPHERE_IN_PALM, _top_grasp
-
-        from realvlg.dexvlg.pipeline import DexPlan
+        from realvlg.dexvlg.planner import DexPlan
         from realvlg.dexvlg.ranking import RankedGrasp, Ranking
         from realvlg.geometry.grasps import DexGrasp
 
         w = self.world
-        centre = w.data.xipos[w.model.body(f"obj/{target[0]}").id]  # as test_sim's scripted grasp
-        g = _top_grasp(np.zeros(3), ORANGE_GRASP)
-        g = DexGrasp(centre - g.rotation.apply(SPHERE_IN_PALM) + self.offset, g.rotation, g.joints, "base")
+        centre = w.data.xipos[w.model.body(f"obj/{target[0]}").id]  # as tests/scripted_grasps.py's
+        g = top_grasp(np.zeros(3), ORANGE_GRASP)
+        g = DexGrasp(centre - g.rotation.apply(SPHERE_IN_PALM) + self.offset, g.rotation, g.joints, UR_BASE_FRAME)
         best = RankedGrasp(g, 1.0, {})
         return DexPlan(instruction, *target, [g], Ranking([best], []), best)
 
 
 @pytest.fixture(scope="module")
 def orange_world():
-    with sim.DexSimWorld((), sim.DexSimConfig(camera=sim.DexCameraConfig(320, 180)), objects=["orange"]) as w:
+    with sim.UR10eShadowWorld((), sim.UR10eShadowWorldConfig(camera=sim.D415CameraConfig(320, 180)), objects=["orange"]) as w:
         yield w
 
 
 def test_a_trial_scores_suc_for_a_lifted_object_and_not_for_a_missed_one(orange_world):
-    from realvlg.dexvlg.eval import DexEvalConfig, run_trial
     from realvlg.dexvlg.hand import ShadowHand
+    from realvlg.sim.dex_eval import DexEvalConfig, run_trial
 
     hand, config = ShadowHand(), DexEvalConfig(trials=1, objects=("orange",), seed=0)
     lifted = run_trial(orange_world, ScriptedPlanner(orange_world, (0, 0, 0)), "scripted", "orange", 0, config, hand)
@@ -103,16 +104,16 @@ def test_a_trial_scores_suc_for_a_lifted_object_and_not_for_a_missed_one(orange_
 
 def test_replayed_dataset_grasps_are_scored_like_a_model(orange_world):
     from realvlg.dexvlg.dataset import grasp_record
-    from realvlg.dexvlg.eval import REPLAY, DexEvalConfig, replay_trial, run_replay
     from realvlg.dexvlg.hand import ShadowHand
-    from realvlg.dexvlg.sim import dex_scene
+    from realvlg.sim.dex_eval import REPLAY, DexEvalConfig, replay_trial, run_replay
+    from realvlg.sim.ur10e_shadow_world import ur10e_scene
 
     hand, config = ShadowHand(), DexEvalConfig(trials=1, objects=("orange",), seed=0)
     w = orange_world
-    w.reset(dex_scene(config.setting, config.seed, ["orange"], w.config))
-    base_object = w.render().object_poses["orange"]
+    w.reset(ur10e_scene(config.setting, config.seed, ["orange"], w.config))
+    base_object = w.object_pose("orange")
     records = []
-    for k, offset in enumerate(((0, 0, 0), (0, 0, 0.25), (2.0, 0, 0))):  # lifts, grasps air, out of reach
+    for k, offset in enumerate(((0, 0, 0), (0, 0, 0.25), (0.3, 0.6, 0.8))):  # lifts, grasps air, out of reach
         g = ScriptedPlanner(w, offset).plan(None, "", target=("orange", "body"), seed=0).best.grasp
         in_object = g.transformed(np.linalg.inv(base_object), "object")
         records.append(grasp_record(f"orange-body-0000-{k:02d}", "orange", "body", ["thumb", "index"], in_object, {}))

@@ -16,6 +16,7 @@ from realvlg.dexvlg.ranking import (
     rank_grasps,
 )
 from realvlg.errors import GraspRefusedError, InvalidInputError
+from realvlg.robots.ur10e_shadow.kinematics import UR10eReach
 from realvlg.shadow_hand import FINGERS
 from tests.dexvlg.scene_geometry import (
     CENTRE,
@@ -27,6 +28,7 @@ from tests.dexvlg.scene_geometry import (
 )
 
 PALM = np.array([0.86, 0.2, 0.12])   # above the handle, fingers along +x, palm facing down
+UR10E = UR10eReach()
 
 
 def _case(name):
@@ -58,6 +60,7 @@ def _rank(names, cloud=None, config=None, **kw):
         g.extras["case"] = n
     fingers = np.stack([f for (f, _), _ in cases])
     surface = np.stack([s for (_, s), _ in cases])
+    kw.setdefault("reach", UR10E)
     return rank_grasps(grasps, cloud or mug_scene(), "handle", fingers, surface, np.eye(4),
                        config or RankingConfig(), **kw)
 
@@ -117,6 +120,12 @@ def test_collisions_and_unreachable_poses_are_rejected_with_reasons():
     assert ranking.best.grasp.extras["case"] == "pga"
 
 
+def test_without_an_arm_every_grasp_is_reachable():
+    ranking = _rank(["far", "pga"], reach=None)                 # a floating hand
+    assert {r.grasp.extras["case"] for r in ranking.accepted} == {"far", "pga"}
+    assert all(r.terms["reach"] == 1.0 and r.details["q"] == [] for r in ranking.accepted)
+
+
 def test_require_contact_and_no_feasible_grasp():
     ranking = _rank(["body", "far"], config=RankingConfig(require_contact=True))
     assert not ranking.accepted
@@ -140,7 +149,7 @@ def test_ranking_in_the_camera_frame_matches_the_base_frame():
     fingers = np.stack([f for (f, _), _ in cases]) @ R.T + t
     surface = np.stack([s for (_, s), _ in cases]) @ R.T + t
     grasps = [grasp_at(p).transformed(T_cam_base, "camera") for _, p in cases]
-    in_cam = rank_grasps(grasps, cam, "handle", fingers, surface, np.linalg.inv(T_cam_base))
+    in_cam = rank_grasps(grasps, cam, "handle", fingers, surface, np.linalg.inv(T_cam_base), reach=UR10E)
     in_base = _rank(names)
     # equal up to which of two equidistant cloud points a finger's contact snaps to (2 mm grid)
     assert [r.score for r in in_cam.accepted] == pytest.approx([r.score for r in in_base.accepted], abs=0.03)

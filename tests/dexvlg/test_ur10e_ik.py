@@ -5,13 +5,13 @@ import math
 import numpy as np
 import pytest
 
-from realvlg.dexvlg.ur10e import (
+from realvlg.errors import InvalidInputError
+from realvlg.robots.ur10e_shadow.kinematics import (
     UR10E_REACH,
     forward_kinematics,
     ik_candidates,
     solve_ik,
 )
-from realvlg.errors import InvalidInputError
 
 
 def _random_q(n, seed=0):

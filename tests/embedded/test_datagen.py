@@ -22,7 +22,8 @@ from realvlg.embedded.datagen import (
 from realvlg.errors import InvalidInputError
 from realvlg.geometry.grasps import RectGrasp
 from realvlg.objects import OBJECTS, PALM_ABOVE_TCP, footprint_at, palm_footprint
-from realvlg.sim.world import OBSERVATION_CAMERA, CameraConfig
+from realvlg.sim.common import CameraConfig
+from realvlg.sim.fr3_world import OBSERVATION_CAMERA
 
 
 def pose(x, y, yaw=0.0):

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from realvlg.dexvlg.ur10e import forward_kinematics, solve_ik
-from realvlg.robots.ur10e import pose_from_rtde, pose_to_rtde
+from realvlg.robots.ur10e_shadow.kinematics import forward_kinematics, solve_ik
+from realvlg.robots.ur10e_shadow.rtde import pose_from_rtde, pose_to_rtde
 
 NORMAL_MODE = 1   # safety_status_bits bit 0
 
@@ -102,7 +102,7 @@ class AsyncOperationStatus:
 
 
 class StandInControl:
-    """ur_rtde ``RTDEControlInterface`` calls used by realvlg.robots.ur10e (recording)."""
+    """ur_rtde ``RTDEControlInterface`` calls used by realvlg.robots.ur10e_shadow.rtde (recording)."""
 
     def __init__(self, state: ControllerState):
         self.s = state
@@ -147,7 +147,7 @@ class StandInControl:
 
 
 class StandInReceive:
-    """ur_rtde ``RTDEReceiveInterface`` calls used by realvlg.robots.ur10e."""
+    """ur_rtde ``RTDEReceiveInterface`` calls used by realvlg.robots.ur10e_shadow.rtde."""
 
     def __init__(self, state: ControllerState):
         self.s = state

@@ -53,14 +53,12 @@ def test_width_limit():
         check_width(float("nan"))
 
 
-def test_grasp_limits_checks_pre_grasp_and_lift_points_and_frame():
+def test_grasp_limits_checks_pre_grasp_and_lift_points():
     limits = GraspLimits(WorkspaceBox(z=(0.011, 0.3)))
-    limits.check(top_down(z=0.05), pre_grasp_offset=0.1, lift_height=0.1, base_frame="base")
+    limits.check(top_down(z=0.05), pre_grasp_offset=0.1, lift_height=0.1)
     with pytest.raises(GraspRefusedError, match="pre-grasp position"):
         limits.check(top_down(z=0.25), pre_grasp_offset=0.1)
     with pytest.raises(GraspRefusedError, match="lift position"):
         GraspLimits(WorkspaceBox(z=(0.011, 0.16))).check(top_down(z=0.05), pre_grasp_offset=0.1, lift_height=0.12)
-    with pytest.raises(GraspRefusedError, match="frame 'camera_color_optical_frame'"):
-        limits.check(top_down(frame="camera_color_optical_frame"), base_frame="base")
     with pytest.raises(GraspRefusedError, match="grasp position"):
         limits.check(top_down(z=0.0))  # fingertips would hit the table

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from realvlg.errors import GraspRefusedError, InvalidInputError
-from realvlg.robots.shadow_hand import ShadowHandCommander, ShadowHandConfig, driver_joint_name
+from realvlg.robots.ur10e_shadow.hand import ShadowHandCommander, ShadowHandConfig, driver_joint_name
 from realvlg.shadow_hand import SHADOW_JOINTS, SHADOW_LIMITS
 
 MID = np.array([(SHADOW_LIMITS[j][0] + SHADOW_LIMITS[j][1]) / 2 for j in SHADOW_JOINTS])

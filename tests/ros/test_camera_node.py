@@ -10,8 +10,8 @@ from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from sensor_msgs.msg import CameraInfo, Image
 
-from realvlg.cameras.camera import RGBDFrame
 from realvlg.geometry.camera import CameraIntrinsics
+from realvlg.observation import RGBDFrame
 from realvlg.recording import BagRecorder
 from realvlg.ros import names
 from realvlg.ros.conversions import camera_info_from_msg, image_from_msg

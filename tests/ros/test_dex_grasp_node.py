@@ -17,7 +17,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile
 from sensor_msgs.msg import JointState, PointCloud2
 from std_msgs.msg import String
 
-from realvlg.dexvlg.description import JOINT_NAMES
+from realvlg.robots.ur10e_shadow.description import JOINT_NAMES
 from realvlg.ros.process import RosChildProcess
 from realvlg_interfaces.srv import Grasp
 from tests.ros import services

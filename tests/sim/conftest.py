@@ -9,19 +9,20 @@ import pytest
 pytest.importorskip("franky_sim", reason="franky-sim not installed (pip install -e '.[sim]')")
 pytest.importorskip("franky", reason="franky-control not installed (pip install -e '.[sim]')")
 
-from realvlg.sim.world import CameraConfig, SimWorld, WorldConfig, free_loopback_address  # noqa: E402
+from realvlg.sim.common import CameraConfig
+from realvlg.sim.fr3_world import FR3World, FR3WorldConfig, free_loopback_address  # noqa: E402
 
 TEST_CAMERA = CameraConfig(width=320, height=240)
 
 
-def make_world(placements, **kw) -> SimWorld:
-    return SimWorld(placements, WorldConfig(hostname=free_loopback_address(), camera=TEST_CAMERA, **kw))
+def make_world(placements, **kw) -> FR3World:
+    return FR3World(placements, FR3WorldConfig(hostname=free_loopback_address(), camera=TEST_CAMERA, **kw))
 
 
 def _factory():
     worlds = []
 
-    def start(placements, settle_s: float = 0.3, **kw) -> SimWorld:
+    def start(placements, settle_s: float = 0.3, **kw) -> FR3World:
         w = make_world(placements, **kw)
         worlds.append(w)
         return w.start(settle_s=settle_s)

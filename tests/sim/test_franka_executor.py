@@ -6,13 +6,16 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from realvlg.errors import GraspRefusedError
+from realvlg.errors import GraspRefusedError, InvalidInputError
+from realvlg.frames import FR3_BASE_FRAME
 from realvlg.geometry.grasps import Grasp6D
 from realvlg.objects import OBJECTS, ground_truth_grasp
 from realvlg.robots.executor import RobotConnectionError, RobotUnreachableError
-from realvlg.robots.franka import FrankaConfig, FrankaExecutor, ee_target
+from realvlg.robots.franka.config_franka import FrankaConfig
+from realvlg.robots.franka.franka import FrankaExecutor, ee_target
+from realvlg.sim.common import Placement
+from realvlg.sim.fr3_world import FINGER_BODIES, free_loopback_address
 from realvlg.sim.scenes import generate_scene
-from realvlg.sim.world import FINGER_BODIES, Placement, free_loopback_address
 
 pytestmark = pytest.mark.sim
 
@@ -54,7 +57,7 @@ def test_grasp_frame_is_franky_tcp_between_the_fingertips(world_factory, executo
     ex = executor_for(world)
     for closing, approach in (((math.cos(0.7), math.sin(0.7), 0), (0, 0, -1)),
                               ((0, 1, 0), (math.sin(0.4), 0, -math.cos(0.4)))):
-        g = Grasp6D.from_axes((0.45, -0.05, 0.2), approach, closing, 0.04, frame="base")
+        g = Grasp6D.from_axes((0.45, -0.05, 0.2), approach, closing, 0.04, frame=FR3_BASE_FRAME)
         ex.move_to(ee_target(g, ex.current_pose()[:3, :3]))
         world.wait(0.2)
         left, right = fingertip_pads(world)
@@ -83,7 +86,7 @@ def test_ground_truth_grasp_lifts_and_holds(world_factory, executor_for, name, p
 def test_grasping_air_reports_why(world_factory, executor_for):
     world = world_factory([Placement("orange", 0.5, 0.2)])
     ex = executor_for(world)
-    g = Grasp6D.from_axes((0.45, -0.1, 0.03), (0, 0, -1), (0, 1, 0), 0.03, frame="base")
+    g = Grasp6D.from_axes((0.45, -0.1, 0.03), (0, 0, -1), (0, 1, 0), 0.03, frame=FR3_BASE_FRAME)
     result = ex.grasp(g)
     assert not result.success and result.stage == "check"
     assert "closed on nothing" in result.reason
@@ -98,17 +101,17 @@ def test_refused_targets_do_not_move_the_robot(world_factory, executor_for):
     q0, width0 = world.joint_positions(), ex.gripper_width()
     down = Rotation.from_matrix(np.diag([1.0, -1.0, -1.0]))
     bad = {
-        "outside the workspace box": Grasp6D((1.2, 0.0, 0.05), down, 0.03, frame="base"),
-        "approach points up": Grasp6D.from_axes((0.45, 0, 0.05), (0, 0.2, 1), (0, 1, 0), 0.03, frame="base"),
-        "exceeds the gripper's maximum opening": Grasp6D((0.45, 0.0, 0.03), down, 0.09, frame="base"),
-        "pre-grasp position": Grasp6D((0.45, 0.0, 0.65), down, 0.03, frame="base"),
+        "outside the workspace box": Grasp6D((1.2, 0.0, 0.05), down, 0.03, frame=FR3_BASE_FRAME),
+        "approach points up": Grasp6D.from_axes((0.45, 0, 0.05), (0, 0.2, 1), (0, 1, 0), 0.03, frame=FR3_BASE_FRAME),
+        "exceeds the gripper's maximum opening": Grasp6D((0.45, 0.0, 0.03), down, 0.09, frame=FR3_BASE_FRAME),
+        "pre-grasp position": Grasp6D((0.45, 0.0, 0.65), down, 0.03, frame=FR3_BASE_FRAME),
         "frame 'camera_color_optical_frame'": Grasp6D((0.45, 0.0, 0.03), down, 0.03),
     }
     for reason, grasp in bad.items():
         with pytest.raises(GraspRefusedError, match=reason):
             ex.grasp(grasp)
-    with pytest.raises(GraspRefusedError, match="grasp width must be"):
-        ex.grasp(Grasp6D((0.45, 0.0, 0.03), down, 0.03, frame="base"), width=float("nan"))
+    with pytest.raises(InvalidInputError, match="finite"):  # a NaN width cannot even be a grasp
+        ex.grasp(Grasp6D((0.45, 0.0, 0.03), down, float("nan"), frame=FR3_BASE_FRAME))
     with pytest.raises(GraspRefusedError, match="outside the workspace"):
         ex.move_to(np.diag([1.0, -1.0, -1.0, 1.0]) + np.pad(np.array([[0, 0, 0, 0.05]]), ((0, 3), (0, 0))))
     world.wait(0.5)
@@ -162,7 +165,7 @@ def test_simulator_killed_mid_motion_is_a_connection_error(world_factory, execut
 
     world = world_factory([])
     ex = executor_for(world)
-    g = Grasp6D.from_axes((0.5, -0.1, 0.03), (0, 0, -1), (0, 1, 0), 0.03, frame="base")
+    g = Grasp6D.from_axes((0.5, -0.1, 0.03), (0, 0, -1), (0, 1, 0), 0.03, frame=FR3_BASE_FRAME)
     killer = threading.Timer(0.5, world.stop)
     killer.start()
     with pytest.raises(RobotConnectionError, match="lost the connection to the robot"):

@@ -14,13 +14,14 @@ import pytest
 from geometry_msgs.msg import PoseStamped
 
 from realvlg.cli.up import start_graph
+from realvlg.frames import FR3_BASE_FRAME, FRANKA_HAND_STROKE
 from realvlg.geometry.grasps import Grasp6D
 from realvlg.ros import names
 from realvlg.ros.conversions import grasp_to_pose_stamped
 from realvlg.ros.graph_client import GraphClient
 from realvlg.ros.process import RosChildProcess
 from realvlg.sim.eval import run_eval
-from realvlg.sim.world import free_loopback_address
+from realvlg.sim.fr3_world import free_loopback_address
 from realvlg_interfaces.srv import ExecuteGrasp, Grasp
 
 pytestmark = [pytest.mark.ros, pytest.mark.sim, pytest.mark.timeout(600)]
@@ -79,7 +80,7 @@ def test_dry_run_plans_checks_and_does_not_move(graph, client):
     response = client.grasp("grasp the banana", strategy="bbox", dry_run=True)
     assert response.success, response.message
     assert "did not move" in response.message and response.strategy_used == "bbox"
-    assert response.pose.header.frame_id == names.BASE_FRAME and 0.0 < response.width <= 0.08
+    assert response.pose.header.frame_id == names.FR3_BASE_FRAME and 0.0 < response.width <= FRANKA_HAND_STROKE
     np.testing.assert_allclose(client.current_tcp(), before, atol=1e-3)
 
 
@@ -100,7 +101,7 @@ def test_grasp_action_reports_stage_feedback(graph, client):
     client.executor.spin_until_future_complete(done, timeout_sec=240)
     result = done.result().result
     assert result.success, result.message
-    assert result.strategy_used == "seg" and result.pose.header.frame_id == names.BASE_FRAME
+    assert result.strategy_used == "seg" and result.pose.header.frame_id == names.FR3_BASE_FRAME
     assert stages[:2] == ["capture", "ground"] and stages[-1] == "record"
     action.destroy()
 
@@ -171,8 +172,8 @@ def test_a_dead_simulator_is_reported_and_the_executor_keeps_answering(world_fac
                             "-r", f"{names.EXECUTE_GRASP_SERVICE}:=/dying/execute",
                             "-r", f"{names.EE_POSE_TOPIC}:=/dying/ee_pose", "-r", "/tf:=/dying/tf",
                             "-p", f"address:={world.hostname}", "-p", "realtime:=ignore",
-                            "-p", "base_frame:=base", "-p", "motion_timeout:=30.0"], name="exec_dying")
-    target = Grasp6D.from_axes([0.55, 0.1, 0.08], [0, 0, -1], [0, 1, 0], 0.04, frame="base")
+                            "-p", f"base_frame:={FR3_BASE_FRAME}", "-p", "motion_timeout:=30.0"], name="exec_dying")
+    target = Grasp6D.from_axes([0.55, 0.1, 0.08], [0, 0, -1], [0, 1, 0], 0.04, frame=FR3_BASE_FRAME)
     request = ExecuteGrasp.Request(pose=grasp_to_pose_stamped(target), width=0.04)
     with node:
         node.wait_for_line("READY", START)

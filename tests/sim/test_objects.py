@@ -8,6 +8,7 @@ import pytest
 mujoco = pytest.importorskip("mujoco")
 
 from realvlg.errors import InvalidInputError  # noqa: E402
+from realvlg.frames import FR3_BASE_FRAME  # noqa: E402
 from realvlg.objects import FINGERTIP_CLEARANCE, OBJECTS, find_object, ground_truth_grasp  # noqa: E402
 
 PAPER_OBJECTS = {"mug", "orange", "pear", "apple", "banana", "stapler", "bottle", "marker", "screwdriver", "razor"}
@@ -68,7 +69,7 @@ def test_ground_truth_grasp_follows_the_object_pose():
     np.testing.assert_allclose(g.position, (0.5 - handle.center[1], 0.1 + handle.center[0], handle.center[2]))
     np.testing.assert_allclose(g.approach, (0, 0, -1))
     np.testing.assert_allclose(abs(g.closing @ (1, 0, 0)), 1, atol=1e-12)  # object y → base x
-    assert g.frame == "base" and g.extras["part"] == "handle"
+    assert g.frame == FR3_BASE_FRAME and g.extras["part"] == "handle"
     with pytest.raises(InvalidInputError, match="no ground-truth grasp on part 'lid'"):
         ground_truth_grasp(mug, T, "lid")
 

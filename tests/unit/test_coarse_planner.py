@@ -14,8 +14,8 @@ from realvlg.geometry.projection import project_points
 from realvlg.geometry.transforms import Transform
 from realvlg.planning.antipodal import AntipodalConfig, GripperGeometry, MissingDependencyError
 from realvlg.planning.graspnet_backend import GraspNetConfig, check_graspnet
-from realvlg.planning.kinematics import FR3_Q_MAX, FR3_Q_MIN, forward_kinematics, reachable_grasps, solve_ik
 from realvlg.planning.planner import CoarsePlannerConfig, plan_coarse
+from realvlg.robots.franka.kinematics import FR3_Q_MAX, FR3_Q_MIN, forward_kinematics, reachable_grasps, solve_ik
 from realvlg.robots.limits import GraspLimits, WorkspaceBox
 
 from tabletop import INTRINSICS, TABLE_DEPTH, Cuboid, box_around, render

@@ -6,7 +6,7 @@
   every OpenCV hand-eye method, their consistency, residuals, degenerate-data checks.
 * :mod:`realvlg.calibration.data` — the calibration folder (images + ``samples.yaml``).
 * :mod:`realvlg.calibration.sweep` — safe pose sweeps around a centre pose; sample collection.
-* :mod:`realvlg.calibration.sim` — a board in :class:`~realvlg.sim.world.SimWorld` and a sweep
+* :mod:`realvlg.calibration.sim` — a board in :class:`~realvlg.sim.fr3_world.FR3World` and a sweep
   with franky over franky-sim (needs the ``sim`` extra).
 * :mod:`realvlg.calibration.synthetic` — board images at known poses without a simulator.
 

@@ -1,6 +1,6 @@
-"""Calibration in simulation: a ChArUco board on the table of :class:`~realvlg.sim.world.SimWorld`,
+"""Calibration in simulation: a ChArUco board on the table of :class:`~realvlg.sim.fr3_world.FR3World`,
 the FR3 swept through :func:`~realvlg.calibration.sweep.orbit_poses` around the observation pose
-by :class:`~realvlg.robots.franka.FrankaExecutor` over franky-sim, wrist-camera images rendered
+by :class:`~realvlg.robots.franka.franka.FrankaExecutor` over franky-sim, wrist-camera images rendered
 at each pose and saved as a calibration folder (the same format as a real collection).
 
 The board is a flat box on the table whose top face carries the board image as a MuJoCo 2D
@@ -32,7 +32,7 @@ BOARD_THICKNESS = 0.002
 
 
 def board_extra(board: BoardSpec, texture_file: pathlib.Path, centre_xy=SIM_BOARD_CENTRE, table_top: float = 0.0):
-    """A :class:`~realvlg.sim.world.WorldConfig` ``scene_extras`` entry: the board lying on the
+    """A :class:`~realvlg.sim.fr3_world.FR3WorldConfig` ``scene_extras`` entry: the board lying on the
     table, image up, its x axis along base +x. Writes the texture PNG to ``texture_file`` (it must
     exist until the world has started)."""
     cv2.imwrite(str(texture_file), board.image(TEXTURE_PX_PER_SQUARE))
@@ -56,15 +56,16 @@ def board_extra(board: BoardSpec, texture_file: pathlib.Path, centre_xy=SIM_BOAR
 
 def start_board_world(board: BoardSpec = SIM_BOARD, width: int = 640, height: int = 480,
                       hostname: str | None = None):
-    """A started :class:`~realvlg.sim.world.SimWorld` with ``board`` on the table, the robot at the
+    """A started :class:`~realvlg.sim.fr3_world.FR3World` with ``board`` on the table, the robot at the
     observation pose, on a free loopback address unless ``hostname`` is given. Stop it after use."""
-    from realvlg.sim.world import CameraConfig, SimWorld, WorldConfig, free_loopback_address
+    from realvlg.sim.common import CameraConfig
+    from realvlg.sim.fr3_world import FR3World, FR3WorldConfig, free_loopback_address
 
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="realvlg-board-"))
     try:
-        config = WorldConfig(hostname=hostname or free_loopback_address(), camera=CameraConfig(width, height),
+        config = FR3WorldConfig(hostname=hostname or free_loopback_address(), camera=CameraConfig(width, height),
                              scene_extras=(board_extra(board, tmp / "board.png"),))
-        return SimWorld((), config).start()
+        return FR3World((), config).start()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)   # the compiled model holds the texture
 
@@ -78,7 +79,7 @@ def sweep_world(world, count: int = 12, progress: bool = True) -> tuple[list[np.
     executor = FrankaExecutor(FrankaConfig(address=world.hostname))
     executor.connect()
     try:
-        return sweep_robot(executor, lambda: world.render().rgb, (*SIM_BOARD_CENTRE, world.config.table_top), count,
+        return sweep_robot(executor, lambda: world.render().color, (*SIM_BOARD_CENTRE, world.config.table_top), count,
                            settle=lambda: world.wait(0.3), progress=progress)
     finally:
         executor.disconnect()

@@ -9,7 +9,7 @@ any motion.
 
 :func:`collect` moves a robot through the poses and grabs an image at each, after the robot has
 stopped, with the pose it reports (base←ee); :func:`sweep_robot` does it with a
-:class:`~realvlg.robots.franka.FrankaExecutor` from its current pose and returns there;
+:class:`~realvlg.robots.franka.franka.FrankaExecutor` from its current pose and returns there;
 :func:`pivot_ahead` is the point the sweep turns about for an eye-in-hand camera.
 """
 
@@ -61,7 +61,7 @@ def check_poses(poses: np.ndarray, workspace: WorkspaceBox) -> None:
 def sweep_robot(executor, grab: Callable[[], np.ndarray], pivot: Sequence[float], count: int = 12, *,
                 settle: Callable[[], None] = lambda: None, progress: bool = True) -> tuple[list[np.ndarray],
                                                                                        list[np.ndarray]]:
-    """Sweep a :class:`~realvlg.robots.franka.FrankaExecutor` (connected) through
+    """Sweep a :class:`~realvlg.robots.franka.franka.FrankaExecutor` (connected) through
     :func:`orbit_poses` about ``pivot`` from its current pose, grab an image at each pose, and
     return to the start. Every pose is checked against ``executor.config.workspace`` first."""
     start = executor.current_pose()

@@ -1,6 +1,6 @@
-"""Cameras: one small interface (:class:`Camera` → :class:`RGBDFrame`) and one module per backend.
+"""Cameras: one small interface (:class:`Camera` → :class:`~realvlg.observation.RGBDFrame`) and one module per backend.
 
-* :mod:`realvlg.cameras.camera`: the interface, the frame type and the typed errors.
+* :mod:`realvlg.cameras.camera`: the interface and the typed errors.
 * :mod:`realvlg.cameras.realsense`: a RealSense D435i / D415 through pyrealsense2, live
   (``rs.pipeline``) or from a librealsense recording (``.bag`` / ``.db3``, its playback device).
 * :mod:`realvlg.cameras.replay`: a rosbag2 recording (MCAP or sqlite3) of realsense-ros topics.
@@ -19,7 +19,6 @@ from realvlg.cameras.camera import (
     CameraStreamError,
     CameraTimeoutError,
     EndOfRecordingError,
-    RGBDFrame,
     make_camera,
 )
 
@@ -31,6 +30,5 @@ __all__ = [
     "CameraStreamError",
     "CameraTimeoutError",
     "EndOfRecordingError",
-    "RGBDFrame",
     "make_camera",
 ]

@@ -1,16 +1,7 @@
 """The camera interface of realvlg: a config dataclass per backend, ``open``/``read``/``close``.
 
-Every backend returns the same :class:`RGBDFrame`:
-
-* ``color``: RGB, ``uint8``, shape ``(H, W, 3)``.
-* ``depth``: ``float32`` metres along the optical axis (z, not ray length), shape ``(H, W)``,
-  registered to ``color`` pixel for pixel (aligned depth); ``0`` marks an invalid pixel (no NaN).
-* ``intrinsics``: :class:`~realvlg.geometry.camera.CameraIntrinsics` of the colour stream, which
-  are also the intrinsics of the aligned depth.
-* ``timestamp``: seconds of the colour image (device clock or header stamp, per backend),
-  ``frame_number`` the backend's frame counter, ``frame_id`` the REP-103 optical frame
-  (``camera_color_optical_frame``), ``depth_scale`` the metres per raw depth unit of the source
-  (kept for the record; ``depth`` is already in metres).
+Every backend returns realvlg's one RGB-D type, :class:`realvlg.observation.RGBDFrame` (colour,
+aligned depth in metres, intrinsics, timestamp, frame id; see there).
 
 Use a camera as a context manager::
 
@@ -31,11 +22,10 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import ClassVar
 
-import numpy as np
-
-from realvlg.cameras.topics import COLOR_OPTICAL_FRAME
 from realvlg.errors import InvalidInputError, RealVLGError
+from realvlg.frames import COLOR_OPTICAL_FRAME
 from realvlg.geometry.camera import CameraIntrinsics
+from realvlg.observation import RGBDFrame
 
 
 class CameraError(RealVLGError):
@@ -56,45 +46,6 @@ class CameraNotFoundError(CameraError):
 
 class CameraStreamError(CameraError):
     """A required stream is missing or has a format/resolution realvlg cannot use."""
-
-
-@dataclass(frozen=True, eq=False)
-class RGBDFrame:
-    """One synchronised colour image and depth map aligned to it (see the module docstring)."""
-
-    color: np.ndarray
-    depth: np.ndarray
-    intrinsics: CameraIntrinsics
-    timestamp: float
-    frame_number: int
-    frame_id: str = COLOR_OPTICAL_FRAME
-    depth_scale: float = 0.001
-
-    def __post_init__(self) -> None:
-        h, w = self.intrinsics.height, self.intrinsics.width
-        if self.color.dtype != np.uint8 or self.color.shape != (h, w, 3):
-            raise InvalidInputError(f"colour must be uint8 of shape {(h, w, 3)}, "
-                                    f"got {self.color.dtype} {self.color.shape}")
-        if self.depth.dtype != np.float32 or self.depth.shape != (h, w):
-            raise InvalidInputError(f"depth must be float32 metres of shape {(h, w)}, "
-                                    f"got {self.depth.dtype} {self.depth.shape}")
-
-    @property
-    def width(self) -> int:
-        return self.intrinsics.width
-
-    @property
-    def height(self) -> int:
-        return self.intrinsics.height
-
-    @property
-    def valid_depth(self) -> np.ndarray:
-        """Boolean mask of pixels with a depth measurement."""
-        return self.depth > 0
-
-    @property
-    def valid_depth_fraction(self) -> float:
-        return float(np.count_nonzero(self.depth > 0)) / self.depth.size
 
 
 @dataclass(kw_only=True)

@@ -52,10 +52,10 @@ from realvlg.cameras.camera import (
     CameraStreamError,
     CameraTimeoutError,
     EndOfRecordingError,
-    RGBDFrame,
 )
 from realvlg.errors import InvalidInputError
 from realvlg.geometry.camera import CameraIntrinsics
+from realvlg.observation import RGBDFrame
 
 
 @dataclass(frozen=True)

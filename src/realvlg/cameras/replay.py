@@ -32,7 +32,6 @@ from realvlg.cameras.camera import (
     CameraStreamError,
     CameraTimeoutError,
     EndOfRecordingError,
-    RGBDFrame,
 )
 from realvlg.cameras.messages import (
     CAMERA_INFO_MSGTYPE,
@@ -43,6 +42,7 @@ from realvlg.cameras.messages import (
     stamp_ns,
 )
 from realvlg.geometry.camera import CameraIntrinsics
+from realvlg.observation import RGBDFrame
 
 _MAX_PENDING_COLOR = 64  # colour images waiting for depth before the oldest is given up
 

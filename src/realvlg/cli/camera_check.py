@@ -21,8 +21,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from realvlg.cameras.camera import Camera, EndOfRecordingError, RGBDFrame, make_camera
+from realvlg.cameras.camera import Camera, EndOfRecordingError, make_camera
 from realvlg.errors import InvalidInputError
+from realvlg.observation import RGBDFrame
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -1,5 +1,5 @@
 """``realvlg dex-eval``: DexVLG's simulation benchmark (Suc, PTA, PGA on the simulated objects) for a
-trained DexVLG checkpoint and its language-free baseline (:mod:`realvlg.dexvlg.eval`,
+trained DexVLG checkpoint and its language-free baseline (:mod:`realvlg.sim.dex_eval`,
 docs/dexvlg.md). Prints a Markdown table; ``--json`` writes the figures and every trial."""
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from realvlg.dexvlg.dataset import load_datasets
-    from realvlg.dexvlg.eval import DexEvalConfig, markdown_table, report, run_benchmark, run_replay
     from realvlg.dexvlg.model import DexVLG
-    from realvlg.dexvlg.pipeline import DexPlannerConfig
+    from realvlg.dexvlg.planner import DexPlannerConfig
+    from realvlg.sim.dex_eval import DexEvalConfig, markdown_table, report, run_benchmark, run_replay
 
     try:
         width, height = (int(v) for v in args.resolution.lower().split("x"))

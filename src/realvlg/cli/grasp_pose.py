@@ -15,9 +15,10 @@ import math
 import numpy as np
 
 from realvlg.errors import InvalidInputError
+from realvlg.frames import FRANKA_HAND_STROKE
 from realvlg.geometry.camera import CameraIntrinsics
 from realvlg.geometry.grasps import ContactPair, RectGrasp
-from realvlg.geometry.lift import FRANKA_HAND_MAX_WIDTH, LiftConfig, lift_grasp
+from realvlg.geometry.lift import LiftConfig, lift_grasp
 from realvlg.geometry.transforms import load_transform
 from realvlg.io import read_depth_raw, read_image, read_intrinsics
 
@@ -62,8 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--extrinsics", metavar="FILE.yaml",
                    help="calibration YAML parent←camera (parent, child, translation [m], quaternion xyzw): "
                         "report the grasp in its parent frame; the camera frame is its child")
-    p.add_argument("--max-width", type=float, default=FRANKA_HAND_MAX_WIDTH, metavar="M",
-                   help=f"gripper's widest opening [m] (default {FRANKA_HAND_MAX_WIDTH}, Franka Hand)")
+    p.add_argument("--max-width", type=float, default=FRANKA_HAND_STROKE, metavar="M",
+                   help=f"gripper's widest opening [m] (default {FRANKA_HAND_STROKE}, Franka Hand)")
     p.add_argument("--approach", choices=("ray", "normal", "blend"), default="ray",
                    help="approach axis from the viewing ray, the surface normal or both (default ray)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")

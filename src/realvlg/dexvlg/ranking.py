@@ -8,7 +8,7 @@ with a reason, and returns the rest best first, each with its score breakdown. P
 Inputs. A :class:`LabelledCloud` (the scene as observed: points, outward normals, per-point part
 ids from a part segmentation, or from the renderer in simulation, with ``-1`` for unlabelled
 points such as the table) and, per grasp, the hand's points in the same frame: the points of each
-finger's middle and distal links (``(N, 5, K, 3)``, :data:`~realvlg.geometry.grasps.FINGERS` order) and
+finger's middle and distal links (``(N, 5, K, 3)``, :data:`~realvlg.shadow_hand.FINGERS` order) and
 points on the whole hand's surface (``(N, S, 3)``). :func:`hand_points` gets both from any hand
 model with ``finger_points(grasp)`` / ``surface_points(grasp, n)`` (``realvlg.dexvlg.hand.ShadowHand``),
 :func:`hand_volumes` the hand's collision primitives; :func:`rank_with_hand` does all three with
@@ -36,15 +36,13 @@ Terms (each in [0, 1]; the score is their weighted sum, weights in :class:`Ranki
                term = min(1, fingers on the part / ``full_contact_fingers``); ``pta`` (≥ 1 finger)
                and ``pga`` (≥ 3 fingers) are reported beside it. ``require_contact`` rejects
                grasps without PTA.
-``reach``      UR10e reachability: the palm pose goes to the arm base (``T_base_cloud``), then to
-               the flange through the mount (``tool0_T_palm``, :data:`~realvlg.dexvlg.ur10e.TOOL0_T_PALM`);
-               the grasp and the pre-grasp (``pre_grasp_offset`` back along the palm normal) must
-               both have an IK solution within the joint limits (:func:`~realvlg.dexvlg.ur10e.solve_ik`),
-               else the grasp is **rejected**. term = distance from the UR's singularities at the
-               grasp configuration: min(|sin q3| (elbow), |sin q5| (wrist) over
-               ``singularity_margin``; the wrist centre's horizontal distance from the base axis
-               minus d4 (shoulder; the two shoulder branches meet there) over ``shoulder_margin``),
-               saturating at 1.
+``reach``      the arm's reachability, asked of ``reach`` (an :class:`ArmReach`, e.g.
+               :class:`~realvlg.robots.ur10e_shadow.kinematics.UR10eReach`): the palm pose goes to
+               the arm base (``T_base_cloud``); the grasp and the pre-grasp (``pre_grasp_offset``
+               back along the palm normal) must both be reachable, else the grasp is
+               **rejected**; the term is the arm's own (the UR10e's: distance from its
+               singularities). Without an arm (``reach`` None, a floating hand) every grasp is
+               reachable with term 1.
 ``closure``    a force-closure proxy from the contacts with the target's object (fingers whose
                nearest scene point, within ``contact_distance``, is on that object): each contact
                contributes the ``cone_edges`` edges of its linearised friction cone
@@ -63,28 +61,27 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
-from realvlg.dexvlg.ur10e import (
-    PALM_NORMAL,
-    TOOL0_T_PALM,
-    UR10E_DH,
-    UR10E_Q_MAX,
-    UR10E_Q_MIN,
-    dh_transforms,
-    solve_ik,
-)
 from realvlg.errors import GraspRefusedError, InvalidInputError
+from realvlg.frames import PALM_NORMAL, PRE_GRASP_DISTANCE
 from realvlg.geometry.grasps import DexGrasp
 from realvlg.shadow_hand import FINGERS
 
 TERMS = ("collision", "contact", "reach", "closure")
 COLLISION_MEASURES = ("auto", "volume", "surface", "both")
-# The arm's configuration the IK prefers (shoulder left, elbow up, wrist down over the table).
-UR10E_READY_Q = (0.0, -math.pi / 2, math.pi / 2, -math.pi / 2, -math.pi / 2, 0.0)
+
+
+class ArmReach(Protocol):
+    """What the ranking asks of an arm (module docstring, ``reach``)."""
+
+    def reach(self, T_base_palm: np.ndarray, T_base_pre: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(N, 4, 4) grasp and pre-grasp palm poses → (joints (N, dof), grasp ok (N,), pre-grasp
+        ok (N,), term (N,) in [0, 1])."""
 
 
 @dataclass(frozen=True)
@@ -103,13 +100,7 @@ class RankingConfig:
     volume_tolerance: float = 0.005          # deepest accepted scene point inside the hand's primitives
     penetration_radius: float = 0.03         # scene points farther than this from a hand point are ignored
     collision_measure: str = "auto"          # auto | volume | surface | both
-    tool0_T_palm: tuple = tuple(map(tuple, TOOL0_T_PALM))
-    q_near: tuple = UR10E_READY_Q
-    q_min: tuple = tuple(UR10E_Q_MIN)
-    q_max: tuple = tuple(UR10E_Q_MAX)
-    pre_grasp_offset: float = 0.08           # the pre-grasp palm, back from the grasp along +palm normal
-    singularity_margin: float = math.sin(math.radians(15))
-    shoulder_margin: float = 0.15            # wrist centre beyond the d4 cylinder where the term saturates
+    pre_grasp_offset: float = PRE_GRASP_DISTANCE   # the pre-grasp palm, back from the grasp along −palm normal
     friction: float = 0.5
     cone_edges: int = 4
     torque_length: float = 0.05
@@ -119,7 +110,7 @@ class RankingConfig:
 
     def __post_init__(self) -> None:
         for name in ("contact_distance", "collision_tolerance", "volume_tolerance", "penetration_radius", "torque_length",
-                     "sigma_ref", "singularity_margin", "shoulder_margin", "normal_radius"):
+                     "sigma_ref", "normal_radius", "pre_grasp_offset"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise InvalidInputError(f"RankingConfig.{name} must be a positive number, got {value}")
@@ -131,8 +122,6 @@ class RankingConfig:
             raise InvalidInputError("RankingConfig weights must be non-negative")
         if not 1 <= self.full_contact_fingers <= len(FINGERS):
             raise InvalidInputError(f"full_contact_fingers must be in 1..{len(FINGERS)}")
-        if np.asarray(self.tool0_T_palm).shape != (4, 4):
-            raise InvalidInputError("tool0_T_palm must be a 4x4 transform")
 
     @property
     def weights(self) -> dict[str, float]:
@@ -324,12 +313,13 @@ def hand_points(hand, grasps: list[DexGrasp], n_surface: int = 512, seed: int = 
 
 def rank_grasps(grasps: list[DexGrasp], cloud: LabelledCloud, target_part: int | str,
                 finger_points: np.ndarray, surface_points: np.ndarray, T_base_cloud: np.ndarray,
-                config: RankingConfig = RankingConfig(), volume: HandVolume | None = None) -> Ranking:
+                config: RankingConfig = RankingConfig(), volume: HandVolume | None = None,
+                reach: ArmReach | None = None) -> Ranking:
     """Score, filter and sort ``grasps`` (all in ``cloud.frame``) for ``target_part`` of ``cloud``
     (module docstring). ``finger_points`` (N, 5, K, 3) and ``surface_points`` (N, S, 3) are the
     hand's points per grasp in the same frame (:func:`hand_points`), ``volume`` its collision
     primitives (:func:`hand_volumes`; needed by the volume measure); ``T_base_cloud`` is the
-    UR10e base←cloud frame 4x4."""
+    arm's base←cloud frame 4x4, ``reach`` the arm (module docstring)."""
     t0 = time.perf_counter()
     n = len(grasps)
     fingers = np.asarray(finger_points, dtype=float)
@@ -366,7 +356,7 @@ def rank_grasps(grasps: list[DexGrasp], cloud: LabelledCloud, target_part: int |
               "volume": volume_depth / config.volume_tolerance}
     ratio = np.fmax(ratios["surface"], ratios["volume"]) if measure == "both" else ratios[measure]
     on_part, contacts, inward = _finger_contacts(fingers, cloud, tree, part, config.contact_distance)
-    q, reach_ok, pre_ok, reach_term = _reachability(grasps, T_base_cloud, config)
+    q, reach_ok, pre_ok, reach_term = _reachability(grasps, T_base_cloud, config, reach)
     sigma, spread = _closure(contacts, inward, config)
 
     n_on = on_part.sum(-1)
@@ -388,9 +378,9 @@ def rank_grasps(grasps: list[DexGrasp], cloud: LabelledCloud, target_part: int |
                    "spread": float(spread[i]), "q": q[i].tolist(), "part": cloud.part_names[part]}
         reason = ""
         if not reach_ok[i]:
-            reason = "unreachable: no UR10e IK solution within the joint limits for the wrist pose"
+            reason = "unreachable: the arm cannot hold the palm at the grasp (no IK solution within the joint limits)"
         elif not pre_ok[i]:
-            reason = (f"unreachable: no UR10e IK solution for the pre-grasp "
+            reason = (f"unreachable: the arm cannot reach the pre-grasp "
                       f"({config.pre_grasp_offset * 100:.0f} cm back from the grasp)")
         elif ratio[i] > 1.0:
             worst = "volume" if measure == "volume" or (measure == "both" and
@@ -409,7 +399,8 @@ def rank_grasps(grasps: list[DexGrasp], cloud: LabelledCloud, target_part: int |
 
 
 def rank_with_hand(grasps: list[DexGrasp], hand, cloud: LabelledCloud, target_part: int | str,
-                   T_base_cloud: np.ndarray, config: RankingConfig = RankingConfig()) -> Ranking:
+                   T_base_cloud: np.ndarray, config: RankingConfig = RankingConfig(),
+                   reach: ArmReach | None = None) -> Ranking:
     """:func:`hand_points` of ``hand`` (e.g. ``realvlg.dexvlg.hand.ShadowHand()``) then
     :func:`rank_grasps`; ``seconds`` covers both."""
     t0 = time.perf_counter()
@@ -417,7 +408,7 @@ def rank_with_hand(grasps: list[DexGrasp], hand, cloud: LabelledCloud, target_pa
     links = _links(hand, grasps) if batched else None
     fingers, surface = hand_points(hand, grasps, config.surface_points, links=links)
     volume = hand_volumes(hand, grasps, links) if batched and hasattr(hand, "collision_geoms") else None
-    ranking = rank_grasps(grasps, cloud, target_part, fingers, surface, T_base_cloud, config, volume)
+    ranking = rank_grasps(grasps, cloud, target_part, fingers, surface, T_base_cloud, config, volume, reach)
     ranking.seconds = time.perf_counter() - t0
     return ranking
 
@@ -488,22 +479,16 @@ def _finger_contacts(fingers: np.ndarray, cloud: LabelledCloud, tree: cKDTree, p
     return on_part, contacts, inward
 
 
-def _reachability(grasps: list[DexGrasp], T_base_cloud: np.ndarray, config: RankingConfig):
-    """IK of the grasp and pre-grasp flange poses; (q (N, 6), grasp ok, pre-grasp ok, term)."""
+def _reachability(grasps: list[DexGrasp], T_base_cloud: np.ndarray, config: RankingConfig, reach: ArmReach | None):
+    """The arm's answer for the grasp and pre-grasp palm poses; (q (N, dof), grasp ok, pre-grasp
+    ok, term); without an arm everything is reachable, term 1, no joints."""
+    n = len(grasps)
+    if reach is None:
+        return np.zeros((n, 0)), np.ones(n, bool), np.ones(n, bool), np.ones(n)
     palm = T_base_cloud @ np.stack([g.homogeneous() for g in grasps])
-    palm_T_tool0 = np.linalg.inv(np.asarray(config.tool0_T_palm, dtype=float))
     pre = palm.copy()
     pre[:, :3, 3] -= config.pre_grasp_offset * (palm[:, :3, :3] @ PALM_NORMAL)
-    limits = {"q_min": np.asarray(config.q_min), "q_max": np.asarray(config.q_max)}
-    sol = solve_ik(palm @ palm_T_tool0, np.asarray(config.q_near), **limits)
-    q_pre_near = np.where(sol.reachable[:, None], sol.q, np.asarray(config.q_near))
-    pre_sol = solve_ik(pre @ palm_T_tool0, q_pre_near, **limits)
-    q = np.nan_to_num(sol.q)
-    wrist = dh_transforms(q)[:, 4, :3, 3]                       # frame 5's origin (p05 of the IK)
-    shoulder = (np.hypot(wrist[:, 0], wrist[:, 1]) - UR10E_DH[3, 0]) / config.shoulder_margin
-    m = config.singularity_margin
-    term = np.minimum.reduce([np.abs(np.sin(q[:, 2])) / m, np.abs(np.sin(q[:, 4])) / m, shoulder])
-    return sol.q, sol.reachable, pre_sol.reachable, np.clip(term, 0.0, 1.0)
+    return reach.reach(palm, pre)
 
 
 def _closure(contacts: np.ndarray, inward: np.ndarray, config: RankingConfig):

@@ -1,8 +1,8 @@
 """``realvlg datagen``: simulated training and test data for the embedded model.
 
 Scenes come from the simulation world (:mod:`realvlg.sim`): the same MJCF, lights and wrist camera as
-``sim_node``, built offline (:meth:`SimWorld.build`: no libfranka server, no physics thread) and
-posed directly (:meth:`SimWorld.pose`). Per scene:
+``sim_node``, built offline (:meth:`FR3World.build`: no libfranka server, no physics thread) and
+posed directly (:meth:`FR3World.pose`). Per scene:
 
 * objects: one (``single``) or 2–10 (``clutter``) of the ten simulated objects, placed by
   :func:`realvlg.sim.scenes.generate_scene` (non-overlapping footprints in the camera's view);
@@ -194,16 +194,12 @@ class _Renderer:
 
     def __init__(self, config: DatagenConfig) -> None:
         from realvlg.objects import OBJECTS
-        from realvlg.sim.world import (
-            CameraConfig,
-            SimWorld,
-            WorldConfig,
-            park_placement,
-        )
+        from realvlg.sim.common import CameraConfig
+        from realvlg.sim.fr3_world import FR3World, FR3WorldConfig, park_placement
 
         self.config = config
         camera = CameraConfig(config.width, config.height)
-        self.world = SimWorld([park_placement(n) for n in OBJECTS], WorldConfig(camera=camera)).build()
+        self.world = FR3World([park_placement(n) for n in OBJECTS], FR3WorldConfig(camera=camera)).build()
         self.base_diffuse = self.world.model.light_diffuse.copy()
         self.base_rgba = self.world.model.geom_rgba.copy()
 
@@ -237,11 +233,12 @@ class _Renderer:
         """Arm joints for view ``view`` (0: the observation pose)."""
         from scipy.spatial.transform import Rotation
 
-        from realvlg.planning.kinematics import IK_STARTS, solve_ik
-        from realvlg.sim.world import OBSERVATION_EE, OBSERVATION_Q
+        from realvlg.robots.franka.config_franka import FR3_HOME_Q
+        from realvlg.robots.franka.kinematics import IK_STARTS, solve_ik
+        from realvlg.sim.fr3_world import OBSERVATION_EE
 
         if view == 0:
-            return np.asarray(OBSERVATION_Q)
+            return np.asarray(FR3_HOME_Q)
         cfg = self.config
         for _ in range(20):
             target = OBSERVATION_EE.copy()
@@ -249,10 +246,10 @@ class _Renderer:
             tilt = rng.uniform(-1, 1, 2) * cfg.view_tilt
             turn = Rotation.from_euler("xyz", [tilt[0], tilt[1], rng.uniform(-1, 1) * cfg.view_yaw])
             target[:3, :3] = OBSERVATION_EE[:3, :3] @ turn.as_matrix()
-            q, ok = solve_ik(target[None], starts=np.vstack([OBSERVATION_Q, IK_STARTS]))
+            q, ok = solve_ik(target[None], starts=np.vstack([FR3_HOME_Q, IK_STARTS]))
             if ok[0]:
                 return q[0]
-        return np.asarray(OBSERVATION_Q)
+        return np.asarray(FR3_HOME_Q)
 
     def appearance(self, colors: dict[str, str], rng: np.random.Generator) -> None:
         from realvlg.embedded.vocabulary import COLOR_VARIANTS, RECOLOR_PARTS
@@ -262,7 +259,7 @@ class _Renderer:
         for name, word in colors.items():
             rgb = np.clip(np.asarray(COLOR_VARIANTS[name][word]) + rng.uniform(-1, 1, 3) * cfg.color_jitter, 0, 1)
             for part in RECOLOR_PARTS[name]:
-                m.geom_rgba[self.world._part_geoms[name, part], :3] = rgb
+                m.geom_rgba[self.world.labeller.part_geoms(name, part), :3] = rgb
         scale = rng.uniform(1 - cfg.light_jitter, 1 + cfg.light_jitter, (len(self.base_diffuse), 1))
         m.light_diffuse[:] = np.clip(self.base_diffuse * scale, 0, 1)
 
@@ -282,17 +279,18 @@ class _Renderer:
                 continue
             self.world.pose(placements, q)
             obs = self.world.render()
-            poses = {p.name: obs.object_poses[p.name] for p in placements}
+            all_poses = self.world.object_poses()
+            poses = {p.name: all_poses[p.name] for p in placements}
             objects = []
             for p in placements:
-                mask = obs.object_mask(p.name)
+                mask = obs.labels.object_mask(p.name)
                 if np.count_nonzero(mask) < MIN_VISIBLE_PIXELS:
                     continue
                 ys, xs = np.nonzero(mask)
                 neighbours = {n: T for n, T in poses.items() if n != p.name}
                 parts = {}
                 for part, grasps in grasp_candidates(p.name, poses[p.name], neighbours).items():
-                    contacts, rects = project_grasps(grasps, obs.T_base_camera, obs.intrinsics)
+                    contacts, rects = project_grasps(grasps, obs.base_from_camera.matrix, obs.intrinsics)
                     if contacts:
                         parts[part] = {"contact_points": contacts, "grasps": rects}
                 objects.append({
@@ -311,16 +309,16 @@ def _write_view(folder: pathlib.Path, view: int, obs, objects: list[dict], q: np
     from PIL import Image
 
     stem = f"{view:02d}"
-    Image.fromarray(obs.rgb).save(folder / f"{stem}_rgb.png")
+    Image.fromarray(obs.color).save(folder / f"{stem}_rgb.png")
     depth_mm = np.clip(np.round(obs.depth * 1000.0), 0, 65535).astype(np.uint16)
     Image.fromarray(depth_mm).save(folder / f"{stem}_depth.png")
     seg = np.zeros(obs.depth.shape, np.uint8)
     for i, o in enumerate(objects):
-        mask = obs.object_mask(o["name"])
+        mask = obs.labels.object_mask(o["name"])
         seg[mask] = i + 1
         Image.fromarray(mask.astype(np.uint8) * 255).save(folder / f"{stem}_mask_{o['name']}.png")
     Image.fromarray(seg).save(folder / f"{stem}_seg.png")
-    truth = {"objects": objects, "q": np.round(q, 5).tolist(), "T_base_camera": np.round(obs.T_base_camera, 6).tolist(),
+    truth = {"objects": objects, "q": np.round(q, 5).tolist(), "T_base_camera": np.round(obs.base_from_camera.matrix, 6).tolist(),
              "intrinsics": obs.intrinsics.to_dict()}
     tmp = folder / f".{stem}.json.tmp"
     tmp.write_text(json.dumps(truth), encoding="utf-8")
@@ -422,7 +420,7 @@ def generate(config: DatagenConfig, progress: bool = True) -> dict:
             bar.update(config.views_per_scene)
     bar.close()
     counts = write_annotations(config, root)
-    from realvlg.sim.world import CameraConfig
+    from realvlg.sim.common import CameraConfig
 
     meta = {"generator": "realvlg.embedded.datagen", "version": GENERATOR_VERSION, "seed": config.seed,
             "config": settings, "complete": True, "image_size": [config.width, config.height],

@@ -421,7 +421,7 @@ def generate_instructions(scene: Sequence[SceneObject], rng: np.random.Generator
 
 
 def scene_objects(placements, colors: dict[str, str] | None = None) -> list[SceneObject]:
-    """:class:`SceneObject`s for :class:`~realvlg.sim.world.Placement`s (table top at z = 0),
+    """:class:`SceneObject`s for :class:`~realvlg.sim.fr3_world.Placement`s (table top at z = 0),
     in the given ``colors`` (name → colour word; default: each object's default colour)."""
     colors = colors or {}
     return [SceneObject(p.name, colors.get(p.name, next(iter(COLOR_VARIANTS[p.name]))), (p.x, p.y, 0.0))

@@ -46,11 +46,11 @@ from typing import Any, Literal
 import numpy as np
 
 from realvlg.errors import DepthError, GraspRefusedError, InvalidInputError
+from realvlg.frames import FRANKA_HAND_STROKE
 from realvlg.geometry.camera import CameraIntrinsics
 from realvlg.geometry.grasps import ContactPair, Grasp6D, RectGrasp
 from realvlg.geometry.projection import DEFAULT_DEPTH_SCALE, as_depth_image, backproject_pixels, sample_depth
 
-FRANKA_HAND_MAX_WIDTH = 0.08  # m, Franka Hand stroke
 MAD_TO_SIGMA = 1.4826
 
 
@@ -58,7 +58,7 @@ MAD_TO_SIGMA = 1.4826
 class LiftConfig:
     """Parameters of :func:`lift_grasp` (metres unless stated)."""
 
-    max_width: float = FRANKA_HAND_MAX_WIDTH  # widest opening the gripper has
+    max_width: float = FRANKA_HAND_STROKE  # widest opening the gripper has
     width_clearance: float = 0.01  # added to the object width for the commanded opening
     insertion_depth: float = 0.01  # grasp centre at least this far past the visible surface, along the approach
     insertion_ratio: float = 0.0   # … and this share of the object's width (0.5: the widest chord of a round section)

@@ -37,7 +37,6 @@ Calibration YAML (one transform per file, see ``calibration/README.md``)::
 from __future__ import annotations
 
 import datetime
-import math
 import pathlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,15 +46,12 @@ import yaml
 from scipy.spatial.transform import Rotation
 
 from realvlg.errors import InvalidInputError
+from realvlg.frames import FR3_FLANGE_FRAME, FR3_HAND_TCP_OFFSET, FR3_HAND_YAW, FR3_TCP_FRAME
 from realvlg.geometry.grasps import Grasp6D
 
 QUATERNION_NORM_TOLERANCE = 1e-3   # |‖q‖ − 1| accepted (and normalised) in files and constructors
 ROTATION_TOLERANCE = 1e-6          # max |RᵀR − I| accepted for a matrix's rotation block
 
-FRANKA_FLANGE_FRAME = "fr3_link8"
-FRANKA_TCP_FRAME = "fr3_hand_tcp"
-FRANKA_HAND_TCP_OFFSET_M = 0.1034       # flange → TCP along flange z
-FRANKA_HAND_YAW_RAD = -math.pi / 4      # hand mounted turned −45° about flange z
 
 REQUIRED_KEYS = ("parent", "child", "translation", "quaternion")
 
@@ -290,9 +286,9 @@ def base_from_camera(calibration: Transform, base_frame: str,
     return base_from_ee @ calibration
 
 
-def franka_hand_tcp(flange_frame: str = FRANKA_FLANGE_FRAME, tcp_frame: str = FRANKA_TCP_FRAME,
-                    offset_m: float = FRANKA_HAND_TCP_OFFSET_M,
-                    yaw_rad: float = FRANKA_HAND_YAW_RAD) -> Transform:
+def franka_hand_tcp(flange_frame: str = FR3_FLANGE_FRAME, tcp_frame: str = FR3_TCP_FRAME,
+                    offset_m: float = FR3_HAND_TCP_OFFSET,
+                    yaw_rad: float = FR3_HAND_YAW) -> Transform:
     """flange←TCP of the Franka hand: ``offset_m`` along flange z, turned ``yaw_rad`` about it."""
     return Transform.from_translation_rotation([0.0, 0.0, offset_m], Rotation.from_rotvec([0.0, 0.0, yaw_rad]),
                                                flange_frame, tcp_frame)
@@ -300,7 +296,7 @@ def franka_hand_tcp(flange_frame: str = FRANKA_FLANGE_FRAME, tcp_frame: str = FR
 
 def flange_pose_from_tcp(base_from_tcp: Transform, flange_from_tcp: Transform | None = None) -> Transform:
     """base←flange for a robot API that commands the flange, from a TCP pose, e.g. a grasp in the
-    base frame: ``flange_pose_from_tcp(Transform.from_grasp(grasp, FRANKA_TCP_FRAME))``."""
+    base frame: ``flange_pose_from_tcp(Transform.from_grasp(grasp, FR3_TCP_FRAME))``."""
     flange_from_tcp = flange_from_tcp or franka_hand_tcp()
     return base_from_tcp @ flange_from_tcp.inverse()
 

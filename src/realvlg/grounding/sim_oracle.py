@@ -24,7 +24,7 @@ from realvlg.geometry.grasps import ContactPair
 from realvlg.geometry.projection import project_points
 from realvlg.grounding.backend import Grounding, GroundingResult, InvalidGrounding, InvalidReason
 from realvlg.objects import OBJECTS, ObjectSpec, ground_truth_grasp
-from realvlg.sim.world import Observation
+from realvlg.observation import RGBDFrame
 
 MIN_VISIBLE_PIXELS = 20
 
@@ -34,7 +34,7 @@ def _mentions(text: str, phrase: str) -> bool:
 
 
 class SimOracle:
-    """Ground an instruction on an :class:`~realvlg.sim.world.Observation` (see the module doc)."""
+    """Ground an instruction on a simulator's rendered frame (see the module doc)."""
 
     name = "sim_oracle"
 
@@ -60,32 +60,33 @@ class SimOracle:
             part = "body"  # no part named: the object as a whole
         return name, part
 
-    def ground(self, task: str, observation: Observation, instruction: str,
+    def ground(self, task: str, frame: RGBDFrame, object_poses: dict[str, np.ndarray], instruction: str,
                present: tuple[str, ...] | None = None) -> GroundingResult:
-        """The answer for ``instruction``; ``present`` are the objects of the scene (default: all of
-        the observation's; a world with parked objects passes its active ones)."""
+        """The answer for ``instruction`` on a rendered ``frame`` (its labels and camera pose) and the
+        ``object_poses`` (base←object) of the same instant; ``present`` are the objects of the scene
+        (default: all of the frame's; a world with parked objects passes its active ones)."""
         def not_found(message: str) -> InvalidGrounding:
             return InvalidGrounding(task, InvalidReason.NOT_FOUND, message, backend=self.name)
 
-        resolved = self.resolve(instruction, observation.object_names if present is None else present)
+        resolved = self.resolve(instruction, frame.labels.object_names if present is None else present)
         if isinstance(resolved, str):
             return not_found(resolved)
         name, part = resolved
-        mask = observation.object_mask(name)
+        mask = frame.labels.object_mask(name)
         if np.count_nonzero(mask) < MIN_VISIBLE_PIXELS:
             return not_found(f"the {name} is not in the camera's view")
         ys, xs = np.nonzero(mask)
         box = BoundingBox(xs.min() - 0.5, ys.min() - 0.5, xs.max() + 0.5, ys.max() + 0.5)
         if task in ("bbox", "seg"):
             return Grounding(task, box=box, mask=mask if task == "seg" else None, backend=self.name, model="ground-truth")
-        grasp = ground_truth_grasp(self.objects[name], observation.object_poses[name], part)
-        camera_from_base = np.linalg.inv(observation.T_base_camera)
+        grasp = ground_truth_grasp(self.objects[name], object_poses[name], part)
+        camera_from_base = np.linalg.inv(frame.base_from_camera.matrix)
         ends = grasp.position + np.outer([-0.5, 0.5], grasp.closing) * grasp.width
         ends_camera = ends @ camera_from_base[:3, :3].T + camera_from_base[:3, 3]
         if not (ends_camera[:, 2] > 0).all():
             return not_found(f"the {name}'s grasp is behind the camera")
-        (u1, v1), (u2, v2) = project_points(ends_camera, observation.intrinsics)
-        if not observation.intrinsics.contains([u1, u2], [v1, v2]).all():
+        (u1, v1), (u2, v2) = project_points(ends_camera, frame.intrinsics)
+        if not frame.intrinsics.contains([u1, u2], [v1, v2]).all():
             return not_found(f"the {name}'s grasp lies outside the image")
         pair = ContactPair(u1, v1, u2, v2)
         if task == "contact":

@@ -15,7 +15,7 @@ Stages (the paper's coarse-grained strategy, §7):
    ``table`` — every corner of the fingers and palm stays ``table_clearance`` above the support
    plane; ``limits`` — :class:`realvlg.robots.limits.GraspLimits` in the base frame (width,
    workspace box of the grasp, pre-grasp and lift points); ``unreachable`` — no FR3 IK solution
-   (:mod:`realvlg.planning.kinematics`) for the grasp or its half-turn. The last two need the
+   (:mod:`realvlg.robots.franka.kinematics`) for the grasp or its half-turn. The last two need the
    camera pose (``base_from_camera``) and are skipped without it.
 4. **Pick.** The survivors keep the backend's order; each carries its ``score_parts`` (for the
    antipodal backend: antipodal, centroid, approach and their weighted total).
@@ -41,8 +41,8 @@ from realvlg.geometry.projection import DEFAULT_DEPTH_SCALE, backproject_cloud
 from realvlg.geometry.transforms import Transform
 from realvlg.planning.antipodal import AntipodalConfig, hand_corners, sample_antipodal
 from realvlg.planning.graspnet_backend import GraspNetConfig, graspnet_grasps
-from realvlg.planning.kinematics import IKConfig, reachable_grasps
 from realvlg.planning.object_grasp import ObjectGraspConfig, SupportPlane, object_points
+from realvlg.robots.franka.kinematics import IKConfig, reachable_grasps
 from realvlg.robots.limits import GraspLimits
 
 BACKENDS = ("antipodal", "graspnet")

@@ -1,4 +1,4 @@
-"""Robot executors: :mod:`~realvlg.robots.executor` (the interface), :mod:`~realvlg.robots.limits`
-(workspace / approach / width checks), :mod:`~realvlg.robots.franka` (franky, FR3 + Franka hand),
-:mod:`~realvlg.robots.ur10e` (ur_rtde, UR10e arm) and :mod:`~realvlg.robots.shadow_hand` (Shadow
-Hand joint trajectories)."""
+"""Robot executors behind one interface (:mod:`~realvlg.robots.executor`), one folder per robot:
+:mod:`~realvlg.robots.franka` (franky: FR3 + Franka hand) and :mod:`~realvlg.robots.ur10e_shadow`
+(ur_rtde + the Shadow Robot driver, or the MuJoCo twin). :mod:`~realvlg.robots.limits`: the
+workspace / approach / width checks the planner and the executors share."""

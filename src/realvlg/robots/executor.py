@@ -1,24 +1,34 @@
-"""The robot-executor interface: one small abstract class, one module per robot.
+"""The robot-executor interface: one small abstract class for every arm and hand, one folder per
+robot behind it (LeRobot's layout: ``robots/<name>/{config_<name>.py, <name>.py}``).
 
-An :class:`Executor` takes a :class:`~realvlg.geometry.grasps.Grasp6D` **in the robot base
-frame** (z = approach, y = closing, position = grasp centre between the fingertips, width = the
-object's size between the contacts) and runs a complete grasp. Targets that must not be executed
-(outside the workspace, approaching from below, wider than the gripper, wrong frame) raise
-:class:`~realvlg.errors.GraspRefusedError` before the robot moves; a grasp that was tried and
-failed returns a :class:`GraspResult` with ``success=False`` and the reason.
+An :class:`Executor` takes a grasp **in the robot base frame** — a
+:class:`~realvlg.geometry.grasps.Grasp6D` for a parallel gripper (z = approach, y = closing,
+position = grasp centre between the fingertips, width = the object's size between the contacts)
+or a :class:`~realvlg.geometry.grasps.DexGrasp` for a dexterous hand (palm pose + finger joints)
+— and runs a complete grasp. :meth:`Executor.check` runs every check of :meth:`Executor.grasp`
+and moves nothing (a dry run); targets that must not be executed (outside the workspace,
+approaching from below, wider than the gripper, out of reach, into the table, wrong frame or
+grasp type) raise :class:`~realvlg.errors.GraspRefusedError` before the robot moves. A grasp that
+was tried and failed returns a :class:`GraspResult` with ``success=False`` and the reason; a lost
+connection raises :class:`RobotConnectionError`.
 
-Implementations: :mod:`realvlg.robots.franka` (franky, FR3 + Franka hand, real or franky-sim).
+Implementations: :mod:`realvlg.robots.franka` (franky: an FR3 + Franka hand, real or franky-sim)
+and :mod:`realvlg.robots.ur10e_shadow` (a UR10e + Shadow Hand over ur_rtde, or the MuJoCo twin
+of :mod:`realvlg.sim.ur10e_shadow_world`, through the same grasp stages).
 """
 
 from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
-from realvlg.errors import RealVLGError
-from realvlg.geometry.grasps import Grasp6D
+from realvlg.errors import GraspRefusedError, RealVLGError
+from realvlg.geometry.grasps import DexGrasp, Grasp6D
+
+Grasp = Grasp6D | DexGrasp
 
 
 class RobotUnreachableError(RealVLGError):
@@ -31,10 +41,11 @@ class RobotConnectionError(RealVLGError):
 
 @dataclass
 class GraspResult:
-    """What happened to one grasp: ``success`` (the gripper holds something after the lift),
-    ``reason`` (empty on success), the ``stage`` it reached (``home``, ``pre_grasp``,
-    ``approach``, ``grasp``, ``lift``, ``check``, ``done``), ``retries`` after control errors,
-    the final ``gripper_width`` [m] and ``timings`` [s] per stage."""
+    """What happened to one grasp: ``success`` (the sequence ran and the hand holds the object —
+    or, where the hand cannot sense it, ``holding`` is None), ``reason`` (empty on success), the
+    ``stage`` it reached (``home``, ``pre_grasp``, ``approach``, ``grasp``, ``lift``, ``check``,
+    ``done``), ``retries`` after control errors, the final ``gripper_width`` [m] (NaN for a hand)
+    and ``timings`` [s] per stage."""
 
     success: bool
     reason: str = ""
@@ -42,16 +53,18 @@ class GraspResult:
     retries: int = 0
     gripper_width: float = float("nan")
     timings: dict[str, float] = field(default_factory=dict)
+    holding: bool | None = None
 
 
 class Executor(abc.ABC):
-    """Connect once, then grasp / home / open as often as needed."""
+    """Connect once, then check / grasp / home / open as often as needed."""
 
-    base_frame: str = "base"
+    grasp_type: ClassVar[type]
+    base_frame: str
 
     @abc.abstractmethod
     def connect(self) -> None:
-        """Reach the robot and gripper; raise :class:`RobotUnreachableError` if they don't answer."""
+        """Reach the robot and hand; raise :class:`RobotUnreachableError` if they don't answer."""
 
     @abc.abstractmethod
     def disconnect(self) -> None:
@@ -59,23 +72,40 @@ class Executor(abc.ABC):
 
     @abc.abstractmethod
     def current_pose(self) -> np.ndarray:
-        """base←ee 4x4 (the TCP between the fingertips; z = approach, y = closing)."""
+        """base←end effector 4x4 (the TCP of a gripper, the palm of a hand)."""
 
     @abc.abstractmethod
-    def grasp(self, pose: Grasp6D, width: float | None = None) -> GraspResult:
-        """Grasp at ``pose`` (base frame); ``width`` [m] overrides ``pose.width``."""
+    def joint_positions(self) -> np.ndarray:
+        """The arm's measured joint angles [rad]."""
+
+    @abc.abstractmethod
+    def check(self, grasp: Grasp):
+        """Every check :meth:`grasp` runs, no motion; raises GraspRefusedError. Returns the
+        robot's plan of the grasp (its poses or joint paths)."""
+
+    @abc.abstractmethod
+    def grasp(self, grasp: Grasp) -> GraspResult:
+        """Check, then grasp at ``grasp`` (base frame) and lift."""
 
     @abc.abstractmethod
     def home(self) -> None:
-        """Move to the home (observation) pose."""
+        """Move to the home (observation) pose, hand open."""
 
     @abc.abstractmethod
     def open(self) -> None:
-        """Open the gripper fully (releases what it holds)."""
+        """Open the gripper or hand fully (releases what it holds)."""
 
     @abc.abstractmethod
-    def is_holding(self) -> bool:
-        """Whether the gripper holds something between its fingers."""
+    def is_holding(self) -> bool | None:
+        """Whether the hand holds something; None where it cannot tell."""
+
+    def require(self, grasp: Grasp) -> None:
+        """Refuse a grasp of the wrong type or frame (the first check of every executor)."""
+        if not isinstance(grasp, self.grasp_type):
+            raise GraspRefusedError(f"this robot executes {self.grasp_type.__name__} grasps, got a "
+                                    f"{type(grasp).__name__}")
+        if grasp.frame != self.base_frame:
+            raise GraspRefusedError(f"grasp is in frame {grasp.frame!r}, the robot needs {self.base_frame!r}")
 
     def __enter__(self):
         self.connect()

@@ -9,7 +9,7 @@ wrong, so every grasp target passes these checks first:
 * :func:`check_approach` — the approach direction (gripper z, from the palm towards the object)
   must lie within ``max_angle`` [rad] of straight down (base −z); an approach pointing up is
   always refused.
-* :func:`check_width` — the opening a grasp needs must fit the gripper (Franka hand: 0.08 m).
+* :func:`check_width` — the opening a grasp needs must fit the gripper (the Franka hand's stroke).
 
 Each check raises :class:`~realvlg.errors.GraspRefusedError` with one sentence, or returns None.
 """
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from realvlg.errors import GraspRefusedError, InvalidInputError
+from realvlg.frames import FINGERTIP_BELOW_TCP, FRANKA_HAND_STROKE
 from realvlg.geometry.grasps import Grasp6D
 
-FRANKA_HAND_MAX_WIDTH = 0.08  # [m]
 DOWN = np.array([0.0, 0.0, -1.0])
 
 
@@ -34,7 +34,7 @@ class WorkspaceBox:
 
     x: tuple[float, float] = (0.2, 0.8)
     y: tuple[float, float] = (-0.45, 0.45)
-    z: tuple[float, float] = (0.011, 0.7)  # fingertips reach 9.8 mm below the TCP
+    z: tuple[float, float] = (round(FINGERTIP_BELOW_TCP + 0.0012, 4), 0.7)  # the fingertips 1.2 mm above the table
 
     def __post_init__(self) -> None:
         for axis, (lo, hi) in zip("xyz", (self.x, self.y, self.z)):
@@ -84,7 +84,7 @@ def check_approach(approach, max_angle: float = math.radians(60)) -> None:
                                 f"more than the allowed {math.degrees(max_angle):.0f}°")
 
 
-def check_width(width: float, max_width: float = FRANKA_HAND_MAX_WIDTH) -> None:
+def check_width(width: float, max_width: float = FRANKA_HAND_STROKE) -> None:
     if not math.isfinite(width) or width < 0:
         raise GraspRefusedError(f"grasp width must be a non-negative number of metres, got {width}")
     if width > max_width:
@@ -98,14 +98,11 @@ class GraspLimits:
 
     workspace: WorkspaceBox = WorkspaceBox()
     max_approach_angle: float = math.radians(60)
-    max_width: float = FRANKA_HAND_MAX_WIDTH
+    max_width: float = FRANKA_HAND_STROKE
 
-    def check(self, grasp: Grasp6D, pre_grasp_offset: float = 0.0, lift_height: float = 0.0,
-              base_frame: str | None = None) -> None:
+    def check(self, grasp: Grasp6D, pre_grasp_offset: float = 0.0, lift_height: float = 0.0) -> None:
         """Check a grasp in the base frame, with the pre-grasp point ``pre_grasp_offset`` [m] back
         along the approach and the lift point ``lift_height`` [m] above the grasp."""
-        if base_frame is not None and grasp.frame != base_frame:
-            raise GraspRefusedError(f"grasp is in frame {grasp.frame!r}, the robot needs {base_frame!r}")
         check_width(grasp.width, self.max_width)
         check_approach(grasp.approach, self.max_approach_angle)
         self.workspace.check(grasp.position, "grasp position")

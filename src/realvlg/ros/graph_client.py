@@ -45,10 +45,10 @@ class GraphClient:
         return self.call(Trigger, names.HOME_SERVICE, Trigger.Request(), timeout)
 
     def reset_scene(self, setting: str, objects: list[str], seed: int, timeout: float = 60.0):
-        return self.call(SimReset, "/sim/reset", SimReset.Request(setting=setting, objects=objects, seed=seed), timeout)
+        return self.call(SimReset, names.SIM_RESET_SERVICE, SimReset.Request(setting=setting, objects=objects, seed=seed), timeout)
 
     def check_grasp(self, obj: str, min_lift: float = 0.05, hold_s: float = 2.0, timeout: float = 60.0):
-        return self.call(SimCheckGrasp, "/sim/check_grasp",
+        return self.call(SimCheckGrasp, names.SIM_CHECK_GRASP_SERVICE,
                          SimCheckGrasp.Request(object=obj, min_lift=min_lift, hold_s=hold_s), timeout)
 
     def close(self) -> None:

@@ -9,8 +9,8 @@ from realvlg.cameras.topics import (  # noqa: F401  (re-exported: one import for
     ALIGNED_DEPTH_INFO_TOPIC,
     COLOR_IMAGE_TOPIC,
     COLOR_INFO_TOPIC,
-    COLOR_OPTICAL_FRAME,
 )
+from realvlg.frames import COLOR_OPTICAL_FRAME, FR3_BASE_FRAME, FR3_TCP_FRAME  # noqa: F401
 
 # The user-facing entry points
 GRASP_SERVICE = "/grasp"                      # realvlg_interfaces/srv/Grasp
@@ -19,6 +19,8 @@ GRASP_ACTION = "/grasp"                       # realvlg_interfaces/action/Grasp 
 # Between nodes
 GROUND_SERVICE = "/realvlg/ground"            # realvlg_interfaces/srv/Ground (grounding_node)
 SIM_GROUND_SERVICE = "/sim/ground"            # the simulation oracle, served by sim_node
+SIM_RESET_SERVICE = "/sim/reset"              # realvlg_interfaces/srv/SimReset (sim_node)
+SIM_CHECK_GRASP_SERVICE = "/sim/check_grasp"  # realvlg_interfaces/srv/SimCheckGrasp (sim_node)
 EXECUTE_GRASP_SERVICE = "/realvlg/execute_grasp"   # realvlg_interfaces/srv/ExecuteGrasp
 HOME_SERVICE = "/realvlg/home"                # std_srvs/srv/Trigger
 EE_POSE_TOPIC = "/realvlg/ee_pose"            # geometry_msgs/PoseStamped, base←TCP, published by the executor
@@ -31,7 +33,3 @@ OVERLAY_TOPIC = "/realvlg/detection_overlay"          # sensor_msgs/Image rgb8
 OBJECT_CLOUD_TOPIC = "/realvlg/object_cloud"          # sensor_msgs/PointCloud2 in the camera frame
 TF_TOPIC = "/tf"
 TF_STATIC_TOPIC = "/tf_static"
-
-# Frames
-BASE_FRAME = "fr3_link0"
-TCP_FRAME = "fr3_hand_tcp"

@@ -8,7 +8,7 @@ the same scene on every machine. Each object gets a uniform yaw and a position s
 footprint (the convex hull of its outline, :meth:`ObjectSpec.footprint`) lies inside
 :data:`VIEW_REGION` (table area the robot reaches well from above), keeps ``gap`` metres from
 every other footprint (shapely polygons), and projects, whole and tall parts included, into the
-1280×720 wrist image at the observation pose (:data:`~realvlg.sim.world.OBSERVATION_CAMERA`:
+1280×720 wrist image at the observation pose (:data:`~realvlg.sim.fr3_world.OBSERVATION_CAMERA`:
 camera 0.535 m above the table over x = 0.465; at table height it sees x ∈ [0.25, 0.68],
 y ∈ [−0.38, 0.38]). Lower resolutions keep the horizontal field of view, so a 4:3 image sees
 everything a 16:9 one does. The tests check visibility in rendered segmentations.
@@ -25,7 +25,8 @@ from shapely import affinity
 
 from realvlg.errors import InvalidInputError
 from realvlg.objects import OBJECTS
-from realvlg.sim.world import OBSERVATION_CAMERA, CameraConfig, Placement
+from realvlg.sim.common import CameraConfig, Placement
+from realvlg.sim.fr3_world import OBSERVATION_CAMERA
 
 SETTINGS = ("single", "clutter")
 VIEW_REGION = shapely.box(0.29, -0.3, 0.64, 0.3)  # base frame x_min, y_min, x_max, y_max [m]

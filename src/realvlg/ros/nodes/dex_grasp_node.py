@@ -1,8 +1,8 @@
 """dex_grasp_node: ``/grasp`` for the ``shadow`` hand — a thin ROS adapter over
-:mod:`realvlg.dexvlg.pipeline` on the simulated UR10e + Shadow Hand (:mod:`realvlg.dexvlg.sim`).
+:mod:`realvlg.dexvlg.planner` on the simulated UR10e + Shadow Hand (:mod:`realvlg.sim.ur10e_shadow_world`).
 
 One ``realvlg_interfaces/srv/Grasp`` request: the arm to the observation pose (hand open) →
-the wrist RGB-D frame with the renderer's part labels (:class:`~realvlg.dexvlg.pipeline.DexScene`)
+the wrist RGB-D frame with the renderer's part labels (:class:`~realvlg.dexvlg.planner.DexScene`)
 → the instruction's object and part → ``samples`` grasps from the DexVLG checkpoint ``model``,
 ranked with the Shadow Hand → the best one the arm can execute → unless ``dry_run``, executed by
 :class:`~realvlg.dexvlg.sim_executor.MujocoUR10eExecutor` and checked with the lift test. The
@@ -10,8 +10,8 @@ response: ``success``, ``message`` (the reason on failure: nothing named, no fea
 executor's refusal, nothing lifted), ``pose`` = the palm pose in ``base``, ``width`` = NaN (a hand
 has no opening width), ``strategy_used`` = ``dexvlg``, per-stage ``timings``.
 
-Publishes for RViz (the URDF of :mod:`realvlg.dexvlg.description`, joint names
-:data:`~realvlg.dexvlg.description.JOINT_NAMES`):
+Publishes for RViz (the URDF of :mod:`realvlg.robots.ur10e_shadow.description`, joint names
+:data:`~realvlg.robots.ur10e_shadow.description.JOINT_NAMES`):
 
 * ``description_topic`` (``std_msgs/String``, transient local): the robot description;
 * ``joint_states_topic`` (``sensor_msgs/JointState``, transient local): the simulated robot's joints,
@@ -22,7 +22,7 @@ Publishes for RViz (the URDF of :mod:`realvlg.dexvlg.description`, joint names
 * ``cloud_topic`` (``sensor_msgs/PointCloud2``, frame ``base``): the observed scene cloud.
 
 Parameters: ``model`` (registry name or folder), ``objects`` / ``setting`` / ``seed`` (the
-simulated scene: :func:`~realvlg.dexvlg.sim.dex_scene`), ``width`` / ``height`` (wrist camera),
+simulated scene: :func:`~realvlg.sim.ur10e_shadow_world.ur10e_scene`), ``width`` / ``height`` (wrist camera),
 ``samples``, ``flow_steps``, the four topics. The real-robot variant (``UR10eExecutor`` +
 ``ShadowHandPublisher`` with a real RGB-D camera) needs a part-labelled scene source that realvlg
 does not have yet: the node refuses ``robot`` other than ``sim`` at start.
@@ -41,6 +41,7 @@ from sensor_msgs.msg import JointState, PointCloud2
 from std_msgs.msg import String
 
 from realvlg.errors import InvalidInputError, RealVLGError
+from realvlg.frames import TOOL0_T_PALM, UR_BASE_FRAME
 from realvlg.ros import names
 from realvlg.ros.conversions import make_header, points_to_pointcloud2
 from realvlg.ros.spin import run_node
@@ -53,16 +54,17 @@ LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 class DexGraspNode(Node):
     def __init__(self) -> None:
         super().__init__("dex_grasp_node")
-        from realvlg.dexvlg.description import robot_description
         from realvlg.dexvlg.model import DexVLG
-        from realvlg.dexvlg.pipeline import DexGraspPlanner, DexPlannerConfig
-        from realvlg.dexvlg.sim import (
-            DexCameraConfig,
-            DexSimConfig,
-            DexSimWorld,
-            dex_scene,
+        from realvlg.dexvlg.planner import DexGraspPlanner, DexPlannerConfig
+        from realvlg.robots.ur10e_shadow.description import robot_description
+        from realvlg.robots.ur10e_shadow.kinematics import UR10eReach
+        from realvlg.sim.ur10e_shadow_world import (
+            D415CameraConfig,
+            UR10eShadowWorld,
+            UR10eShadowWorldConfig,
+            sim_executor,
+            ur10e_scene,
         )
-        from realvlg.dexvlg.sim_executor import MujocoUR10eExecutor
 
         p = lambda name, default: self.declare_parameter(name, default).value  # noqa: E731
         robot = p("robot", "sim")
@@ -70,11 +72,12 @@ class DexGraspNode(Node):
             raise InvalidInputError(f"dex_grasp_node runs robot 'sim' only (got {robot!r}): a real UR10e + Shadow "
                                     "Hand needs a part-labelled RGB-D scene source, which realvlg does not have yet")
         objects = list(p("objects", ["mug", "orange", "bottle"]))
-        config = DexSimConfig(camera=DexCameraConfig(int(p("width", 320)), int(p("height", 180))))
-        self.world = DexSimWorld(dex_scene(p("setting", "clutter"), int(p("seed", 0)), objects, config), config)
-        self.arm = MujocoUR10eExecutor(self.world)
+        config = UR10eShadowWorldConfig(camera=D415CameraConfig(int(p("width", 320)), int(p("height", 180))))
+        self.world = UR10eShadowWorld(ur10e_scene(p("setting", "clutter"), int(p("seed", 0)), objects, config), config)
+        self.arm = sim_executor(self.world)
         model = DexVLG.from_pretrained(p("model", "dexvlg-sim"))
-        self.planner = DexGraspPlanner(model, config=DexPlannerConfig(int(p("samples", 16)), int(p("flow_steps", 10))))
+        self.planner = DexGraspPlanner(model, config=DexPlannerConfig(int(p("samples", 16)), int(p("flow_steps", 10))),
+                                      reach=UR10eReach())
         self.sample_seed = 0
         self.lock = threading.Lock()
 
@@ -82,13 +85,13 @@ class DexGraspNode(Node):
         self.joint_states = self.create_publisher(JointState, p("joint_states_topic", "/realvlg/dex/joint_states"), LATCHED)
         self.predicted = self.create_publisher(JointState, p("predicted_topic", "/realvlg/dex/predicted_joint_states"), 10)
         self.cloud = self.create_publisher(PointCloud2, p("cloud_topic", "/realvlg/dex/scene_cloud"), 2)
-        self.description.publish(String(data=robot_description(config)))
+        self.description.publish(String(data=robot_description()))
         self._publish_state()
         self.create_service(GraspSrv, names.GRASP_SERVICE, self._on_grasp)
         self.get_logger().info(f"/grasp (shadow hand, simulation): objects {', '.join(self.world.active)}")
 
     def _joint_state(self, arm_q, fingers) -> JointState:
-        from realvlg.dexvlg.description import JOINT_NAMES
+        from realvlg.robots.ur10e_shadow.description import JOINT_NAMES
 
         msg = JointState(header=make_header("", time.time()), name=list(JOINT_NAMES))
         msg.position = [float(v) for v in np.concatenate([arm_q, fingers])]
@@ -112,8 +115,8 @@ class DexGraspNode(Node):
         return response
 
     def _grasp(self, request, response) -> None:
-        from realvlg.dexvlg.pipeline import DexScene, first_executable
-        from realvlg.dexvlg.ur10e import TOOL0_T_PALM, solve_ik
+        from realvlg.dexvlg.planner import DexScene, first_executable
+        from realvlg.robots.ur10e_shadow.kinematics import solve_ik
 
         timings = []
 
@@ -126,10 +129,9 @@ class DexGraspNode(Node):
 
         response.strategy_used, response.width = "dexvlg", math.nan
         stage("home", self.arm.home)
-        observation = stage("capture", self.world.render)
-        scene = DexScene.from_observation(observation)
+        scene = DexScene.from_frame(stage("capture", self.world.render))
         self.cloud.publish(points_to_pointcloud2(scene.points.astype(np.float32),
-                                                 (scene.colors * 255).astype(np.uint8), "base", time.time()))
+                                                 (scene.colors * 255).astype(np.uint8), UR_BASE_FRAME, time.time()))
         self.sample_seed += 1
         plan = stage("plan", lambda: self.planner.plan(scene, request.instruction, seed=self.sample_seed))
         chosen, refusal = first_executable(plan, self.arm)
@@ -140,7 +142,7 @@ class DexGraspNode(Node):
         ik = solve_ik(grasp.homogeneous() @ np.linalg.inv(TOOL0_T_PALM), self.world.arm_q())
         self.predicted.publish(self._joint_state(ik.q if ik.reachable else self.world.arm_q(), grasp.joints))
         pose = response.pose
-        pose.header = make_header("base", time.time())
+        pose.header = make_header(UR_BASE_FRAME, time.time())
         pose.pose.position.x, pose.pose.position.y, pose.pose.position.z = (float(v) for v in grasp.position)
         q = grasp.rotation.as_quat()
         pose.pose.orientation.x, pose.pose.orientation.y, pose.pose.orientation.z, pose.pose.orientation.w = (

@@ -1,5 +1,5 @@
 """executor_node: the robot behind ``/realvlg/execute_grasp`` — a ROS adapter over
-:class:`realvlg.robots.franka.FrankaExecutor` (franky: the real FR3, or franky-sim).
+:class:`realvlg.robots.franka.franka.FrankaExecutor` (franky: the real FR3, or franky-sim).
 
 * ``ExecuteGrasp``: every check (frame, width, approach cone, workspace box for the grasp, the
   pre-grasp and the lift point) runs before any motion; ``dry_run`` runs only the checks.
@@ -12,7 +12,7 @@ half-alive executor). A connection lost mid-motion is reported by the grasp serv
 call answers within ``motion_timeout`` even when the client library blocks for good.
 
 Parameters (``config/executor_franka*.yaml``): ``base_frame``, ``tcp_frame``, ``state_rate`` and
-the :class:`~realvlg.robots.franka.FrankaConfig` fields (``address``, ``realtime``,
+the :class:`~realvlg.robots.franka.franka.FrankaConfig` fields (``address``, ``realtime``,
 ``relative_dynamics_factor``, ``workspace.lower`` / ``workspace.upper``, ``pre_grasp_offset``,
 ``lift_height``, ``grasp_force``, …).
 """
@@ -64,8 +64,8 @@ def franka_config(node: Node) -> FrankaConfig:
 class ExecutorNode(Node):
     def __init__(self) -> None:
         super().__init__("executor_node")
-        self.base_frame = self.declare_parameter("base_frame", names.BASE_FRAME).value
-        self.tcp_frame = self.declare_parameter("tcp_frame", names.TCP_FRAME).value
+        self.base_frame = self.declare_parameter("base_frame", names.FR3_BASE_FRAME).value
+        self.tcp_frame = self.declare_parameter("tcp_frame", names.FR3_TCP_FRAME).value
         rate = self.declare_parameter("state_rate", 50.0).value
         self.robot = FrankaExecutor(dataclasses.replace(franka_config(self), base_frame=self.base_frame))
         self.motion_timeout = self.declare_parameter("motion_timeout", 90.0).value
@@ -97,12 +97,11 @@ class ExecutorNode(Node):
         grasp = grasp_from_pose_stamped(request.pose, request.width)
         try:
             if request.dry_run:
-                self.robot.config.limits.check(grasp, self.robot.config.pre_grasp_offset,
-                                                  self.robot.config.lift_height, base_frame=self.base_frame)
+                self.robot.check(grasp)
                 response.success, response.message = True, "checks passed (dry run, no motion)"
                 return response
             with self._motion:
-                result = self._bounded(lambda: self.robot.grasp(grasp, request.width), "the grasp")
+                result = self._bounded(lambda: self.robot.grasp(grasp), "the grasp")
         except RealVLGError as exc:  # refused before any motion, or the connection failed
             response.success, response.message = False, str(exc)
             return response

@@ -92,8 +92,8 @@ class GraspNode(Node):
     def __init__(self) -> None:
         super().__init__("grasp_node")
         declare = self.declare_parameter
-        self.base_frame = declare("base_frame", names.BASE_FRAME).value
-        self.tcp_frame = declare("tcp_frame", names.TCP_FRAME).value
+        self.base_frame = declare("base_frame", names.FR3_BASE_FRAME).value
+        self.tcp_frame = declare("tcp_frame", names.FR3_TCP_FRAME).value
         self.mount = declare("camera_mount", "eye_in_hand").value
         self.calibration = load_transform(repo_path(declare("calibration", "calibration/fr3_d435i_eye_in_hand.yaml").value))
         self.capture_timeout = declare("capture_timeout", 5.0).value

@@ -1,8 +1,8 @@
 """shadow_hand_node: Shadow Hand finger targets → ``trajectory_msgs/JointTrajectory`` for the Shadow
-Robot driver — a ROS adapter over :class:`realvlg.robots.shadow_hand.ShadowHandCommander`.
+Robot driver — a ROS adapter over :class:`realvlg.robots.ur10e_shadow.hand.ShadowHandCommander`.
 
 * subscribes ``sensor_msgs/JointState`` on ``target_topic`` (default ``/realvlg/hand_target``): the
-  22 finger joints by realvlg's names (:data:`~realvlg.geometry.grasps.SHADOW_JOINTS`, any order),
+  22 finger joints by realvlg's names (:data:`~realvlg.shadow_hand.SHADOW_JOINTS`, any order),
   positions in radians;
 * publishes each valid target as a ``JointTrajectory`` on ``topic`` (default
   ``/rh_trajectory_controller/command``), joint names in the driver's naming, header stamp zero
@@ -15,7 +15,7 @@ Robot driver — a ROS adapter over :class:`realvlg.robots.shadow_hand.ShadowHan
 pipeline): ``publisher.command(grasp.joints)``.
 
 Parameters: ``topic``, ``target_topic``, ``status_topic`` and the
-:class:`~realvlg.robots.shadow_hand.ShadowHandConfig` fields (``prefix``, ``naming``,
+:class:`~realvlg.robots.ur10e_shadow.hand.ShadowHandConfig` fields (``prefix``, ``naming``,
 ``include_wrist``, ``max_velocity``, ``min_duration``, ``waypoints``, ``limit_tolerance``).
 """
 
@@ -31,7 +31,7 @@ from std_msgs.msg import String
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from realvlg.errors import InvalidInputError, RealVLGError
-from realvlg.robots.shadow_hand import (
+from realvlg.robots.ur10e_shadow.hand import (
     HandTrajectory,
     ShadowHandCommander,
     ShadowHandConfig,

@@ -1,6 +1,6 @@
 """sim_node: the simulated FR3 world as a ROS node (simulation only).
 
-It hosts :class:`realvlg.sim.world.SimWorld` — franky-sim's MuJoCo FR3 + hand serving the real
+It hosts :class:`realvlg.sim.fr3_world.FR3World` — franky-sim's MuJoCo FR3 + hand serving the real
 libfranka protocol on ``hostname`` (the executor node connects to it like to a real robot) — and:
 
 * publishes the wrist camera as realsense-ros does (colour ``rgb8``, aligned depth ``16UC1`` mm and
@@ -37,14 +37,9 @@ from realvlg.ros import names
 from realvlg.ros.conversions import grounding_to_msg, image_from_msg
 from realvlg.ros.rgbd import RgbdPublisher
 from realvlg.ros.spin import run_node
+from realvlg.sim.common import CameraConfig
+from realvlg.sim.fr3_world import FR3World, FR3WorldConfig, park_placement
 from realvlg.sim.scenes import generate_scene
-from realvlg.sim.world import (
-    CameraConfig,
-    Observation,
-    SimWorld,
-    WorldConfig,
-    park_placement,
-)
 from realvlg_interfaces.srv import Ground, SimCheckGrasp, SimReset
 
 RECENT_FRAMES = 30
@@ -63,21 +58,21 @@ class SimNode(Node):
         camera = CameraConfig(width=declare("camera.width", 640).value, height=declare("camera.height", 360).value)
         # every object is in the world, those not in the scene parked: /sim/reset can then set any scene
         parked = tuple(park_placement(n) for n in OBJECTS if n not in self.scene.object_names)
-        self.world = SimWorld(self.scene.placements + parked,
-                              WorldConfig(hostname=declare("hostname", "127.0.0.1").value, camera=camera))
+        self.world = FR3World(self.scene.placements + parked,
+                              FR3WorldConfig(hostname=declare("hostname", "127.0.0.1").value, camera=camera))
         self.world.start(settle_s=0.0)
         self.world.reset(self.scene.placements)
         self.rate = declare("camera_rate", 2.0).value
         self.publish_camera = declare("publish_camera", True).value
         self.oracle = SimOracle()
-        self._recent: OrderedDict[str, Observation] = OrderedDict()
+        self._recent: OrderedDict[str, tuple] = OrderedDict()  # image hash → (frame, object poses)
         self._recent_lock = threading.Lock()
 
         self.rgbd = RgbdPublisher(self)
         group = ReentrantCallbackGroup()
         self.create_service(Ground, names.SIM_GROUND_SERVICE, self._on_ground, callback_group=group)
-        self.create_service(SimCheckGrasp, "/sim/check_grasp", self._on_check, callback_group=group)
-        self.create_service(SimReset, "/sim/reset", self._on_reset, callback_group=group)
+        self.create_service(SimCheckGrasp, names.SIM_CHECK_GRASP_SERVICE, self._on_check, callback_group=group)
+        self.create_service(SimReset, names.SIM_RESET_SERVICE, self._on_reset, callback_group=group)
         self._stop = threading.Event()
         self._render_thread = threading.Thread(target=self._render_loop, name="sim-render", daemon=True)
         self._render_thread.start()
@@ -95,18 +90,19 @@ class SimNode(Node):
         while not self._stop.is_set() and rclpy.ok():
             started = self.get_clock().now()
             try:
-                observation = self.world.render()
+                state = self.world.snapshot()
+                frame, poses = self.world.render(state), self.world.object_poses(state)
             except Exception as exc:  # the simulator stopped: report, keep the node answering
                 self.get_logger().error(f"render failed: {exc}")
                 self._stop.wait(1.0)
                 continue
             with self._recent_lock:
-                self._recent[image_key(observation.rgb)] = observation
+                self._recent[image_key(frame.color)] = frame, poses
                 while len(self._recent) > RECENT_FRAMES:
                     self._recent.popitem(last=False)
             if self.publish_camera:
                 try:
-                    self.rgbd.publish(observation.rgb, observation.depth, observation.intrinsics,
+                    self.rgbd.publish(frame.color, frame.depth, frame.intrinsics,
                                       names.COLOR_OPTICAL_FRAME, started.to_msg())
                 except RCLError:
                     if rclpy.ok():
@@ -121,13 +117,13 @@ class SimNode(Node):
         if request.image.encoding == "bgr8":
             image = image[..., ::-1]
         with self._recent_lock:
-            observation = self._recent.get(image_key(image))
-        if observation is None:
+            recent = self._recent.get(image_key(image))
+        if recent is None:
             response.success = False
             response.message = ("the simulation oracle did not render this image (it answers only for its own "
                                 f"recent {RECENT_FRAMES} frames)")
             return response
-        result = self.oracle.ground(request.task, observation, request.instruction, present=self.world.active)
+        result = self.oracle.ground(request.task, *recent, request.instruction, present=self.world.active)
         response.grounding = grounding_to_msg(result, request.image.header.frame_id, request.image.header.stamp)
         response.success = not isinstance(result, InvalidGrounding)
         response.message = "" if response.success else result.message

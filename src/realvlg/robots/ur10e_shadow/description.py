@@ -1,7 +1,8 @@
 """The robot description (URDF) of the UR10e + Shadow Hand, for RViz and robot_state_publisher.
 
-Generated from the simulation's own MJCF (:func:`realvlg.dexvlg.sim.robot_mjcf`: the arm from
-:data:`~realvlg.dexvlg.ur10e.UR10E_DH`, the hand from gymnasium-robotics' MJCF, the flange→palm
+Generated from the robot's MJCF (:func:`realvlg.robots.ur10e_shadow.model.robot_mjcf`, which the
+simulation is built from too: the arm from
+:data:`~realvlg.robots.ur10e_shadow.kinematics.UR10E_DH`, the hand from gymnasium-robotics' MJCF, the flange→palm
 adapter and the wrist camera mount), compiled by MuJoCo, so the URDF's kinematics are MuJoCo's:
 
 * one link per MuJoCo body, same names (``base_link``, ``shoulder_link`` … ``tool0``,
@@ -27,17 +28,10 @@ import mujoco
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from realvlg.dexvlg.sim import (
-    ARM_JOINTS,
-    ARM_TORQUE,
-    HAND_PREFIX,
-    T_FLANGE_CAMERA,
-    DexSimConfig,
-    robot_mjcf,
-)
-from realvlg.shadow_hand import SHADOW_JOINTS
+from realvlg.robots.ur10e_shadow.model import ARM_JOINTS, ARM_TORQUE, T_FLANGE_CAMERA, robot_mjcf
+from realvlg.shadow_hand import MJCF_PREFIX, SHADOW_JOINTS
 
-JOINT_NAMES = (*ARM_JOINTS, *(HAND_PREFIX + j for j in SHADOW_JOINTS))
+JOINT_NAMES = (*ARM_JOINTS, *(MJCF_PREFIX + j for j in SHADOW_JOINTS))
 """The 28 movable joints of the description (arm, then the hand in SHADOW_JOINTS order)."""
 CAMERA_FRAME = "wrist_camera_optical_frame"
 ARM_VELOCITY = (2.094, 2.094, 3.142, 3.142, 3.142, 3.142)  # UR10e joint speed limits [rad/s]
@@ -75,9 +69,9 @@ def _add_visuals(link: ET.Element, model: mujoco.MjModel, body: int) -> None:
             ET.SubElement(visual, "material", name=f"rgba_{'_'.join(f'{c:.2f}' for c in model.geom_rgba[g])}")
 
 
-def robot_description(config: DexSimConfig = DexSimConfig()) -> str:
-    """The URDF of the simulated UR10e + Shadow Hand (module docstring)."""
-    root_xml, _ = robot_mjcf(config)
+def robot_description() -> str:
+    """The URDF of the UR10e + Shadow Hand (module docstring)."""
+    root_xml, _ = robot_mjcf(camera_fovy_deg=60.0)  # the camera's field of view is no URDF matter
     model = mujoco.MjModel.from_xml_string(ET.tostring(root_xml, encoding="unicode"))
     robot = ET.Element("robot", name="ur10e_shadow")
     materials = set()
@@ -124,7 +118,7 @@ def robot_description(config: DexSimConfig = DexSimConfig()) -> str:
     return '<?xml version="1.0"?>\n' + ET.tostring(robot, encoding="unicode") + "\n"
 
 
-def write_robot_description(path: str | pathlib.Path, config: DexSimConfig = DexSimConfig()) -> pathlib.Path:
+def write_robot_description(path: str | pathlib.Path) -> pathlib.Path:
     path = pathlib.Path(path)
-    path.write_text(robot_description(config))
+    path.write_text(robot_description())
     return path

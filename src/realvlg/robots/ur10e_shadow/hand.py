@@ -1,7 +1,7 @@
 """Shadow Hand joint targets → a joint trajectory for the Shadow Robot driver (pure; no rclpy).
 
 :class:`ShadowHandCommander` turns the 22 finger angles of a
-:class:`~realvlg.geometry.grasps.DexGrasp` (:data:`~realvlg.geometry.grasps.SHADOW_JOINTS` order) into a
+:class:`~realvlg.geometry.grasps.DexGrasp` (:data:`~realvlg.shadow_hand.SHADOW_JOINTS` order) into a
 :class:`HandTrajectory` — joint names, waypoints, times from start — after checking them against
 the joint limits. The ROS adapter (:mod:`realvlg.ros.nodes.shadow_hand_node`) publishes it as a
 ``trajectory_msgs/JointTrajectory`` on the driver's controller topic (default
@@ -13,7 +13,7 @@ the fingertip starting at 1 (``rh_FFJ1``–``rh_FFJ4``, ``rh_LFJ1``–``rh_LFJ5`
 wrist ``rh_WRJ1``/``rh_WRJ2``), so ``naming="shadow_robot"`` (default) adds one to the index and
 the ``prefix`` (``rh_`` right hand, ``lh_`` left); ``naming="mjcf"`` keeps realvlg's names (a
 MuJoCo or other MJCF-based controller). The wrist joints are commanded to 0 when
-``include_wrist`` is set: the arm's hand mount (:data:`~realvlg.dexvlg.ur10e.TOOL0_T_PALM`)
+``include_wrist`` is set: the arm's hand mount (:data:`~realvlg.frames.TOOL0_T_PALM`)
 assumes a straight wrist.
 
 Limits (:data:`~realvlg.shadow_hand.SHADOW_LIMITS`): the ranges of the gymnasium-robotics Shadow

@@ -2,18 +2,19 @@
 
 Per object of :data:`realvlg.objects.OBJECTS` (all have named parts) and per trial ``t``:
 
-1. a seeded scene: :func:`~realvlg.dexvlg.sim.dex_scene` (``setting``, seed ``seed + t``, that
-   object alone) in one :class:`~realvlg.dexvlg.sim.DexSimWorld`, the arm at the observation pose;
-2. the wrist RGB-D frame → :class:`~realvlg.dexvlg.pipeline.DexScene` (base frame, z up; part labels
+1. a seeded scene: :func:`~realvlg.sim.ur10e_shadow_world.ur10e_scene` (``setting``, seed ``seed + t``, that
+   object alone) in one :class:`~realvlg.sim.ur10e_shadow_world.UR10eShadowWorld`, the arm at the observation pose;
+2. the wrist RGB-D frame → :class:`~realvlg.dexvlg.planner.DexScene` (base frame, z up; part labels
    from the renderer);
 3. the instruction: the caption template for the object's observed part ``t mod #parts`` with
    contacts on ``fingers`` (default thumb, index and middle);
-4. :class:`~realvlg.dexvlg.pipeline.DexGraspPlanner`: ``samples`` grasps from the model, ranked with
-   the Shadow Hand; the best one the arm can execute (:func:`~realvlg.dexvlg.pipeline.first_executable`)
-   is executed by :class:`~realvlg.dexvlg.sim_executor.MujocoUR10eExecutor`;
+4. :class:`~realvlg.dexvlg.planner.DexGraspPlanner`: ``samples`` grasps from the model, ranked with
+   the Shadow Hand; the best one the arm can execute (:func:`~realvlg.dexvlg.planner.first_executable`)
+   is executed by :class:`~realvlg.robots.ur10e_shadow.ur10e_shadow.UR10eShadowExecutor` on the
+   world's :class:`~realvlg.sim.ur10e_shadow_world.SimBackend` (the stages the real robot runs);
 5. scores:
 
-   * **Suc** — :meth:`~realvlg.dexvlg.sim.DexSimWorld.lift_check` after the executor's lift: the
+   * **Suc** — :meth:`~realvlg.sim.ur10e_shadow_world.UR10eShadowWorld.lift_check` after the executor's lift: the
      object ≥ 3 cm above its resting height, held 1 s, touching the hand and not the table;
    * **PTA / PGA** (paper §6.2) at the executed grasp: the Shadow Hand's finger points
      (:meth:`~realvlg.dexvlg.hand.ShadowHand.finger_points`, middle + distal links) at the chosen
@@ -41,6 +42,7 @@ from scipy.spatial import cKDTree
 
 from realvlg.dexvlg.dataset import caption
 from realvlg.errors import GraspRefusedError, InvalidInputError
+from realvlg.frames import UR_BASE_FRAME
 
 METRICS = ("suc", "pta", "pga")
 REPLAY = "dataset"  # the model label of replayed dataset grasps (run_replay)
@@ -88,7 +90,7 @@ class DexEvalConfig:
     height: int = 180
     object_points: int = 4096  # surface samples per object for PTA/PGA
     contact_distance: float = 0.01
-    planner: object = None  # a realvlg.dexvlg.pipeline.DexPlannerConfig (None: its defaults)
+    planner: object = None  # a realvlg.dexvlg.planner.DexPlannerConfig (None: its defaults)
 
 
 @dataclass
@@ -113,37 +115,36 @@ def _object_points(name: str, n: int, seed: int):
     return object_cloud(name, n, seed)
 
 
-def run_trial(world, planner, model_name: str, obj: str, trial: int, config: DexEvalConfig, hand) -> TrialResult:
+def run_trial(world, planner, model_name: str, obj: str, trial: int, config: DexEvalConfig, hand,
+              executor=None) -> TrialResult:
     """One scene, one instruction, one executed grasp (module docstring)."""
-    from realvlg.dexvlg.pipeline import DexScene, first_executable
-    from realvlg.dexvlg.sim import dex_scene
-    from realvlg.dexvlg.sim_executor import MujocoUR10eExecutor
+    from realvlg.dexvlg.planner import DexScene, first_executable
+    from realvlg.sim.ur10e_shadow_world import sim_executor, ur10e_scene
 
-    world.reset(dex_scene(config.setting, config.seed + trial, [obj], world.config))
-    observation = world.render()
-    scene = DexScene.from_observation(observation)
+    world.reset(ur10e_scene(config.setting, config.seed + trial, [obj], world.config))
+    scene = DexScene.from_frame(world.render())
     parts = scene.visible_parts(obj)
     if not parts:
         return TrialResult(model_name, obj, "", trial, "", False, False, False, outcome="no part of the object in view")
     part = parts[trial % len(parts)]
     instruction = caption(part, obj, config.fingers)
     plan = planner.plan(scene, instruction, target=(obj, part), seed=config.seed + trial)
-    executor = MujocoUR10eExecutor(world)
+    executor = executor or sim_executor(world)
     chosen, refusal = first_executable(plan, executor)
     if chosen is None:
         return TrialResult(model_name, obj, part, trial, instruction, False, False, False, outcome=refusal)
-    return _execute_and_score(world, executor, observation, chosen.grasp, model_name, obj, part, trial, instruction,
+    return _execute_and_score(world, executor, chosen.grasp, model_name, obj, part, trial, instruction,
                               config, hand, chosen.score)
 
 
-def _execute_and_score(world, executor, observation, grasp, model_name: str, obj: str, part: str, trial: int,
+def _execute_and_score(world, executor, grasp, model_name: str, obj: str, part: str, trial: int,
                        instruction: str, config: DexEvalConfig, hand, score: float = float("nan")) -> TrialResult:
     """PTA / PGA of ``grasp`` (base frame) against the object's part-labelled surface at its observed
     pose, then execute it and check the lift (module docstring, step 5)."""
     from realvlg.shadow_hand import FINGERS
 
     cloud = _object_points(obj, config.object_points, config.seed)
-    T = observation.object_poses[obj]
+    T = world.object_pose(obj)
     points = cloud.points @ T[:3, :3].T + T[:3, 3]
     fingers = hand.finger_points(grasp)
     contacts = finger_part_contacts(np.stack([fingers[f] for f in FINGERS]), points, cloud.part_ids,
@@ -158,24 +159,22 @@ def _execute_and_score(world, executor, observation, grasp, model_name: str, obj
                        lift.height_gain, score)
 
 
-def replay_trial(world, record: dict, trial: int, config: DexEvalConfig, hand) -> TrialResult:
+def replay_trial(world, record: dict, trial: int, config: DexEvalConfig, hand, executor=None) -> TrialResult:
     """A generated grasp (dataset record, object frame) as the policy: the scene of trial ``trial``,
     the grasp moved to the object's observed pose, planned (a refusal scores 0), executed, scored
     like a model's — the ceiling of the execution chain on grasps the generator validated."""
     from realvlg.dexvlg.dataset import record_grasp
-    from realvlg.dexvlg.sim import dex_scene
-    from realvlg.dexvlg.sim_executor import MujocoUR10eExecutor
+    from realvlg.sim.ur10e_shadow_world import sim_executor, ur10e_scene
 
     obj, part, instruction = record["object"], record["part"], record["caption"]
-    world.reset(dex_scene(config.setting, config.seed + trial, [obj], world.config))
-    observation = world.render()
-    grasp = record_grasp(record).transformed(observation.object_poses[obj], "base")
-    executor = MujocoUR10eExecutor(world)
+    world.reset(ur10e_scene(config.setting, config.seed + trial, [obj], world.config))
+    grasp = record_grasp(record).transformed(world.object_pose(obj), UR_BASE_FRAME)
+    executor = executor or sim_executor(world)
     try:
-        executor.plan(grasp)
+        executor.check(grasp)
     except GraspRefusedError as exc:
         return TrialResult(REPLAY, obj, part, trial, instruction, False, False, False, outcome=str(exc))
-    return _execute_and_score(world, executor, observation, grasp, REPLAY, obj, part, trial, instruction, config, hand)
+    return _execute_and_score(world, executor, grasp, REPLAY, obj, part, trial, instruction, config, hand)
 
 
 def run_replay(grasps: Sequence[dict], config: DexEvalConfig = DexEvalConfig(), progress: bool = True) -> list[TrialResult]:
@@ -184,7 +183,7 @@ def run_replay(grasps: Sequence[dict], config: DexEvalConfig = DexEvalConfig(), 
     from tqdm import tqdm
 
     from realvlg.dexvlg.hand import ShadowHand
-    from realvlg.dexvlg.sim import DexCameraConfig, DexSimConfig, DexSimWorld
+    from realvlg.sim.ur10e_shadow_world import D415CameraConfig, UR10eShadowWorld, UR10eShadowWorldConfig, sim_executor
 
     by_object: dict[str, list[dict]] = {}
     for record in grasps:
@@ -194,9 +193,10 @@ def run_replay(grasps: Sequence[dict], config: DexEvalConfig = DexEvalConfig(), 
         raise InvalidInputError(f"no dataset grasps of {list(config.objects) or 'any object'} to replay")
     cases = [(r, t) for records in by_object.values() for t, r in enumerate(records[: config.trials])]
     hand = ShadowHand()
-    sim_config = DexSimConfig(camera=DexCameraConfig(config.width, config.height))
-    with DexSimWorld((), sim_config, objects=tuple(by_object)) as world:
-        return [replay_trial(world, record, t, config, hand)
+    sim_config = UR10eShadowWorldConfig(camera=D415CameraConfig(config.width, config.height))
+    with UR10eShadowWorld((), sim_config, objects=tuple(by_object)) as world:
+        executor = sim_executor(world)
+        return [replay_trial(world, record, t, config, hand, executor)
                 for record, t in tqdm(cases, desc="dex-eval replay", disable=not progress)]
 
 
@@ -205,9 +205,10 @@ def run_benchmark(models: dict, config: DexEvalConfig = DexEvalConfig(), progres
     from tqdm import tqdm
 
     from realvlg.dexvlg.hand import ShadowHand
-    from realvlg.dexvlg.pipeline import DexGraspPlanner, DexPlannerConfig
-    from realvlg.dexvlg.sim import DexCameraConfig, DexSimConfig, DexSimWorld
+    from realvlg.dexvlg.planner import DexGraspPlanner, DexPlannerConfig
     from realvlg.objects import OBJECTS
+    from realvlg.robots.ur10e_shadow.kinematics import UR10eReach
+    from realvlg.sim.ur10e_shadow_world import D415CameraConfig, UR10eShadowWorld, UR10eShadowWorldConfig, sim_executor
 
     if config.trials < 1:
         raise InvalidInputError(f"--trials must be ≥ 1, got {config.trials}")
@@ -218,13 +219,15 @@ def run_benchmark(models: dict, config: DexEvalConfig = DexEvalConfig(), progres
     if unknown:
         raise InvalidInputError(f"unknown objects {unknown}; known: {', '.join(OBJECTS)}")
     hand = ShadowHand()
-    planners = {name: DexGraspPlanner(m, hand, config.planner or DexPlannerConfig()) for name, m in models.items()}
-    sim_config = DexSimConfig(camera=DexCameraConfig(config.width, config.height))
+    reach = UR10eReach()
+    planners = {name: DexGraspPlanner(m, hand, config.planner or DexPlannerConfig(), reach) for name, m in models.items()}
+    sim_config = UR10eShadowWorldConfig(camera=D415CameraConfig(config.width, config.height))
     results = []
     cases = [(o, t, name) for o in objects for t in range(config.trials) for name in planners]
-    with DexSimWorld((), sim_config, objects=objects) as world:
+    with UR10eShadowWorld((), sim_config, objects=objects) as world:
+        executor = sim_executor(world)
         for obj, trial, name in tqdm(cases, desc="dex-eval", disable=not progress):
-            results.append(run_trial(world, planners[name], name, obj, trial, config, hand))
+            results.append(run_trial(world, planners[name], name, obj, trial, config, hand, executor))
     return results
 
 

@@ -25,73 +25,17 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from realvlg.errors import InvalidInputError
 from realvlg.geometry.grasps import Grasp6D
 from realvlg.robots.executor import Executor, GraspResult, RobotConnectionError, RobotUnreachableError
-from realvlg.robots.limits import FRANKA_HAND_MAX_WIDTH, GraspLimits, WorkspaceBox, check_width
+from realvlg.robots.franka.config_franka import FrankaConfig
 
-# Home = the observation pose of the simulated scene: ee at (0.40, 0, 0.47) pointing down.
-HOME_Q = (0.0, -0.5, 0.0, -2.2, 0.0, 1.7, 0.785)
 EE_FROM_GRASP = np.eye(4)  # franky's Franka-hand TCP frame == realvlg's gripper frame
 _HALF_TURN_Z = Rotation.from_euler("z", math.pi)
-
-
-@dataclass(frozen=True)
-class FrankaConfig:
-    """Parameters of :class:`FrankaExecutor` (SI units).
-
-    ``base_frame`` names the robot base frame grasps must be expressed in (``Grasp6D.frame``).
-
-    ``realtime``: ``"enforce"`` needs a PREEMPT_RT kernel (real robot), ``"ignore"`` runs anywhere
-    (franky-sim). ``relative_dynamics_factor`` scales velocity/acceleration/jerk limits of every
-    motion; ``approach_dynamics_factor`` further scales the last, slow approach. The gripper
-    opens to ``min(width + open_margin, max_width)`` before the approach and closes towards
-    ``grasp_width`` at ``grasp_speed`` with ``grasp_force``; franky counts the grasp as closed
-    when the final gap is within ``(grasp_width − epsilon_inner, grasp_width + epsilon_outer)``.
-    After the lift the gripper holds something when its gap is ≥ ``min_held_width``.
-    """
-
-    address: str = "127.0.0.1"
-    base_frame: str = "base"
-    realtime: str = "ignore"
-    relative_dynamics_factor: float = 0.2
-    approach_dynamics_factor: float = 0.3
-    retry_dynamics_scale: float = 0.5
-    workspace: WorkspaceBox = WorkspaceBox()
-    max_approach_angle: float = math.radians(60)
-    max_width: float = FRANKA_HAND_MAX_WIDTH
-    pre_grasp_offset: float = 0.10
-    lift_height: float = 0.10
-    open_margin: float = 0.02
-    grasp_width: float = 0.0
-    grasp_speed: float = 0.05
-    grasp_force: float = 40.0
-    epsilon_inner: float = 0.005
-    epsilon_outer: float = 0.08
-    min_held_width: float = 0.002
-    home_q: tuple[float, ...] = HOME_Q
-    position_tolerance: float = 0.01  # a motion that ends farther from its target has failed [m]
-    rotation_tolerance: float = math.radians(5)  # … or turned farther from its target [rad]
-    settle_time: float = 3.0  # wall time a finished motion may take to come within tolerance [s]
-
-    def __post_init__(self) -> None:
-        if self.realtime not in ("enforce", "ignore"):
-            raise InvalidInputError(f"realtime must be 'enforce' or 'ignore', got {self.realtime!r}")
-        for name in ("relative_dynamics_factor", "approach_dynamics_factor", "retry_dynamics_scale"):
-            if not 0 < getattr(self, name) <= 1:
-                raise InvalidInputError(f"{name} must be in (0, 1], got {getattr(self, name)}")
-        if len(self.home_q) != 7:
-            raise InvalidInputError(f"home_q needs 7 joint positions, got {len(self.home_q)}")
-
-    @property
-    def limits(self) -> GraspLimits:
-        return GraspLimits(self.workspace, self.max_approach_angle, self.max_width)
 
 
 def ee_target(grasp: Grasp6D, current_ee_rotation: np.ndarray) -> np.ndarray:
@@ -112,6 +56,8 @@ class _MotionFailed(Exception):
 
 class FrankaExecutor(Executor):
     """franky ``Robot`` + ``Gripper``; see the module docstring for the sequence and conventions."""
+
+    grasp_type = Grasp6D
 
     def __init__(self, config: FrankaConfig = FrankaConfig()):
         self.config = config
@@ -242,15 +188,19 @@ class FrankaExecutor(Executor):
         gripper.move(self.config.max_width, self.config.grasp_speed)
 
     # -- grasp ----------------------------------------------------------------------------------
-    def grasp(self, pose: Grasp6D, width: float | None = None) -> GraspResult:
+    def check(self, grasp: Grasp6D) -> None:
+        """Type, frame, width, approach cone and the workspace box for the grasp, the pre-grasp and
+        the lift point (:class:`~realvlg.robots.limits.GraspLimits`); no motion."""
+        self.require(grasp)
+        self.config.limits.check(grasp, self.config.pre_grasp_offset, self.config.lift_height)
+
+    def grasp(self, grasp: Grasp6D) -> GraspResult:
         import franky
 
         cfg = self.config
-        width = pose.width if width is None else float(width)
-        check_width(width, cfg.max_width)
-        target_grasp = Grasp6D(pose.position, pose.rotation, width, pose.frame, pose.score, pose.extras)
-        cfg.limits.check(target_grasp, cfg.pre_grasp_offset, cfg.lift_height, base_frame=self.base_frame)
+        self.check(grasp)
         robot, gripper = self._require()
+        width, target_grasp = grasp.width, grasp
 
         retries, timings, stage = [0], {}, "home"
         t0 = t = time.perf_counter()

@@ -1,13 +1,13 @@
 """DexVLG's grasp pipeline, pure core: a labelled RGB-D observation and an instruction → sampled,
 ranked Shadow Hand grasps in the robot base frame. Used by ``realvlg dex-eval``
-(:mod:`realvlg.dexvlg.eval`) and by the ``/grasp`` node of the ``shadow`` graph
-(:mod:`realvlg.ros.nodes.dex_grasp_node`); no rclpy here.
+(:mod:`realvlg.sim.dex_eval`) and by the grasp attempt of the ``shadow`` graph
+(:mod:`realvlg.grasping`); no robot, no world, no rclpy here.
 
 Steps (:meth:`DexGraspPlanner.plan`):
 
-1. :class:`DexScene` — the observation's cloud in the **base frame** (z up: the model is trained
-   with rotations about z only), colours 0–1, per point the ``"object/part"`` label and the object
-   (from the renderer's segmentation in simulation; from a part segmenter on a real robot).
+1. :class:`DexScene` — the frame's cloud in the **base frame** (z up: the model is trained with
+   rotations about z only), colours 0–1, per point the ``"object/part"`` label and the object
+   (the frame's labels: the renderer's in simulation; a part segmenter's on a real robot).
 2. The instruction names an object of the scene and one of its parts (:func:`resolve_target`:
    whole-word match of the object's name and its part names; the caption template
    ``Grasp the {part} of the {object} object, …`` is the form the model was trained on).
@@ -16,9 +16,11 @@ Steps (:meth:`DexGraspPlanner.plan`):
    clipped to the hand's limits (:func:`clip_to_hand`: the sampler does not clip, the executors
    refuse joints outside the range) with the distal J0 re-coupled to J1.
 4. :func:`~realvlg.dexvlg.ranking.rank_with_hand` against the whole scene cloud (table and other
-   objects for collisions), target = the instructed part; ``T_base_cloud`` = identity.
+   objects for collisions) and the arm's reachability (``reach``, e.g.
+   :class:`~realvlg.robots.ur10e_shadow.kinematics.UR10eReach`, injected by whoever knows the arm),
+   target = the instructed part; ``T_base_cloud`` = identity.
 5. :func:`first_executable`: the best-ranked grasp whose whole motion the executor can plan
-   (``executor.plan``: IK of pre-grasp, approach and lift, no robot–table contact, nothing moves);
+   (``executor.check``: IK of pre-grasp, approach and lift, no robot–table contact, nothing moves);
    the ranking checks the grasp and pre-grasp poses only, not the arm along the way.
 
 :class:`DexPlan` carries the grasps, the ranking and the best grasp, or the refusal reason (no
@@ -34,6 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from realvlg.dexvlg.ranking import (
+    ArmReach,
     LabelledCloud,
     RankedGrasp,
     Ranking,
@@ -41,9 +44,10 @@ from realvlg.dexvlg.ranking import (
     rank_with_hand,
 )
 from realvlg.errors import GraspRefusedError, InvalidInputError
+from realvlg.frames import UR_BASE_FRAME
 from realvlg.geometry.grasps import DexGrasp
-
-BASE_FRAME = "base"
+from realvlg.geometry.projection import backproject_cloud
+from realvlg.observation import RGBDFrame
 
 
 @dataclass(frozen=True)
@@ -61,21 +65,20 @@ class DexScene:
     viewpoint: tuple[float, float, float]
 
     @classmethod
-    def from_observation(cls, observation) -> DexScene:
-        """From a :class:`realvlg.dexvlg.sim.DexObservation` (renderer labels)."""
-        from realvlg.dexvlg.sim import DexSimWorld
-
-        cloud = DexSimWorld.scene_cloud(observation)
+    def from_frame(cls, frame: RGBDFrame) -> DexScene:
+        """From an RGB-D frame with its camera pose and object and part labels (a simulator's
+        ground truth, or a part segmenter's)."""
+        if frame.labels is None or frame.base_from_camera is None:
+            raise InvalidInputError("DexVLG needs a frame with object and part labels and the camera pose")
+        cloud = backproject_cloud(frame.depth, frame.intrinsics, colors=frame.color)
         if len(cloud) == 0:
-            raise InvalidInputError("the wrist camera sees nothing (no valid depth)")
-        colors = np.asarray(cloud.colors, dtype=np.float64)
-        if cloud.colors.dtype == np.uint8:
-            colors = colors / 255.0
-        mask = cloud.pixel_mask
-        return cls(np.asarray(cloud.points, dtype=np.float64), colors,
-                   observation.part_segmentation[mask].astype(int), observation.segmentation[mask].astype(int),
-                   tuple(f"{o}/{p}" for o, p in observation.part_labels), tuple(observation.object_names),
-                   tuple(float(v) for v in observation.T_base_camera[:3, 3]))
+            raise InvalidInputError("the camera sees nothing (no valid depth)")
+        T = frame.base_from_camera.matrix
+        mask, labels = cloud.pixel_mask, frame.labels
+        return cls(cloud.points.astype(np.float64) @ T[:3, :3].T + T[:3, 3], cloud.colors.astype(np.float64) / 255.0,
+                   labels.parts[mask].astype(int), labels.objects[mask].astype(int),
+                   tuple(f"{o}/{p}" for o, p in labels.part_names), tuple(labels.object_names),
+                   tuple(float(v) for v in T[:3, 3]))
 
     def visible_parts(self, name: str) -> list[str]:
         """The parts of object ``name`` with observed points, in label order."""
@@ -91,7 +94,7 @@ class DexScene:
 
     def labelled(self) -> LabelledCloud:
         return LabelledCloud(self.points, self.part_ids, self.part_names, object_ids=self.object_ids,
-                             frame=BASE_FRAME, viewpoint=self.viewpoint)
+                             frame=UR_BASE_FRAME, viewpoint=self.viewpoint)
 
 
 def _mentions(text: str, words: str) -> bool:
@@ -140,7 +143,7 @@ class DexPlan:
 
 
 def clip_to_hand(grasp: DexGrasp) -> DexGrasp:
-    """``grasp`` with its 22 joints inside :data:`~realvlg.dexvlg.hand.JOINT_LOWER`/``UPPER`` and
+    """``grasp`` with its 22 joints inside :data:`~realvlg.shadow_hand.JOINT_LOWER`/``UPPER`` and
     each finger's J0 set from J1 by the tendon coupling."""
     from realvlg.dexvlg.hand import couple_distal
     from realvlg.shadow_hand import JOINT_LOWER, JOINT_UPPER
@@ -151,14 +154,15 @@ def clip_to_hand(grasp: DexGrasp) -> DexGrasp:
 
 class DexGraspPlanner:
     """``model`` (a :class:`~realvlg.dexvlg.model.DexVLG`) + ``hand`` (default a
-    :class:`~realvlg.dexvlg.hand.ShadowHand`) → :meth:`plan` (module docstring)."""
+    :class:`~realvlg.dexvlg.hand.ShadowHand`) + the arm's ``reach`` (None: a floating hand) →
+    :meth:`plan` (module docstring)."""
 
-    def __init__(self, model, hand=None, config: DexPlannerConfig = DexPlannerConfig()):
+    def __init__(self, model, hand=None, config: DexPlannerConfig = DexPlannerConfig(), reach: ArmReach | None = None):
         if hand is None:
             from realvlg.dexvlg.hand import ShadowHand
 
             hand = ShadowHand()
-        self.model, self.hand, self.config = model, hand, config
+        self.model, self.hand, self.config, self.reach = model, hand, config, reach
 
     def plan(self, scene: DexScene, instruction: str, *, target: tuple[str, str] | None = None,
              seed: int = 0) -> DexPlan:
@@ -172,9 +176,9 @@ class DexGraspPlanner:
         points, colors = scene.object_points(obj)
         text = instruction if self.model.config.language else ""
         grasps = [clip_to_hand(g) for g in sample_grasps(self.model, points, colors, text, self.config.samples,
-                                                         self.config.flow_steps, seed, frame=BASE_FRAME)]
+                                                         self.config.flow_steps, seed, frame=UR_BASE_FRAME)]
         ranking = rank_with_hand(grasps, self.hand, scene.labelled(), f"{obj}/{part}", np.eye(4),
-                                 self.config.ranking)
+                                 self.config.ranking, reach=self.reach)
         try:
             best, refusal = ranking.best, ""
         except GraspRefusedError as exc:
@@ -183,14 +187,14 @@ class DexGraspPlanner:
 
 
 def first_executable(plan: DexPlan, executor) -> tuple[RankedGrasp | None, str]:
-    """The first accepted grasp of ``plan`` (best first) that ``executor.plan`` accepts, and ``""``;
+    """The first accepted grasp of ``plan`` (best first) that ``executor.check`` accepts, and ``""``;
     or None and why none is executable (the ranking's refusal, or each executor refusal counted)."""
     if plan.best is None:
         return None, plan.refusal
     reasons: dict[str, int] = {}
     for ranked in plan.ranking.accepted:
         try:
-            executor.plan(ranked.grasp)
+            executor.check(ranked.grasp)
         except GraspRefusedError as exc:
             why = str(exc).split(" (")[0]
             reasons[why] = reasons.get(why, 0) + 1

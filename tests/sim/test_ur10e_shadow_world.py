@@ -1,6 +1,7 @@
-"""DexVLG's MuJoCo world: the UR10e built from DH agrees with forward_kinematics, the wrist camera
-sees the table and objects with plausible depth and part labels, the executor grasps and lifts,
-refuses what it cannot do without moving, and the URDF's kinematics equal MuJoCo's."""
+"""The simulated UR10e + Shadow Hand: the UR10e built from DH agrees with forward_kinematics, the
+wrist camera sees the table and objects with plausible depth and part labels, the shared grasp
+stages on the simulated backend grasp and lift, refuse what they cannot do without moving, and the
+URDF's kinematics equal MuJoCo's."""
 
 import math
 import xml.etree.ElementTree as ET
@@ -13,36 +14,46 @@ mujoco = pytest.importorskip("mujoco")
 if __import__("importlib").util.find_spec("gymnasium_robotics") is None:
     pytest.skip("gymnasium-robotics (Shadow Hand MJCF) not installed", allow_module_level=True)
 
-from realvlg.dexvlg.description import CAMERA_FRAME, JOINT_NAMES, robot_description
-from realvlg.dexvlg.sim import (
-    T_FLANGE_CAMERA,
-    DexCameraConfig,
-    DexSimConfig,
-    DexSimWorld,
-    dex_scene,
-)
-from realvlg.dexvlg.sim_executor import MujocoUR10eExecutor
-from realvlg.dexvlg.ur10e import TOOL0_T_PALM, forward_kinematics, solve_ik
-from realvlg.errors import GraspRefusedError, InvalidInputError
-from realvlg.geometry.grasps import DexGrasp
-from realvlg.objects import OBJECTS
-from realvlg.shadow_hand import SHADOW_JOINTS
-from realvlg.sim.world import Placement
+from scripted_grasps import ORANGE_GRASP, SPHERE_IN_PALM, top_grasp
 
-CONFIG = DexSimConfig(camera=DexCameraConfig(320, 180))
+from realvlg.errors import GraspRefusedError, InvalidInputError
+from realvlg.frames import TOOL0_T_PALM, UR_BASE_FRAME
+from realvlg.geometry.grasps import DexGrasp
+from realvlg.geometry.projection import backproject_cloud
+from realvlg.objects import OBJECTS
+from realvlg.robots.ur10e_shadow.description import CAMERA_FRAME, JOINT_NAMES, robot_description
+from realvlg.robots.ur10e_shadow.kinematics import forward_kinematics, solve_ik
+from realvlg.robots.ur10e_shadow.model import T_FLANGE_CAMERA
+from realvlg.shadow_hand import SHADOW_JOINTS
+from realvlg.sim.common import Placement
+from realvlg.sim.ur10e_shadow_world import (
+    D415CameraConfig,
+    UR10eShadowWorld,
+    UR10eShadowWorldConfig,
+    sim_executor,
+    ur10e_scene,
+)
+
+CONFIG = UR10eShadowWorldConfig(camera=D415CameraConfig(320, 180))
 
 
 @pytest.fixture(scope="module")
 def bottle_world():
-    with DexSimWorld([Placement("bottle", 0.8, 0.05, 0.3)], CONFIG) as world:
+    with UR10eShadowWorld([Placement("bottle", 0.8, 0.05, 0.3)], CONFIG) as world:
         yield world
 
 
-def _set_joints(world: DexSimWorld, arm_q, hand_q) -> None:
+def _set_joints(world: UR10eShadowWorld, arm_q, hand_q) -> None:
     world.data.qpos[world._arm_qpos] = arm_q
     world.data.qpos[world._hand_qpos] = hand_q
     mujoco.mj_kinematics(world.model, world.data)
     mujoco.mj_camlight(world.model, world.data)
+
+
+def _cloud_in_base(frame, mask) -> np.ndarray:
+    """(N, 3) base-frame points of the frame's valid depth inside ``mask``."""
+    points = backproject_cloud(frame.depth, frame.intrinsics, mask=mask).points
+    return frame.base_from_camera.apply(points)
 
 
 def test_flange_palm_and_camera_follow_the_dh_kinematics(bottle_world):
@@ -61,33 +72,33 @@ def test_wrist_camera_sees_the_table_and_the_object(bottle_world):
     w = bottle_world
     obs = w.render()
     K = obs.intrinsics
-    assert (K.width, K.height) == (320, 180) and obs.rgb.shape == (180, 320, 3)
+    assert (K.width, K.height) == (320, 180) and obs.color.shape == (180, 320, 3)
     assert math.degrees(2 * math.atan(K.width / 2 / K.fx)) == pytest.approx(65.0, abs=0.5)
     # 45° look-down: the optical axis points forward and down
-    assert obs.T_base_camera[:3, 2] == pytest.approx([math.sqrt(0.5), 0, -math.sqrt(0.5)], abs=0.02)
-    mask = obs.object_mask("bottle")
+    assert obs.base_from_camera.matrix[:3, 2] == pytest.approx([math.sqrt(0.5), 0, -math.sqrt(0.5)], abs=0.02)
+    mask = obs.labels.object_mask("bottle")
     assert mask.sum() > 100
-    cloud = w.scene_cloud(obs, mask=mask)
+    cloud = _cloud_in_base(obs, mask)
     pose = w.object_pose("bottle")
-    radial = np.linalg.norm(cloud.points[:, :2] - pose[:2, 3], axis=1)
+    radial = np.linalg.norm(cloud[:, :2] - pose[:2, 3], axis=1)
     assert np.percentile(radial, 95) < 0.032  # on the bottle's surface (radius 3 cm)
-    assert cloud.points[:, 2].min() > -0.005 and cloud.points[:, 2].max() < OBJECTS["bottle"].height + 0.005
-    table = w.scene_cloud(obs, mask=(obs.segmentation < 0) & (obs.depth > 0))
+    assert cloud[:, 2].min() > -0.005 and cloud[:, 2].max() < OBJECTS["bottle"].height + 0.005
+    table = _cloud_in_base(obs, (obs.labels.objects < 0) & (obs.depth > 0))
     assert len(table) > 0.5 * obs.depth.size
-    assert np.median(np.abs(table.points[:, 2] - CONFIG.table_top)) < 1e-3
+    assert np.median(np.abs(table[:, 2] - CONFIG.table_top)) < 1e-3
 
 
 def test_part_segmentation_labels_the_bottle_parts(bottle_world):
-    obs = bottle_world.render()
-    assert {p for n, p in obs.part_labels if n == "bottle"} == set(OBJECTS["bottle"].parts)
-    cap = obs.part_mask("bottle", "cap")
-    body = obs.part_mask("bottle", "body")
+    labels = (obs := bottle_world.render()).labels
+    assert {p for n, p in labels.part_names if n == "bottle"} == set(OBJECTS["bottle"].parts)
+    cap = labels.part_mask("bottle", "cap")
+    body = labels.part_mask("bottle", "body")
     assert cap.sum() > 5 and body.sum() > 50
-    assert not (cap & body).any() and ((cap | body) <= obs.object_mask("bottle")).all()
-    z = bottle_world.scene_cloud(obs, mask=cap).points[:, 2]
+    assert not (cap & body).any() and ((cap | body) <= labels.object_mask("bottle")).all()
+    z = _cloud_in_base(obs, cap)[:, 2]
     assert np.all((z > 0.17) & (z < 0.205))  # the cap spans 0.178–0.2 m
     with pytest.raises(InvalidInputError):
-        obs.part_mask("bottle", "handle")
+        labels.part_mask("bottle", "handle")
 
 
 def test_move_arm_and_hand_reach_their_targets(bottle_world):
@@ -122,32 +133,26 @@ def test_a_move_into_the_table_stops_there(bottle_world):
 
 
 def test_scenes_are_in_front_of_the_robot_and_visible():
-    placements = dex_scene("single", 3, ["orange"], CONFIG)
-    with DexSimWorld(placements, CONFIG, objects=["orange", "mug"]) as w:
+    placements = ur10e_scene("single", 3, ["orange"], CONFIG)
+    with UR10eShadowWorld(placements, CONFIG, objects=["orange", "mug"]) as w:
         assert w.active == ("orange",)
         obs = w.render()
-        assert obs.object_mask("orange").sum() > 50 and obs.object_mask("mug").sum() == 0
+        assert obs.labels.object_mask("orange").sum() > 50 and obs.labels.object_mask("mug").sum() == 0
         assert np.linalg.norm(w.object_pose("orange")[:2, 3] - (placements[0].x, placements[0].y)) < 0.01
         with pytest.raises(InvalidInputError):
             w.reset([Placement("banana", 0.8, 0.0)])
 
 
-def _top_grasp(position, joints: dict, frame: str = "base") -> DexGrasp:
-    """Palm facing down, fingers pointing away from the robot (+x), thumb on +y."""
-    R = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-    j = np.array([joints.get(name, 0.0) for name in SHADOW_JOINTS])
-    return DexGrasp(position, Rotation.from_matrix(R), j, frame)
-
-
 def test_refused_grasps_move_nothing(bottle_world):
     w = bottle_world
-    ex = MujocoUR10eExecutor(w)
+    ex = sim_executor(w)
     q, hand, t = w.arm_q(), w.hand_q(), w.time
     for grasp, words in (
-        (_top_grasp((2.0, 0.0, 0.3), {}), "reach"),
-        (_top_grasp((0.8, -0.2, -0.02), {}), "table"),
-        (_top_grasp((0.8, -0.2, 0.2), {}, frame="camera"), "frame"),
-        (_top_grasp((0.8, -0.2, 0.2), {"FFJ2": 3.0}), "range"),
+        (top_grasp((1.2, 0.6, 0.8), {}), "out of the UR10e's reach"),
+        (top_grasp((0.8, -0.2, -0.02), {}), "grasp: flange position is outside the workspace box"),
+        (top_grasp((0.8, -0.2, 0.03), {}), "would hit the table on the approach"),
+        (top_grasp((0.8, -0.2, 0.2), {}, frame="camera"), "frame"),
+        (top_grasp((0.8, -0.2, 0.2), {"FFJ2": 3.0}), "range"),
     ):
         with pytest.raises(GraspRefusedError, match=words):
             ex.grasp(grasp)
@@ -158,37 +163,39 @@ def test_refused_grasps_move_nothing(bottle_world):
 
 def test_the_plan_checks_the_whole_joint_path_against_the_table(bottle_world):
     w = bottle_world
-    ex = MujocoUR10eExecutor(w)
+    ex = sim_executor(w)
     open_hand = np.zeros(len(SHADOW_JOINTS))
     # An IK branch of the palm 12 cm over the table at (0.7, -0.3) facing down: clear itself, but the
     # straight joint move to it from the observation pose swings the arm through the table.
     far = np.array([-0.229, 2.244, 2.126, 1.914, -1.8, 0.0])
     start = w.arm_q()
-    assert not w.collides_with_table(start, open_hand) and not w.collides_with_table(far, open_hand)
-    assert ex.path_hits_table(start, far, open_hand, open_hand)
+    table = ex.planner.collision
+    assert not table.collides(start, open_hand) and not table.collides(far, open_hand)
+    assert table.path_collides(start, far, open_hand, open_hand, ex.config.sweep_step)
     near = start + np.array([0.1, 0.05, 0.0, 0.0, 0.0, 0.1])
-    assert not ex.path_hits_table(start, near, open_hand, open_hand)
+    assert not table.path_collides(start, near, open_hand, open_hand, ex.config.sweep_step)
 
 
 def test_the_pre_grasp_takes_the_nearest_ik_branch_that_clears_the_table(bottle_world):
-    ex = MujocoUR10eExecutor(bottle_world)
+    ex = sim_executor(bottle_world)
+    table = ex.planner.collision
     open_hand = np.zeros(len(SHADOW_JOINTS))
-    palm_down = _top_grasp((0.6, 0.0, 0.1), {}).homogeneous()
+    palm_down = top_grasp((0.6, 0.0, 0.1), {}).homogeneous()
     # an IK branch of that pose which folds the arm through the table; as the "current" joints it is
     # the nearest branch, so plain IK returns it
     folded = np.array([2.713, 1.039, -2.485, 1.447, 1.143, 0.0])
-    assert bottle_world.collides_with_table(folded, open_hand)
-    np.testing.assert_allclose(ex._ik(palm_down, folded, "the pose"), folded, atol=1e-3)
-    clear = ex._ik(palm_down, folded, "the pose", open_hand)
-    assert not bottle_world.collides_with_table(clear, open_hand)
+    assert table.collides(folded, open_hand)
+    np.testing.assert_allclose(ex.planner._ik(palm_down, folded, "the pose"), folded, atol=1e-3)
+    clear = ex.planner._ik(palm_down, folded, "the pose", open_hand)
+    assert not table.collides(clear, open_hand)
     np.testing.assert_allclose(forward_kinematics(clear) @ TOOL0_T_PALM, palm_down, atol=1e-6)
 
 
 def test_grasp_in_mid_air_fails_the_lift_check(bottle_world):
     w = bottle_world
-    ex = MujocoUR10eExecutor(w)
+    ex = sim_executor(w)
     bottle = w.object_pose("bottle")[:3, 3]
-    result = ex.grasp(_top_grasp(bottle + (-0.05, 0.0, 0.4), ORANGE_GRASP))
+    result = ex.grasp(top_grasp(bottle + (-0.05, 0.0, 0.4), ORANGE_GRASP))
     assert not result.success and "nothing held" in result.reason
     check = w.lift_check("bottle")
     assert not check.success and abs(check.height_gain) < 0.005
@@ -199,12 +206,12 @@ def test_grasp_in_mid_air_fails_the_lift_check(bottle_world):
 
 @pytest.mark.parametrize("seed", [0, 3])
 def test_scripted_top_grasp_lifts_the_orange(seed):
-    placements = dex_scene("single", seed, ["orange"], CONFIG)
-    with DexSimWorld(placements, CONFIG) as w:
+    placements = ur10e_scene("single", seed, ["orange"], CONFIG)
+    with UR10eShadowWorld(placements, CONFIG) as w:
         centre = w.data.xipos[w.model.body("obj/orange").id].copy()
-        grasp = _top_grasp(np.zeros(3), ORANGE_GRASP)
-        grasp = DexGrasp(centre - grasp.rotation.apply(SPHERE_IN_PALM), grasp.rotation, grasp.joints, "base")
-        result = MujocoUR10eExecutor(w).grasp(grasp)
+        grasp = top_grasp(np.zeros(3), ORANGE_GRASP)
+        grasp = DexGrasp(centre - grasp.rotation.apply(SPHERE_IN_PALM), grasp.rotation, grasp.joints, UR_BASE_FRAME)
+        result = sim_executor(w).grasp(grasp)
         assert result.success, result.reason
         assert set(result.timings) == {"pre_grasp", "approach", "grasp", "lift"}
         check = w.lift_check("orange", lift=0.03, hold=1.0)
@@ -213,7 +220,7 @@ def test_scripted_top_grasp_lifts_the_orange(seed):
 
 def test_urdf_kinematics_equal_mujoco(bottle_world):
     w = bottle_world
-    robot = ET.fromstring(robot_description(CONFIG))
+    robot = ET.fromstring(robot_description())
     joints = {j.find("child").get("link"): j for j in robot.iter("joint")}
     movable = [j.get("name") for j in robot.iter("joint") if j.get("type") == "revolute"]
     assert sorted(movable) == sorted(JOINT_NAMES)
@@ -253,13 +260,3 @@ def test_urdf_kinematics_equal_mujoco(bottle_world):
             np.testing.assert_allclose(link_pose(body, values), T, atol=1e-6, err_msg=body)
         np.testing.assert_allclose(link_pose(CAMERA_FRAME, values), w.camera_pose(), atol=1e-6)
     w.reset([Placement("bottle", 0.8, 0.05, 0.3)])
-
-
-# A palm-down five-finger fingertip grasp of a 7 cm sphere (fitted once by least squares of the
-# fingertips onto the sphere, below its equator, thumb opposite the fingers; then written down).
-ORANGE_GRASP = {
-    "FFJ3": 0.101, "FFJ2": 0.574, "FFJ1": 0.154, "FFJ0": 0.176, "MFJ3": 0.084, "MFJ2": 0.556, "MFJ1": 0.202,
-    "MFJ0": 0.23, "RFJ3": 0.215, "RFJ2": 0.557, "RFJ1": 0.195, "RFJ0": 0.223, "LFJ4": 0.345, "LFJ3": 0.226,
-    "LFJ2": 0.345, "LFJ1": 0.129, "LFJ0": 0.147, "THJ4": 0.317, "THJ3": 0.617, "THJ2": 0.209, "THJ1": -0.315,
-    "THJ0": -0.13}
-SPHERE_IN_PALM = np.array([0.0248, -0.0483, 0.1317])  # the sphere's centre in the palm frame [m]

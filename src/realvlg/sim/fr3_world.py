@@ -4,7 +4,7 @@ eye-in-hand RGB-D camera, serving the real libfranka protocol on a loopback addr
 Frames (all metres, radians):
 
 * **base** = MuJoCo world: the FR3's ``fr3_link0`` at the origin, z up, x forward. The table top
-  is the plane z = ``WorldConfig.table_top`` (0: the robot stands on the table, as it is
+  is the plane z = ``FR3WorldConfig.table_top`` (0: the robot stands on the table, as it is
   mounted in the lab); the floor is 0.75 m below.
 * **ee** = franky's end-effector (``O_T_EE``), the Franka hand's TCP: 0.1034 m along the flange
   z axis, rotated −45° about it; z = approach, y = finger closing direction — the same axes as
@@ -19,153 +19,71 @@ Frames (all metres, radians):
   centre ((W−1)/2, (H−1)/2), no distortion. Lower resolutions keep the 70.2° horizontal field
   of view (fx = fy = 910·W/1280), so a 4:3 image sees a little more vertically than 16:9.
 
-The physics runs in franky-sim's 1 kHz thread (real time); :meth:`SimWorld.render` copies the
-MuJoCo state under a lock between two physics steps and renders RGB, metric z-depth and a geom
-id image from the copy, so the image, the camera pose and the object poses of one
-:class:`Observation` belong to the same instant.
+The physics runs in franky-sim's 1 kHz thread (real time); :meth:`FR3World.render` copies the
+MuJoCo state under a lock between two physics steps (:meth:`FR3World.snapshot`) and renders RGB,
+metric z-depth and the object and part labels from the copy into an
+:class:`~realvlg.observation.RGBDFrame`; the camera pose in it and :meth:`FR3World.object_poses` of
+the same copy belong to the same instant.
 """
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("MUJOCO_GL", "egl")  # headless; osmesa also works (apt libosmesa6)
-
 import threading
 import time
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import mujoco
 import numpy as np
 
-from realvlg.errors import InvalidInputError, RealVLGError
-from realvlg.geometry.camera import CameraIntrinsics
+from realvlg.errors import InvalidInputError, SimError
+from realvlg.frames import FR3_BASE_FRAME, FR3_HAND_TCP_OFFSET, FRANKA_HAND_STROKE
 from realvlg.objects import OBJECTS, TABLE_CLEARANCE
+from realvlg.observation import RGBDFrame
+from realvlg.robots.franka.config_franka import FR3_HOME_Q
+from realvlg.sim.common import (
+    OBJECT_PREFIX,
+    CameraConfig,
+    GraspCheck,
+    Placement,
+    SceneLabeller,
+    render_frame,
+)
 
 HAND_BODY = "robot0_hand"
 FINGER_BODIES = ("robot0_left_finger", "robot0_right_finger")
 CAMERA_NAME = "wrist_camera"
-OBJECT_PREFIX = "obj/"
-# Observation (= home) pose: joint positions and, for reference, the ee and camera poses they give
+# Observation pose = the executor's home (FR3_HOME_Q) and, for reference, the ee and camera poses they give
 # with the default camera mount (base frame; the tests check both against the simulator). The ee
 # is at (0.40, 0, 0.472) pointing straight down with hand x along base +x, so the camera (6.5 cm
 # along hand +x) looks down on the table around x = 0.465 from 0.535 m; image right = base −y,
 # image down = base −x.
-OBSERVATION_Q = (0.0, -0.5, 0.0, -2.2, 0.0, 1.7, 0.785)
 OBSERVATION_EE = np.array([[1.0, 0.0, 0.0, 0.400], [0.0, -1.0, 0.0, 0.0], [0.0, 0.0, -1.0, 0.472], [0, 0, 0, 1]])
 OBSERVATION_CAMERA = np.array([[0.0, -1.0, 0.0, 0.465], [-1.0, 0.0, 0.0, 0.0], [0.0, 0.0, -1.0, 0.535], [0, 0, 0, 1]])
-D435I_FX_1280 = 910.0
-
-
-class SimError(RealVLGError):
-    """The simulator could not do what was asked (start-up, unknown object, render)."""
-
-
-@dataclass(frozen=True)
-class CameraConfig:
-    """The wrist camera: resolution, mount (hand frame, see the module docstring), clip range."""
-
-    width: int = 1280
-    height: int = 720
-    mount_position: tuple[float, float, float] = (0.065, 0.0, 0.04)
-    near: float = 0.03
-    far: float = 4.0
-    fx_1280: float = D435I_FX_1280  # focal length [px] at 1280 wide; it scales with the width
-
-    @property
-    def focal(self) -> float:
-        return self.fx_1280 * self.width / 1280
-
-    def intrinsics(self) -> CameraIntrinsics:
-        return CameraIntrinsics(self.width, self.height, self.focal, self.focal,
-                                (self.width - 1) / 2, (self.height - 1) / 2)
-
-    @property
-    def fovy_deg(self) -> float:
-        return float(np.degrees(2 * np.arctan(self.height / 2 / self.focal)))
-
-
-@dataclass(frozen=True)
-class Placement:
-    """One object on the table: its name in :data:`~realvlg.objects.OBJECTS`, the position of
-    its footprint centre ``x, y`` in the base frame [m] and its ``yaw`` about z [rad]."""
-
-    name: str
-    x: float
-    y: float
-    yaw: float = 0.0
 
 
 PARK_X = -0.28  # behind the robot base, out of the wrist camera's view from any observation pose
 
 
 def park_placement(name: str) -> Placement:
-    """Where an object of the world waits while it is not part of the scene (see SimWorld.reset):
+    """Where an object of the world waits while it is not part of the scene (see FR3World.reset):
     on the table behind the robot, one slot per object."""
     slot = list(OBJECTS).index(name)
     return Placement(name, PARK_X, -0.63 + 0.14 * slot, 0.0)
 
 
 @dataclass(frozen=True)
-class WorldConfig:
+class FR3WorldConfig:
     hostname: str = "127.0.0.1"
     camera: CameraConfig = CameraConfig()
     table_top: float = 0.0
     table_extent: tuple[float, float, float, float] = (-0.35, 1.0, -0.7, 0.7)  # x_min, x_max, y_min, y_max
-    initial_q: tuple[float, ...] = OBSERVATION_Q
+    initial_q: tuple[float, ...] = FR3_HOME_Q
     realtime: float = 1.0  # physics speed as a multiple of wall-clock time (franky expects 1)
     # Extra MJCF built after the table and objects, each called as f(mujoco_root, worldbody)
     # (e.g. realvlg.calibration.sim's calibration board).
     scene_extras: tuple[Callable[[ET.Element, ET.Element], None], ...] = ()
-
-
-@dataclass
-class Observation:
-    """One wrist-camera frame and the state it was rendered from.
-
-    ``rgb`` uint8 (H, W, 3); ``depth`` float32 (H, W) metric z-depth [m] along the optical axis
-    (0 where nothing is within ``near..far``); ``geom_ids`` int32 (H, W), the MuJoCo geom seen
-    at each pixel (−1: none); ``segmentation`` int16 (H, W): index into ``object_names`` of the
-    object seen, −1 for robot, table, floor. ``T_base_camera`` is base←optical frame,
-    ``T_base_ee`` base←ee, ``object_poses`` base←object per name, ``sim_time`` [s].
-    """
-
-    rgb: np.ndarray
-    depth: np.ndarray
-    geom_ids: np.ndarray
-    segmentation: np.ndarray
-    intrinsics: CameraIntrinsics
-    T_base_camera: np.ndarray
-    T_base_ee: np.ndarray
-    object_names: tuple[str, ...]
-    object_poses: dict[str, np.ndarray]
-    sim_time: float
-    part_geoms: dict[tuple[str, str], np.ndarray] = field(repr=False, default_factory=dict)
-
-    def object_mask(self, name: str) -> np.ndarray:
-        if name not in self.object_names:
-            raise InvalidInputError(f"no object {name!r} in this scene ({', '.join(self.object_names)})")
-        return self.segmentation == self.object_names.index(name)
-
-    def part_mask(self, name: str, part: str) -> np.ndarray:
-        if (name, part) not in self.part_geoms:
-            raise InvalidInputError(f"{name!r} in this scene has no part {part!r}")
-        return np.isin(self.geom_ids, self.part_geoms[name, part])
-
-
-@dataclass(frozen=True)
-class GraspCheck:
-    """The paper's success test: lifted ≥ ``min_lift`` above where it rested and still held."""
-
-    lifted: bool
-    held: bool
-    height_gain: float
-
-    @property
-    def success(self) -> bool:
-        return self.lifted and self.held
 
 
 def free_loopback_address(seed: int | None = None, tries: int = 200) -> str:
@@ -202,13 +120,13 @@ def _pose(pos, mat) -> np.ndarray:
 _MJ_TO_OPTICAL = np.diag([1.0, -1.0, -1.0])
 
 
-class SimWorld:
+class FR3World:
     """franky-sim's FR3 in a table-top scene. ``start()`` builds the MJCF, binds the libfranka
     robot server (port 1337) and gripper server (1338) to ``config.hostname`` and runs the
     physics thread; connect with ``franky.Robot(world.hostname, RealtimeConfig.Ignore)``.
     A different loopback address per world (127.x.y.z) lets several worlds run side by side."""
 
-    def __init__(self, placements: Sequence[Placement] = (), config: WorldConfig = WorldConfig()):
+    def __init__(self, placements: Sequence[Placement] = (), config: FR3WorldConfig = FR3WorldConfig()):
         names = [p.name for p in placements]
         unknown = [n for n in names if n not in OBJECTS]
         if unknown:
@@ -239,7 +157,7 @@ class SimWorld:
     def object_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.placements)
 
-    def build(self) -> "SimWorld":
+    def build(self) -> "FR3World":
         """Build the MuJoCo model and data without serving the robot or running the physics:
         enough for :meth:`pose` + :meth:`render` (offline rendering, e.g. the data generator)."""
         sim = self._make_simulator()
@@ -259,7 +177,7 @@ class SimWorld:
         sim.init()
         return sim
 
-    def start(self, settle_s: float = 0.3) -> "SimWorld":
+    def start(self, settle_s: float = 0.3) -> "FR3World":
         from franky_sim import SimulationServer
 
         sim = self._make_simulator()
@@ -290,7 +208,7 @@ class SimWorld:
             self._sim.cleanup()
         self._sim = self._server = None
 
-    def __enter__(self) -> "SimWorld":
+    def __enter__(self) -> "FR3World":
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -348,13 +266,7 @@ class SimWorld:
         self._table_geom = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, "table")
         self._body_ids = {n: mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, OBJECT_PREFIX + n)
                           for n in self.object_names}
-        self._geom_object = np.full(m.ngeom, -1, dtype=np.int16)
-        self._part_geoms: dict[tuple[str, str], np.ndarray] = {}
-        for i, n in enumerate(self.object_names):
-            self._geom_object[m.geom_bodyid == self._body_ids[n]] = i
-            for part, idx in OBJECTS[n].parts.items():
-                self._part_geoms[n, part] = np.array(
-                    [mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, f"{OBJECT_PREFIX}{n}/{k}") for k in idx])
+        self.labeller = SceneLabeller(m, self.object_names)
 
     # -- fault injection ------------------------------------------------------------------------
     def inject_reflex(self, after_s: float = 0.0) -> None:
@@ -418,9 +330,13 @@ class SimWorld:
         return _pose(d.cam_xpos[self._cam_id], d.cam_xmat[self._cam_id].reshape(3, 3) @ _MJ_TO_OPTICAL)
 
     def hand_pose(self, data: mujoco.MjData | None = None) -> np.ndarray:
-        """base←hand body (flange rotated −45°; franky's ee is 0.1034 m further along z)."""
+        """base←hand body (flange rotated −45°; franky's ee is ``FR3_HAND_TCP_OFFSET`` further along z)."""
         d = data if data is not None else self.snapshot()
         return _pose(d.xpos[self._hand_id], d.xmat[self._hand_id])
+
+    def ee_pose(self, data: mujoco.MjData | None = None) -> np.ndarray:
+        """base←ee: franky's end effector, the Franka hand's TCP (``fr3_hand_tcp``)."""
+        return self.hand_pose(data) @ _HAND_TO_EE
 
     def joint_positions(self) -> np.ndarray:
         robot = self._require().robots[0]
@@ -462,7 +378,7 @@ class SimWorld:
             self.wait(settle_s)
         self._rest_z = {n: float(T[2, 3]) for n, T in self.object_poses().items()}
 
-    def pose(self, placements: Sequence[Placement], q: Sequence[float], finger_width: float = 0.08) -> None:
+    def pose(self, placements: Sequence[Placement], q: Sequence[float], finger_width: float = FRANKA_HAND_STROKE) -> None:
         """Offline posing for a :meth:`build`-only world (no physics thread): the objects as in
         :meth:`reset` and the arm at joint positions ``q`` [rad] with the fingers ``finger_width``
         [m] apart, without simulating — the next :meth:`render` shows exactly this state."""
@@ -494,32 +410,17 @@ class SimWorld:
         self.active = tuple(wanted)
 
     # -- camera ---------------------------------------------------------------------------------
-    def render(self, data: mujoco.MjData | None = None) -> Observation:
-        """RGB, depth and segmentation from the wrist camera at the configured resolution."""
+    def render(self, data: mujoco.MjData | None = None) -> RGBDFrame:
+        """RGB, depth, the camera pose and the object and part labels from the wrist camera at the
+        configured resolution, of the state ``data`` (default: a fresh :meth:`snapshot`)."""
         cam = self.config.camera
         d = data if data is not None else self.snapshot()
         key = (cam.width, cam.height)
         if key not in self._renderers:
             self._renderers[key] = mujoco.Renderer(self._sim.model, cam.height, cam.width)
-        r = self._renderers[key]
-        r.update_scene(d, camera=self._cam_id)
-        rgb = r.render().copy()
-        r.enable_depth_rendering()
-        r.update_scene(d, camera=self._cam_id)
-        depth = r.render().astype(np.float32)
-        r.disable_depth_rendering()
-        r.enable_segmentation_rendering()
-        r.update_scene(d, camera=self._cam_id)
-        seg = r.render()
-        r.disable_segmentation_rendering()
-        geom_ids = np.where(seg[..., 1] == int(mujoco.mjtObj.mjOBJ_GEOM), seg[..., 0], -1).astype(np.int32)
-        segmentation = np.where(geom_ids >= 0, self._geom_object[np.maximum(geom_ids, 0)], -1).astype(np.int16)
-        depth[(depth < cam.near) | (depth > cam.far)] = 0.0
-        return Observation(rgb, depth, geom_ids, segmentation, cam.intrinsics(), self.camera_pose(d),
-                           self.hand_pose(d) @ _HAND_TO_EE, self.object_names, self.object_poses(d),
-                           float(d.time), self._part_geoms)
+        return render_frame(self._renderers[key], d, self._cam_id, cam, self.labeller, self.camera_pose(d),
+                            FR3_BASE_FRAME)
 
-
-# franky's default end-effector (Franka hand TCP) in the hand body frame: 0.1034 m along z.
+# franky's default end-effector (Franka hand TCP) in the hand body frame.
 _HAND_TO_EE = np.eye(4)
-_HAND_TO_EE[2, 3] = 0.1034
+_HAND_TO_EE[2, 3] = FR3_HAND_TCP_OFFSET

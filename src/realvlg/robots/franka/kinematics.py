@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from realvlg.geometry.transforms import FRANKA_HAND_TCP_OFFSET_M, FRANKA_HAND_YAW_RAD
+from realvlg.frames import FR3_HAND_TCP_OFFSET, FR3_HAND_YAW, FR3_LINK8_OFFSET
 
 # Craig DH rows (a, d, alpha) of joints 1–7, then the flange (q = 0)
 FR3_DH = np.array([
@@ -33,7 +33,6 @@ FR3_DH = np.array([
     [0.0, 0.0, math.pi / 2],
     [0.088, 0.0, math.pi / 2],
 ])
-FR3_FLANGE_D = 0.107
 FR3_Q_MIN = np.array([-2.7437, -1.7837, -2.9007, -3.0421, -2.8065, 0.5445, -3.0159])
 FR3_Q_MAX = np.array([2.7437, 1.7837, 2.9007, -0.1518, 2.8065, 4.5169, 3.0159])
 IK_STARTS = np.array([
@@ -57,10 +56,10 @@ def _link(a: float, d: float, alpha: float, q: np.ndarray) -> np.ndarray:
 
 
 def _joint7_to_tcp() -> np.ndarray:
-    """joint-7 frame ← TCP: the flange FR3_FLANGE_D along z, then the hand's offset and yaw."""
+    """joint-7 frame ← TCP: the flange FR3_LINK8_OFFSET along z, then the hand's offset and yaw."""
     T = np.eye(4)
-    T[:3, :3] = Rotation.from_rotvec([0.0, 0.0, FRANKA_HAND_YAW_RAD]).as_matrix()
-    T[2, 3] = FR3_FLANGE_D + FRANKA_HAND_TCP_OFFSET_M
+    T[:3, :3] = Rotation.from_rotvec([0.0, 0.0, FR3_HAND_YAW]).as_matrix()
+    T[2, 3] = FR3_LINK8_OFFSET + FR3_HAND_TCP_OFFSET
     return T
 
 
@@ -126,7 +125,7 @@ def solve_ik(targets: np.ndarray, config: IKConfig = IKConfig(),
 
 
 def reachable_grasps(base_from_grasp: np.ndarray, config: IKConfig = IKConfig()) -> tuple[np.ndarray, np.ndarray]:
-    """For base-frame grasp poses (N, 4, 4) (= TCP targets, see :mod:`realvlg.robots.franka`):
+    """For base-frame grasp poses (N, 4, 4) (= TCP targets, see :mod:`realvlg.robots.franka.franka`):
     (reachable (N,), joints (N, 7)), trying each grasp and its half-turn about the approach."""
     poses = np.asarray(base_from_grasp, dtype=float).reshape(-1, 4, 4)
     flipped = poses.copy()

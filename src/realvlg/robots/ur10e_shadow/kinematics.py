@@ -1,14 +1,15 @@
 """Universal Robots UR10e kinematics from its published DH parameters (standard DH: each link is
-``RotZ(q) · TransZ(d) · TransX(a) · RotX(alpha)``). Frames: ``base`` = the robot's base_link
-(z up), ``tool0`` = the flange (z out of the flange). Metres, radians.
-
-The DH base frame is the frame the UR controller reports poses in (``getActualTCPPose`` with a
-zero TCP offset); ur_description's ROS ``base_link`` is that frame turned by π about z.
+``RotZ(q) · TransZ(d) · TransX(a) · RotX(alpha)``). Frames (:mod:`realvlg.frames`): ``base`` = the
+DH base, z up — the frame the UR controller reports poses in (``getActualTCPPose`` with a zero
+TCP offset) and ur_description's ``base`` (its ``base_link`` is this frame turned by π about z);
+``tool0`` = the flange (z out of the flange). Metres, radians.
 
 :func:`solve_ik` inverts :func:`forward_kinematics` in closed form (:func:`ik_candidates`: the
 8 shoulder/elbow/wrist branches of the UR geometry, batched over poses) and picks the branch
-nearest a reference configuration within the joint limits. :data:`TOOL0_T_PALM` is the Shadow
-Hand's mount on the flange (tool0←palm).
+nearest a reference configuration within the joint limits. :class:`UR10eReach` is what the
+DexVLG ranking asks of the arm: can it hold the palm at a grasp and at its pre-grasp, and how far
+from a singularity (the hand's mount :data:`realvlg.frames.TOOL0_T_PALM` brings palm poses to the
+flange).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from realvlg.errors import InvalidInputError
+from realvlg.frames import TOOL0_T_PALM
 
 # (d, a, alpha) of joints 1–6, Universal Robots' published UR10e DH table
 UR10E_DH = np.array([
@@ -32,6 +34,8 @@ UR10E_DH = np.array([
 UR10E_Q_MIN = np.full(6, -2 * math.pi)
 UR10E_Q_MAX = np.full(6, 2 * math.pi)
 UR10E_REACH = 1.3  # m, the data sheet's reach
+UR10E_READY_Q = (0.0, -math.pi / 2, math.pi / 2, -math.pi / 2, -math.pi / 2, 0.0)
+"""Shoulder left, elbow up, wrist down over the table: the configuration IK prefers by default."""
 
 
 def dh_transforms(q: np.ndarray) -> np.ndarray:
@@ -56,22 +60,6 @@ def dh_transforms(q: np.ndarray) -> np.ndarray:
 def forward_kinematics(q: np.ndarray) -> np.ndarray:
     """(..., 6) → (..., 4, 4) base←tool0."""
     return dh_transforms(q)[..., -1, :, :]
-
-
-# The Shadow Hand on the flange, as realvlg.dexvlg.sim builds it: the MJCF's
-# robot0:wrist body (forearm removed, wrist joints WRJ1/WRJ0 locked at 0) on a 3 cm adapter plate,
-# robot0:palm 0.034 m further along the flange z, unrotated: fingers along tool0 +z, palm facing
-# tool0 −y. ranking (reachability) and the UR10e executor use this value; a real mount with
-# another adapter changes it here (and the URDF of realvlg.dexvlg.description with it).
-TOOL0_T_PALM = np.array([
-    [1.0, 0.0, 0.0, 0.0],
-    [0.0, 1.0, 0.0, 0.0],
-    [0.0, 0.0, 1.0, 0.03 + 0.034],
-    [0.0, 0.0, 0.0, 1.0],
-])
-PALM_NORMAL = np.array([0.0, -1.0, 0.0])
-"""The Shadow palm's grasping side in the palm frame: the fingers flex towards −y (their J1–J3
-axes are +x); a pre-grasp backs the palm off along −PALM_NORMAL."""
 
 
 def _link(theta: np.ndarray, i: int) -> np.ndarray:
@@ -188,3 +176,41 @@ def solve_ik(T_base_tool0: np.ndarray, q_near: np.ndarray | None = None, *,
     best = np.argmin(move, axis=-1)
     q = np.take_along_axis(cand, best[..., None, None], axis=-2)[..., 0, :]
     return IKSolution(q, ok.any(-1), cand)
+
+
+@dataclass(frozen=True)
+class UR10eReach:
+    """UR10e reachability of Shadow Hand palm poses (the ranking's ``reach`` term).
+
+    :meth:`reach` moves each base←palm pose to the flange through ``tool0_T_palm`` and solves IK
+    near ``q_near`` within the joint limits, for the grasp and for its pre-grasp. The term is the
+    distance from the UR's singularities at the grasp configuration: min(|sin q3| (elbow),
+    |sin q5| (wrist)) over ``singularity_margin``, and the wrist centre's horizontal distance from
+    the base axis minus d4 (shoulder; the two shoulder branches meet there) over
+    ``shoulder_margin``, each saturating at 1."""
+
+    q_near: tuple = UR10E_READY_Q
+    q_min: tuple = tuple(UR10E_Q_MIN)
+    q_max: tuple = tuple(UR10E_Q_MAX)
+    tool0_T_palm: tuple = tuple(map(tuple, TOOL0_T_PALM))
+    singularity_margin: float = math.sin(math.radians(15))
+    shoulder_margin: float = 0.15
+
+    def __post_init__(self) -> None:
+        if not (self.singularity_margin > 0 and self.shoulder_margin > 0):
+            raise InvalidInputError("UR10eReach: singularity_margin and shoulder_margin must be positive")
+
+    def reach(self, T_base_palm: np.ndarray, T_base_pre: np.ndarray):
+        """(N, 4, 4) grasp and pre-grasp palm poses → ``(q (N, 6), grasp ok (N,), pre-grasp ok
+        (N,), term (N,) in [0, 1])``; q is NaN where the grasp is unreachable."""
+        palm_T_tool0 = np.linalg.inv(np.asarray(self.tool0_T_palm, dtype=float))
+        limits = {"q_min": np.asarray(self.q_min), "q_max": np.asarray(self.q_max)}
+        sol = solve_ik(np.asarray(T_base_palm) @ palm_T_tool0, np.asarray(self.q_near), **limits)
+        q_pre_near = np.where(sol.reachable[:, None], sol.q, np.asarray(self.q_near))
+        pre_sol = solve_ik(np.asarray(T_base_pre) @ palm_T_tool0, q_pre_near, **limits)
+        q = np.nan_to_num(sol.q)
+        wrist = dh_transforms(q)[:, 4, :3, 3]                       # frame 5's origin (p05 of the IK)
+        shoulder = (np.hypot(wrist[:, 0], wrist[:, 1]) - UR10E_DH[3, 0]) / self.shoulder_margin
+        m = self.singularity_margin
+        term = np.minimum.reduce([np.abs(np.sin(q[:, 2])) / m, np.abs(np.sin(q[:, 4])) / m, shoulder])
+        return sol.q, sol.reachable, pre_sol.reachable, np.clip(term, 0.0, 1.0)
