@@ -8,14 +8,15 @@ import time
 
 import numpy as np
 
-from realvlg.capture import PoseHistory, StreamSynchronizer
+from realvlg.frames import COLOR_OPTICAL_FRAME, FR3_BASE_FRAME, FR3_TCP_FRAME
 from realvlg.geometry.lift import lift_grasp
-from realvlg.geometry.transforms import base_from_camera, load_transform
+from realvlg.geometry.transforms import load_transform
 from realvlg.graph import repo_path
+from realvlg.grasping.capture import FrameCapture
+from realvlg.grasping.planner import LiftPlanner
 from realvlg.grounding.backend import Grounding
 from realvlg.grounding.sim_oracle import SimOracle
-from realvlg.pipeline import Capture, GraspPlanner
-from realvlg.ros.conversions import camera_info_from_msg, camera_info_to_msg, image_from_msg, image_to_msg
+from realvlg.ros.conversions import camera_info_to_msg, image_to_msg
 from realvlg.sim.common import CameraConfig
 from realvlg.sim.fr3_world import FR3World, FR3WorldConfig, free_loopback_address
 from realvlg.sim.scenes import generate_scene
@@ -47,25 +48,21 @@ def main() -> None:
     world.stop()
     mount = load_transform(repo_path("calibration/sim_fr3_wrist_camera.yaml"))
     answer = SimOracle().ground("contact", obs, object_poses, "grasp the banana")
-    planner = GraspPlanner(FixedAnswer(answer))
+    planner = LiftPlanner(FixedAnswer(answer))
     depth_mm = np.round(obs.depth * 1000).astype(np.uint16)
-    msgs = {"color": image_to_msg(obs.color, "rgb8", "camera_color_optical_frame", 10.0),
-            "depth": image_to_msg(depth_mm, "16UC1", "camera_color_optical_frame", 10.0),
-            "info": camera_info_to_msg(obs.intrinsics, "camera_color_optical_frame", 10.0)}
+    msgs = {"color": image_to_msg(obs.color, "rgb8", COLOR_OPTICAL_FRAME, 10.0),
+            "depth": image_to_msg(depth_mm, "16UC1", COLOR_OPTICAL_FRAME, 10.0),
+            "info": camera_info_to_msg(obs.intrinsics, COLOR_OPTICAL_FRAME, 10.0)}
     full, lift_only = [], []
     for i in range(REPEATS):
         stamp = 10.0 + i
         t0 = time.perf_counter()
-        sync, poses = StreamSynchronizer(("color", "depth", "info")), PoseHistory("fr3_link0", "fr3_hand_tcp")
+        capture = FrameCapture(mount, FR3_BASE_FRAME, FR3_TCP_FRAME)
         for kind, msg in msgs.items():
-            sync.add(kind, stamp, msg)
-        poses.add(stamp - 0.01, T_base_ee)
-        poses.add(stamp + 0.01, T_base_ee)
-        _, got = sync.wait(1.0)
-        capture = Capture(image_from_msg(got["color"], copy=True), image_from_msg(got["depth"], copy=True),
-                          camera_info_from_msg(got["info"]),
-                          base_from_camera(mount, "fr3_link0", poses.at(stamp)), 0.001, stamp)
-        planner.plan(capture, "grasp the banana", "contact")
+            capture.sync.add(kind, stamp, msg)
+        capture.poses.add(stamp - 0.01, T_base_ee)
+        capture.poses.add(stamp + 0.01, T_base_ee)
+        planner.plan(capture.capture(stamp - 0.5), "grasp the banana", "contact")
         full.append((time.perf_counter() - t0) * 1000)
         t0 = time.perf_counter()
         lift_grasp(answer.contact, obs.depth, obs.intrinsics)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from realvlg.capture import CaptureError, PoseHistory, StreamSynchronizer
+from realvlg.grasping.capture import CaptureError, PoseHistory, StreamSynchronizer
 
 
 def test_newest_complete_set_by_stamp():

@@ -14,8 +14,9 @@ from realvlg.errors import InvalidInputError
 from realvlg.geometry.grasps import ContactPair, RectGrasp
 from realvlg.geometry.projection import project_points
 from realvlg.geometry.transforms import Transform
+from realvlg.grasping.planner import LiftPlanner, LiftPlannerConfig, PlanningError
 from realvlg.grounding.backend import Grounding, GroundingBackend, InvalidGrounding, InvalidReason
-from realvlg.pipeline import Capture, GraspPlanner, PlannerConfig, PlanningError
+from realvlg.observation import RGBDFrame
 
 from tabletop import INTRINSICS, TABLE_DEPTH, Cuboid, box_around, render
 
@@ -43,7 +44,14 @@ class ScriptedBackend(GroundingBackend):
 
 def _capture(depth=None):
     color, d, (mask,) = render([OBJ])
-    return Capture(color, d if depth is None else depth, INTRINSICS, BASE_FROM_CAMERA), mask
+    frame = RGBDFrame(color, np.asarray(d if depth is None else depth, np.float32), INTRINSICS,
+                      base_from_camera=BASE_FROM_CAMERA)
+    return frame, mask
+
+
+def camera_grasp(plan):
+    """The plan's grasp in the camera frame."""
+    return BASE_FROM_CAMERA.inverse().apply_to_grasp(plan.candidates[0])
 
 
 def _contacts_across_object():
@@ -61,14 +69,14 @@ def _invalid(task, reason=InvalidReason.MALFORMED):
 def test_contact_strategy_lifts_and_moves_the_grasp_to_the_base_frame():
     capture, _ = _capture()
     backend = ScriptedBackend({"contact": Grounding("contact", contact=_contacts_across_object())})
-    plan = GraspPlanner(backend).plan(capture, "grasp the red block", "contact")
+    plan = LiftPlanner(backend).plan(capture, "grasp the red block", "contact")
     assert plan.strategy == "contact" and backend.calls == ["contact"]
-    assert plan.grasp_camera.frame == "camera_color_optical_frame" and plan.grasp_base.frame == "base"
+    assert camera_grasp(plan).frame == "camera_color_optical_frame" and plan.candidates[0].frame == "base"
     # camera z (down) is base −z; the object top is 0.05 m above a table 0.6 m below the camera
-    np.testing.assert_allclose(plan.grasp_base.approach, [0, 0, -1], atol=0.05)
-    assert plan.grasp_base.position[2] == pytest.approx(0.6 - TOP - 0.01, abs=0.01)
-    np.testing.assert_allclose(plan.grasp_base.position,
-                               BASE_FROM_CAMERA.apply(plan.grasp_camera.position), atol=1e-9)
+    np.testing.assert_allclose(plan.candidates[0].approach, [0, 0, -1], atol=0.05)
+    assert plan.candidates[0].position[2] == pytest.approx(0.6 - TOP - 0.01, abs=0.01)
+    np.testing.assert_allclose(plan.candidates[0].position,
+                               BASE_FROM_CAMERA.apply(camera_grasp(plan).position), atol=1e-9)
     assert set(plan.timings) == {"ground", "lift", "transform"}
 
 
@@ -77,49 +85,49 @@ def test_auto_falls_back_past_unusable_answers_and_missing_depth():
     depth = capture.depth.copy()
     rect = RectGrasp(5, 5, 0.0, 8)  # lands in a corner we blank out below
     depth[:30, :30] = 0
-    capture = Capture(capture.color, depth, INTRINSICS, BASE_FROM_CAMERA)
+    capture = RGBDFrame(capture.color, np.asarray(depth, np.float32), INTRINSICS, base_from_camera=BASE_FROM_CAMERA)
     backend = ScriptedBackend({"contact": _invalid("contact"), "grasp": Grounding("grasp", rect=rect),
                                "seg": _invalid("seg", InvalidReason.DEGENERATE_BOX),
                                "bbox": Grounding("bbox", box=box_around(mask, margin=10))})
-    plan = GraspPlanner(backend).plan(capture, "the block")
+    plan = LiftPlanner(backend).plan(capture, "the block")
     assert backend.calls == ["contact", "grasp", "seg", "bbox"] and plan.strategy == "bbox"
-    assert len(plan.attempts) == 3 and "depth" in plan.attempts[1]
-    assert plan.grasp_camera.width == pytest.approx(0.035, abs=0.006)
+    assert len(plan.notes) == 3 and "depth" in plan.notes[1]
+    assert camera_grasp(plan).width == pytest.approx(0.035, abs=0.006)
 
 
 def test_not_found_ends_the_request_without_other_strategies():
     capture, _ = _capture()
     backend = ScriptedBackend({t: _invalid(t, InvalidReason.NOT_FOUND) for t in ("contact", "grasp", "seg", "bbox")})
     with pytest.raises(PlanningError, match="not_found") as info:
-        GraspPlanner(backend).plan(capture, "the giraffe")
+        LiftPlanner(backend).plan(capture, "the giraffe")
     assert backend.calls == ["contact"] and info.value.grounding.reason is InvalidReason.NOT_FOUND
 
 
 def test_auto_uses_only_the_tasks_the_backend_answers():
     capture, mask = _capture()
     backend = ScriptedBackend({"bbox": Grounding("bbox", box=box_around(mask, margin=10))}, tasks=("bbox",))
-    assert GraspPlanner(backend).plan(capture, "the block").strategy == "bbox"
+    assert LiftPlanner(backend).plan(capture, "the block").strategy == "bbox"
     with pytest.raises(PlanningError, match="answers none"):
-        GraspPlanner(ScriptedBackend({}, tasks=("pose",))).plan(capture, "x")
+        LiftPlanner(ScriptedBackend({}, tasks=("pose",))).plan(capture, "x")
 
 
 def test_every_failure_is_reported():
     capture, _ = _capture()
     backend = ScriptedBackend({"contact": Grounding("contact", contact=_contacts_across_object(), agreement=0.3)})
     with pytest.raises(PlanningError, match="agreement 0.30"):
-        GraspPlanner(backend, PlannerConfig(min_agreement=0.5)).plan(capture, "x", "contact")
-    zero = Capture(capture.color, np.zeros_like(capture.depth), INTRINSICS, BASE_FROM_CAMERA)
+        LiftPlanner(backend, LiftPlannerConfig(min_agreement=0.5)).plan(capture, "x", "contact")
+    zero = RGBDFrame(capture.color, np.asarray(np.zeros_like(capture.depth), np.float32), INTRINSICS, base_from_camera=BASE_FROM_CAMERA)
     with pytest.raises(PlanningError, match="depth"):
-        GraspPlanner(ScriptedBackend({"contact": Grounding("contact", contact=_contacts_across_object())})
+        LiftPlanner(ScriptedBackend({"contact": Grounding("contact", contact=_contacts_across_object())})
                      ).plan(zero, "x", "contact")
     with pytest.raises(InvalidInputError, match="unknown strategy"):
-        GraspPlanner(backend).plan(capture, "x", "pinch")
+        LiftPlanner(backend).plan(capture, "x", "pinch")
 
 
 def test_capture_checks_shapes_and_frames():
     capture, _ = _capture()
     with pytest.raises(InvalidInputError):
-        Capture(capture.color[:10], capture.depth, INTRINSICS, BASE_FROM_CAMERA)
+        RGBDFrame(capture.color[:10], capture.depth, INTRINSICS, base_from_camera=BASE_FROM_CAMERA)
     with pytest.raises(InvalidInputError, match="camera pose"):
-        Capture(capture.color, capture.depth, INTRINSICS,
-                Transform.identity("base", "camera_depth_optical_frame"))
+        RGBDFrame(capture.color, capture.depth, INTRINSICS,
+                  base_from_camera=Transform.identity("base", "camera_depth_optical_frame"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 
-from realvlg.pipeline import STRATEGIES
+from realvlg.grasping.planner import STRATEGIES
 
 
 def register(subparsers) -> None:

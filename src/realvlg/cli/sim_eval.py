@@ -8,8 +8,8 @@ import json
 import pathlib
 
 from realvlg.graph import GROUNDINGS
+from realvlg.grasping.planner import STRATEGIES
 from realvlg.objects import OBJECTS
-from realvlg.pipeline import STRATEGIES
 from realvlg.sim.eval import SETTINGS, run_absent_eval, run_eval
 
 

@@ -19,7 +19,8 @@ Steps (:meth:`DexGraspPlanner.plan`):
    objects for collisions) and the arm's reachability (``reach``, e.g.
    :class:`~realvlg.robots.ur10e_shadow.kinematics.UR10eReach`, injected by whoever knows the arm),
    target = the instructed part; ``T_base_cloud`` = identity.
-5. :func:`first_executable`: the best-ranked grasp whose whole motion the executor can plan
+5. The ranking's accepted grasps, best first, are the candidates: the grasp attempt
+   (:mod:`realvlg.grasping.attempt`) executes the first whose whole motion the executor can plan
    (``executor.check``: IK of pre-grasp, approach and lift, no robot–table contact, nothing moves);
    the ranking checks the grasp and pre-grasp poses only, not the arm along the way.
 
@@ -97,6 +98,10 @@ class DexScene:
                              frame=UR_BASE_FRAME, viewpoint=self.viewpoint)
 
 
+class TargetNotFoundError(GraspRefusedError):
+    """The instruction names no object of the scene."""
+
+
 def _mentions(text: str, words: str) -> bool:
     return re.search(r"\b" + re.escape(words.lower()) + r"s?\b", text) is not None
 
@@ -109,7 +114,7 @@ def resolve_target(instruction: str, scene: DexScene) -> tuple[str, str]:
     text = instruction.lower()
     named = [o for o in scene.object_names if _mentions(text, o)]
     if not named:
-        raise GraspRefusedError(f"the instruction {instruction!r} names nothing in the scene "
+        raise TargetNotFoundError(f"the instruction {instruction!r} names nothing in the scene "
                                 f"({', '.join(scene.object_names) or 'empty'})")
     if len(named) > 1:
         raise GraspRefusedError(f"the instruction {instruction!r} names several objects: {', '.join(named)}")
@@ -185,20 +190,3 @@ class DexGraspPlanner:
             best, refusal = None, str(exc)
         return DexPlan(instruction, obj, part, grasps, ranking, best, refusal)
 
-
-def first_executable(plan: DexPlan, executor) -> tuple[RankedGrasp | None, str]:
-    """The first accepted grasp of ``plan`` (best first) that ``executor.check`` accepts, and ``""``;
-    or None and why none is executable (the ranking's refusal, or each executor refusal counted)."""
-    if plan.best is None:
-        return None, plan.refusal
-    reasons: dict[str, int] = {}
-    for ranked in plan.ranking.accepted:
-        try:
-            executor.check(ranked.grasp)
-        except GraspRefusedError as exc:
-            why = str(exc).split(" (")[0]
-            reasons[why] = reasons.get(why, 0) + 1
-            continue
-        return ranked, ""
-    summary = "; ".join(f"{n}× {why}" for why, n in reasons.items())
-    return None, f"none of the {len(plan.ranking.accepted)} feasible grasps can be executed: {summary}"

@@ -10,6 +10,7 @@ import numpy as np
 
 from realvlg.errors import InvalidInputError
 
+DISTORTION_MODELS = ("plumb_bob", "brown_conrady")   # the same 5-coefficient model
 
 @dataclass(frozen=True)
 class CameraIntrinsics:
@@ -50,8 +51,18 @@ class CameraIntrinsics:
 
     @classmethod
     def from_camera_info(cls, msg: Any) -> "CameraIntrinsics":
-        """From a ``sensor_msgs/CameraInfo`` (duck-typed: ``k``, ``d``, ``width``, ``height``)."""
-        return cls.from_matrix(list(msg.k), msg.width, msg.height, list(msg.d))
+        """From a ``sensor_msgs/CameraInfo`` of any binding (duck-typed: ``k``, ``d``,
+        ``distortion_model``, ``width``, ``height``). Accepts plumb_bob / brown_conrady with 5 (or
+        no) coefficients; refuses an unfilled message (zero size or all-zero K)."""
+        d = list(msg.d)
+        if d and msg.distortion_model not in DISTORTION_MODELS:
+            raise InvalidInputError(f"unsupported distortion model {msg.distortion_model!r} with {len(d)} "
+                                    f"coefficients; realvlg reads {', '.join(DISTORTION_MODELS)}")
+        if d and len(d) != 5:
+            raise InvalidInputError(f"{msg.distortion_model} needs 5 distortion coefficients, got {len(d)}")
+        if msg.width == 0 or msg.height == 0 or not any(msg.k):
+            raise InvalidInputError("CameraInfo is not filled in (zero size or all-zero K): camera not calibrated?")
+        return cls.from_matrix(list(msg.k), msg.width, msg.height, d)
 
     @classmethod
     def from_realsense(cls, intr: Any) -> "CameraIntrinsics":

@@ -461,3 +461,7 @@ class DexGrasp:
         return {"frame": self.frame, "position": self.position.tolist(),
                 "quaternion_xyzw": self.rotation.as_quat().tolist(),
                 "joints": dict(zip(SHADOW_JOINTS, self.joints.tolist())), **self.extras}
+
+
+Grasp = Grasp6D | DexGrasp
+"""A robot-ready grasp: a parallel gripper's or a dexterous hand's, in a named frame."""

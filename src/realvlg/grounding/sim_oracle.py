@@ -15,7 +15,10 @@ ambiguous; the object out of view → ``not_found``.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
+from collections import OrderedDict
 
 import numpy as np
 
@@ -92,3 +95,27 @@ class SimOracle:
         if task == "contact":
             return Grounding(task, box=box, contact=pair, backend=self.name, model="ground-truth")
         return Grounding(task, box=box, rect=pair.to_rect(), backend=self.name, model="ground-truth")
+
+
+def image_key(rgb: np.ndarray) -> str:
+    return hashlib.blake2b(np.ascontiguousarray(rgb).tobytes(), digest_size=16).hexdigest()
+
+
+class RecentFrames:
+    """The simulator's last ``size`` renders (frame + object poses of the same instant) by image
+    content: the oracle answers for exactly the image it is asked about, or not at all."""
+
+    def __init__(self, size: int = 30):
+        self.size = size
+        self._frames: OrderedDict[str, tuple] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, frame: RGBDFrame, object_poses: dict[str, np.ndarray]) -> None:
+        with self._lock:
+            self._frames[image_key(frame.color)] = frame, object_poses
+            while len(self._frames) > self.size:
+                self._frames.popitem(last=False)
+
+    def get(self, rgb: np.ndarray) -> tuple[RGBDFrame, dict[str, np.ndarray]] | None:
+        with self._lock:
+            return self._frames.get(image_key(rgb))

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from realvlg.errors import GraspRefusedError, InvalidInputError
+from realvlg.frames import LIFT_HEIGHT, PRE_GRASP_DISTANCE
 from realvlg.geometry.boxes import BoundingBox
 from realvlg.geometry.camera import CameraIntrinsics
 from realvlg.geometry.grasps import Grasp6D, from_graspnet_rotation
@@ -60,8 +61,8 @@ class CoarsePlannerConfig:
     max_approach_angle: float = math.radians(60)
     table_clearance: float = 0.003
     limits: GraspLimits = field(default_factory=GraspLimits)
-    pre_grasp_offset: float = 0.10
-    lift_height: float = 0.10
+    pre_grasp_offset: float = PRE_GRASP_DISTANCE
+    lift_height: float = LIFT_HEIGHT
     reachability: bool = True
     ik: IKConfig = field(default_factory=IKConfig)
     max_checked: int = 24          # candidates run through limits + IK, best first

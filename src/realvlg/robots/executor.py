@@ -20,15 +20,14 @@ of :mod:`realvlg.sim.ur10e_shadow_world`, through the same grasp stages).
 from __future__ import annotations
 
 import abc
+import threading
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
 
 from realvlg.errors import GraspRefusedError, RealVLGError
-from realvlg.geometry.grasps import DexGrasp, Grasp6D
-
-Grasp = Grasp6D | DexGrasp
+from realvlg.geometry.grasps import Grasp
 
 
 class RobotUnreachableError(RealVLGError):
@@ -44,8 +43,9 @@ class GraspResult:
     """What happened to one grasp: ``success`` (the sequence ran and the hand holds the object —
     or, where the hand cannot sense it, ``holding`` is None), ``reason`` (empty on success), the
     ``stage`` it reached (``home``, ``pre_grasp``, ``approach``, ``grasp``, ``lift``, ``check``,
-    ``done``), ``retries`` after control errors, the final ``gripper_width`` [m] (NaN for a hand)
-    and ``timings`` [s] per stage."""
+    ``done``), ``retries`` after control errors, the final ``gripper_width`` [m] (NaN for a hand),
+    ``timings`` [s] per stage, and ``fault``: the robot rejected a command (a fault to clear, not a
+    grasp to try again; a lost connection raises :class:`RobotConnectionError` instead)."""
 
     success: bool
     reason: str = ""
@@ -54,6 +54,7 @@ class GraspResult:
     gripper_width: float = float("nan")
     timings: dict[str, float] = field(default_factory=dict)
     holding: bool | None = None
+    fault: bool = False
 
 
 class Executor(abc.ABC):
@@ -113,3 +114,34 @@ class Executor(abc.ABC):
 
     def __exit__(self, *exc) -> None:
         self.disconnect()
+
+
+class DeadlineGuard:
+    """Robot calls that answer within ``timeout`` seconds whatever happens: a client library can
+    block for good once the connection dies; then the robot counts as lost and every later call is
+    refused at once with the reason (restart the executor)."""
+
+    def __init__(self, timeout: float):
+        self.timeout = timeout
+        self.lost = ""  # why the robot is considered unreachable (a call that never returned)
+
+    def __call__(self, operation, what: str):
+        if self.lost:
+            raise RobotConnectionError(f"the robot stopped answering earlier ({self.lost}); restart executor_node")
+        outcome = {}
+
+        def run():
+            try:
+                outcome["value"] = operation()
+            except BaseException as exc:  # handed to the caller below
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=run, name="robot-call", daemon=True)
+        worker.start()
+        worker.join(self.timeout)
+        if worker.is_alive():
+            self.lost = f"{what} did not finish within {self.timeout:.0f} s"
+            raise RobotConnectionError(f"{self.lost}: the connection to the robot is presumed lost")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]

@@ -108,3 +108,22 @@ class GraspLimits:
         self.workspace.check(grasp.position, "grasp position")
         self.workspace.check(grasp.position - pre_grasp_offset * grasp.approach, "pre-grasp position")
         self.workspace.check(grasp.position + (0.0, 0.0, lift_height), "lift position")
+
+
+def load_limits(path) -> GraspLimits:
+    """:class:`GraspLimits` from a YAML file (``config/limits_fr3.yaml``): ``workspace: {x: [min,
+    max], y: …, z: …}`` [m, base frame], ``max_approach_angle`` [rad], ``max_width`` [m]. The grasp
+    node's planner and the executor node read the same file, so what one plans the other accepts."""
+    import pathlib
+
+    import yaml
+
+    data = yaml.safe_load(pathlib.Path(path).read_text()) or {}
+    unknown = set(data) - {"workspace", "max_approach_angle", "max_width"}
+    if unknown:
+        raise InvalidInputError(f"{path}: unknown limits {sorted(unknown)}")
+    defaults = GraspLimits()
+    box = data.get("workspace", {})
+    workspace = WorkspaceBox(**{axis: tuple(float(v) for v in box[axis]) for axis in "xyz" if axis in box})
+    return GraspLimits(workspace, float(data.get("max_approach_angle", defaults.max_approach_angle)),
+                       float(data.get("max_width", defaults.max_width)))

@@ -41,7 +41,7 @@ from std_msgs.msg import Header
 from realvlg.errors import InvalidInputError
 from realvlg.geometry.boxes import BoundingBox
 from realvlg.geometry.camera import CameraIntrinsics
-from realvlg.geometry.grasps import ContactPair, Grasp6D, RectGrasp
+from realvlg.geometry.grasps import ContactPair, DexGrasp, Grasp, Grasp6D, RectGrasp
 from realvlg.geometry.transforms import Transform, unit_quaternion
 from realvlg.grounding.backend import Grounding, GroundingResult, InvalidGrounding, InvalidReason
 from realvlg_interfaces.msg import Grounding as GroundingMsg
@@ -56,7 +56,6 @@ IMAGE_ENCODINGS: dict[str, tuple[np.dtype, int]] = {
 }
 _DEFAULT_ENCODING = {("uint8", 3): "rgb8", ("uint8", 1): "mono8", ("uint16", 1): "16UC1",
                      ("float32", 1): "32FC1"}
-DISTORTION_MODELS = ("plumb_bob", "brown_conrady")   # the same 5-coefficient model
 _HOST_BIG_ENDIAN = sys.byteorder == "big"
 
 
@@ -156,15 +155,7 @@ def camera_info_to_msg(intrinsics: CameraIntrinsics, frame_id: str = "",
 
 
 def camera_info_from_msg(msg: CameraInfo) -> CameraIntrinsics:
-    """CameraInfo → intrinsics. Accepts plumb_bob / brown_conrady with 5 (or no) coefficients."""
-    d = list(msg.d)
-    if d and msg.distortion_model not in DISTORTION_MODELS:
-        raise InvalidInputError(f"unsupported distortion model {msg.distortion_model!r} with {len(d)} "
-                                f"coefficients; realvlg reads {', '.join(DISTORTION_MODELS)}")
-    if d and len(d) != 5:
-        raise InvalidInputError(f"{msg.distortion_model} needs 5 distortion coefficients, got {len(d)}")
-    if msg.width == 0 or msg.height == 0 or not any(msg.k):
-        raise InvalidInputError("CameraInfo is not filled in (zero size or all-zero K): camera not calibrated?")
+    """CameraInfo → intrinsics (:meth:`CameraIntrinsics.from_camera_info`)."""
     return CameraIntrinsics.from_camera_info(msg)
 
 
@@ -266,24 +257,28 @@ def pointcloud2_to_points(msg: PointCloud2, skip_nans: bool = False) -> tuple[np
 
 
 # -- geometry_msgs ------------------------------------------------------------------------------
-def grasp_to_pose_stamped(grasp: Grasp6D, stamp: Time | float | None = None) -> PoseStamped:
-    """Grasp6D → PoseStamped in ``grasp.frame`` (TCP pose: z = approach, y = closing). The width
-    is not part of a pose; it travels in its own field (e.g. ``Grasp.Response.width``)."""
+def grasp_to_pose_stamped(grasp: Grasp, stamp: Time | float | None = None) -> PoseStamped:
+    """Grasp6D / DexGrasp → PoseStamped in ``grasp.frame`` (a gripper's TCP pose: z = approach,
+    y = closing; a hand's palm pose). The width and finger joints are not part of a pose; they
+    travel in their own fields (e.g. ``Grasp.Response.width`` / ``hand_joints``)."""
     msg = PoseStamped(header=make_header(grasp.frame, stamp))
-    p, q = grasp.position, grasp.quaternion_xyzw
-    msg.pose.position.x, msg.pose.position.y, msg.pose.position.z = (float(v) for v in p)
+    msg.pose.position.x, msg.pose.position.y, msg.pose.position.z = (float(v) for v in grasp.position)
     o = msg.pose.orientation
-    o.x, o.y, o.z, o.w = (float(v) for v in q)
+    o.x, o.y, o.z, o.w = (float(v) for v in grasp.rotation.as_quat())
     return msg
 
 
-def grasp_from_pose_stamped(msg: PoseStamped, width: float, score: float = 1.0) -> Grasp6D:
-    """PoseStamped (+ opening width [m]) → Grasp6D in ``msg.header.frame_id``."""
+def grasp_from_pose_stamped(msg: PoseStamped, width: float, score: float = 1.0,
+                            hand_joints=()) -> Grasp:
+    """PoseStamped (+ opening width [m], or a hand's finger joints [rad]) → a Grasp6D, or a DexGrasp
+    when ``hand_joints`` is not empty, in ``msg.header.frame_id``."""
     if not msg.header.frame_id:
         raise InvalidInputError("PoseStamped has no header.frame_id: a grasp pose needs its frame")
     p, o = msg.pose.position, msg.pose.orientation
-    q = unit_quaternion([o.x, o.y, o.z, o.w])
-    return Grasp6D(np.array([p.x, p.y, p.z]), Rotation.from_quat(q), float(width), msg.header.frame_id, score)
+    position, rotation = np.array([p.x, p.y, p.z]), Rotation.from_quat(unit_quaternion([o.x, o.y, o.z, o.w]))
+    if len(hand_joints):
+        return DexGrasp(position, rotation, np.asarray(hand_joints, dtype=float), msg.header.frame_id)
+    return Grasp6D(position, rotation, float(width), msg.header.frame_id, score)
 
 
 def transform_to_msg(transform: Transform, stamp: Time | float | None = None) -> TransformStamped:

@@ -49,6 +49,12 @@ class GraspCheck:
     def success(self) -> bool:
         return self.lifted and self.held
 
+    @property
+    def summary(self) -> str:
+        if self.success:
+            return "lifted and held"
+        return f"not lifted (gain {self.height_gain * 100:.1f} cm)" if not self.lifted else "lifted but dropped"
+
 
 @dataclass(frozen=True)
 class CameraConfig:

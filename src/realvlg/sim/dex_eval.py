@@ -9,7 +9,7 @@ Per object of :data:`realvlg.objects.OBJECTS` (all have named parts) and per tri
 3. the instruction: the caption template for the object's observed part ``t mod #parts`` with
    contacts on ``fingers`` (default thumb, index and middle);
 4. :class:`~realvlg.dexvlg.planner.DexGraspPlanner`: ``samples`` grasps from the model, ranked with
-   the Shadow Hand; the best one the arm can execute (:func:`~realvlg.dexvlg.planner.first_executable`)
+   the Shadow Hand; the best one the arm can execute (:func:`~realvlg.grasping.attempt.first_executable`)
    is executed by :class:`~realvlg.robots.ur10e_shadow.ur10e_shadow.UR10eShadowExecutor` on the
    world's :class:`~realvlg.sim.ur10e_shadow_world.SimBackend` (the stages the real robot runs);
 5. scores:
@@ -118,7 +118,8 @@ def _object_points(name: str, n: int, seed: int):
 def run_trial(world, planner, model_name: str, obj: str, trial: int, config: DexEvalConfig, hand,
               executor=None) -> TrialResult:
     """One scene, one instruction, one executed grasp (module docstring)."""
-    from realvlg.dexvlg.planner import DexScene, first_executable
+    from realvlg.dexvlg.planner import DexScene
+    from realvlg.grasping.attempt import first_executable, refusal_summary
     from realvlg.sim.ur10e_shadow_world import sim_executor, ur10e_scene
 
     world.reset(ur10e_scene(config.setting, config.seed + trial, [obj], world.config))
@@ -130,11 +131,16 @@ def run_trial(world, planner, model_name: str, obj: str, trial: int, config: Dex
     instruction = caption(part, obj, config.fingers)
     plan = planner.plan(scene, instruction, target=(obj, part), seed=config.seed + trial)
     executor = executor or sim_executor(world)
-    chosen, refusal = first_executable(plan, executor)
-    if chosen is None:
-        return TrialResult(model_name, obj, part, trial, instruction, False, False, False, outcome=refusal)
-    return _execute_and_score(world, executor, chosen.grasp, model_name, obj, part, trial, instruction,
-                              config, hand, chosen.score)
+    if plan.best is None:
+        return TrialResult(model_name, obj, part, trial, instruction, False, False, False, outcome=plan.refusal)
+    accepted = plan.ranking.accepted
+    index, refusals = first_executable([r.grasp for r in accepted], executor)
+    if index < 0:
+        return TrialResult(model_name, obj, part, trial, instruction, False, False, False,
+                           outcome=f"none of the {len(accepted)} feasible grasps can be executed: "
+                                   f"{refusal_summary(refusals)}")
+    return _execute_and_score(world, executor, accepted[index].grasp, model_name, obj, part, trial, instruction,
+                              config, hand, accepted[index].score)
 
 
 def _execute_and_score(world, executor, grasp, model_name: str, obj: str, part: str, trial: int,

@@ -239,7 +239,7 @@ class FrankaExecutor(Executor):
             return GraspResult(False, str(exc), stage, retries[0], self._safe_width(), timings)
         except (franky.CommandException, franky.GripperException) as exc:
             return GraspResult(False, f"{stage}: the robot rejected a command: {exc}", stage, retries[0],
-                               self._safe_width(), timings)
+                               self._safe_width(), timings, fault=True)
         except franky.NetworkException as exc:
             raise RobotConnectionError(f"lost the connection to the robot during {stage}: {exc}") from exc
 

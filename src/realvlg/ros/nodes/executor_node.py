@@ -11,10 +11,15 @@ Connecting happens at start-up: a robot that does not answer ends the node with 
 half-alive executor). A connection lost mid-motion is reported by the grasp service; every robot
 call answers within ``motion_timeout`` even when the client library blocks for good.
 
-Parameters (``config/executor_franka*.yaml``): ``base_frame``, ``tcp_frame``, ``state_rate`` and
-the :class:`~realvlg.robots.franka.franka.FrankaConfig` fields (``address``, ``realtime``,
-``relative_dynamics_factor``, ``workspace.lower`` / ``workspace.upper``, ``pre_grasp_offset``,
+Parameters (``config/executor_franka*.yaml``): ``base_frame``, ``tcp_frame``, ``state_rate``,
+``motion_timeout``, ``limits`` (workspace box, approach cone, gripper opening: the file the grasp
+node's planner reads too) and the other :class:`~realvlg.robots.franka.config_franka.FrankaConfig`
+fields (``address``, ``realtime``, ``relative_dynamics_factor``, ``pre_grasp_offset``,
 ``lift_height``, ``grasp_force``, …).
+
+``ExecuteGrasp`` answers ``code`` "" (done), ``refused`` (a check failed, nothing moved), ``failed``
+(executed, nothing held) or ``robot_error`` (a rejected command or a lost connection), and the
+``stage`` reached.
 """
 
 from __future__ import annotations
@@ -29,36 +34,23 @@ from scipy.spatial.transform import Rotation
 from std_srvs.srv import Trigger
 from tf2_msgs.msg import TFMessage
 
-from realvlg.errors import RealVLGError
+from realvlg.errors import GraspRefusedError, InvalidInputError, RealVLGError
 from realvlg.geometry.grasps import Grasp6D
 from realvlg.geometry.transforms import Transform
-from realvlg.robots.executor import RobotConnectionError
+from realvlg.graph import repo_path
+from realvlg.robots.executor import DeadlineGuard
 from realvlg.robots.franka import FrankaConfig, FrankaExecutor
-from realvlg.robots.limits import WorkspaceBox
+from realvlg.robots.limits import load_limits
 from realvlg.ros import names
 from realvlg.ros.conversions import (
     grasp_from_pose_stamped,
     grasp_to_pose_stamped,
     transform_to_msg,
 )
+from realvlg.ros.params import declare_config
 from realvlg.ros.spin import run_node
 from realvlg_interfaces.msg import StageTiming
 from realvlg_interfaces.srv import ExecuteGrasp
-
-_SCALARS = ("address", "realtime", "relative_dynamics_factor", "approach_dynamics_factor", "max_width",
-            "pre_grasp_offset", "lift_height", "open_margin", "grasp_width", "grasp_speed", "grasp_force",
-            "epsilon_inner", "epsilon_outer", "min_held_width", "position_tolerance")
-
-
-def franka_config(node: Node) -> FrankaConfig:
-    """A FrankaConfig from the node's parameters (defaults: FrankaConfig's own)."""
-    defaults = FrankaConfig()
-    values = {name: node.declare_parameter(name, getattr(defaults, name)).value for name in _SCALARS}
-    lower = node.declare_parameter("workspace.lower", defaults.workspace.lower.tolist()).value
-    upper = node.declare_parameter("workspace.upper", defaults.workspace.upper.tolist()).value
-    values["workspace"] = WorkspaceBox(*zip(lower, upper))
-    values["home_q"] = tuple(node.declare_parameter("home_q", list(defaults.home_q)).value)
-    return dataclasses.replace(defaults, **values)
 
 
 class ExecutorNode(Node):
@@ -67,9 +59,12 @@ class ExecutorNode(Node):
         self.base_frame = self.declare_parameter("base_frame", names.FR3_BASE_FRAME).value
         self.tcp_frame = self.declare_parameter("tcp_frame", names.FR3_TCP_FRAME).value
         rate = self.declare_parameter("state_rate", 50.0).value
-        self.robot = FrankaExecutor(dataclasses.replace(franka_config(self), base_frame=self.base_frame))
-        self.motion_timeout = self.declare_parameter("motion_timeout", 90.0).value
-        self._lost = ""  # why the robot is considered unreachable (a call that never returned)
+        limits = load_limits(repo_path(self.declare_parameter("limits", "config/limits_fr3.yaml").value))
+        config = declare_config(self, FrankaConfig(), skip=("base_frame", "workspace", "max_approach_angle", "max_width"))
+        self.robot = FrankaExecutor(dataclasses.replace(
+            config, base_frame=self.base_frame, workspace=limits.workspace,
+            max_approach_angle=limits.max_approach_angle, max_width=limits.max_width))
+        self._bounded = DeadlineGuard(self.declare_parameter("motion_timeout", 90.0).value)
         self.robot.connect()  # raises RobotUnreachableError with the reason
         self._motion = threading.Lock()
         self.pose_pub = self.create_publisher(PoseStamped, names.EE_POSE_TOPIC, 50)
@@ -94,46 +89,25 @@ class ExecutorNode(Node):
             transform_to_msg(Transform(self.base_frame, self.tcp_frame, matrix), stamp)]))
 
     def _on_grasp(self, request, response):
-        grasp = grasp_from_pose_stamped(request.pose, request.width)
         try:
+            grasp = grasp_from_pose_stamped(request.pose, request.width, hand_joints=request.hand_joints)
             if request.dry_run:
                 self.robot.check(grasp)
-                response.success, response.message = True, "checks passed (dry run, no motion)"
+                response.success, response.stage, response.message = True, "check", "checks passed (dry run, no motion)"
                 return response
             with self._motion:
                 result = self._bounded(lambda: self.robot.grasp(grasp), "the grasp")
-        except RealVLGError as exc:  # refused before any motion, or the connection failed
-            response.success, response.message = False, str(exc)
+        except (GraspRefusedError, InvalidInputError) as exc:  # refused before any motion
+            response.code, response.stage, response.message = "refused", "check", str(exc)
             return response
-        response.success, response.holding = result.success, result.success
-        response.message = "holding the object after the lift" if result.success else \
-            f"{result.reason} (stage {result.stage})"
+        except RealVLGError as exc:  # the connection failed
+            response.code, response.stage, response.message = "robot_error", "connect", str(exc)
+            return response
+        response.success, response.holding, response.stage = result.success, bool(result.holding or result.success), result.stage
+        response.code = "" if result.success else ("robot_error" if result.fault else "failed")
+        response.message = "holding the object after the lift" if result.success else result.reason
         response.timings = [StageTiming(stage=k, seconds=float(v)) for k, v in result.timings.items()]
         return response
-
-    def _bounded(self, operation, what: str):
-        """Run a robot operation, answering within ``motion_timeout`` whatever happens: a client
-        library can block for good once the connection dies; then the robot counts as lost and
-        every later request is refused at once with the reason."""
-        if self._lost:
-            raise RobotConnectionError(f"the robot stopped answering earlier ({self._lost}); restart executor_node")
-        outcome = {}
-
-        def run():
-            try:
-                outcome["value"] = operation()
-            except BaseException as exc:  # handed to the caller below
-                outcome["error"] = exc
-
-        worker = threading.Thread(target=run, name="robot-call", daemon=True)
-        worker.start()
-        worker.join(self.motion_timeout)
-        if worker.is_alive():
-            self._lost = f"{what} did not finish within {self.motion_timeout:.0f} s"
-            raise RobotConnectionError(f"{self._lost}: the connection to the robot is presumed lost")
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["value"]
 
     def shutdown(self) -> None:
         self.robot.disconnect()

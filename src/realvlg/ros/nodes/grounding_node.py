@@ -23,39 +23,28 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
 from rclpy.node import Node
 
-from realvlg.errors import InvalidInputError, RealVLGError
+from realvlg.cameras.messages import decode_color, decode_depth
+from realvlg.errors import RealVLGError
 from realvlg.grounding.factory import BackendSpec, make_backend
 from realvlg.ros import names
 from realvlg.ros.conversions import (
     camera_info_from_msg,
     grounding_to_msg,
-    image_from_msg,
 )
 from realvlg.ros.spin import run_node
 from realvlg_interfaces.msg import Grounding as GroundingMsg
 from realvlg_interfaces.srv import Ground
 
-DEPTH_SCALES = {"16UC1": 0.001, "mono16": 0.001, "32FC1": 1.0}
-
 
 def request_inputs(request: Ground.Request):
-    """(RGB image, depth in metres or None, intrinsics or None) of a Ground request."""
-    if request.image.encoding not in ("rgb8", "bgr8"):
-        raise InvalidInputError(f"Ground needs an rgb8 or bgr8 image, got {request.image.encoding!r}")
-    image = image_from_msg(request.image)
-    if request.image.encoding == "bgr8":
-        image = image[..., ::-1]
-    depth = intrinsics = None
-    if len(request.depth.data):
-        if request.depth.encoding not in DEPTH_SCALES:
-            raise InvalidInputError(f"depth must be 16UC1 (mm) or 32FC1 (m), got {request.depth.encoding!r}")
-        depth = image_from_msg(request.depth).astype(np.float32) * DEPTH_SCALES[request.depth.encoding]
-    if any(request.camera_info.k):
-        intrinsics = camera_info_from_msg(request.camera_info)
-    return np.ascontiguousarray(image), depth, intrinsics
+    """(RGB image, depth in metres or None, intrinsics or None) of a Ground request (colour rgb8 /
+    bgr8 / rgba8 / bgra8; depth 16UC1 mm or 32FC1 m: :mod:`realvlg.cameras.messages`)."""
+    image = decode_color(request.image)
+    depth = decode_depth(request.depth) if len(request.depth.data) else None
+    intrinsics = camera_info_from_msg(request.camera_info) if any(request.camera_info.k) else None
+    return image, depth, intrinsics
 
 
 class GroundingNode(Node):

@@ -3,13 +3,11 @@
 It hosts :class:`realvlg.sim.fr3_world.FR3World` — franky-sim's MuJoCo FR3 + hand serving the real
 libfranka protocol on ``hostname`` (the executor node connects to it like to a real robot) — and:
 
-* publishes the wrist camera as realsense-ros does (colour ``rgb8``, aligned depth ``16UC1`` mm and
-  both ``camera_info`` on ``/camera/camera/…``, frame ``camera_color_optical_frame``), rendered
-  at up to ``camera_rate`` Hz on one dedicated thread (an OpenGL context belongs to one thread),
-  which renders at most half the time so the libfranka server in the same process keeps its pace;
+* publishes the wrist camera as realsense-ros does (:class:`~realvlg.ros.rgbd.RgbdPublisher`) at up
+  to ``camera_rate`` Hz from one thread (an OpenGL context belongs to one thread), rendering at
+  most half the time so the libfranka server in the same process keeps its pace;
 * serves ``/sim/ground`` (``Ground``): the SIMULATION ORACLE (:mod:`realvlg.grounding.sim_oracle`)
-  answering for exactly the image it is given — it keeps its recent renders by content hash, so
-  the answer refers to the frame the grasp node captured;
+  answering for exactly the image it is given (its recent renders, by content: ``RecentFrames``);
 * serves ``/sim/check_grasp`` (``SimCheckGrasp``): the paper's success test, and ``/sim/reset``
   (``SimReset``): a new seeded scene without restarting the simulator (home the robot first).
 
@@ -19,22 +17,20 @@ Parameters (``config/sim_node.yaml``): ``setting`` (single | clutter), ``objects
 
 from __future__ import annotations
 
-import hashlib
 import threading
-from collections import OrderedDict
 
-import numpy as np
 import rclpy
 from rclpy._rclpy_pybind11 import RCLError
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 
+from realvlg.cameras.messages import decode_color
 from realvlg.errors import RealVLGError
 from realvlg.grounding.backend import InvalidGrounding
-from realvlg.grounding.sim_oracle import SimOracle
+from realvlg.grounding.sim_oracle import RecentFrames, SimOracle
 from realvlg.objects import OBJECTS
 from realvlg.ros import names
-from realvlg.ros.conversions import grounding_to_msg, image_from_msg
+from realvlg.ros.conversions import grounding_to_msg
 from realvlg.ros.rgbd import RgbdPublisher
 from realvlg.ros.spin import run_node
 from realvlg.sim.common import CameraConfig
@@ -42,11 +38,7 @@ from realvlg.sim.fr3_world import FR3World, FR3WorldConfig, park_placement
 from realvlg.sim.scenes import generate_scene
 from realvlg_interfaces.srv import Ground, SimCheckGrasp, SimReset
 
-RECENT_FRAMES = 30
-
-
-def image_key(rgb: np.ndarray) -> str:
-    return hashlib.blake2b(np.ascontiguousarray(rgb).tobytes(), digest_size=16).hexdigest()
+RECENT_FRAMES = 30  # renders the oracle can answer for
 
 
 class SimNode(Node):
@@ -58,15 +50,13 @@ class SimNode(Node):
         camera = CameraConfig(width=declare("camera.width", 640).value, height=declare("camera.height", 360).value)
         # every object is in the world, those not in the scene parked: /sim/reset can then set any scene
         parked = tuple(park_placement(n) for n in OBJECTS if n not in self.scene.object_names)
-        self.world = FR3World(self.scene.placements + parked,
-                              FR3WorldConfig(hostname=declare("hostname", "127.0.0.1").value, camera=camera))
-        self.world.start(settle_s=0.0)
+        hostname = declare("hostname", "127.0.0.1").value
+        self.world = FR3World(self.scene.placements + parked, FR3WorldConfig(hostname=hostname, camera=camera)).start(0.0)
         self.world.reset(self.scene.placements)
         self.rate = declare("camera_rate", 2.0).value
         self.publish_camera = declare("publish_camera", True).value
         self.oracle = SimOracle()
-        self._recent: OrderedDict[str, tuple] = OrderedDict()  # image hash → (frame, object poses)
-        self._recent_lock = threading.Lock()
+        self.recent = RecentFrames(RECENT_FRAMES)
 
         self.rgbd = RgbdPublisher(self)
         group = ReentrantCallbackGroup()
@@ -81,12 +71,11 @@ class SimNode(Node):
 
     def _render_loop(self) -> None:
         try:
-            self._render_until_stopped()
+            self._render_until_stopped(1.0 / self.rate)
         finally:
             self.world.stop()  # on this thread: the renderers' GL context belongs to it
 
-    def _render_until_stopped(self) -> None:
-        period = 1.0 / self.rate
+    def _render_until_stopped(self, period: float) -> None:
         while not self._stop.is_set() and rclpy.ok():
             started = self.get_clock().now()
             try:
@@ -96,10 +85,7 @@ class SimNode(Node):
                 self.get_logger().error(f"render failed: {exc}")
                 self._stop.wait(1.0)
                 continue
-            with self._recent_lock:
-                self._recent[image_key(frame.color)] = frame, poses
-                while len(self._recent) > RECENT_FRAMES:
-                    self._recent.popitem(last=False)
+            self.recent.add(frame, poses)
             if self.publish_camera:
                 try:
                     self.rgbd.publish(frame.color, frame.depth, frame.intrinsics,
@@ -113,15 +99,15 @@ class SimNode(Node):
             self._stop.wait(max(period - elapsed, elapsed))
 
     def _on_ground(self, request, response):
-        image = image_from_msg(request.image)
-        if request.image.encoding == "bgr8":
-            image = image[..., ::-1]
-        with self._recent_lock:
-            recent = self._recent.get(image_key(image))
+        try:
+            recent = self.recent.get(decode_color(request.image))
+        except RealVLGError as exc:
+            recent, why = None, str(exc)
+        else:
+            why = (f"the simulation oracle did not render this image (it answers only for its own recent "
+                   f"{RECENT_FRAMES} frames)")
         if recent is None:
-            response.success = False
-            response.message = ("the simulation oracle did not render this image (it answers only for its own "
-                                f"recent {RECENT_FRAMES} frames)")
+            response.success, response.message = False, why
             return response
         result = self.oracle.ground(request.task, *recent, request.instruction, present=self.world.active)
         response.grounding = grounding_to_msg(result, request.image.header.frame_id, request.image.header.stamp)
@@ -148,9 +134,7 @@ class SimNode(Node):
             response.success, response.message = False, str(exc)
             return response
         response.success, response.lifted, response.held = check.success, check.lifted, check.held
-        response.height_gain = float(check.height_gain)
-        response.message = "lifted and held" if check.success else (
-            f"not lifted (gain {check.height_gain * 100:.1f} cm)" if not check.lifted else "lifted but dropped")
+        response.height_gain, response.message = float(check.height_gain), check.summary
         return response
 
     def shutdown(self) -> None:

@@ -1,9 +1,10 @@
 """The run folder of one grasp attempt: what a person looks at afterwards.
 
-``<root>/<YYYYmmdd-HHMMSS>-<instruction-slug>/`` holds ``overlay.png`` (the answer and the grasp
-drawn on the colour image), ``result.json`` (request, outcome, pose, timings) and ``bag/`` (a
-rosbag2 MCAP of the inputs — colour, aligned depth, camera_info — and the outputs — the grounding
-message and the grasp pose), which ``ros2 bag play`` and Foxglove open.
+``<root>/<YYYYmmdd-HHMMSS-mmm>-<instruction-slug>/`` holds ``overlay.png`` (the answer, the grasp
+and the outcome drawn on the colour image), ``result.json`` (code, message, strategy, the grasp,
+the answer, notes, tries, timings: :func:`write_record`) and, from the ROS adapter, ``bag/`` (a
+rosbag2 MCAP of the inputs — colour, aligned depth — and the outputs — the grounding message and
+the grasp pose), which ``ros2 bag play`` and Foxglove open.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import pathlib
 import re
 import sys
 
+from realvlg.geometry.grasps import Grasp6D
+from realvlg.observation import RGBDFrame
+from realvlg.overlay import draw_grasp, draw_grounding, save_image
 from realvlg.recording import BagRecorder
 
 
@@ -58,3 +62,18 @@ class RunFolder:
         if self._bag is not None:
             self._bag.close()
             self._bag = None
+
+
+def write_record(run: RunFolder, frame: RGBDFrame, outcome) -> None:
+    """``overlay.png`` and ``result.json`` of an :class:`~realvlg.grasping.attempt.Outcome`."""
+    image = draw_grounding(frame.color, outcome.grounding, message=outcome.message)
+    if isinstance(outcome.grasp, Grasp6D) and frame.base_from_camera is not None:
+        image = draw_grasp(image, frame.base_from_camera.inverse().apply_to_grasp(outcome.grasp), frame.intrinsics)
+    save_image(image, run.path / "overlay.png")
+    grounding = outcome.grounding
+    run.write_json("result.json", {
+        "success": outcome.success, "code": outcome.code.value, "message": outcome.message,
+        "strategy": outcome.strategy, "notes": outcome.notes, "tries": outcome.tries,
+        "grasp": outcome.grasp.as_dict() if outcome.grasp is not None else None,
+        "grounding": grounding.as_dict() if grounding is not None else None,
+        "timings": outcome.timings})

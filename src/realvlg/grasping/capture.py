@@ -1,5 +1,6 @@
 """Assembling a capture from streams, ROS-free: synchronised colour/depth/intrinsics and the
-robot pose at the moment the image was taken.
+robot pose at the moment the image was taken (:class:`FrameCapture` puts them together into an
+:class:`~realvlg.observation.RGBDFrame` with its camera pose).
 
 :class:`StreamSynchronizer` pairs messages of several streams by timestamp (realsense-ros stamps
 colour, aligned depth and their camera_info identically; a tolerance covers other drivers) and
@@ -12,14 +13,17 @@ from __future__ import annotations
 
 import bisect
 import threading
+import time
 from collections import deque
+from dataclasses import dataclass
 from typing import Any, Hashable
 
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
-from realvlg.errors import RealVLGError
-from realvlg.geometry.transforms import Transform
+from realvlg.errors import InvalidInputError, RealVLGError
+from realvlg.geometry.transforms import Transform, base_from_camera
+from realvlg.observation import RGBDFrame
 
 
 class CaptureError(RealVLGError):
@@ -131,3 +135,63 @@ class PoseHistory:
             raise CaptureError(f"the nearest robot pose is {abs(stamps[nearest] - stamp):.3f} s away from the "
                                f"image (allowed {max_gap:.3f} s)")
         return Transform(self.parent, self.child, poses[nearest])
+
+
+@dataclass(frozen=True)
+class CaptureConfig:
+    camera_mount: str = "eye_in_hand"  # or "fixed": the calibration is then base←camera
+    capture_timeout: float = 5.0       # s to wait for a synchronised frame the robot poses can place
+    max_frame_age: float = 0.0         # s: frames up to this old at the request count (0: only newer ones)
+    pose_max_gap: float = 0.1          # s between an image and the robot poses around it
+    sync_tolerance: float = 0.002      # s between the stamps of colour, depth and camera_info
+
+    def __post_init__(self) -> None:
+        if self.camera_mount not in ("eye_in_hand", "fixed"):
+            raise InvalidInputError(f"camera_mount must be eye_in_hand or fixed, got {self.camera_mount!r}")
+
+
+class FrameCapture:
+    """An :class:`~realvlg.observation.RGBDFrame` with its camera pose from streamed messages: feed
+    :attr:`sync` (streams ``color``, ``depth``, ``info``: ``sensor_msgs`` Image / CameraInfo of
+    any ROS binding) and :attr:`poses` (base←TCP, eye-in-hand only); :meth:`capture` returns the
+    first frame taken after ``now`` − ``max_frame_age`` that the pose history can place, trying the
+    next frame while the pose stream lags, or raises :class:`CaptureError`. Colour ``rgb8`` /
+    ``bgr8`` / ``rgba8`` / ``bgra8`` and depth ``16UC1`` (mm) / ``32FC1`` (m) decode with
+    :mod:`realvlg.cameras.messages`."""
+
+    def __init__(self, calibration: Transform, base_frame: str, tcp_frame: str, config: CaptureConfig = CaptureConfig()):
+        self.calibration, self.base_frame, self.config = calibration, base_frame, config
+        self.sync = StreamSynchronizer(("color", "depth", "info"), tolerance=config.sync_tolerance)
+        self.poses = PoseHistory(base_frame, tcp_frame)
+
+    def capture(self, now: float) -> RGBDFrame:
+        from realvlg.cameras.messages import decode_color, decode_depth
+        from realvlg.geometry.camera import CameraIntrinsics
+
+        cfg = self.config
+        deadline = time.monotonic() + cfg.capture_timeout
+        newer_than = now - cfg.max_frame_age
+        while True:
+            if cfg.camera_mount == "eye_in_hand" and self.poses.first_stamp is not None:
+                newer_than = max(newer_than, self.poses.first_stamp)  # a frame the robot poses can place
+            stamp, msgs = self.sync.wait(max(0.0, deadline - time.monotonic()), newer_than=newer_than)
+            try:
+                camera = self._camera_pose(stamp, deadline)
+                break
+            except CaptureError:
+                if time.monotonic() >= deadline:
+                    raise
+                newer_than = stamp
+        try:
+            color, depth = decode_color(msgs["color"]), decode_depth(msgs["depth"])
+            intrinsics = CameraIntrinsics.from_camera_info(msgs["info"])
+            return RGBDFrame(color, depth, intrinsics, stamp, frame_id=camera.child, base_from_camera=camera,
+                             depth_scale=0.001 if msgs["depth"].encoding == "16UC1" else 1.0)
+        except (RealVLGError, ValueError) as exc:
+            raise CaptureError(f"the camera frame at {stamp:.3f} s cannot be used: {exc}") from None
+
+    def _camera_pose(self, stamp: float, deadline: float) -> Transform:
+        if self.config.camera_mount != "eye_in_hand":
+            return base_from_camera(self.calibration, self.base_frame)
+        self.poses.wait_past(stamp, max(0.0, deadline - time.monotonic()))  # the pose stream may lag the camera
+        return base_from_camera(self.calibration, self.base_frame, self.poses.at(stamp, self.config.pose_max_gap))

@@ -1,0 +1,293 @@
+"""One grasp attempt, robot-agnostic and ROS-free: what a ``/grasp`` request runs.
+
+Stages: **capture** (an :class:`~realvlg.observation.RGBDFrame` with its camera pose) → **plan**
+(a :class:`Planner`: ground + lift for the parallel gripper, DexVLG sampling + ranking for the
+Shadow Hand; candidates best first) → **check** (the executor's limits and motion plan for each
+candidate in turn, nothing moves; the first accepted one is chosen) → **execute** (unless a dry
+run) → **record** (the run folder: overlay, ``result.json``, and whatever the caller's recorders add,
+e.g. the ROS adapter's MCAP bag).
+
+Rules a caller can rely on:
+
+* **busy**: one attempt at a time; a request arriving while one runs gets :attr:`ResultCode.BUSY`
+  at once and changes nothing.
+* **no motion on refusal**: bad input, an instruction that names nothing, no plannable grasp and
+  every candidate refused by the executor's checks all end before any motion.
+* **retry**: an executed grasp that fails without a robot fault ("closed on nothing", "not lifted",
+  "blocked") is tried again from a fresh capture, up to ``max_attempts`` tries in all; a refusal or
+  a robot/communication fault is never retried.
+* **nothing escapes**: every :class:`~realvlg.errors.RealVLGError` becomes an :class:`Outcome` with a
+  code and a sentence; the run folder is written whenever a frame was captured.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Protocol, Sequence
+
+from realvlg.errors import GraspRefusedError, InvalidInputError, RealVLGError
+from realvlg.geometry.grasps import Grasp
+from realvlg.grasping.planner import Plan, PlanningError
+from realvlg.grasping.record import RunFolder, write_record
+from realvlg.observation import RGBDFrame
+from realvlg.robots.executor import GraspResult
+
+STAGES = ("capture", "ground", "lift", "transform", "plan", "check", "execute", "record")
+
+
+class ResultCode(str, enum.Enum):
+    """Why an attempt ended (``Grasp`` response ``code``)."""
+
+    SUCCEEDED = "succeeded"            # grasped and lifted (or, dry run: planned and checked)
+    BUSY = "busy"                      # another attempt is running
+    INVALID_REQUEST = "invalid_request"  # unknown strategy, empty instruction
+    CAPTURE_FAILED = "capture_failed"  # no synchronised frame or robot pose in time
+    NOT_FOUND = "not_found"            # the instruction names nothing in the scene
+    NO_GRASP = "no_grasp"              # grounding or planning gave no usable grasp
+    REFUSED = "refused"                # the executor's checks refused every candidate
+    FAILED = "failed"                  # executed, nothing held after the last try
+    ROBOT_ERROR = "robot_error"        # the robot or its link failed; the robot stopped
+    ERROR = "error"                    # anything else that went wrong (the message says what)
+
+
+class Planner(Protocol):
+    name: str
+
+    def strategies_for(self, strategy: str) -> list[str]:
+        """The strategies a request's ``strategy`` runs (raises InvalidInputError if unknown)."""
+
+    def plan(self, frame: RGBDFrame, instruction: str, strategy: str) -> Plan:
+        """Candidates for ``instruction`` on ``frame``; :class:`PlanningError` when there are none."""
+
+
+class GraspExecutor(Protocol):
+    """What the attempt needs of a robot: :class:`~realvlg.robots.executor.Executor` has it, and so
+    does the ROS adapter's client of an executor node."""
+
+    def check(self, grasp: Grasp) -> object:
+        """Every check of :meth:`grasp`, no motion; raises GraspRefusedError."""
+
+    def grasp(self, grasp: Grasp) -> GraspResult:
+        """Check, grasp, lift; raises GraspRefusedError before any motion."""
+
+
+@dataclass
+class Outcome:
+    """What one request produced; filled stage by stage."""
+
+    code: ResultCode = ResultCode.FAILED
+    message: str = ""
+    strategy: str = ""
+    grasp: Grasp | None = None
+    plan: Plan | None = None
+    result: GraspResult | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # strategies fallen back from, candidates refused, retries
+    tries: int = 0
+    run_dir: str = ""
+
+    @property
+    def success(self) -> bool:
+        return self.code is ResultCode.SUCCEEDED
+
+    @property
+    def grounding(self):
+        return self.plan.grounding if self.plan is not None else None
+
+
+Recorder = Callable[[RunFolder, RGBDFrame, Outcome], None]
+Feedback = Callable[[str, float, str], None]
+
+
+@dataclass(frozen=True)
+class AttemptConfig:
+    run_root: str = "runs"
+    max_attempts: int = 1  # tries of an executed grasp that failed without a robot fault
+    max_checks: int = 16   # candidates checked by the executor before giving up
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1 or self.max_checks < 1:
+            raise InvalidInputError(f"max_attempts and max_checks must be ≥ 1, got {self.max_attempts}, "
+                                    f"{self.max_checks}")
+
+
+def first_executable(candidates: Sequence[Grasp], executor: GraspExecutor) -> tuple[int, list[str]]:
+    """The index of the first of ``candidates`` (best first) that ``executor.check`` accepts (−1 when
+    none does) and the refusals of those before it."""
+    refusals = []
+    for i, candidate in enumerate(candidates):
+        try:
+            executor.check(candidate)
+            return i, refusals
+        except GraspRefusedError as exc:
+            refusals.append(str(exc))
+    return -1, refusals
+
+
+def refusal_summary(refusals: Sequence[str]) -> str:
+    """Refusals counted by reason (the text before any parenthesised detail): "3× reason; 1× other"."""
+    counts: dict[str, int] = {}
+    for reason in refusals:
+        key = reason.split(" (")[0]
+        counts[key] = counts.get(key, 0) + 1
+    return "; ".join(f"{n}× {why}" for why, n in counts.items())
+
+
+class GraspAttempt:
+    """Capture → plan → check → execute → record for one request at a time (module docstring).
+
+    ``capture()`` returns the frame to plan on (the ROS adapter: the next synchronised frame;
+    the simulated UR10e: home, then render); ``on_plan(frame, plan, grasp)`` is called with the
+    chosen grasp before motion (visualisation); ``recorders`` add to the run folder."""
+
+    def __init__(self, capture: Callable[[], RGBDFrame], planner: Planner, executor: GraspExecutor,
+                 config: AttemptConfig = AttemptConfig(), on_plan: Callable[[RGBDFrame, Plan, Grasp], None] | None = None,
+                 recorders: Sequence[Recorder] = ()):
+        self.capture, self.planner, self.executor, self.config = capture, planner, executor, config
+        self.on_plan = on_plan
+        self.recorders = tuple(recorders)
+        self._busy = threading.Lock()
+
+    @property
+    def busy(self) -> bool:
+        return self._busy.locked()
+
+    def run(self, instruction: str, strategy: str = "", dry_run: bool = False,
+            feedback: Feedback = lambda stage, progress, message: None) -> Outcome:
+        out = Outcome()
+        if not self._busy.acquire(blocking=False):
+            return Outcome(ResultCode.BUSY, "busy: another grasp request is running")
+        try:
+            try:
+                self.planner.strategies_for(strategy)
+            except (InvalidInputError, PlanningError) as exc:
+                out.code, out.message = ResultCode.INVALID_REQUEST, str(exc)
+                return out
+            if not instruction.strip():
+                out.code, out.message = ResultCode.INVALID_REQUEST, "the instruction is empty"
+                return out
+            for attempt in range(1, self.config.max_attempts + 1):
+                out.tries = attempt
+                try:
+                    retry = self._try(instruction, strategy, dry_run, feedback, out)
+                except RealVLGError as exc:
+                    out.code, out.message = ResultCode.ERROR, str(exc)
+                    break
+                if not retry or out.success or dry_run:
+                    break
+                if attempt < self.config.max_attempts:
+                    out.notes.append(f"try {attempt}: {out.message}")
+                    feedback("retry", 0.0, f"try {attempt} failed ({out.message}); trying again")
+            return out
+        finally:
+            self._busy.release()
+
+    def _timed(self, out: Outcome, stage: str, fn):
+        t0 = time.perf_counter()
+        try:
+            return fn()
+        finally:
+            out.timings[stage] = out.timings.get(stage, 0.0) + time.perf_counter() - t0
+
+    def _try(self, instruction: str, strategy: str, dry_run: bool, feedback: Feedback, out: Outcome) -> bool:
+        """One capture → … → record pass; True when a retry may help (executed, nothing held)."""
+        out.grasp = out.plan = out.result = None
+        feedback("capture", 0.0, "capturing")
+        try:
+            frame = self._timed(out, "capture", self.capture)
+        except RealVLGError as exc:
+            out.code, out.message = ResultCode.CAPTURE_FAILED, str(exc)
+            return False
+        run = RunFolder(self.config.run_root, instruction)
+        out.run_dir = str(run.path)
+        try:
+            return self._plan_and_execute(frame, instruction, strategy, dry_run, feedback, out)
+        finally:
+            feedback("record", 0.95, "recording")
+            self._timed(out, "record", lambda: self._record(run, frame, out))
+            run.close()
+
+    def _plan_and_execute(self, frame, instruction, strategy, dry_run, feedback, out: Outcome) -> bool:
+        feedback("ground", 0.15, "grounding and planning")
+        t0 = time.perf_counter()
+        try:
+            plan = self.planner.plan(frame, instruction, strategy or "auto")
+        except PlanningError as exc:
+            out.timings.update(exc.timings)
+            out.plan = Plan("", [], exc.grounding, instruction)
+            out.code = ResultCode.NOT_FOUND if exc.not_found else ResultCode.NO_GRASP
+            out.message = str(exc)
+            return False
+        except (GraspRefusedError, InvalidInputError) as exc:
+            out.timings["plan"] = time.perf_counter() - t0
+            out.code, out.message = ResultCode.NO_GRASP, str(exc)
+            return False
+        for stage, seconds in plan.timings.items():
+            out.timings[stage] = out.timings.get(stage, 0.0) + seconds
+        if not plan.timings:
+            out.timings["plan"] = time.perf_counter() - t0
+        out.plan, out.strategy = plan, plan.strategy
+        out.notes.extend(plan.notes)
+        feedback("check", 0.5, f"checking {len(plan.candidates)} candidate(s)")
+        try:
+            grasp = self._timed(out, "check", lambda: self._first_accepted(plan, out))
+        except RealVLGError as exc:  # the executor did not answer the check
+            out.code, out.message = ResultCode.ROBOT_ERROR, f"the grasp could not be checked: {exc}"
+            return False
+        if grasp is None:
+            return False
+        out.grasp = grasp
+        if self.on_plan is not None:
+            self._guarded(out, "visualisation", lambda: self.on_plan(frame, plan, grasp))
+        if dry_run:
+            what = f"a grasp of {plan.target}" if plan.target else "a grasp"
+            out.code, out.message = ResultCode.SUCCEEDED, f"dry run: planned and checked {what}; the robot did not move"
+            return False
+        feedback("execute", 0.6, "executing")
+        try:
+            result = self._timed(out, "execute", lambda: self.executor.grasp(grasp))
+        except GraspRefusedError as exc:
+            out.code, out.message = ResultCode.REFUSED, f"the executor refused the grasp: {exc}"
+            return False
+        except RealVLGError as exc:  # the link or the robot failed (RobotConnectionError, ...)
+            out.code, out.message = ResultCode.ROBOT_ERROR, str(exc)
+            return False
+        out.result = result
+        if result.success:
+            out.code = ResultCode.SUCCEEDED
+            out.message = ("grasped and lifted; the hand holds the object" if result.holding is not False
+                           else "grasped and lifted")
+            return False
+        if result.fault:
+            out.code, out.message = ResultCode.ROBOT_ERROR, result.reason
+            return False
+        out.code, out.message = ResultCode.FAILED, result.reason or f"the grasp failed at {result.stage}"
+        return True
+
+    def _first_accepted(self, plan: Plan, out: Outcome) -> Grasp | None:
+        candidates = plan.candidates[: self.config.max_checks]
+        index, refusals = first_executable(candidates, self.executor)
+        if index >= 0:
+            if refusals:
+                out.notes.append(f"candidate {index + 1} chosen; refused before it: " + refusal_summary(refusals))
+            return candidates[index]
+        out.code = ResultCode.REFUSED if candidates else ResultCode.NO_GRASP
+        out.message = (f"the executor refused all {len(candidates)} candidate(s): {refusal_summary(refusals)}"
+                       if candidates else "the planner proposed no grasp")
+        return None
+
+    def _record(self, run: RunFolder, frame: RGBDFrame, out: Outcome) -> None:
+        for recorder in self.recorders:  # first: result.json then says what a recorder could not write
+            self._guarded(out, "recording", lambda: recorder(run, frame, out))
+        write_record(run, frame, out)
+
+    @staticmethod
+    def _guarded(out: Outcome, what: str, fn) -> None:
+        """Run an output step; its failure is noted in the outcome, never the attempt's end."""
+        try:
+            fn()
+        except Exception as exc:  # a failed visualisation or recording must not lose the result
+            out.notes.append(f"{what} failed: {type(exc).__name__}: {exc}")

@@ -1,0 +1,51 @@
+"""The grasp attempt's executor when the robot runs in its own node: ``check`` and ``grasp`` of
+:class:`~realvlg.grasping.attempt.GraspExecutor` as ``ExecuteGrasp`` calls (``dry_run`` for the
+check), the response codes mapped back to the exceptions and results an in-process
+:class:`~realvlg.robots.executor.Executor` gives."""
+
+from __future__ import annotations
+
+import math
+
+from realvlg.errors import GraspRefusedError
+from realvlg.geometry.grasps import DexGrasp, Grasp
+from realvlg.robots.executor import GraspResult, RobotConnectionError
+from realvlg.ros.conversions import grasp_to_pose_stamped
+from realvlg.ros.ground_client import call_with_timeout
+from realvlg_interfaces.srv import ExecuteGrasp
+
+REFUSED, FAILED, ROBOT_ERROR = "refused", "failed", "robot_error"
+
+
+def execute_request(grasp: Grasp, dry_run: bool, stamp) -> ExecuteGrasp.Request:
+    hand = isinstance(grasp, DexGrasp)
+    return ExecuteGrasp.Request(pose=grasp_to_pose_stamped(grasp, stamp),
+                                width=math.nan if hand else float(grasp.width),
+                                hand_joints=[float(v) for v in grasp.joints] if hand else [],
+                                dry_run=bool(dry_run))
+
+
+class ExecutorClient:
+    def __init__(self, node, service: str, timeout: float, callback_group=None):
+        self.node, self.timeout = node, timeout
+        self.client = node.create_client(ExecuteGrasp, service, callback_group=callback_group)
+
+    def _call(self, grasp: Grasp, dry_run: bool):
+        request = execute_request(grasp, dry_run, self.node.get_clock().now().to_msg())
+        response = call_with_timeout(self.client, request, self.timeout, "the executor")
+        if response.code == REFUSED:
+            raise GraspRefusedError(response.message)
+        if response.code == ROBOT_ERROR and response.stage in ("", "connect"):
+            raise RobotConnectionError(response.message)
+        return response
+
+    def check(self, grasp: Grasp) -> None:
+        response = self._call(grasp, True)
+        if not response.success:
+            raise RobotConnectionError(f"the executor could not check the grasp: {response.message}")
+
+    def grasp(self, grasp: Grasp) -> GraspResult:
+        r = self._call(grasp, False)
+        return GraspResult(r.success, "" if r.success else r.message, r.stage or "done",
+                           timings={t.stage: t.seconds for t in r.timings}, holding=r.holding,
+                           fault=r.code == ROBOT_ERROR)

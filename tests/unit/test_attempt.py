@@ -1,0 +1,161 @@
+"""The robot-agnostic grasp attempt: stage order, result codes, the busy rule, candidate choice by the
+executor's checks, retries, and the run record — with a scripted planner and executor (test
+doubles: the real ones are exercised through the ROS graph in tests/sim and tests/ros)."""
+
+import json
+import pathlib
+import threading
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from realvlg.errors import GraspRefusedError, InvalidInputError
+from realvlg.geometry.camera import CameraIntrinsics
+from realvlg.geometry.grasps import Grasp6D
+from realvlg.geometry.transforms import Transform
+from realvlg.grasping.attempt import AttemptConfig, GraspAttempt, ResultCode
+from realvlg.grasping.planner import Plan, PlanningError
+from realvlg.grounding.backend import InvalidGrounding, InvalidReason
+from realvlg.observation import RGBDFrame
+from realvlg.robots.executor import GraspResult, RobotConnectionError
+
+K = CameraIntrinsics(64, 48, 50.0, 50.0, 31.5, 23.5)
+CAMERA = Transform.from_translation_rotation([0.5, 0.0, 0.6], Rotation.from_euler("x", np.pi), "fr3_link0",
+                                             "camera_color_optical_frame")
+
+
+def frame() -> RGBDFrame:
+    return RGBDFrame(np.zeros((48, 64, 3), np.uint8), np.full((48, 64), 0.6, np.float32), K, 1.0,
+                     base_from_camera=CAMERA)
+
+
+def grasp(x: float) -> Grasp6D:
+    return Grasp6D.from_axes((x, 0.0, 0.05), (0, 0, -1), (0, 1, 0), 0.03, frame="fr3_link0")
+
+
+class ScriptedPlanner:  # TEST DOUBLE: fixed candidates (or a failure) per call
+    name = "scripted"
+
+    def __init__(self, *plans):
+        self.plans, self.calls = list(plans), 0
+
+    def strategies_for(self, strategy):
+        if strategy not in ("", "auto", "scripted"):
+            raise InvalidInputError(f"unknown strategy {strategy!r}")
+        return ["scripted"]
+
+    def plan(self, frame, instruction, strategy):
+        self.calls += 1
+        result = self.plans[min(self.calls, len(self.plans)) - 1]
+        if isinstance(result, Exception):
+            raise result
+        return Plan("scripted", list(result), None, instruction)
+
+
+class ScriptedExecutor:  # TEST DOUBLE: refuses x > 0.7, returns the scripted results in order
+    def __init__(self, *results, gate=None):
+        self.results, self.checked, self.executed, self.gate = list(results), [], [], gate
+
+    def check(self, g):
+        self.checked.append(g.position[0])
+        if g.position[0] > 0.7:
+            raise GraspRefusedError("grasp position is outside the workspace box (x)")
+
+    def grasp(self, g):
+        if self.gate is not None:
+            self.gate.wait(5)
+        self.check(g)
+        self.executed.append(g.position[0])
+        result = self.results.pop(0)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+
+def attempt(tmp_path, planner, executor, **config):
+    return GraspAttempt(frame, planner, executor, AttemptConfig(str(tmp_path), **config))
+
+
+def record(out) -> dict:
+    return json.loads((pathlib.Path(out.run_dir) / "result.json").read_text())
+
+
+def test_the_first_candidate_the_executor_accepts_is_executed_and_recorded(tmp_path):
+    executor = ScriptedExecutor(GraspResult(True, holding=True))
+    out = attempt(tmp_path, ScriptedPlanner([grasp(0.9), grasp(0.8), grasp(0.5)]), executor).run("grasp the mug")
+    assert out.code is ResultCode.SUCCEEDED and out.success and out.tries == 1
+    assert executor.checked[:3] == [0.9, 0.8, 0.5] and executor.executed == [0.5]
+    assert "candidate 3 chosen" in out.notes[0] and "2× grasp position is outside" in out.notes[0]
+    saved = record(out)
+    assert saved["code"] == "succeeded" and saved["grasp"]["position"][0] == pytest.approx(0.5)
+    assert (tmp_path / out.run_dir / "overlay.png").is_file()
+    assert list(out.timings)[:2] == ["capture", "plan"] and "execute" in out.timings
+
+
+def test_refusals_not_found_and_bad_requests_never_move(tmp_path):
+    executor = ScriptedExecutor()
+    out = attempt(tmp_path, ScriptedPlanner([grasp(0.9), grasp(0.8)]), executor).run("grasp the mug")
+    assert out.code is ResultCode.REFUSED and "refused all 2 candidate(s)" in out.message
+    not_found = PlanningError("nothing matches", InvalidGrounding("contact", InvalidReason.NOT_FOUND, "no giraffe"))
+    out = attempt(tmp_path, ScriptedPlanner(not_found), executor).run("grasp the giraffe")
+    assert out.code is ResultCode.NOT_FOUND and record(out)["code"] == "not_found"
+    out = attempt(tmp_path, ScriptedPlanner(PlanningError("too little depth")), executor).run("grasp the mug")
+    assert out.code is ResultCode.NO_GRASP
+    assert attempt(tmp_path, ScriptedPlanner([]), executor).run("x", "pinch").code is ResultCode.INVALID_REQUEST
+    assert attempt(tmp_path, ScriptedPlanner([]), executor).run("  ").code is ResultCode.INVALID_REQUEST
+    dry = attempt(tmp_path, ScriptedPlanner([grasp(0.5)]), executor).run("grasp the mug", dry_run=True)
+    assert dry.success and "did not move" in dry.message
+    assert executor.executed == []
+
+
+def test_a_failed_grasp_is_retried_from_a_fresh_capture_but_a_robot_fault_is_not(tmp_path):
+    planner = ScriptedPlanner([grasp(0.5)], [grasp(0.55)])
+    executor = ScriptedExecutor(GraspResult(False, "the gripper closed on nothing", "check"),
+                                GraspResult(True, holding=True))
+    out = attempt(tmp_path, planner, executor, max_attempts=3).run("grasp the mug")
+    assert out.success and out.tries == 2 and planner.calls == 2 and executor.executed == [0.5, 0.55]
+    assert out.notes == ["try 1: the gripper closed on nothing"]
+    faulty = ScriptedExecutor(GraspResult(False, "approach: the robot rejected a command", "approach", fault=True))
+    out = attempt(tmp_path, ScriptedPlanner([grasp(0.5)]), faulty, max_attempts=3).run("grasp the mug")
+    assert out.code is ResultCode.ROBOT_ERROR and out.tries == 1
+    lost = ScriptedExecutor(RobotConnectionError("lost the connection to the robot during approach"))
+    out = attempt(tmp_path, ScriptedPlanner([grasp(0.5)]), lost, max_attempts=3).run("grasp the mug")
+    assert out.code is ResultCode.ROBOT_ERROR and "lost the connection" in out.message and out.tries == 1
+    out = attempt(tmp_path, ScriptedPlanner([grasp(0.5)]), ScriptedExecutor(*[GraspResult(False, "not lifted", "lift")] * 2),
+                  max_attempts=2).run("grasp the mug")
+    assert out.code is ResultCode.FAILED and out.tries == 2
+
+
+def test_a_second_request_is_busy_and_a_failing_recorder_loses_nothing(tmp_path):
+    gate = threading.Event()
+    executor = ScriptedExecutor(GraspResult(True, holding=True), gate=gate)
+
+    def broken_recorder(run, frame, out):
+        raise OSError("disk full")
+
+    busy_attempt = GraspAttempt(frame, ScriptedPlanner([grasp(0.5)]), executor, AttemptConfig(str(tmp_path)),
+                                recorders=[broken_recorder])
+    results = {}
+    worker = threading.Thread(target=lambda: results.setdefault("first", busy_attempt.run("grasp the mug")))
+    worker.start()
+    while not executor.checked:
+        threading.Event().wait(0.01)
+    second = busy_attempt.run("grasp the mug")
+    gate.set()
+    worker.join(10)
+    assert second.code is ResultCode.BUSY and not second.run_dir
+    first = results["first"]
+    assert first.success and "recording failed: OSError: disk full" in first.notes[-1]
+    assert record(first)["notes"][-1].startswith("recording failed")
+
+
+def test_a_capture_failure_is_a_result_not_an_exception(tmp_path):
+    from realvlg.grasping.capture import CaptureError
+
+    def no_frames():
+        raise CaptureError("no synchronised camera frames within 5.0 s: nothing received on color")
+
+    out = GraspAttempt(no_frames, ScriptedPlanner([grasp(0.5)]), ScriptedExecutor(),
+                       AttemptConfig(str(tmp_path))).run("grasp the mug")
+    assert out.code is ResultCode.CAPTURE_FAILED and "nothing received" in out.message and not out.run_dir
