@@ -12,9 +12,14 @@ Choices:
   model ``models/embedded-default`` on the CPU; ``vlm`` — grounding_node serving a VLM
   (``config/grounding_node.yaml``); ``oracle`` — sim_node's ``/sim/ground`` (simulation only:
   reads the simulator's ground truth; for pipeline tests, never a real-robot default).
-* ``hand``: ``franka`` (the default) — the Franka gripper graph above; ``shadow`` — DexVLG on the
-  simulated UR10e + Shadow Hand: one node, dex_grasp_node (``config/dex_grasp_node.yaml``), serves
-  ``/grasp`` from its own MuJoCo world (needs ``robot=sim``, ``camera=sim``; ``grounding`` unused).
+* ``hand``: ``franka`` (the default) — the Franka gripper graph above; ``shadow`` — the UR10e +
+  Shadow Hand: with ``robot=sim`` one node, dex_grasp_node (``config/dex_grasp_node.yaml``), serves
+  ``/grasp`` with DexVLG from its own MuJoCo world; with ``robot=ur10e`` executor_node drives the
+  real arm over ur_rtde and the real hand through the Shadow Robot driver
+  (``config/executor_ur10e_shadow.yaml``; ``ExecuteGrasp`` with ``hand_joints``), beside the
+  camera node. ``/grasp`` with DexVLG on the real robot needs a part-labelled RGB-D source
+  (a part segmenter) that realvlg does not have yet: that graph serves ``/realvlg/execute_grasp``
+  only, and ``grounding`` is unused.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from dataclasses import dataclass, field
 
 from realvlg.errors import InvalidInputError
 
-ROBOTS = ("sim", "franka")
+ROBOTS = ("sim", "franka", "ur10e")
 CAMERAS = ("sim", "realsense", "replay")
 GROUNDINGS = ("embedded", "vlm", "oracle")
 HANDS = ("franka", "shadow")
@@ -65,10 +70,20 @@ def plan_graph(robot: str = "sim", camera: str = "sim", grounding: str = "embedd
                                  (grounding, GROUNDINGS, "grounding"), (hand, HANDS, "hand")):
         if value not in allowed:
             raise InvalidInputError(f"unknown {what} {value!r}; expected one of {', '.join(allowed)}")
+    if (robot == "ur10e") != (hand == "shadow" and robot != "sim"):
+        raise InvalidInputError(f"--robot {robot} cannot carry --hand {hand}: the FR3 (sim, franka) has the "
+                                "Franka hand, the UR10e the Shadow Hand (sim: --robot sim --hand shadow)")
+    if hand == "shadow" and robot == "ur10e":
+        if camera == "sim":
+            raise InvalidInputError("the real UR10e needs a real camera (--camera realsense or replay)")
+        return _with_overrides([
+            NodeSpec("camera_node", "realvlg.ros.nodes.camera_node", (str(config_dir / "camera_node.yaml"),),
+                     {"backend": camera}),
+            NodeSpec("executor_node", "realvlg.ros.nodes.executor_node",
+                     (str(config_dir / "executor_ur10e_shadow.yaml"),))], overrides)
     if hand == "shadow":
-        if robot != "sim" or camera != "sim":
-            raise InvalidInputError("the shadow hand graph runs in simulation only (--robot sim --camera sim): "
-                                    "a real UR10e + Shadow Hand needs a part-labelled RGB-D source realvlg lacks")
+        if camera != "sim":
+            raise InvalidInputError("the simulated UR10e + Shadow Hand renders its own camera (--camera sim)")
         return _with_overrides([NodeSpec("dex_grasp_node", "realvlg.ros.nodes.dex_grasp_node",
                                          (str(config_dir / "dex_grasp_node.yaml"),))], overrides)
     if camera == "sim" and robot != "sim":

@@ -177,3 +177,20 @@ class StandInReceive:
 def standin_factory(state: ControllerState):
     """An ``interfaces=`` factory for UR10eExecutor that hands out the stand-ins over ``state``."""
     return lambda config: (StandInControl(state), StandInReceive(state))
+
+
+def observation_pose_controller(config):
+    """``rtde_interfaces`` for an executor_node process (``rtde_standin:observation_pose_controller``):
+    stand-ins over a fresh controller at the UR10e observation pose; every command is printed as
+    ``STANDIN <command>`` on stdout for the test to read."""
+    from realvlg.robots.ur10e_shadow.config_ur10e_shadow import UR10E_OBSERVATION_Q
+
+    state = ControllerState(UR10E_OBSERVATION_Q)
+
+    class PrintingLog(list):
+        def append(self, command):
+            print("STANDIN", command[0], flush=True)
+            super().append(command)
+
+    state.commands = PrintingLog()
+    return StandInControl(state), StandInReceive(state)

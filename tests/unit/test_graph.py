@@ -34,7 +34,8 @@ def test_real_robot_graph_uses_camera_and_grounding_nodes():
 @pytest.mark.parametrize("choice,words", [
     (("franka", "sim", "vlm"), "simulated camera needs"),
     (("franka", "realsense", "oracle"), "oracle grounding reads the simulator"),
-    (("ur10e", "sim", "oracle"), "unknown robot"),
+    (("kuka", "sim", "oracle"), "unknown robot"),
+    (("ur10e", "realsense", "vlm"), "cannot carry --hand franka"),
 ])
 def test_impossible_graphs_are_refused(choice, words):
     with pytest.raises(InvalidInputError, match=words):
@@ -55,11 +56,26 @@ def test_the_shadow_hand_graph_is_one_dex_node_and_the_franka_graph_is_unchanged
     assert nodes[0].module == "realvlg.ros.nodes.dex_grasp_node" and nodes[0].overrides == {"samples": 4}
     assert nodes[0].params_files[0].endswith("config/dex_grasp_node.yaml")
     assert plan_graph(hand="franka") == plan_graph()
-    for choice in ({"robot": "franka", "camera": "realsense"}, {"camera": "replay"}):
-        with pytest.raises(InvalidInputError, match="simulation only"):
+    for choice, match in (({"robot": "franka", "camera": "realsense"}, "cannot carry"),
+                          ({"camera": "replay"}, "renders its own camera"),
+                          ({"robot": "ur10e", "camera": "sim"}, "needs a real camera")):
+        with pytest.raises(InvalidInputError, match=match):
             plan_graph(hand="shadow", **choice)
+    with pytest.raises(InvalidInputError, match="cannot carry"):
+        plan_graph("ur10e", "realsense", hand="franka")
     with pytest.raises(InvalidInputError, match="hand"):
         plan_graph(hand="allegro")
+
+
+def test_the_real_ur10e_graph_drives_arm_and_hand_through_one_executor_node():
+    nodes = plan_graph("ur10e", "realsense", hand="shadow")
+    assert [(n.name, n.module) for n in nodes] == [("camera_node", "realvlg.ros.nodes.camera_node"),
+                                                   ("executor_node", "realvlg.ros.nodes.executor_node")]
+    assert nodes[1].params_files[0].endswith("config/executor_ur10e_shadow.yaml")
+    import yaml
+
+    params = yaml.safe_load(open(nodes[1].params_files[0]))["/**"]["ros__parameters"]
+    assert params["robot"] == "ur10e_shadow" and params["hand"]["topic"] == "/rh_trajectory_controller/command"
 
 
 def test_up_suggests_an_instruction_for_each_graphs_default_scene():

@@ -55,8 +55,10 @@ def run(args) -> int:
     except RosProcessError as exc:
         print(f"realvlg up: a node failed to start: {exc}", file=sys.stderr)
         return 1
-    print(f"realvlg up: graph running ({', '.join(c.name for c in children)}); "
-          f"try: realvlg grasp \"{EXAMPLE_INSTRUCTION[args.hand]}\"  (Ctrl-C stops)", flush=True)
+    hint = ("the executor serves /realvlg/execute_grasp (/grasp with DexVLG on the real robot needs a part "
+            "segmenter realvlg does not have yet)" if args.robot == "ur10e"
+            else f"try: realvlg grasp \"{EXAMPLE_INSTRUCTION[args.hand]}\"")
+    print(f"realvlg up: graph running ({', '.join(c.name for c in children)}); {hint}  (Ctrl-C stops)", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

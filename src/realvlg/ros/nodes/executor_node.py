@@ -1,21 +1,21 @@
-"""executor_node: the robot behind ``/realvlg/execute_grasp`` — a ROS adapter over
-:class:`realvlg.robots.franka.franka.FrankaExecutor` (franky: the real FR3, or franky-sim).
+"""executor_node: the robot behind ``/realvlg/execute_grasp`` — a ROS adapter over one
+:class:`~realvlg.robots.executor.Executor`, chosen by ``robot`` (:mod:`realvlg.ros.robots`):
+``franka`` (franky: the real FR3, or franky-sim) or ``ur10e_shadow`` (ur_rtde + the Shadow Hand's
+trajectory controller).
 
-* ``ExecuteGrasp``: every check (frame, width, approach cone, workspace box for the grasp, the
-  pre-grasp and the lift point) runs before any motion; ``dry_run`` runs only the checks.
+* ``ExecuteGrasp``: every check (type and frame, limits, reachability) runs before any motion;
+  ``dry_run`` runs only the checks. A ``hand_joints`` request is a hand's grasp (palm pose).
 * ``/realvlg/home`` (``std_srvs/Trigger``): back to the home / observation pose.
-* publishes the TCP pose (``/realvlg/ee_pose``, base←``fr3_hand_tcp``) at ``state_rate`` Hz — the
-  grasp node takes the pose at each image's timestamp from it — and the same as ``/tf``.
+* publishes the end-effector pose (``/realvlg/ee_pose``, base←``tcp_frame``: the FR3's TCP, the
+  Shadow palm) at ``state_rate`` Hz — the grasp node takes the pose at each image's timestamp
+  from it — and the same as ``/tf``.
 
 Connecting happens at start-up: a robot that does not answer ends the node with that reason (no
 half-alive executor). A connection lost mid-motion is reported by the grasp service; every robot
 call answers within ``motion_timeout`` even when the client library blocks for good.
 
-Parameters (``config/executor_franka*.yaml``): ``base_frame``, ``tcp_frame``, ``state_rate``,
-``motion_timeout``, ``limits`` (workspace box, approach cone, gripper opening: the file the grasp
-node's planner reads too) and the other :class:`~realvlg.robots.franka.config_franka.FrankaConfig`
-fields (``address``, ``realtime``, ``relative_dynamics_factor``, ``pre_grasp_offset``,
-``lift_height``, ``grasp_force``, …).
+Parameters (``config/executor_*.yaml``): ``robot``, ``base_frame``, ``tcp_frame``, ``state_rate``,
+``motion_timeout`` and the robot's own (:mod:`realvlg.ros.robots`).
 
 ``ExecuteGrasp`` answers ``code`` "" (done), ``refused`` (a check failed, nothing moved), ``failed``
 (executed, nothing held) or ``robot_error`` (a rejected command or a lost connection), and the
@@ -24,7 +24,6 @@ fields (``address``, ``realtime``, ``relative_dynamics_factor``, ``pre_grasp_off
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 
 from geometry_msgs.msg import PoseStamped
@@ -37,17 +36,14 @@ from tf2_msgs.msg import TFMessage
 from realvlg.errors import GraspRefusedError, InvalidInputError, RealVLGError
 from realvlg.geometry.grasps import Grasp6D
 from realvlg.geometry.transforms import Transform
-from realvlg.graph import repo_path
 from realvlg.robots.executor import DeadlineGuard
-from realvlg.robots.franka import FrankaConfig, FrankaExecutor
-from realvlg.robots.limits import load_limits
 from realvlg.ros import names
 from realvlg.ros.conversions import (
     grasp_from_pose_stamped,
     grasp_to_pose_stamped,
     transform_to_msg,
 )
-from realvlg.ros.params import declare_config
+from realvlg.ros.robots import FRAMES, make_executor
 from realvlg.ros.spin import run_node
 from realvlg_interfaces.msg import StageTiming
 from realvlg_interfaces.srv import ExecuteGrasp
@@ -56,14 +52,12 @@ from realvlg_interfaces.srv import ExecuteGrasp
 class ExecutorNode(Node):
     def __init__(self) -> None:
         super().__init__("executor_node")
-        self.base_frame = self.declare_parameter("base_frame", names.FR3_BASE_FRAME).value
-        self.tcp_frame = self.declare_parameter("tcp_frame", names.FR3_TCP_FRAME).value
+        robot = self.declare_parameter("robot", "franka").value
+        base, tcp = FRAMES.get(robot, FRAMES["franka"])
+        self.base_frame = self.declare_parameter("base_frame", base).value
+        self.tcp_frame = self.declare_parameter("tcp_frame", tcp).value
         rate = self.declare_parameter("state_rate", 50.0).value
-        limits = load_limits(repo_path(self.declare_parameter("limits", "config/limits_fr3.yaml").value))
-        config = declare_config(self, FrankaConfig(), skip=("base_frame", "workspace", "max_approach_angle", "max_width"))
-        self.robot = FrankaExecutor(dataclasses.replace(
-            config, base_frame=self.base_frame, workspace=limits.workspace,
-            max_approach_angle=limits.max_approach_angle, max_width=limits.max_width))
+        self.robot = make_executor(self, robot, self.base_frame)
         self._bounded = DeadlineGuard(self.declare_parameter("motion_timeout", 90.0).value)
         self.robot.connect()  # raises RobotUnreachableError with the reason
         self._motion = threading.Lock()
@@ -74,7 +68,7 @@ class ExecutorNode(Node):
         self.create_service(Trigger, names.HOME_SERVICE, self._on_home, callback_group=requests)
         # its own exclusive group: when the connection hangs, at most one state read waits on it
         self.create_timer(1.0 / rate, self._publish_state, callback_group=MutuallyExclusiveCallbackGroup())
-        self.get_logger().info(f"connected to the FR3 at {self.robot.config.address}")
+        self.get_logger().info(f"connected to the {robot} robot ({type(self.robot).__name__})")
 
     def _publish_state(self) -> None:
         try:

@@ -11,8 +11,8 @@ Robot driver — a ROS adapter over :class:`realvlg.robots.ur10e_shadow.hand.Sha
   or ``refused: <reason>`` — a target outside the joint limits, unknown joint names or non-finite
   values publish no trajectory.
 
-:class:`ShadowHandPublisher` is the same adapter for use inside another node (the grasp
-pipeline): ``publisher.command(grasp.joints)``.
+:class:`~realvlg.ros.shadow_hand.ShadowHandPublisher` is the same adapter inside another node
+(executor_node drives the real hand with it).
 
 Parameters: ``topic``, ``target_topic``, ``status_topic`` and the
 :class:`~realvlg.robots.ur10e_shadow.hand.ShadowHandConfig` fields (``prefix``, ``naming``,
@@ -24,42 +24,20 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from builtin_interfaces.msg import Duration
 from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from std_msgs.msg import String
-from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from realvlg.errors import InvalidInputError, RealVLGError
 from realvlg.robots.ur10e_shadow.hand import (
-    HandTrajectory,
-    ShadowHandCommander,
     ShadowHandConfig,
 )
+from realvlg.ros.shadow_hand import ShadowHandPublisher
 from realvlg.ros.spin import run_node
 from realvlg.shadow_hand import SHADOW_JOINTS
 
 HAND_TARGET_TOPIC = "/realvlg/hand_target"
 HAND_STATUS_TOPIC = "/realvlg/hand_status"
-
-
-def trajectory_to_msg(trajectory: HandTrajectory, frame_id: str = "") -> JointTrajectory:
-    """A :class:`HandTrajectory` as a ``JointTrajectory`` (stamp zero: start on receipt)."""
-    msg = JointTrajectory()
-    msg.header.frame_id = frame_id
-    msg.joint_names = list(trajectory.joint_names)
-    for positions, t in zip(trajectory.positions, trajectory.times):
-        ns = round(float(t) * 1e9)
-        msg.points.append(JointTrajectoryPoint(positions=positions.tolist(),
-                                               time_from_start=Duration(sec=ns // 1_000_000_000,
-                                                                        nanosec=ns % 1_000_000_000)))
-    return msg
-
-
-def trajectory_from_msg(msg: JointTrajectory) -> HandTrajectory:
-    positions = np.array([list(p.positions) for p in msg.points], dtype=float).reshape(len(msg.points), -1)
-    times = np.array([p.time_from_start.sec + p.time_from_start.nanosec * 1e-9 for p in msg.points])
-    return HandTrajectory(tuple(msg.joint_names), positions, times)
 
 
 def fingers_from_joint_state(msg: JointState) -> np.ndarray:
@@ -72,20 +50,6 @@ def fingers_from_joint_state(msg: JointState) -> np.ndarray:
                                 f"position (missing {missing}, unknown {extra}, {len(msg.position)} positions "
                                 f"for {len(names)} names)")
     return np.array([msg.position[names.index(j)] for j in SHADOW_JOINTS], dtype=float)
-
-
-class ShadowHandPublisher:
-    """Publishes :class:`ShadowHandCommander` trajectories from inside any node."""
-
-    def __init__(self, node: Node, config: ShadowHandConfig = ShadowHandConfig()) -> None:
-        self.commander = ShadowHandCommander(config)
-        self.publisher = node.create_publisher(JointTrajectory, config.topic, 10)
-
-    def command(self, fingers, start=None, duration: float | None = None) -> JointTrajectory:
-        """Check, build and publish; raises (nothing published) on a refused target."""
-        msg = trajectory_to_msg(self.commander.trajectory(fingers, start, duration))
-        self.publisher.publish(msg)
-        return msg
 
 
 def hand_config(node: Node) -> ShadowHandConfig:
