@@ -56,6 +56,10 @@ class ScriptedPlanner:  # TEST DOUBLE: fixed candidates (or a failure) per call
 class ScriptedExecutor:  # TEST DOUBLE: refuses x > 0.7, returns the scripted results in order
     def __init__(self, *results, gate=None):
         self.results, self.checked, self.executed, self.gate = list(results), [], [], gate
+        self.homed = 0
+
+    def home(self):
+        self.homed += 1
 
     def check(self, g):
         self.checked.append(g.position[0])
@@ -115,7 +119,9 @@ def test_a_failed_grasp_is_retried_from_a_fresh_capture_but_a_robot_fault_is_not
                                 GraspResult(True, holding=True))
     out = attempt(tmp_path, planner, executor, max_attempts=3).run("grasp the mug")
     assert out.success and out.tries == 2 and planner.calls == 2 and executor.executed == [0.5, 0.55]
-    assert out.notes == ["try 1: the gripper closed on nothing"]
+    assert out.notes == ["try 1: the gripper closed on nothing"] and executor.homed == 1
+    run = pathlib.Path(out.run_dir)
+    assert (run / "overlay.png").is_file() and (run / "overlay_try2.png").is_file() and record(out)["tries"] == 2
     faulty = ScriptedExecutor(GraspResult(False, "approach: the robot rejected a command", "approach", fault=True))
     out = attempt(tmp_path, ScriptedPlanner([grasp(0.5)]), faulty, max_attempts=3).run("grasp the mug")
     assert out.code is ResultCode.ROBOT_ERROR and out.tries == 1
@@ -125,6 +131,9 @@ def test_a_failed_grasp_is_retried_from_a_fresh_capture_but_a_robot_fault_is_not
     out = attempt(tmp_path, ScriptedPlanner([grasp(0.5)]), ScriptedExecutor(*[GraspResult(False, "not lifted", "lift")] * 2),
                   max_attempts=2).run("grasp the mug")
     assert out.code is ResultCode.FAILED and out.tries == 2
+    once = attempt(tmp_path, ScriptedPlanner([grasp(0.5)]), ScriptedExecutor(GraspResult(False, "not lifted", "lift")),
+                   max_attempts=1).run("grasp the mug")
+    assert once.code is ResultCode.FAILED and once.tries == 1 and once.notes == []
 
 
 def test_a_second_request_is_busy_and_a_failing_recorder_loses_nothing(tmp_path):

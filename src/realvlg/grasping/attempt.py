@@ -14,8 +14,9 @@ Rules a caller can rely on:
 * **no motion on refusal**: bad input, an instruction that names nothing, no plannable grasp and
   every candidate refused by the executor's checks all end before any motion.
 * **retry**: an executed grasp that fails without a robot fault ("closed on nothing", "not lifted",
-  "blocked") is tried again from a fresh capture, up to ``max_attempts`` tries in all; a refusal or
-  a robot/communication fault is never retried.
+  "blocked") is tried again — home, a fresh capture, a new plan — up to ``max_attempts`` tries in
+  all; a refusal or a robot/communication fault is never retried. Every try is recorded in the
+  request's one run folder (``overlay.png``, then ``overlay_try<n>.png``; one bag).
 * **nothing escapes**: every :class:`~realvlg.errors.RealVLGError` becomes an :class:`Outcome` with a
   code and a sentence; the run folder is written whenever a frame was captured.
 """
@@ -73,6 +74,9 @@ class GraspExecutor(Protocol):
     def grasp(self, grasp: Grasp) -> GraspResult:
         """Check, grasp, lift; raises GraspRefusedError before any motion."""
 
+    def home(self) -> None:
+        """Back to the observation pose, hand open (before a retry's capture)."""
+
 
 @dataclass
 class Outcome:
@@ -105,7 +109,7 @@ Feedback = Callable[[str, float, str], None]
 @dataclass(frozen=True)
 class AttemptConfig:
     run_root: str = "runs"
-    max_attempts: int = 1  # tries of an executed grasp that failed without a robot fault
+    max_attempts: int = 3  # tries of an executed grasp that failed without a robot fault
     max_checks: int = 16   # candidates checked by the executor before giving up
 
     def __post_init__(self) -> None:
@@ -169,18 +173,25 @@ class GraspAttempt:
             if not instruction.strip():
                 out.code, out.message = ResultCode.INVALID_REQUEST, "the instruction is empty"
                 return out
-            for attempt in range(1, self.config.max_attempts + 1):
-                out.tries = attempt
-                try:
-                    retry = self._try(instruction, strategy, dry_run, feedback, out)
-                except RealVLGError as exc:
-                    out.code, out.message = ResultCode.ERROR, str(exc)
-                    break
-                if not retry or out.success or dry_run:
-                    break
-                if attempt < self.config.max_attempts:
-                    out.notes.append(f"try {attempt}: {out.message}")
-                    feedback("retry", 0.0, f"try {attempt} failed ({out.message}); trying again")
+            runs: list[RunFolder] = []  # one folder per request, every try in it
+            try:
+                for attempt in range(1, self.config.max_attempts + 1):
+                    out.tries = attempt
+                    if attempt > 1:
+                        out.notes.append(f"try {attempt - 1}: {out.message}")
+                        feedback("retry", 0.0, f"try {attempt - 1} failed ({out.message}); trying again")
+                        try:
+                            self._timed(out, "home", self.executor.home)
+                        except RealVLGError as exc:
+                            out.code, out.message = ResultCode.ROBOT_ERROR, f"before try {attempt}: {exc}"
+                            break
+                    if not self._try(instruction, strategy, dry_run, feedback, out, runs) or out.success or dry_run:
+                        break
+            except RealVLGError as exc:
+                out.code, out.message = ResultCode.ERROR, str(exc)
+            finally:
+                for run in runs:
+                    run.close()
             return out
         finally:
             self._busy.release()
@@ -192,7 +203,8 @@ class GraspAttempt:
         finally:
             out.timings[stage] = out.timings.get(stage, 0.0) + time.perf_counter() - t0
 
-    def _try(self, instruction: str, strategy: str, dry_run: bool, feedback: Feedback, out: Outcome) -> bool:
+    def _try(self, instruction: str, strategy: str, dry_run: bool, feedback: Feedback, out: Outcome,
+             runs: list[RunFolder]) -> bool:
         """One capture → … → record pass; True when a retry may help (executed, nothing held)."""
         out.grasp = out.plan = out.result = None
         feedback("capture", 0.0, "capturing")
@@ -201,14 +213,15 @@ class GraspAttempt:
         except RealVLGError as exc:
             out.code, out.message = ResultCode.CAPTURE_FAILED, str(exc)
             return False
-        run = RunFolder(self.config.run_root, instruction)
+        if not runs:
+            runs.append(RunFolder(self.config.run_root, instruction))
+        run = runs[0]
         out.run_dir = str(run.path)
         try:
             return self._plan_and_execute(frame, instruction, strategy, dry_run, feedback, out)
         finally:
             feedback("record", 0.95, "recording")
             self._timed(out, "record", lambda: self._record(run, frame, out))
-            run.close()
 
     def _plan_and_execute(self, frame, instruction, strategy, dry_run, feedback, out: Outcome) -> bool:
         feedback("ground", 0.15, "grounding and planning")

@@ -69,7 +69,7 @@ def write_record(run: RunFolder, frame: RGBDFrame, outcome) -> None:
     image = draw_grounding(frame.color, outcome.grounding, message=outcome.message)
     if isinstance(outcome.grasp, Grasp6D) and frame.base_from_camera is not None:
         image = draw_grasp(image, frame.base_from_camera.inverse().apply_to_grasp(outcome.grasp), frame.intrinsics)
-    save_image(image, run.path / "overlay.png")
+    save_image(image, run.path / ("overlay.png" if outcome.tries <= 1 else f"overlay_try{outcome.tries}.png"))
     grounding = outcome.grounding
     run.write_json("result.json", {
         "success": outcome.success, "code": outcome.code.value, "message": outcome.message,

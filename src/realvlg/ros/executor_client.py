@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import math
 
+from std_srvs.srv import Trigger
+
 from realvlg.errors import GraspRefusedError
 from realvlg.geometry.grasps import DexGrasp, Grasp
 from realvlg.robots.executor import GraspResult, RobotConnectionError
 from realvlg.ros.conversions import grasp_to_pose_stamped
 from realvlg.ros.ground_client import call_with_timeout
+from realvlg.ros.names import HOME_SERVICE
 from realvlg_interfaces.srv import ExecuteGrasp
 
 REFUSED, FAILED, ROBOT_ERROR = "refused", "failed", "robot_error"
@@ -26,9 +29,10 @@ def execute_request(grasp: Grasp, dry_run: bool, stamp) -> ExecuteGrasp.Request:
 
 
 class ExecutorClient:
-    def __init__(self, node, service: str, timeout: float, callback_group=None):
+    def __init__(self, node, service: str, timeout: float, callback_group=None, home_service: str = HOME_SERVICE):
         self.node, self.timeout = node, timeout
         self.client = node.create_client(ExecuteGrasp, service, callback_group=callback_group)
+        self.home_client = node.create_client(Trigger, home_service, callback_group=callback_group)
 
     def _call(self, grasp: Grasp, dry_run: bool):
         request = execute_request(grasp, dry_run, self.node.get_clock().now().to_msg())
@@ -49,3 +53,8 @@ class ExecutorClient:
         return GraspResult(r.success, "" if r.success else r.message, r.stage or "done",
                            timings={t.stage: t.seconds for t in r.timings}, holding=r.holding,
                            fault=r.code == ROBOT_ERROR)
+
+    def home(self) -> None:
+        response = call_with_timeout(self.home_client, Trigger.Request(), self.timeout, "the executor's home")
+        if not response.success:
+            raise RobotConnectionError(f"the robot could not go home: {response.message}")

@@ -37,7 +37,7 @@ class GraphClient:
             raise BackendError(f"{name} did not answer within {timeout:.0f} s")
         return future.result()
 
-    def grasp(self, instruction: str, strategy: str = "auto", dry_run: bool = False, timeout: float = 300.0):
+    def grasp(self, instruction: str, strategy: str = "auto", dry_run: bool = False, timeout: float = 600.0):
         return self.call(Grasp, names.GRASP_SERVICE,
                          Grasp.Request(instruction=instruction, strategy=strategy, dry_run=dry_run), timeout)
 

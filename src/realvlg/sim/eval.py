@@ -33,6 +33,11 @@ class Trial:
     reason: str
     strategy: str = ""
     seconds: float = 0.0
+    tries: int = 1  # executed tries the attempt needed (retries after a failed grasp)
+
+    @property
+    def first_try(self) -> bool:
+        return self.success and self.tries <= 1
 
 
 @dataclass
@@ -53,11 +58,17 @@ class EvalResult:
 
     @property
     def success_rate(self) -> float:
+        """Success within the attempt's ``max_attempts`` tries."""
         return sum(t.success for t in self.trials) / len(self.trials) if self.trials else 0.0
+
+    @property
+    def first_try_rate(self) -> float:
+        return sum(t.first_try for t in self.trials) / len(self.trials) if self.trials else 0.0
 
     def as_dict(self) -> dict:
         return {"setting": self.setting, "strategy": self.strategy, "success_rate": self.success_rate,
-                "objects": self.per_object(), "trials": [vars(t) for t in self.trials]}
+                "first_try_rate": self.first_try_rate, "objects": self.per_object(),
+                "trials": [vars(t) for t in self.trials]}
 
     def markdown(self) -> str:
         rows = [f"| {name} | {o['successes']}/{o['trials']} | {o['success_rate'] * 100:.0f} % |"
@@ -65,7 +76,10 @@ class EvalResult:
         return "\n".join([f"Simulated grasping, {self.setting} setting, strategy {self.strategy}", "",
                           "| object | successes | rate |", "| --- | --- | --- |", *rows,
                           f"| **overall** | {sum(t.success for t in self.trials)}/{len(self.trials)} | "
-                          f"**{self.success_rate * 100:.0f} %** |"])
+                          f"**{self.success_rate * 100:.0f} %** |", "",
+                          f"First try: {sum(t.first_try for t in self.trials)}/{len(self.trials)} = "
+                          f"{self.first_try_rate * 100:.0f} %; within the attempt's tries: "
+                          f"{self.success_rate * 100:.0f} %"])
 
     def bar_chart(self, path) -> None:
         import matplotlib
@@ -159,5 +173,5 @@ def run_eval(client, setting: str, objects: list[str], trials: int, strategy: st
         else:
             success, reason = False, response.message
         result.trials.append(Trial(obj, t, trial_seed, success, reason, response.strategy_used,
-                                   time.monotonic() - started))
+                                   time.monotonic() - started, max(1, int(response.tries))))
     return result
