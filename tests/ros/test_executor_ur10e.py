@@ -4,6 +4,7 @@ trajectory publisher. No UR controller simulator exists here: the RTDE client is
 stand-in of tests/robots/rtde_standin.py (loaded through the node's ``rtde_interfaces``), which
 prints each command it receives; the hand trajectories are real ROS messages."""
 
+import copy
 import math
 import os
 import pathlib
@@ -31,7 +32,8 @@ PALM[:3, :3] = np.column_stack([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0
 PALM[:3, 3] = [0.8, 0.2, 0.15]
 
 
-def test_execute_grasp_runs_the_shared_stages_on_the_rtde_backend_and_the_hand_topic():
+def executor_process() -> RosChildProcess:
+    """executor_node for the UR10e + Shadow Hand over the RTDE stand-in."""
     standin_dir = pathlib.Path(__file__).resolve().parents[1] / "robots"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(standin_dir), os.environ.get("PYTHONPATH", "")])}
     params = {"robot": "ur10e_shadow", "rtde_interfaces": "rtde_standin:observation_pose_controller",
@@ -41,7 +43,11 @@ def test_execute_grasp_runs_the_shared_stages_on_the_rtde_backend_and_the_hand_t
     argv = ["-m", "realvlg.ros.nodes.executor_node", "--ros-args"]
     for key, value in params.items():
         argv += ["-p", f"{key}:={value}"]
-    node = RosChildProcess(argv, name="executor_ur10e", env=env)
+    return RosChildProcess(argv, name="executor_ur10e", env=env)
+
+
+def test_execute_grasp_runs_the_shared_stages_on_the_rtde_backend_and_the_hand_topic():
+    node = executor_process()
     context = Context()
     rclpy.init(context=context)
     test_node = rclpy.create_node("executor_ur10e_test", context=context)
@@ -77,6 +83,54 @@ def test_execute_grasp_runs_the_shared_stages_on_the_rtde_backend_and_the_hand_t
         flex = list(trajectories[1].joint_names).index("rh_FFJ3")  # realvlg FFJ2 = driver FFJ3
         assert math.isclose(trajectories[1].points[-1].positions[flex],
                             FINGERS_MID[SHADOW_JOINTS.index("FFJ2")] + 0.5, abs_tol=1e-6)
+    finally:
+        executor.shutdown()
+        test_node.destroy_node()
+        context.try_shutdown()
+
+
+def _malformed_requests():
+    """ExecuteGrasp requests no executor may act on: non-finite numbers, zero or non-unit
+    quaternions, empty frames, wrong joint counts, huge arrays."""
+    nan, inf = float("nan"), float("inf")
+    good = execute_request(DexGrasp(PALM[:3, 3], Rotation.from_matrix(PALM[:3, :3]), FINGERS_MID, UR_BASE_FRAME),
+                           False, 0.0)
+
+    def variant(**changes):
+        r = copy.deepcopy(good)
+        for path, value in changes.items():
+            target = r
+            *parents, leaf = path.split(".")
+            for name in parents:
+                target = getattr(target, name)
+            setattr(target, leaf, value)
+        return r
+
+    return [variant(**{"pose.pose.position.x": nan}), variant(**{"pose.pose.position.z": inf}),
+            variant(**{"pose.pose.orientation.w": 0.0, "pose.pose.orientation.x": 0.0}),
+            variant(**{"pose.pose.orientation.w": nan}), variant(**{"pose.header.frame_id": ""}),
+            variant(hand_joints=[nan] * 22), variant(hand_joints=[0.1] * 5), variant(hand_joints=[0.0] * 100_000),
+            variant(hand_joints=[], width=inf), variant(hand_joints=[], width=nan)]
+
+
+def test_malformed_requests_are_refused_and_the_node_lives_on():
+    node = executor_process()
+    context = Context()
+    rclpy.init(context=context)
+    test_node = rclpy.create_node("executor_ur10e_faults", context=context)
+    client = test_node.create_client(ExecuteGrasp, names.EXECUTE_GRASP_SERVICE)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(test_node)
+    try:
+        with node:
+            node.wait_for_line("READY", 120)
+            answers = [services.call(test_node, executor, client, request, node) for request in _malformed_requests()]
+            alive = services.call(test_node, executor, client, _malformed_requests()[0], node)
+            assert node.proc.poll() is None, node.tail()
+            moves = [line for line in node.output if line.startswith("STANDIN move")]
+        for answer in answers + [alive]:
+            assert not answer.success and answer.code in ("refused", "error") and answer.message, answer
+        assert moves == []
     finally:
         executor.shutdown()
         test_node.destroy_node()

@@ -62,8 +62,31 @@ def load_predictions(path) -> list[dict]:
             raise InvalidInputError(f"{path}:{number}: not JSON ({exc.msg})") from None
         if not isinstance(record, dict) or "image_name" not in record or "object_id" not in record:
             raise InvalidInputError(f"{path}:{number}: a prediction needs image_name and object_id")
+        problem = _field_type_problem(record)
+        if problem:
+            raise InvalidInputError(f"{path}:{number}: {problem}")
         out.append(record)
     return out
+
+
+_NUMBERS = {"bbox": 4, "grasp": 4, "contact": 4}
+
+
+def _field_type_problem(record: dict) -> str:
+    """Why a prediction's fields have the wrong types ("" when they are right)."""
+    if not isinstance(record["image_name"], str):
+        return f"image_name must be a string, got {type(record['image_name']).__name__}"
+    if isinstance(record["object_id"], bool) or not isinstance(record["object_id"], (str, int)):
+        return f"object_id must be a string or an integer, got {type(record['object_id']).__name__}"
+    for key in ("answer", "mask_path"):
+        if key in record and record[key] is not None and not isinstance(record[key], str):
+            return f"{key} must be a string, got {type(record[key]).__name__}"
+    for key, n in _NUMBERS.items():
+        value = record.get(key)
+        if value is not None and (not isinstance(value, list) or len(value) != n or
+                                  not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+            return f"{key} must be a list of {n} numbers, got {value!r}"
+    return ""
 
 
 def needed_ground_truth(task: str, sample: Sample, protocol: Protocol, data_root: pathlib.Path | None) -> bool:

@@ -52,7 +52,7 @@ class ExecutorClient:
         r = self._call(grasp, False)
         return GraspResult(r.success, "" if r.success else r.message, r.stage or "done",
                            timings={t.stage: t.seconds for t in r.timings}, holding=r.holding,
-                           fault=r.code == ROBOT_ERROR)
+                           fault=r.code not in ("", FAILED))
 
     def home(self) -> None:
         response = call_with_timeout(self.home_client, Trigger.Request(), self.timeout, "the executor's home")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 
@@ -19,7 +20,9 @@ def run_node(make_node: Callable[[], Node], name: str, threads: int = 1, args=No
     """Build the node, say READY, spin until Ctrl-C / SIGTERM, then clean up (the node's own
     ``shutdown()`` first, if it has one). A :class:`RealVLGError` while building (a robot or camera
     that does not answer, a bad parameter) ends the process with ``<name>: cannot start: <reason>``
-    and exit code 1 — no half-alive node."""
+    and exit code 1 — no half-alive node. Discovery stays on this machine unless the user set
+    ``ROS_AUTOMATIC_DISCOVERY_RANGE``."""
+    os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")  # opt in to other machines (docs/ros.md)
     rclpy.init(args=args)
     try:
         node = make_node()
@@ -39,3 +42,22 @@ def run_node(make_node: Callable[[], Node], name: str, threads: int = 1, args=No
             node.shutdown()
         node.destroy_node()
         rclpy.try_shutdown()
+
+
+def answer_always(node: Node, callback: Callable):
+    """``callback`` as a service callback that cannot raise: any exception becomes a failed response
+    (``success`` False, ``code`` "error" where the response has one, the reason in ``message``) and
+    an error in the node's log — a malformed request never ends the node."""
+
+    def wrapper(request, response):
+        try:
+            return callback(request, response)
+        except Exception as exc:  # the one place exceptions of a service callback end
+            reason = f"{type(exc).__name__}: {exc}"
+            node.get_logger().error(f"{getattr(callback, '__name__', 'service')}: {reason}")
+            for field, value in (("success", False), ("code", "error"), ("message", f"request failed: {reason}")):
+                if hasattr(response, field):
+                    setattr(response, field, value)
+            return response
+
+    return wrapper

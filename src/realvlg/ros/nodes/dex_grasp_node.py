@@ -35,7 +35,7 @@ from realvlg.ros import names
 from realvlg.ros.attempt_io import AttemptPublisher, fill_result, run_goal
 from realvlg.ros.conversions import make_header, points_to_pointcloud2
 from realvlg.ros.params import declare_config
-from realvlg.ros.spin import run_node
+from realvlg.ros.spin import answer_always, run_node
 from realvlg_interfaces.action import Grasp as GraspAction
 from realvlg_interfaces.srv import Grasp as GraspSrv
 
@@ -81,7 +81,7 @@ class DexGraspNode(Node):
         self.attempt = GraspAttempt(self._capture, DexPlanner(planner), self.arm, attempt_config, on_plan=self._publish_plan, recorders=[self.io.record])
         self.description.publish(String(data=robot_description()))
         self._publish_state()
-        self.create_service(GraspSrv, names.GRASP_SERVICE, self._on_grasp)
+        self.create_service(GraspSrv, names.GRASP_SERVICE, answer_always(self, self._on_grasp))
         self._action = run_goal(self, GraspAction, names.GRASP_ACTION, self.attempt, None)
         self.get_logger().info(f"/grasp (shadow hand, simulation): objects {', '.join(self.world.active)}")
 

@@ -44,7 +44,7 @@ from realvlg.ros.conversions import (
     transform_to_msg,
 )
 from realvlg.ros.robots import FRAMES, make_executor
-from realvlg.ros.spin import run_node
+from realvlg.ros.spin import answer_always, run_node
 from realvlg_interfaces.msg import StageTiming
 from realvlg_interfaces.srv import ExecuteGrasp
 
@@ -64,8 +64,8 @@ class ExecutorNode(Node):
         self.pose_pub = self.create_publisher(PoseStamped, names.EE_POSE_TOPIC, 50)
         self.tf_pub = self.create_publisher(TFMessage, names.TF_TOPIC, 50)
         requests = MutuallyExclusiveCallbackGroup()
-        self.create_service(ExecuteGrasp, names.EXECUTE_GRASP_SERVICE, self._on_grasp, callback_group=requests)
-        self.create_service(Trigger, names.HOME_SERVICE, self._on_home, callback_group=requests)
+        self.create_service(ExecuteGrasp, names.EXECUTE_GRASP_SERVICE, answer_always(self, self._on_grasp), callback_group=requests)
+        self.create_service(Trigger, names.HOME_SERVICE, answer_always(self, self._on_home), callback_group=requests)
         # its own exclusive group: when the connection hangs, at most one state read waits on it
         self.create_timer(1.0 / rate, self._publish_state, callback_group=MutuallyExclusiveCallbackGroup())
         self.get_logger().info(f"connected to the {robot} robot ({type(self.robot).__name__})")
@@ -73,7 +73,7 @@ class ExecutorNode(Node):
     def _publish_state(self) -> None:
         try:
             matrix = self.robot.current_pose()
-        except RealVLGError as exc:
+        except Exception as exc:  # a link blip (franky raises RuntimeError "Net Exception") must not end the node
             self.get_logger().error(f"robot state unavailable: {exc}", throttle_duration_sec=5.0)
             return
         stamp = self.get_clock().now().to_msg()

@@ -39,7 +39,7 @@ from realvlg.ros.conversions import grasp_from_pose_stamped, stamp_from_msg, tra
 from realvlg.ros.executor_client import ExecutorClient
 from realvlg.ros.ground_client import ServiceGroundingBackend
 from realvlg.ros.params import declare_config
-from realvlg.ros.spin import run_node
+from realvlg.ros.spin import answer_always, run_node
 from realvlg_interfaces.action import Grasp as GraspAction
 from realvlg_interfaces.srv import Grasp as GraspSrv
 
@@ -82,7 +82,7 @@ class GraspNode(Node):
         self.create_publisher(TFMessage, names.TF_STATIC_TOPIC, static_qos).publish(
             TFMessage(transforms=[transform_to_msg(calibration, self.get_clock().now().to_msg())]))
 
-        self.create_service(GraspSrv, names.GRASP_SERVICE, self._on_service, callback_group=self._requests)
+        self.create_service(GraspSrv, names.GRASP_SERVICE, answer_always(self, self._on_service), callback_group=self._requests)
         self._action = run_goal(self, GraspAction, names.GRASP_ACTION, self.attempt, self._requests)
         self.get_logger().info(f"ready: {names.GRASP_SERVICE} (grounding via {backend.service_name})")
 

@@ -33,7 +33,7 @@ from realvlg.ros.conversions import (
     camera_info_from_msg,
     grounding_to_msg,
 )
-from realvlg.ros.spin import run_node
+from realvlg.ros.spin import answer_always, run_node
 from realvlg_interfaces.msg import Grounding as GroundingMsg
 from realvlg_interfaces.srv import Ground
 
@@ -56,7 +56,7 @@ class GroundingNode(Node):
         self.spec = BackendSpec(**values)
         self.backend = make_backend(self.spec)
         service = self.declare_parameter("service", names.GROUND_SERVICE).value
-        self.create_service(Ground, service, self._on_ground)
+        self.create_service(Ground, service, answer_always(self, self._on_ground))
         self.get_logger().info(f"{service}: {self.spec.backend} backend, model "
                                f"{self.backend.model_name!r}, tasks {list(self.backend.tasks)}")
 

@@ -32,7 +32,7 @@ from realvlg.objects import OBJECTS
 from realvlg.ros import names
 from realvlg.ros.conversions import grounding_to_msg
 from realvlg.ros.rgbd import RgbdPublisher
-from realvlg.ros.spin import run_node
+from realvlg.ros.spin import answer_always, run_node
 from realvlg.sim.common import CameraConfig
 from realvlg.sim.fr3_world import FR3World, FR3WorldConfig, park_placement
 from realvlg.sim.scenes import generate_scene
@@ -60,9 +60,9 @@ class SimNode(Node):
 
         self.rgbd = RgbdPublisher(self)
         group = ReentrantCallbackGroup()
-        self.create_service(Ground, names.SIM_GROUND_SERVICE, self._on_ground, callback_group=group)
-        self.create_service(SimCheckGrasp, names.SIM_CHECK_GRASP_SERVICE, self._on_check, callback_group=group)
-        self.create_service(SimReset, names.SIM_RESET_SERVICE, self._on_reset, callback_group=group)
+        self.create_service(Ground, names.SIM_GROUND_SERVICE, answer_always(self, self._on_ground), callback_group=group)
+        self.create_service(SimCheckGrasp, names.SIM_CHECK_GRASP_SERVICE, answer_always(self, self._on_check), callback_group=group)
+        self.create_service(SimReset, names.SIM_RESET_SERVICE, answer_always(self, self._on_reset), callback_group=group)
         self._stop = threading.Event()
         self._render_thread = threading.Thread(target=self._render_loop, name="sim-render", daemon=True)
         self._render_thread.start()
