@@ -72,10 +72,10 @@ def test_execute_grasp_runs_the_shared_stages_on_the_rtde_backend_and_the_hand_t
             done = call(grasp)
             services.spin_until(executor, lambda: len(trajectories) >= 2, 10)
             commands = [line.split()[1] for line in node.output if line.startswith("STANDIN ")]
-        assert gripper.code == "refused" and "executes DexGrasp grasps" in gripper.message, node.tail()
-        assert far.code == "refused" and far.stage == "check", far.message
+        assert gripper.code == ExecuteGrasp.Response.REFUSED and "executes DexGrasp grasps" in gripper.message, node.tail()
+        assert far.code == ExecuteGrasp.Response.REFUSED and far.stage == "check", far.message
         assert moves_before == [] and checked.success and checked.stage == "check"
-        assert done.success and done.code == "" and done.stage == "done", done.message
+        assert done.success and done.code == ExecuteGrasp.Response.DONE and done.stage == "done", done.message
         assert {t.stage for t in done.timings} == {"pre_grasp", "approach", "grasp", "lift"}
         assert [c for c in commands if c.startswith("move")] == ["moveJ", "moveL", "moveL"], commands
         # pre-shape, then closing `squeeze` past the grasp's flexion, in the driver's joint names
@@ -129,7 +129,8 @@ def test_malformed_requests_are_refused_and_the_node_lives_on():
             assert node.proc.poll() is None, node.tail()
             moves = [line for line in node.output if line.startswith("STANDIN move")]
         for answer in answers + [alive]:
-            assert not answer.success and answer.code in ("refused", "error") and answer.message, answer
+            assert not answer.success and answer.message, answer
+            assert answer.code in (ExecuteGrasp.Response.REFUSED, ExecuteGrasp.Response.ERROR), answer
         assert moves == []
     finally:
         executor.shutdown()

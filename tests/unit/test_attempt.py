@@ -88,11 +88,11 @@ def record(out) -> dict:
 def test_the_first_candidate_the_executor_accepts_is_executed_and_recorded(tmp_path):
     executor = ScriptedExecutor(GraspResult(True, holding=True))
     out = attempt(tmp_path, ScriptedPlanner([grasp(0.9), grasp(0.8), grasp(0.5)]), executor).run("grasp the mug")
-    assert out.code is ResultCode.SUCCEEDED and out.success and out.tries == 1
+    assert out.code is ResultCode.SUCCESS and out.success and out.tries == 1
     assert executor.checked[:3] == [0.9, 0.8, 0.5] and executor.executed == [0.5]
     assert "candidate 3 chosen" in out.notes[0] and "2× grasp position is outside" in out.notes[0]
     saved = record(out)
-    assert saved["code"] == "succeeded" and saved["grasp"]["position"][0] == pytest.approx(0.5)
+    assert saved["code"] == "SUCCESS" and saved["grasp"]["position"][0] == pytest.approx(0.5)
     assert (tmp_path / out.run_dir / "overlay.png").is_file()
     assert list(out.timings)[:2] == ["capture", "plan"] and "execute" in out.timings
 
@@ -100,10 +100,10 @@ def test_the_first_candidate_the_executor_accepts_is_executed_and_recorded(tmp_p
 def test_refusals_not_found_and_bad_requests_never_move(tmp_path):
     executor = ScriptedExecutor()
     out = attempt(tmp_path, ScriptedPlanner([grasp(0.9), grasp(0.8)]), executor).run("grasp the mug")
-    assert out.code is ResultCode.REFUSED and "refused all 2 candidate(s)" in out.message
+    assert out.code is ResultCode.REFUSED_BY_LIMITS and "refused all 2 candidate(s)" in out.message
     not_found = PlanningError("nothing matches", InvalidGrounding("contact", InvalidReason.NOT_FOUND, "no giraffe"))
     out = attempt(tmp_path, ScriptedPlanner(not_found), executor).run("grasp the giraffe")
-    assert out.code is ResultCode.NOT_FOUND and record(out)["code"] == "not_found"
+    assert out.code is ResultCode.NOT_FOUND and record(out)["code"] == "NOT_FOUND"
     out = attempt(tmp_path, ScriptedPlanner(PlanningError("too little depth")), executor).run("grasp the mug")
     assert out.code is ResultCode.NO_GRASP
     assert attempt(tmp_path, ScriptedPlanner([]), executor).run("x", "pinch").code is ResultCode.INVALID_REQUEST
@@ -130,10 +130,10 @@ def test_a_failed_grasp_is_retried_from_a_fresh_capture_but_a_robot_fault_is_not
     assert out.code is ResultCode.ROBOT_ERROR and "lost the connection" in out.message and out.tries == 1
     out = attempt(tmp_path, ScriptedPlanner([grasp(0.5)]), ScriptedExecutor(*[GraspResult(False, "not lifted", "lift")] * 2),
                   max_attempts=2).run("grasp the mug")
-    assert out.code is ResultCode.FAILED and out.tries == 2
+    assert out.code is ResultCode.EXECUTION_FAILED and out.tries == 2
     once = attempt(tmp_path, ScriptedPlanner([grasp(0.5)]), ScriptedExecutor(GraspResult(False, "not lifted", "lift")),
                    max_attempts=1).run("grasp the mug")
-    assert once.code is ResultCode.FAILED and once.tries == 1 and once.notes == []
+    assert once.code is ResultCode.EXECUTION_FAILED and once.tries == 1 and once.notes == []
 
 
 def test_a_second_request_is_busy_and_a_failing_recorder_loses_nothing(tmp_path):

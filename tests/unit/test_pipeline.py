@@ -12,6 +12,7 @@ from scipy.spatial.transform import Rotation
 
 from realvlg.errors import InvalidInputError
 from realvlg.geometry.grasps import ContactPair, RectGrasp
+from realvlg.geometry.lift import lift_grasp
 from realvlg.geometry.projection import project_points
 from realvlg.geometry.transforms import Transform
 from realvlg.grasping.planner import LiftPlanner, LiftPlannerConfig, PlanningError
@@ -131,3 +132,25 @@ def test_capture_checks_shapes_and_frames():
     with pytest.raises(InvalidInputError, match="camera pose"):
         RGBDFrame(capture.color, capture.depth, INTRINSICS,
                   base_from_camera=Transform.identity("base", "camera_depth_optical_frame"))
+
+
+def test_a_lifted_grasp_whose_finger_hits_a_neighbour_falls_back_to_collision_free_candidates():
+    """Clutter: a short box beside the middle of the block, on the closing side — the lifted grasp's
+    finger (at the block's middle) would land on it; coarse candidates nearer the block's ends avoid it."""
+    across = np.array([-math.sin(OBJ.yaw), math.cos(OBJ.yaw)])
+    wall = Cuboid(OBJ.x + 0.035 * across[0], OBJ.y + 0.035 * across[1], length=0.03, width=0.02, height=0.06,
+                  yaw=OBJ.yaw)
+    color, depth, _ = render([OBJ, wall])
+    frame = RGBDFrame(color, np.asarray(depth, np.float32), INTRINSICS, base_from_camera=BASE_FROM_CAMERA)
+    backend = ScriptedBackend({"contact": Grounding("contact", contact=_contacts_across_object())})
+    planner = LiftPlanner(backend)
+    lifted = lift_grasp(_contacts_across_object(), frame.depth, INTRINSICS, LiftPlannerConfig().lift, 1.0)
+    box = planner._region(_contacts_across_object(), frame)
+    assert "the gripper hits the scene" in planner.scene_collision(lifted, frame, box=box)
+    plan = planner.plan(frame, "grasp the block", "contact")
+    assert "the lifted grasp collides" in " ".join(plan.notes) and len(plan.candidates) >= 1
+    for g in plan.candidates:
+        assert planner.scene_collision(BASE_FROM_CAMERA.inverse().apply_to_grasp(g), frame, box=box) == ""
+    alone, _ = _capture()  # without the neighbour the lifted grasp is clear and kept
+    assert planner.scene_collision(lifted, alone, box=box) == ""
+    assert LiftPlanner(backend).plan(alone, "grasp the block", "contact").notes == []

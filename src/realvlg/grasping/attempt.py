@@ -33,25 +33,28 @@ from realvlg.errors import GraspRefusedError, InvalidInputError, RealVLGError
 from realvlg.geometry.grasps import Grasp
 from realvlg.grasping.planner import Plan, PlanningError
 from realvlg.grasping.record import RunFolder, write_record
+from realvlg.grounding.backend import BackendError
 from realvlg.observation import RGBDFrame
 from realvlg.robots.executor import GraspResult
 
 STAGES = ("capture", "ground", "lift", "transform", "plan", "check", "execute", "record")
 
 
-class ResultCode(str, enum.Enum):
-    """Why an attempt ended (``Grasp`` response ``code``)."""
+class ResultCode(enum.IntEnum):
+    """Why an attempt ended: the ``code`` constants of ``Grasp.srv`` / ``Grasp.action`` (same names
+    and numbers; a test keeps them equal)."""
 
-    SUCCEEDED = "succeeded"            # grasped and lifted (or, dry run: planned and checked)
-    BUSY = "busy"                      # another attempt is running
-    INVALID_REQUEST = "invalid_request"  # unknown strategy, empty instruction
-    CAPTURE_FAILED = "capture_failed"  # no synchronised frame or robot pose in time
-    NOT_FOUND = "not_found"            # the instruction names nothing in the scene
-    NO_GRASP = "no_grasp"              # grounding or planning gave no usable grasp
-    REFUSED = "refused"                # the executor's checks refused every candidate
-    FAILED = "failed"                  # executed, nothing held after the last try
-    ROBOT_ERROR = "robot_error"        # the robot or its link failed; the robot stopped
-    ERROR = "error"                    # anything else that went wrong (the message says what)
+    SUCCESS = 0                # grasped and lifted (or, dry run: planned and checked)
+    BUSY = 1                   # another attempt is running
+    INVALID_REQUEST = 2        # unknown strategy, empty instruction
+    CAPTURE_FAILED = 3         # no synchronised frame or robot pose in time
+    NOT_FOUND = 4              # the instruction names nothing in the scene
+    NO_GRASP = 5               # grounding or planning gave no usable grasp
+    REFUSED_BY_LIMITS = 6      # the executor's checks refused every candidate
+    EXECUTION_FAILED = 7       # executed, nothing held after the last try
+    ROBOT_ERROR = 8            # the robot or its link failed; the robot stopped
+    GROUNDING_UNAVAILABLE = 9  # the grounding service is not running or did not answer
+    ERROR = 10                 # anything else (the message says what)
 
 
 class Planner(Protocol):
@@ -82,7 +85,7 @@ class GraspExecutor(Protocol):
 class Outcome:
     """What one request produced; filled stage by stage."""
 
-    code: ResultCode = ResultCode.FAILED
+    code: ResultCode = ResultCode.ERROR
     message: str = ""
     strategy: str = ""
     grasp: Grasp | None = None
@@ -95,7 +98,7 @@ class Outcome:
 
     @property
     def success(self) -> bool:
-        return self.code is ResultCode.SUCCEEDED
+        return self.code is ResultCode.SUCCESS
 
     @property
     def grounding(self):
@@ -238,6 +241,10 @@ class GraspAttempt:
             out.timings["plan"] = time.perf_counter() - t0
             out.code, out.message = ResultCode.NO_GRASP, str(exc)
             return False
+        except BackendError as exc:  # the grounding service is down or silent
+            out.timings["plan"] = time.perf_counter() - t0
+            out.code, out.message = ResultCode.GROUNDING_UNAVAILABLE, str(exc)
+            return False
         for stage, seconds in plan.timings.items():
             out.timings[stage] = out.timings.get(stage, 0.0) + seconds
         if not plan.timings:
@@ -257,27 +264,27 @@ class GraspAttempt:
             self._guarded(out, "visualisation", lambda: self.on_plan(frame, plan, grasp))
         if dry_run:
             what = f"a grasp of {plan.target}" if plan.target else "a grasp"
-            out.code, out.message = ResultCode.SUCCEEDED, f"dry run: planned and checked {what}; the robot did not move"
+            out.code, out.message = ResultCode.SUCCESS, f"dry run: planned and checked {what}; the robot did not move"
             return False
         feedback("execute", 0.6, "executing")
         try:
             result = self._timed(out, "execute", lambda: self.executor.grasp(grasp))
         except GraspRefusedError as exc:
-            out.code, out.message = ResultCode.REFUSED, f"the executor refused the grasp: {exc}"
+            out.code, out.message = ResultCode.REFUSED_BY_LIMITS, f"the executor refused the grasp: {exc}"
             return False
         except RealVLGError as exc:  # the link or the robot failed (RobotConnectionError, ...)
             out.code, out.message = ResultCode.ROBOT_ERROR, str(exc)
             return False
         out.result = result
         if result.success:
-            out.code = ResultCode.SUCCEEDED
+            out.code = ResultCode.SUCCESS
             out.message = ("grasped and lifted; the hand holds the object" if result.holding is not False
                            else "grasped and lifted")
             return False
         if result.fault:
             out.code, out.message = ResultCode.ROBOT_ERROR, result.reason
             return False
-        out.code, out.message = ResultCode.FAILED, result.reason or f"the grasp failed at {result.stage}"
+        out.code, out.message = ResultCode.EXECUTION_FAILED, result.reason or f"the grasp failed at {result.stage}"
         return True
 
     def _first_accepted(self, plan: Plan, out: Outcome) -> Grasp | None:
@@ -287,7 +294,7 @@ class GraspAttempt:
             if refusals:
                 out.notes.append(f"candidate {index + 1} chosen; refused before it: " + refusal_summary(refusals))
             return candidates[index]
-        out.code = ResultCode.REFUSED if candidates else ResultCode.NO_GRASP
+        out.code = ResultCode.REFUSED_BY_LIMITS if candidates else ResultCode.NO_GRASP
         out.message = (f"the executor refused all {len(candidates)} candidate(s): {refusal_summary(refusals)}"
                        if candidates else "the planner proposed no grasp")
         return None

@@ -8,11 +8,14 @@ record):
 * strategy ``contact`` / ``rect``: the backend answers a contact pair / rectangle grasp, lifted to
   6-DoF with :func:`realvlg.geometry.lift.lift_grasp` (the paper's fine-grained, part-level path);
 * strategy ``bbox`` / ``seg``: the backend answers a box / mask, and the coarse planner
-  (:func:`realvlg.planning.planner.plan_coarse`: object cloud → antipodal grasps → approach cone,
-  table, workspace and FR3 reachability checks) picks the grasp (the coarse object-level path);
+  (:func:`realvlg.planning.planner.plan_coarse`: object cloud → antipodal grasps → scene collision,
+  approach cone, table, workspace and FR3 reachability checks) proposes ``candidates`` grasps, best
+  first (the coarse object-level path); the attempt executes the first the executor accepts;
 * fallback of ``contact`` / ``rect``: when the 2D grasp cannot be lifted (too little valid depth at
-  the contacts) or its 6-DoF grasp fails the executor's checks (``LiftPlannerConfig.coarse.limits``:
-  workspace, approach cone, width), the coarse planner grasps the object in the answer's region
+  the contacts), its 6-DoF grasp fails the executor's checks (``LiftPlannerConfig.coarse.limits``:
+  workspace, approach cone, width) or its gripper hits the observed scene (:meth:`LiftPlanner.scene_collision`:
+  fingers and palm at the grasp and on the way in from the pre-grasp, against the cloud above the
+  table — the neighbours in clutter), the coarse planner grasps the object in the answer's region
   (the rectangle's bounding box, grown by ``fallback_margin`` px) — recorded in ``Plan.notes``;
 * strategy ``auto``: the strategies of ``auto_order`` that the backend supports, in order; the next
   one is tried when an answer is unusable (invalid, too little agreement) or its grasp cannot be
@@ -33,8 +36,11 @@ from realvlg.errors import DepthError, GraspRefusedError, InvalidInputError, Rea
 from realvlg.geometry.boxes import BoundingBox
 from realvlg.geometry.grasps import ContactPair, Grasp, Grasp6D, RectGrasp
 from realvlg.geometry.lift import LiftConfig, lift_grasp
+from realvlg.geometry.projection import backproject_cloud
 from realvlg.grounding.backend import Grounding, GroundingBackend, GroundingResult, InvalidReason
 from realvlg.observation import RGBDFrame
+from realvlg.planning.antipodal import in_hand_counts, voxel_downsample
+from realvlg.planning.object_grasp import object_points
 from realvlg.planning.planner import CoarsePlannerConfig, plan_coarse
 
 STRATEGY_TASK = {"contact": "contact", "rect": "grasp", "seg": "seg", "bbox": "bbox"}
@@ -78,6 +84,9 @@ class LiftPlannerConfig:
     auto_order: tuple[str, ...] = AUTO_ORDER
     samples: int = 1               # self-consistency samples per request
     min_agreement: float = 0.0     # answers below this agreement are not used
+    scene_collision: bool = True   # a lifted grasp whose gripper hits the observed scene falls back to coarse
+    approach_samples: int = 5      # gripper poses checked from the pre-grasp to the grasp
+    candidates: int = 4            # coarse grasps proposed (best first) for the executor to choose from
 
 
 class LiftPlanner:
@@ -102,9 +111,54 @@ class LiftPlanner:
             raise InvalidInputError(f"unknown strategy {strategy!r}; expected one of {STRATEGIES}")
         return [strategy]
 
-    def _coarse(self, frame: RGBDFrame, *, box: BoundingBox | None = None, mask=None) -> Grasp6D:
-        return plan_coarse(frame.depth, frame.intrinsics, box=box, mask=mask, depth_scale=1.0,
-                           base_from_camera=frame.base_from_camera, config=self.config.coarse, top=1).best
+    def _coarse(self, frame: RGBDFrame, *, box: BoundingBox | None = None, mask=None) -> list[Grasp6D]:
+        """Up to ``candidates`` coarse grasps, best first, whose approach is clear of the scene too
+        (the sampler checks the hand at the grasp only)."""
+        cfg = self.config
+        grasps = plan_coarse(frame.depth, frame.intrinsics, box=box, mask=mask, depth_scale=1.0,
+                             base_from_camera=frame.base_from_camera, config=cfg.coarse,
+                             top=cfg.coarse.max_checked).grasps
+        if not cfg.scene_collision:
+            return grasps[:cfg.candidates]
+        clear, hit = [], ""
+        for g in grasps:
+            why = self.scene_collision(g, frame, box=box, mask=mask)
+            if why:
+                hit = hit or why
+                continue
+            clear.append(g)
+            if len(clear) == cfg.candidates:
+                break
+        if not clear:
+            raise GraspRefusedError(f"all {len(grasps)} coarse grasps hit the scene on the way in: {hit}")
+        return clear
+
+    def scene_collision(self, grasp: Grasp6D, frame: RGBDFrame, *, box: BoundingBox | None = None,
+                        mask=None) -> str:
+        """Why the gripper (fingers and palm, :class:`~realvlg.planning.antipodal.GripperGeometry`,
+        opened ``width + width_clearance``) at ``grasp`` (camera frame) or on its straight way in
+        from the pre-grasp hits the observed scene above the table (found around the target's
+        ``box`` or ``mask``); "" when clear."""
+        cfg, a = self.config.coarse, self.config.coarse.antipodal
+        try:
+            _, support = object_points(frame.depth, frame.intrinsics, box=box, mask=mask, depth_scale=1.0,
+                                       config=cfg.object)
+        except RealVLGError:
+            return ""  # no object cloud to place the table by: the executor's checks still apply
+        scene = backproject_cloud(frame.depth, frame.intrinsics, 1.0, frame=frame.frame_id).points
+        if support is not None:
+            scene = scene[support.height_above(scene) > cfg.table_clearance]
+        opening = grasp.width + a.width_clearance
+        near = np.linalg.norm(scene - grasp.position, axis=1) < a.gripper.reach(opening) + cfg.pre_grasp_offset
+        scene = voxel_downsample(scene[near], a.collision_voxel)
+        rotation = grasp.rotation.as_matrix()[None]
+        for back in np.linspace(0.0, cfg.pre_grasp_offset, self.config.approach_samples):
+            centre = (grasp.position - back * grasp.approach)[None]
+            hits = int(in_hand_counts(scene, centre, rotation, np.array([opening]), a.gripper)[0])
+            if hits > a.collision_tolerance:
+                where = "at the grasp" if back == 0 else f"{back * 100:.1f} cm before the grasp"
+                return f"the gripper hits the scene {where} ({hits} points in the fingers or palm)"
+        return ""
 
     def _region(self, grasp2d: ContactPair | RectGrasp, frame: RGBDFrame) -> BoundingBox:
         """The 2D grasp's bounding box grown by ``fallback_margin``, clipped to the image."""
@@ -117,8 +171,8 @@ class LiftPlanner:
             raise InvalidInputError(f"the {type(grasp2d).__name__} lies outside the image: no region to fall back to")
         return BoundingBox(lo[0], lo[1], hi[0], hi[1])
 
-    def _lift(self, strategy: str, answer: Grounding, frame: RGBDFrame) -> tuple[Grasp6D, str]:
-        """The camera-frame grasp for an answer, and the fallback reason ("" without fallback)."""
+    def _lift(self, strategy: str, answer: Grounding, frame: RGBDFrame) -> tuple[list[Grasp6D], str]:
+        """The camera-frame grasps for an answer, best first, and the fallback reason ("" without)."""
         cfg = self.config
         if strategy in ("contact", "rect"):
             grasp2d = answer.contact if strategy == "contact" else answer.rect
@@ -127,7 +181,10 @@ class LiftPlanner:
                 if cfg.coarse_fallback:
                     cfg.coarse.limits.check(frame.base_from_camera.apply_to_grasp(grasp),
                                             cfg.coarse.pre_grasp_offset, cfg.coarse.lift_height)
-                return grasp, ""
+                    hit = cfg.scene_collision and self.scene_collision(grasp, frame, box=self._region(grasp2d, frame))
+                    if hit:
+                        raise GraspRefusedError(f"the lifted grasp collides: {hit}")
+                return [grasp], ""
             except (DepthError, GraspRefusedError) as exc:
                 if not cfg.coarse_fallback:
                     raise
@@ -165,16 +222,16 @@ class LiftPlanner:
                 continue
             t0 = time.perf_counter()
             try:
-                grasp_camera, fallback = self._lift(name, answer, frame)
+                grasps_camera, fallback = self._lift(name, answer, frame)
             except (DepthError, GraspRefusedError, InvalidInputError) as exc:
                 attempts.append(f"{name}: {exc}")
                 continue
             finally:
                 timings["lift"] += time.perf_counter() - t0
             t0 = time.perf_counter()
-            grasp_base = frame.base_from_camera.apply_to_grasp(grasp_camera)
+            grasps_base = [frame.base_from_camera.apply_to_grasp(g) for g in grasps_camera]
             timings["transform"] += time.perf_counter() - t0
             if fallback:
                 attempts.append(f"{name}: coarse fallback after {fallback}")
-            return Plan(name, [grasp_base], answer, "", attempts, timings)
+            return Plan(name, grasps_base, answer, "", attempts, timings)
         raise PlanningError("no grasp for the instruction: " + "; ".join(attempts), last, timings)

@@ -72,7 +72,7 @@ def write_record(run: RunFolder, frame: RGBDFrame, outcome) -> None:
     save_image(image, run.path / ("overlay.png" if outcome.tries <= 1 else f"overlay_try{outcome.tries}.png"))
     grounding = outcome.grounding
     run.write_json("result.json", {
-        "success": outcome.success, "code": outcome.code.value, "message": outcome.message,
+        "success": outcome.success, "code": outcome.code.name, "message": outcome.message,
         "strategy": outcome.strategy, "notes": outcome.notes, "tries": outcome.tries,
         "grasp": outcome.grasp.as_dict() if outcome.grasp is not None else None,
         "grounding": grounding.as_dict() if grounding is not None else None,

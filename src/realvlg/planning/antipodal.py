@@ -265,7 +265,7 @@ def _antipodal_pairs(pts: np.ndarray, normals: np.ndarray, cfg: AntipodalConfig,
     return p1[rows], pts[hit_safe[rows, cols]], antipodality, widest_ok
 
 
-def _in_hand_counts(scene: np.ndarray, centres: np.ndarray, rotations: np.ndarray, opening: np.ndarray,
+def in_hand_counts(scene: np.ndarray, centres: np.ndarray, rotations: np.ndarray, opening: np.ndarray,
                     gripper: GripperGeometry) -> np.ndarray:
     """(N,) number of scene points inside each grasp's fingers or palm (the boxes of
     :meth:`GripperGeometry.boxes`, tested with |x| and |y| by symmetry)."""
@@ -292,7 +292,7 @@ def hand_corners(centres: np.ndarray, rotations: np.ndarray, opening: np.ndarray
     return np.einsum("nij,nkj->nki", rotations, corners) + centres[:, None, :]
 
 
-def _voxel_downsample(points: np.ndarray, voxel: float) -> np.ndarray:
+def voxel_downsample(points: np.ndarray, voxel: float) -> np.ndarray:
     """One point (the first) per ``voxel`` cube."""
     if len(points) == 0:
         return points
@@ -379,11 +379,11 @@ def sample_antipodal(object_points: np.ndarray, scene_points: np.ndarray | None 
     best = order[:cfg.max_collision_checks]
     reach = np.linalg.norm(centre[best] - centroid, axis=1).max() + cfg.gripper.reach(cfg.max_width)
     near = scene[np.linalg.norm(scene - centroid, axis=1) < reach]
-    obstacles = _voxel_downsample(np.vstack([near, walls]), cfg.collision_voxel)
+    obstacles = voxel_downsample(np.vstack([near, walls]), cfg.collision_voxel)
     free_parts, checked = [], 0
     for s in range(0, len(best), 32):  # best first, until enough are free
         batch = best[s:s + 32]
-        hits = _in_hand_counts(obstacles, centre[batch], rotation[batch], width[batch] + cfg.width_clearance,
+        hits = in_hand_counts(obstacles, centre[batch], rotation[batch], width[batch] + cfg.width_clearance,
                                cfg.gripper)
         free_parts.append(batch[hits <= cfg.collision_tolerance])
         checked += len(batch)

@@ -70,7 +70,7 @@ class AttemptPublisher:
 
 def fill_result(response, out: Outcome, stamp):
     """A ``Grasp`` service response or action result from an outcome."""
-    response.success, response.code, response.message = out.success, out.code.value, out.message
+    response.success, response.code, response.message = out.success, int(out.code), out.message
     response.strategy_used, response.run_dir = out.strategy, out.run_dir
     response.notes, response.tries = list(out.notes), int(out.tries)
     if out.grasp is not None:
@@ -94,7 +94,7 @@ def run_goal(node, action_type, name: str, attempt, callback_group) -> ActionSer
         goal = goal_handle.request
         out = attempt.run(goal.instruction, goal.strategy, goal.dry_run, feedback)
         goal_handle.succeed() if out.success else goal_handle.abort()
-        node.get_logger().info(f"/grasp action {goal.instruction!r}: {out.code.value} — {out.message}")
+        node.get_logger().info(f"/grasp action {goal.instruction!r}: {out.code.name} — {out.message}")
         return fill_result(action_type.Result(), out, node.get_clock().now().to_msg())
 
     return ActionServer(node, action_type, name, execute_callback=execute,

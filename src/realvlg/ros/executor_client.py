@@ -17,8 +17,6 @@ from realvlg.ros.ground_client import call_with_timeout
 from realvlg.ros.names import HOME_SERVICE
 from realvlg_interfaces.srv import ExecuteGrasp
 
-REFUSED, FAILED, ROBOT_ERROR = "refused", "failed", "robot_error"
-
 
 def execute_request(grasp: Grasp, dry_run: bool, stamp) -> ExecuteGrasp.Request:
     hand = isinstance(grasp, DexGrasp)
@@ -37,9 +35,9 @@ class ExecutorClient:
     def _call(self, grasp: Grasp, dry_run: bool):
         request = execute_request(grasp, dry_run, self.node.get_clock().now().to_msg())
         response = call_with_timeout(self.client, request, self.timeout, "the executor")
-        if response.code == REFUSED:
+        if response.code == ExecuteGrasp.Response.REFUSED:
             raise GraspRefusedError(response.message)
-        if response.code == ROBOT_ERROR and response.stage in ("", "connect"):
+        if response.code == ExecuteGrasp.Response.ROBOT_ERROR and response.stage in ("", "connect"):
             raise RobotConnectionError(response.message)
         return response
 
@@ -52,7 +50,7 @@ class ExecutorClient:
         r = self._call(grasp, False)
         return GraspResult(r.success, "" if r.success else r.message, r.stage or "done",
                            timings={t.stage: t.seconds for t in r.timings}, holding=r.holding,
-                           fault=r.code not in ("", FAILED))
+                           fault=r.code not in (ExecuteGrasp.Response.DONE, ExecuteGrasp.Response.FAILED))
 
     def home(self) -> None:
         response = call_with_timeout(self.home_client, Trigger.Request(), self.timeout, "the executor's home")

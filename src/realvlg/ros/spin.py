@@ -46,8 +46,8 @@ def run_node(make_node: Callable[[], Node], name: str, threads: int = 1, args=No
 
 def answer_always(node: Node, callback: Callable):
     """``callback`` as a service callback that cannot raise: any exception becomes a failed response
-    (``success`` False, ``code`` "error" where the response has one, the reason in ``message``) and
-    an error in the node's log — a malformed request never ends the node."""
+    (``success`` False, ``code`` = the response's ``ERROR`` constant where it has one, the reason in
+    ``message``) and an error in the node's log — a malformed request never ends the node."""
 
     def wrapper(request, response):
         try:
@@ -55,8 +55,9 @@ def answer_always(node: Node, callback: Callable):
         except Exception as exc:  # the one place exceptions of a service callback end
             reason = f"{type(exc).__name__}: {exc}"
             node.get_logger().error(f"{getattr(callback, '__name__', 'service')}: {reason}")
-            for field, value in (("success", False), ("code", "error"), ("message", f"request failed: {reason}")):
-                if hasattr(response, field):
+            for field, value in (("success", False), ("code", getattr(response, "ERROR", None)),
+                                 ("message", f"request failed: {reason}")):
+                if hasattr(response, field) and value is not None:
                     setattr(response, field, value)
             return response
 

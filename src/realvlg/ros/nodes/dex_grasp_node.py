@@ -116,7 +116,7 @@ class DexGraspNode(Node):
     def _on_grasp(self, request, response):
         out = self.attempt.run(request.instruction, request.strategy, request.dry_run)
         self._publish_state()
-        self.get_logger().info(f"{request.instruction!r}: {out.code.value} — {out.message}")
+        self.get_logger().info(f"{request.instruction!r}: {out.code.name} — {out.message}")
         return fill_result(response, out, self.get_clock().now().to_msg())
 
 

@@ -17,9 +17,9 @@ call answers within ``motion_timeout`` even when the client library blocks for g
 Parameters (``config/executor_*.yaml``): ``robot``, ``base_frame``, ``tcp_frame``, ``state_rate``,
 ``motion_timeout`` and the robot's own (:mod:`realvlg.ros.robots`).
 
-``ExecuteGrasp`` answers ``code`` "" (done), ``refused`` (a check failed, nothing moved), ``failed``
-(executed, nothing held) or ``robot_error`` (a rejected command or a lost connection), and the
-``stage`` reached.
+``ExecuteGrasp`` answers ``code`` ``DONE``, ``REFUSED`` (a check failed, nothing moved), ``FAILED``
+(executed, nothing held), ``ROBOT_ERROR`` (a rejected command or a lost connection) or ``ERROR``,
+and the ``stage`` reached.
 """
 
 from __future__ import annotations
@@ -92,13 +92,13 @@ class ExecutorNode(Node):
             with self._motion:
                 result = self._bounded(lambda: self.robot.grasp(grasp), "the grasp")
         except (GraspRefusedError, InvalidInputError) as exc:  # refused before any motion
-            response.code, response.stage, response.message = "refused", "check", str(exc)
+            response.code, response.stage, response.message = response.REFUSED, "check", str(exc)
             return response
         except RealVLGError as exc:  # the connection failed
-            response.code, response.stage, response.message = "robot_error", "connect", str(exc)
+            response.code, response.stage, response.message = response.ROBOT_ERROR, "connect", str(exc)
             return response
         response.success, response.holding, response.stage = result.success, bool(result.holding or result.success), result.stage
-        response.code = "" if result.success else ("robot_error" if result.fault else "failed")
+        response.code = response.DONE if result.success else (response.ROBOT_ERROR if result.fault else response.FAILED)
         response.message = "holding the object after the lift" if result.success else result.reason
         response.timings = [StageTiming(stage=k, seconds=float(v)) for k, v in result.timings.items()]
         return response

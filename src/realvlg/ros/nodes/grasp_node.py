@@ -91,7 +91,7 @@ class GraspNode(Node):
 
     def _on_service(self, request, response):
         out = self.attempt.run(request.instruction, request.strategy, request.dry_run)
-        self.get_logger().info(f"/grasp {request.instruction!r}: {out.code.value} — {out.message}")
+        self.get_logger().info(f"/grasp {request.instruction!r}: {out.code.name} — {out.message}")
         return fill_result(response, out, self.get_clock().now().to_msg())
 
 
