@@ -91,3 +91,37 @@ def test_profile_loads_in_an_rclpy_child(tmp_path):
         assert child.wait_for_line("PROFILE", 90).endswith("config/fastdds_shm.xml")
         child.wait_for_line("DONE", 30)
         assert not any("XMLPARSER" in line or "Error" in line for line in child.output), child.tail()
+
+
+def test_supervise_restarts_a_node_that_dies_then_gives_up_with_its_output():
+    """`realvlg up`'s supervision with a real node: killed once, it is restarted and serves again;
+    killed past the limit, the supervisor returns it for the graph to stop."""
+    import os
+    import signal
+    import threading
+
+    from realvlg.cli.up import supervise
+
+    node = RosChildProcess(["-m", "realvlg.ros.nodes.shadow_hand_node", "--ros-args", "-r", "__ns:=/supervised"],
+                           name="shadow_hand_node").start()
+    children, stop, outcome = [node], threading.Event(), {}
+    node.wait_for_line("READY", 60)
+    watcher = threading.Thread(target=lambda: outcome.setdefault(
+        "dead", supervise(children, stop, max_restarts=1, ready_timeout=60, poll=0.1)))
+    watcher.start()
+    try:
+        os.killpg(node.proc.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while children[0] is node or not any(line.startswith("READY") for line in children[0].output):
+            assert time.monotonic() < deadline and watcher.is_alive(), "the node was not restarted"
+            time.sleep(0.1)
+        restarted = children[0]
+        assert restarted.running and restarted.proc.pid != node.proc.pid
+        os.killpg(restarted.proc.pid, signal.SIGKILL)  # past the limit
+        watcher.join(30)
+        assert outcome["dead"] is restarted
+    finally:
+        stop.set()
+        watcher.join(5)
+        for child in children:
+            child.stop()

@@ -120,7 +120,14 @@ def test_grasp_lifts_the_banana_and_a_second_request_is_busy(graph, client):
     while np.linalg.norm(client.current_tcp() - start) < 0.01:  # the first request is moving the arm
         assert time.monotonic() < deadline and worker.is_alive(), "the first grasp never moved the arm"
     busy = client.grasp("grasp the banana", dry_run=True)
-    assert not busy.success and busy.message.startswith("busy")
+    assert not busy.success and busy.message.startswith("busy") and busy.code == Grasp.Response.BUSY
+    burst_client = client.node.create_client(Grasp, names.GRASP_SERVICE)  # 20 at once: every one answered
+    burst = [burst_client.call_async(Grasp.Request(instruction="grasp the banana", dry_run=True)) for _ in range(20)]
+    burst_deadline = time.monotonic() + 30
+    while not all(f.done() for f in burst) and time.monotonic() < burst_deadline:
+        client.executor.spin_once(timeout_sec=0.1)
+    assert all(f.done() and f.result().code == Grasp.Response.BUSY for f in burst), \
+        f"{sum(f.done() for f in burst)}/20 answered"
     worker.join(timeout=240)
     response = result["r"]
     assert response.success, response.message

@@ -1,5 +1,7 @@
 """``realvlg up``: start the realvlg graph as supervised processes (where ``ros2 launch`` is not
-installed; with full ROS 2, ``ros2 launch realvlg grasp.launch.py`` starts the same nodes)."""
+installed; with full ROS 2, ``ros2 launch realvlg grasp.launch.py`` starts the same nodes). A node
+that exits is restarted with the same command, up to ``--max-restarts`` times; then the graph stops
+and the node's last output is printed."""
 
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ def register(subparsers) -> None:
     p.add_argument("--hand", choices=HANDS, default="franka",
                    help="franka: the gripper pipeline (default); shadow: DexVLG on the simulated UR10e + Shadow Hand")
     p.add_argument("--ready-timeout", type=float, default=180.0, help="seconds for each node to come up")
+    p.add_argument("--max-restarts", type=int, default=3,
+                   help="a node that exits is restarted this many times before the graph stops")
     p.set_defaults(func=run)
 
 
@@ -34,15 +38,38 @@ def start_graph(robot: str, camera: str, grounding: str, ready_timeout: float,
     started: list[RosChildProcess] = []
     try:
         for spec in plan_graph(robot, camera, grounding, overrides=overrides, hand=hand):
-            child = RosChildProcess(spec.argv(), name=spec.name, cwd=REPO_ROOT,
-                                    on_line=lambda line, n=spec.name: echo(n, line)).start()
-            started.append(child)
-            child.wait_for_line(READY_PREFIX, ready_timeout)
+            started.append(RosChildProcess(spec.argv(), name=spec.name, cwd=REPO_ROOT,
+                                           on_line=lambda line, n=spec.name: echo(n, line)).start())
+            started[-1].wait_for_line(READY_PREFIX, ready_timeout)
         return started
     except BaseException:
         for child in reversed(started):
             child.stop()
         raise
+
+
+def supervise(children: list[RosChildProcess], stop: threading.Event, max_restarts: int = 3,
+              ready_timeout: float = 180.0, poll: float = 0.5) -> RosChildProcess | None:
+    """Keep the graph up until ``stop``: a node that exits is restarted with the same command, up
+    to ``max_restarts`` times per node; the node that died once more, or failed to come back, is
+    returned (with its last output) — the caller then stops the graph. ``children`` is updated
+    in place with the restarted processes."""
+    restarts: dict[str, int] = {}
+    while not stop.wait(poll):
+        for i, child in enumerate(children):
+            if child.running:
+                continue
+            if restarts.get(child.name, 0) >= max_restarts:
+                return child
+            restarts[child.name] = restarts.get(child.name, 0) + 1
+            print(f"realvlg up: {child.name} exited; restart {restarts[child.name]}/{max_restarts}; last output:\n"
+                  f"{child.tail(10)}", file=sys.stderr, flush=True)
+            children[i] = replacement = child.restarted()
+            try:
+                replacement.wait_for_line(READY_PREFIX, ready_timeout)
+            except RosProcessError:
+                return replacement
+    return None
 
 
 # an object in each graph's default simulated scene (sim_node's, config/dex_grasp_node.yaml's)
@@ -62,14 +89,11 @@ def run(args) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    dead = None
-    while not stop.wait(0.5):
-        dead = next((c for c in children if not c.running), None)
-        if dead is not None:
-            break
+    dead = supervise(children, stop, args.max_restarts, args.ready_timeout)
     for child in reversed(children):
         child.stop()
     if dead is not None:
-        print(f"realvlg up: {dead.name} exited unexpectedly; last output:\n{dead.tail()}", file=sys.stderr)
+        print(f"realvlg up: {dead.name} kept exiting ({args.max_restarts} restarts); stopping the graph; "
+              f"last output:\n{dead.tail()}", file=sys.stderr)
         return 1
     return 0

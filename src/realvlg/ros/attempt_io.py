@@ -8,6 +8,7 @@ import math
 
 from geometry_msgs.msg import PoseStamped
 from rclpy.action import ActionServer, GoalResponse
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import serialize_message
 from sensor_msgs.msg import Image, PointCloud2
 from visualization_msgs.msg import MarkerArray
@@ -23,6 +24,9 @@ from realvlg.ros import names
 from realvlg.ros.conversions import grasp_to_pose_stamped, grounding_to_msg, image_to_msg, points_to_pointcloud2
 from realvlg.ros.markers import gripper_markers
 from realvlg_interfaces.msg import StageTiming
+
+# A burst of requests is queued, not dropped: each gets its answer ("busy" at once but for one).
+REQUEST_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
 
 
 class AttemptPublisher:
@@ -99,4 +103,5 @@ def run_goal(node, action_type, name: str, attempt, callback_group) -> ActionSer
 
     return ActionServer(node, action_type, name, execute_callback=execute,
                         goal_callback=lambda _: GoalResponse.REJECT if attempt.busy else GoalResponse.ACCEPT,
-                        callback_group=callback_group)
+                        callback_group=callback_group, goal_service_qos_profile=REQUEST_QOS,
+                        result_service_qos_profile=REQUEST_QOS, cancel_service_qos_profile=REQUEST_QOS)

@@ -115,6 +115,12 @@ class RosChildProcess:
         self._reader.start()
         return self
 
+    def restarted(self) -> "RosChildProcess":
+        """A new process with the same command, environment and output handling, started."""
+        twin = RosChildProcess([], name=self.name, cwd=self.cwd, on_line=self._on_line)
+        twin.argv, twin.env = list(self.argv), dict(self.env)
+        return twin.start()
+
     def _read(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
         for line in self.proc.stdout:

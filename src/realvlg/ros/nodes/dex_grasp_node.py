@@ -32,7 +32,7 @@ from realvlg.frames import TOOL0_T_PALM, UR_BASE_FRAME
 from realvlg.graph import repo_path
 from realvlg.grasping.attempt import AttemptConfig, GraspAttempt
 from realvlg.ros import names
-from realvlg.ros.attempt_io import AttemptPublisher, fill_result, run_goal
+from realvlg.ros.attempt_io import REQUEST_QOS, AttemptPublisher, fill_result, run_goal
 from realvlg.ros.conversions import make_header, points_to_pointcloud2
 from realvlg.ros.params import declare_config
 from realvlg.ros.spin import answer_always, run_node
@@ -81,7 +81,7 @@ class DexGraspNode(Node):
         self.attempt = GraspAttempt(self._capture, DexPlanner(planner), self.arm, attempt_config, on_plan=self._publish_plan, recorders=[self.io.record])
         self.description.publish(String(data=robot_description()))
         self._publish_state()
-        self.create_service(GraspSrv, names.GRASP_SERVICE, answer_always(self, self._on_grasp))
+        self.create_service(GraspSrv, names.GRASP_SERVICE, answer_always(self, self._on_grasp), qos_profile=REQUEST_QOS)
         self._action = run_goal(self, GraspAction, names.GRASP_ACTION, self.attempt, None)
         self.get_logger().info(f"/grasp (shadow hand, simulation): objects {', '.join(self.world.active)}")
 

@@ -34,7 +34,7 @@ from realvlg.grasping.planner import LiftPlanner, LiftPlannerConfig
 from realvlg.grounding.backend import TASKS
 from realvlg.robots.limits import load_limits
 from realvlg.ros import names
-from realvlg.ros.attempt_io import AttemptPublisher, fill_result, run_goal
+from realvlg.ros.attempt_io import REQUEST_QOS, AttemptPublisher, fill_result, run_goal
 from realvlg.ros.conversions import grasp_from_pose_stamped, stamp_from_msg, transform_to_msg
 from realvlg.ros.executor_client import ExecutorClient
 from realvlg.ros.ground_client import ServiceGroundingBackend
@@ -82,7 +82,8 @@ class GraspNode(Node):
         self.create_publisher(TFMessage, names.TF_STATIC_TOPIC, static_qos).publish(
             TFMessage(transforms=[transform_to_msg(calibration, self.get_clock().now().to_msg())]))
 
-        self.create_service(GraspSrv, names.GRASP_SERVICE, answer_always(self, self._on_service), callback_group=self._requests)
+        self.create_service(GraspSrv, names.GRASP_SERVICE, answer_always(self, self._on_service),
+                            qos_profile=REQUEST_QOS, callback_group=self._requests)
         self._action = run_goal(self, GraspAction, names.GRASP_ACTION, self.attempt, self._requests)
         self.get_logger().info(f"ready: {names.GRASP_SERVICE} (grounding via {backend.service_name})")
 
