@@ -12,8 +12,8 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import String
 from trajectory_msgs.msg import JointTrajectory
 
-from realvlg.ros.nodes.shadow_hand_node import trajectory_from_msg
 from realvlg.ros.process import RosChildProcess
+from realvlg.ros.shadow_hand import trajectory_from_msg
 from realvlg.shadow_hand import SHADOW_JOINTS, SHADOW_LIMITS
 from tests.ros import services
 

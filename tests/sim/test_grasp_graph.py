@@ -17,6 +17,7 @@ from realvlg.cli.up import start_graph
 from realvlg.frames import FR3_BASE_FRAME, FRANKA_HAND_STROKE
 from realvlg.geometry.grasps import Grasp6D
 from realvlg.ros import names
+from realvlg.ros.attempt_io import REQUEST_QOS
 from realvlg.ros.conversions import grasp_to_pose_stamped
 from realvlg.ros.graph_client import GraphClient
 from realvlg.ros.process import RosChildProcess
@@ -121,7 +122,8 @@ def test_grasp_lifts_the_banana_and_a_second_request_is_busy(graph, client):
         assert time.monotonic() < deadline and worker.is_alive(), "the first grasp never moved the arm"
     busy = client.grasp("grasp the banana", dry_run=True)
     assert not busy.success and busy.message.startswith("busy") and busy.code == Grasp.Response.BUSY
-    burst_client = client.node.create_client(Grasp, names.GRASP_SERVICE)  # 20 at once: every one answered
+    # 20 at once from one client (its reader keeps them all: REQUEST_QOS): every one answered
+    burst_client = client.node.create_client(Grasp, names.GRASP_SERVICE, qos_profile=REQUEST_QOS)
     burst = [burst_client.call_async(Grasp.Request(instruction="grasp the banana", dry_run=True)) for _ in range(20)]
     burst_deadline = time.monotonic() + 30
     while not all(f.done() for f in burst) and time.monotonic() < burst_deadline:
