@@ -16,6 +16,7 @@ from typing import Sequence
 import mujoco
 import numpy as np
 
+from realvlg.errors import InvalidInputError
 from realvlg.frames import COLOR_OPTICAL_FRAME
 from realvlg.geometry.camera import CameraIntrinsics
 from realvlg.geometry.transforms import Transform
@@ -35,6 +36,16 @@ class Placement:
     x: float
     y: float
     yaw: float = 0.0
+
+
+def placements_by_name(placements: Sequence[Placement], object_names: Sequence[str]) -> dict[str, Placement]:
+    """``placements`` by object name; refuses objects the world was not built with."""
+    wanted = {p.name: p for p in placements}
+    unknown = set(wanted) - set(object_names)
+    if unknown:
+        raise InvalidInputError(f"this world has no {', '.join(sorted(unknown))}; build it with every object "
+                                f"a reset may use ({', '.join(object_names)})")
+    return wanted
 
 
 @dataclass(frozen=True)

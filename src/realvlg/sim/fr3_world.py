@@ -48,6 +48,7 @@ from realvlg.sim.common import (
     GraspCheck,
     Placement,
     SceneLabeller,
+    placements_by_name,
     render_frame,
 )
 
@@ -392,11 +393,7 @@ class FR3World:
 
     def _place(self, placements: Sequence[Placement]) -> None:
         sim = self._require()
-        wanted = {p.name: p for p in placements}
-        unknown = set(wanted) - set(self.object_names)
-        if unknown:
-            raise InvalidInputError(f"this world has no {', '.join(sorted(unknown))}; build it with every object "
-                                    f"a reset may use ({', '.join(self.object_names)})")
+        wanted = placements_by_name(placements, self.object_names)
         m, d = sim.model, sim.data
         with self._lock:
             for name in self.object_names:

@@ -53,7 +53,15 @@ from realvlg.robots.ur10e_shadow.model import (
 )
 from realvlg.robots.ur10e_shadow.stages import Backend
 from realvlg.shadow_hand import MJCF_PREFIX, SHADOW_JOINTS
-from realvlg.sim.common import OBJECT_PREFIX, CameraConfig, GraspCheck, Placement, SceneLabeller, render_frame
+from realvlg.sim.common import (
+    OBJECT_PREFIX,
+    CameraConfig,
+    GraspCheck,
+    Placement,
+    SceneLabeller,
+    placements_by_name,
+    render_frame,
+)
 
 D415_FX_1280 = 1005.0  # px at 1280×720: 65° horizontal field of view
 # MuJoCo cameras look along −z with y up; the optical frame looks along +z with y down.
@@ -233,11 +241,7 @@ class UR10eShadowWorld:
         """A new scene: arm at the observation pose, hand open, the objects of ``placements`` on the
         table at rest, every other object of the world parked on the floor; ``settle`` seconds of
         physics, then the objects' resting heights are recorded for :meth:`lift_check`."""
-        wanted = {p.name: p for p in placements}
-        unknown = set(wanted) - set(self.object_names)
-        if unknown:
-            raise InvalidInputError(f"this world has no {', '.join(sorted(unknown))}; build it with every object "
-                                    f"a reset may use ({', '.join(self.object_names)})")
+        wanted = placements_by_name(placements, self.object_names)
         m, d = self.model, self.data
         mujoco.mj_resetData(m, d)
         q = self.observation_q()
