@@ -140,6 +140,13 @@ def test_grasp_lifts_the_banana_and_a_second_request_is_busy(graph, client):
     assert check.success, check.message
     run_dir = [p for p in runs.iterdir() if (p / "result.json").exists()]
     assert any((p / "overlay.png").stat().st_size > 0 and (p / "bag" / "metadata.yaml").exists() for p in run_dir)
+    from rosbags.highlevel import AnyReader
+
+    bag = next(p / "bag" for p in run_dir if (p / "bag" / "metadata.yaml").exists())
+    with AnyReader([bag]) as reader:
+        topics = {c.topic for c in reader.connections}
+    assert {names.COLOR_IMAGE_TOPIC, names.ALIGNED_DEPTH_IMAGE_TOPIC, names.COLOR_INFO_TOPIC,
+            names.ALIGNED_DEPTH_INFO_TOPIC, names.GRASP_POSE_TOPIC} <= topics, topics
 
 
 def test_sim_eval_trial_homes_resets_grasps_and_checks(graph, client):

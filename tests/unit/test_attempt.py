@@ -107,7 +107,8 @@ def test_refusals_not_found_and_bad_requests_never_move(tmp_path):
     out = attempt(tmp_path, ScriptedPlanner(PlanningError("too little depth")), executor).run("grasp the mug")
     assert out.code is ResultCode.NO_GRASP
     assert attempt(tmp_path, ScriptedPlanner([]), executor).run("x", "pinch").code is ResultCode.INVALID_REQUEST
-    assert attempt(tmp_path, ScriptedPlanner([]), executor).run("  ").code is ResultCode.INVALID_REQUEST
+    empty = attempt(tmp_path, ScriptedPlanner([]), executor).run("  ")
+    assert empty.code is ResultCode.INVALID_REQUEST and record(empty)["message"] == "the instruction is empty"
     dry = attempt(tmp_path, ScriptedPlanner([grasp(0.5)]), executor).run("grasp the mug", dry_run=True)
     assert dry.success and "did not move" in dry.message
     assert executor.executed == []
@@ -167,4 +168,7 @@ def test_a_capture_failure_is_a_result_not_an_exception(tmp_path):
 
     out = GraspAttempt(no_frames, ScriptedPlanner([grasp(0.5)]), ScriptedExecutor(),
                        AttemptConfig(str(tmp_path))).run("grasp the mug")
-    assert out.code is ResultCode.CAPTURE_FAILED and "nothing received" in out.message and not out.run_dir
+    assert out.code is ResultCode.CAPTURE_FAILED and "nothing received" in out.message
+    saved = record(out)  # on record all the same: the request, the code, the sentence
+    assert saved["instruction"] == "grasp the mug" and saved["code"] == "CAPTURE_FAILED"
+    assert not (pathlib.Path(out.run_dir) / "overlay.png").exists()

@@ -17,8 +17,10 @@ Rules a caller can rely on:
   "blocked") is tried again — home, a fresh capture, a new plan — up to ``max_attempts`` tries in
   all; a refusal or a robot/communication fault is never retried. Every try is recorded in the
   request's one run folder (``overlay.png``, then ``overlay_try<n>.png``; one bag).
-* **nothing escapes**: every :class:`~realvlg.errors.RealVLGError` becomes an :class:`Outcome` with a
-  code and a sentence; the run folder is written whenever a frame was captured.
+* **nothing escapes, nothing is lost**: every :class:`~realvlg.errors.RealVLGError` becomes an
+  :class:`Outcome` with a code and a sentence; every request past the busy check leaves a run
+  folder with ``result.json`` (also a bad request or a capture failure; the overlay and the bag
+  when a frame was captured).
 """
 
 from __future__ import annotations
@@ -87,6 +89,7 @@ class Outcome:
 
     code: ResultCode = ResultCode.ERROR
     message: str = ""
+    instruction: str = ""
     strategy: str = ""
     grasp: Grasp | None = None
     plan: Plan | None = None
@@ -164,40 +167,48 @@ class GraspAttempt:
 
     def run(self, instruction: str, strategy: str = "", dry_run: bool = False,
             feedback: Feedback = lambda stage, progress, message: None) -> Outcome:
-        out = Outcome()
         if not self._busy.acquire(blocking=False):
-            return Outcome(ResultCode.BUSY, "busy: another grasp request is running")
+            return Outcome(ResultCode.BUSY, "busy: another grasp request is running", instruction=instruction)
+        out = Outcome(instruction=instruction)
+        runs: list[RunFolder] = []  # one folder per request, every try in it
         try:
+            self._run(instruction, strategy, dry_run, feedback, out, runs)
+        except RealVLGError as exc:
+            out.code, out.message = ResultCode.ERROR, str(exc)
+        finally:
             try:
-                self.planner.strategies_for(strategy)
-            except (InvalidInputError, PlanningError) as exc:
-                out.code, out.message = ResultCode.INVALID_REQUEST, str(exc)
-                return out
-            if not instruction.strip():
-                out.code, out.message = ResultCode.INVALID_REQUEST, "the instruction is empty"
-                return out
-            runs: list[RunFolder] = []  # one folder per request, every try in it
-            try:
-                for attempt in range(1, self.config.max_attempts + 1):
-                    out.tries = attempt
-                    if attempt > 1:
-                        out.notes.append(f"try {attempt - 1}: {out.message}")
-                        feedback("retry", 0.0, f"try {attempt - 1} failed ({out.message}); trying again")
-                        try:
-                            self._timed(out, "home", self.executor.home)
-                        except RealVLGError as exc:
-                            out.code, out.message = ResultCode.ROBOT_ERROR, f"before try {attempt}: {exc}"
-                            break
-                    if not self._try(instruction, strategy, dry_run, feedback, out, runs) or out.success or dry_run:
-                        break
-            except RealVLGError as exc:
-                out.code, out.message = ResultCode.ERROR, str(exc)
+                if not runs:  # ended before any frame: the request and why, still on record
+                    runs.append(RunFolder(self.config.run_root, instruction or "empty"))
+                    out.run_dir = str(runs[0].path)
+                    write_record(runs[0], None, out)
             finally:
                 for run in runs:
                     run.close()
-            return out
-        finally:
-            self._busy.release()
+                self._busy.release()
+        return out
+
+    def _run(self, instruction: str, strategy: str, dry_run: bool, feedback: Feedback, out: Outcome,
+             runs: list[RunFolder]) -> None:
+        try:
+            self.planner.strategies_for(strategy)
+        except (InvalidInputError, PlanningError) as exc:
+            out.code, out.message = ResultCode.INVALID_REQUEST, str(exc)
+            return
+        if not instruction.strip():
+            out.code, out.message = ResultCode.INVALID_REQUEST, "the instruction is empty"
+            return
+        for attempt in range(1, self.config.max_attempts + 1):
+            out.tries = attempt
+            if attempt > 1:
+                out.notes.append(f"try {attempt - 1}: {out.message}")
+                feedback("retry", 0.0, f"try {attempt - 1} failed ({out.message}); trying again")
+                try:
+                    self._timed(out, "home", self.executor.home)
+                except RealVLGError as exc:
+                    out.code, out.message = ResultCode.ROBOT_ERROR, f"before try {attempt}: {exc}"
+                    return
+            if not self._try(instruction, strategy, dry_run, feedback, out, runs) or out.success or dry_run:
+                return
 
     def _timed(self, out: Outcome, stage: str, fn):
         t0 = time.perf_counter()

@@ -3,8 +3,8 @@
 ``<root>/<YYYYmmdd-HHMMSS-mmm>-<instruction-slug>/`` holds ``overlay.png`` (the answer, the grasp
 and the outcome drawn on the colour image), ``result.json`` (code, message, strategy, the grasp,
 the answer, notes, tries, timings: :func:`write_record`) and, from the ROS adapter, ``bag/`` (a
-rosbag2 MCAP of the inputs — colour, aligned depth — and the outputs — the grounding message and
-the grasp pose), which ``ros2 bag play`` and Foxglove open.
+rosbag2 MCAP of the inputs — colour, aligned depth, both camera_infos — and the outputs — the
+grounding message and the grasp pose), which ``ros2 bag play`` and Foxglove open.
 """
 
 from __future__ import annotations
@@ -64,16 +64,18 @@ class RunFolder:
             self._bag = None
 
 
-def write_record(run: RunFolder, frame: RGBDFrame, outcome) -> None:
-    """``overlay.png`` and ``result.json`` of an :class:`~realvlg.grasping.attempt.Outcome`."""
-    image = draw_grounding(frame.color, outcome.grounding, message=outcome.message)
-    if isinstance(outcome.grasp, Grasp6D) and frame.base_from_camera is not None:
-        image = draw_grasp(image, frame.base_from_camera.inverse().apply_to_grasp(outcome.grasp), frame.intrinsics)
-    save_image(image, run.path / ("overlay.png" if outcome.tries <= 1 else f"overlay_try{outcome.tries}.png"))
+def write_record(run: RunFolder, frame: RGBDFrame | None, outcome) -> None:
+    """``result.json`` of an :class:`~realvlg.grasping.attempt.Outcome` and, when a frame was
+    captured, its ``overlay.png`` (``overlay_try<n>.png`` for later tries)."""
+    if frame is not None:
+        image = draw_grounding(frame.color, outcome.grounding, message=outcome.message)
+        if isinstance(outcome.grasp, Grasp6D) and frame.base_from_camera is not None:
+            image = draw_grasp(image, frame.base_from_camera.inverse().apply_to_grasp(outcome.grasp), frame.intrinsics)
+        save_image(image, run.path / ("overlay.png" if outcome.tries <= 1 else f"overlay_try{outcome.tries}.png"))
     grounding = outcome.grounding
     run.write_json("result.json", {
-        "success": outcome.success, "code": outcome.code.name, "message": outcome.message,
-        "strategy": outcome.strategy, "notes": outcome.notes, "tries": outcome.tries,
+        "instruction": outcome.instruction, "success": outcome.success, "code": outcome.code.name,
+        "message": outcome.message, "strategy": outcome.strategy, "notes": outcome.notes, "tries": outcome.tries,
         "grasp": outcome.grasp.as_dict() if outcome.grasp is not None else None,
         "grounding": grounding.as_dict() if grounding is not None else None,
         "timings": outcome.timings})

@@ -21,7 +21,13 @@ from realvlg.grasping.record import RunFolder
 from realvlg.observation import RGBDFrame
 from realvlg.overlay import draw_grounding
 from realvlg.ros import names
-from realvlg.ros.conversions import grasp_to_pose_stamped, grounding_to_msg, image_to_msg, points_to_pointcloud2
+from realvlg.ros.conversions import (
+    camera_info_to_msg,
+    grasp_to_pose_stamped,
+    grounding_to_msg,
+    image_to_msg,
+    points_to_pointcloud2,
+)
 from realvlg.ros.markers import gripper_markers
 from realvlg_interfaces.msg import StageTiming
 
@@ -55,7 +61,8 @@ class AttemptPublisher:
             self.cloud_pub.publish(points_to_pointcloud2(cloud.points, cloud.colors, frame.frame_id, stamp))
 
     def record(self, run: RunFolder, frame: RGBDFrame, out: Outcome) -> None:
-        """The overlay topic, and the frame, the answer and the grasp into the run's MCAP bag."""
+        """The overlay topic, and the frame (colour, aligned depth, both camera_infos), the answer and
+        the grasp into the run's MCAP bag."""
         self.overlay_pub.publish(image_to_msg(draw_grounding(frame.color, out.grounding, message=out.message),
                                               "rgb8", frame.frame_id, frame.timestamp))
         bag, stamp_ns = run.bag(), round(frame.timestamp * 1e9)
@@ -64,6 +71,9 @@ class AttemptPublisher:
                            (names.ALIGNED_DEPTH_IMAGE_TOPIC, image_to_msg(depth_mm, "16UC1", frame.frame_id,
                                                                           frame.timestamp))):
             bag.write_cdr(topic, "sensor_msgs/msg/Image", serialize_message(msg), stamp_ns)
+        info = serialize_message(camera_info_to_msg(frame.intrinsics, frame.frame_id, frame.timestamp))
+        for topic in (names.COLOR_INFO_TOPIC, names.ALIGNED_DEPTH_INFO_TOPIC):
+            bag.write_cdr(topic, "sensor_msgs/msg/CameraInfo", info, stamp_ns)
         if out.grounding is not None:
             bag.write_cdr("/realvlg/grounding", "realvlg_interfaces/msg/Grounding",
                           serialize_message(grounding_to_msg(out.grounding, frame.frame_id, frame.timestamp)), stamp_ns)
