@@ -98,6 +98,7 @@ class Outcome:
     notes: list[str] = field(default_factory=list)  # strategies fallen back from, candidates refused, retries
     tries: int = 0
     run_dir: str = ""
+    stamp: float | None = None  # capture time of the frame the grasp was planned on [s]
 
     @property
     def success(self) -> bool:
@@ -227,6 +228,7 @@ class GraspAttempt:
         except RealVLGError as exc:
             out.code, out.message = ResultCode.CAPTURE_FAILED, str(exc)
             return False
+        out.stamp = frame.timestamp
         if not runs:
             runs.append(RunFolder(self.config.run_root, instruction))
         run = runs[0]

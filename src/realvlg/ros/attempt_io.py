@@ -83,7 +83,9 @@ class AttemptPublisher:
 
 
 def fill_result(response, out: Outcome, stamp):
-    """A ``Grasp`` service response or action result from an outcome."""
+    """A ``Grasp`` service response or action result from an outcome; the pose is stamped with the
+    capture time of the frame it was planned on (``stamp``, e.g. now, when there was none)."""
+    stamp = out.stamp if out.stamp is not None else stamp
     response.success, response.code, response.message = out.success, int(out.code), out.message
     response.strategy_used, response.run_dir = out.strategy, out.run_dir
     response.notes, response.tries = list(out.notes), int(out.tries)
