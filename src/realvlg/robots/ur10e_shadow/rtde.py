@@ -1,6 +1,6 @@
 """The real UR10e + Shadow Hand below the grasp stages: ur_rtde (``rtde_control`` /
 ``rtde_receive``) for the arm and a callable for the hand (the Shadow Robot driver's trajectory
-controller, published by the executor node: :class:`realvlg.ros.hand.ShadowHandPublisher`).
+controller, published by the executor node: :class:`realvlg.ros.shadow_hand.ShadowHandPublisher`).
 :class:`RTDEBackend` is the :class:`~realvlg.robots.ur10e_shadow.stages.Backend` of
 :class:`~realvlg.robots.ur10e_shadow.ur10e_shadow.UR10eShadowExecutor`. Frames: the UR
 controller's base (the DH base of :mod:`realvlg.robots.ur10e_shadow.kinematics`) and tool0 (the
