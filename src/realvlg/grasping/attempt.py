@@ -291,8 +291,9 @@ class GraspAttempt:
         out.result = result
         if result.success:
             out.code = ResultCode.SUCCESS
-            out.message = ("grasped and lifted; the hand holds the object" if result.holding is not False
-                           else "grasped and lifted")
+            out.message = ("grasped and lifted; the hand holds the object" if result.holding
+                           else "grasped and lifted (the hand cannot tell whether it holds the object)"
+                           if result.holding is None else "grasped and lifted")
             return False
         if result.fault:
             out.code, out.message = ResultCode.ROBOT_ERROR, result.reason

@@ -233,8 +233,8 @@ class FrankaExecutor(Executor):
             timings["total"] = time.perf_counter() - t0
             if held_width < cfg.min_held_width:
                 return GraspResult(False, f"the gripper closed on nothing (gap {held_width * 1000:.1f} mm)",
-                                   stage, retries[0], held_width, timings)
-            return GraspResult(True, "", "done", retries[0], held_width, timings)
+                                   stage, retries[0], held_width, timings, holding=False)
+            return GraspResult(True, "", "done", retries[0], held_width, timings, holding=True)
         except _MotionFailed as exc:
             return GraspResult(False, str(exc), stage, retries[0], self._safe_width(), timings)
         except (franky.CommandException, franky.GripperException) as exc:
