@@ -1,4 +1,5 @@
-"""The grasp generator: a small real run on the orange, validation failures, resuming."""
+"""The grasp generator: a small real run on the orange (tripods, validation, the arm), the tripod
+posture and its closing, validation failures, resuming."""
 
 import dataclasses
 import importlib.util
@@ -16,19 +17,27 @@ if importlib.util.find_spec("gymnasium_robotics") is None:
 from realvlg.cli import main
 from realvlg.dexvlg.datagen import (
     CHECKS,
+    PADS,
     PENETRATION_TOL,
+    TRIPOD_APERTURES,
     DexDatagenConfig,
     GraspValidator,
+    TripodCloser,
+    _Pads,
     generate,
+    tripod_candidates,
+    tripod_joints,
 )
 from realvlg.dexvlg.dataset import load_dataset, record_grasp
+from realvlg.dexvlg.hand import ShadowHand
+from realvlg.dexvlg.objects import ObjectSDF, object_cloud
 from realvlg.dexvlg.preview import TILE, contact_sheet, pick_grasps
 from realvlg.errors import InvalidInputError
 from realvlg.geometry.grasps import DexGrasp
 
 # A seed and size for which this small batch yields valid grasps (the generator is deterministic).
-CONFIG = DexDatagenConfig(seed=0, objects=("orange",), parts=("orange/body",), batches_per_part=1, batch_size=8,
-                          steps=200, cloud_points=1024)
+CONFIG = DexDatagenConfig(seed=0, objects=("orange",), parts=("orange/body",), batch_size=8, max_batches_per_part=2,
+                          target_per_part=2, cloud_points=1024, arm="lift")
 
 
 @pytest.fixture(scope="module")
@@ -48,14 +57,14 @@ def shifted(grasp: DexGrasp, along_palm_y: float) -> DexGrasp:
     return DexGrasp(grasp.position + along_palm_y * grasp.rotation.as_matrix()[:, 1], grasp.rotation, grasp.joints)
 
 
-def test_generated_grasps_pass_validation(run, validator):
+def test_generated_grasps_pass_validation_and_lift_with_the_arm(run, validator):
     config, meta = run
     counts = meta["counts"]
-    assert counts["attempted"] == config.batch_size
-    assert counts["valid"] >= 1
+    # the first batch reaches target_per_part: the second is marked done without work
+    assert counts["attempted"] == config.batch_size and counts["valid"] >= config.target_per_part
     assert counts["valid"] + sum(counts["rejected"].values()) == counts["attempted"]
-    assert set(counts["rejected"]) == set(CHECKS)
-    assert meta["done"] == ["orange/body/0"]
+    assert set(counts["rejected"]) == set(CHECKS) and counts["rejected"]["reach"] >= 1
+    assert meta["done"] == ["orange/body/0", "orange/body/1"] and counts["cpu_s"] > 0
     _, objects, grasps = load_dataset(config.root)
     assert len(grasps) == counts["valid"] and objects["orange"].points.shape == (1024, 3)
     for record in grasps:
@@ -65,7 +74,40 @@ def test_generated_grasps_pass_validation(run, validator):
         result = validator.validate(record_grasp(record), "body")  # the stored (rounded) grasp still passes
         assert result.ok, result
         assert result.fingers == record["fingers"] and len(record["fingers"]) >= 2
+        assert record["checks"]["arm_yaws"] >= config.min_arm_yaws and record["checks"]["lift_mm"] >= 30
 
+
+def test_tripod_posture_opens_to_its_aperture():
+    hand = ShadowHand()
+    pads = _Pads(hand)
+    gaps = np.linalg.norm(pads.fingers - pads.thumb, axis=1)
+    assert np.abs(gaps - TRIPOD_APERTURES)[3:].max() < 0.003  # the fit; below 3 cm the pads touch first
+    assert np.all(np.diff(gaps) > 0)
+    mid = tripod_joints(0.045)
+    assert np.allclose(mid, (tripod_joints(0.04) + tripod_joints(0.05)) / 2)
+    assert set(PADS) == {"thumb", "index", "middle"}
+
+
+def test_tripods_close_onto_the_part():
+    hand, sdf, cloud = ShadowHand(), ObjectSDF("marker"), object_cloud("marker", 1024, 0)
+    palms, joints, axes = tripod_candidates(cloud, sdf, "body", 6, np.random.default_rng(0), _Pads(hand))
+    assert len(palms) == 6
+    # the closing axis crosses the marker horizontally-ish, thumb side first
+    assert np.all(np.abs(axes[:, 2]) <= 0.6) and np.allclose(np.linalg.norm(axes, axis=1), 1)
+    closed_palms, closed, ok = TripodCloser(hand).close(sdf, palms, joints, axes)
+    assert ok.any()
+    import torch
+
+    for i in np.flatnonzero(ok):
+        points = hand.points_torch(hand.fk(torch.as_tensor(closed_palms[i:i + 1]), torch.as_tensor(closed[i:i + 1])))[0]
+        clearance = torch.minimum(sdf(points), points[:, 2])
+        assert clearance.min() > -0.003  # nothing deep in the marker or the table
+        index = [k for k, f in enumerate(hand.point_finger) if f == "index"]
+        assert clearance[index].min() < 0.002  # the index finger closed onto the marker
+        # the index moved along the path from the opened posture towards the closed one (FFJ2, FFJ1)
+        start, end = joints[i, 1:3], tripod_joints(0.0)[1:3]
+        fraction = (closed[i, 1:3] - start) / (end - start)
+        assert 0 < fraction[0] <= 1 and abs(fraction[0] - fraction[1]) < 1e-3
 
 def test_penetrating_and_mid_air_grasps_fail(run, validator):
     config, _ = run
@@ -98,7 +140,7 @@ def test_resume_skips_finished_units_and_drops_cut_off_ones(run):
     assert again["counts"] == meta["counts"]
     assert path.read_text() == before
     with pytest.raises(InvalidInputError, match="other settings"):
-        generate(dataclasses.replace(config, steps=config.steps + 1), progress=False)
+        generate(dataclasses.replace(config, arm="reach"), progress=False)
 
 
 def test_cli_rejects_bad_input(tmp_path, capsys):

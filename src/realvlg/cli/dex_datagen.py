@@ -19,9 +19,15 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--objects", default=",".join(d.objects), help="comma-separated object names (default: all ten)")
     p.add_argument("--parts", default="", help="comma-separated object/part keys to restrict to (e.g. bottle/body)")
-    p.add_argument("--batches-per-part", type=int, default=d.batches_per_part)
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="candidates optimised together")
-    p.add_argument("--steps", type=int, default=d.steps, help="optimisation steps per batch")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="candidates initialised and closed together")
+    p.add_argument("--max-batches-per-part", type=int, default=d.max_batches_per_part)
+    p.add_argument("--target-per-part", type=int, default=d.target_per_part,
+                   help="a part stops once it has this many grasps (default %(default)s)")
+    p.add_argument("--arm", choices=("none", "reach", "lift"), default=d.arm,
+                   help="what the simulated UR10e must do with a grasp: nothing, plan it, or also lift the object "
+                        "(default %(default)s)")
+    p.add_argument("--min-arm-yaws", type=int, default=d.min_arm_yaws,
+                   help="of 8 object yaws at which the executor must plan the grasp (default %(default)s)")
     p.add_argument("--cloud-points", type=int, default=d.cloud_points, help="points per object cloud")
     p.add_argument("--preview", metavar="PNG", default="",
                    help="instead of generating: render up to --preview-count grasps of the dataset at --out into PNG")
@@ -45,10 +51,13 @@ def run(args) -> int:
         raise InvalidInputError("--objects names no object")
     parts = tuple(p.strip() for p in args.parts.split(",") if p.strip())
     config = dataclasses.replace(DexDatagenConfig(), root=args.out, seed=args.seed, objects=objects, parts=parts,
-                                 batches_per_part=args.batches_per_part, batch_size=args.batch_size,
-                                 steps=args.steps, cloud_points=args.cloud_points)
+                                 batch_size=args.batch_size, max_batches_per_part=args.max_batches_per_part,
+                                 target_per_part=args.target_per_part, arm=args.arm, min_arm_yaws=args.min_arm_yaws,
+                                 cloud_points=args.cloud_points)
     meta = generate(config, progress=not args.no_progress)
     counts = meta["counts"]
     print(json.dumps({"root": args.out, "attempted": counts["attempted"], "valid": counts["valid"],
-                      "acceptance": counts.get("acceptance", 0.0), "rejected": counts["rejected"]}, indent=1))
+                      "acceptance": counts.get("acceptance", 0.0), "cpu_s": counts["cpu_s"],
+                      "rejected": counts["rejected"],
+                      "per_part": {k: v["valid"] for k, v in counts["per_part"].items()}}, indent=1))
     return 0
