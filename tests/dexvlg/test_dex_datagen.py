@@ -94,7 +94,7 @@ def test_tripods_close_onto_the_part():
     assert len(palms) == 6
     # the closing axis crosses the marker horizontally-ish, thumb side first
     assert np.all(np.abs(axes[:, 2]) <= 0.6) and np.allclose(np.linalg.norm(axes, axis=1), 1)
-    closed_palms, closed, ok = TripodCloser(hand).close(sdf, palms, joints, axes)
+    closed_palms, closed, ok = TripodCloser(hand).close(sdf, "body", palms, joints, axes)
     assert ok.any()
     import torch
 

@@ -72,6 +72,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
 from realvlg.dexvlg.dataset import (
@@ -99,10 +100,12 @@ CONTACT_DIST = 0.003  # a hand link this close to the object touches it [m]
 PART_MARGIN = 0.008  # the drawn contact point's least distance from every other part [m]
 NORMAL_Z = (-0.6, 0.15)  # range of the contact normal's z (thumb side): sides and undersides, not tops
 MAX_WIDTH = 0.07  # widest chord a tripod spans [m]
+ANTIPODAL_COS = math.cos(math.radians(35))  # the far side's normal is within 35° of the closing axis
 OPEN_MARGIN = 0.02  # the tripod opens this much wider than the chord [m]
 ROLL_JITTER = math.radians(60)  # about the closing axis, from the most palm-down rotation
 CLEARANCE = 0.003  # the opened hand backs off until this far from object and table [m]
-TOUCH = 0.0005  # a closing finger stops this close to the object or the table [m]
+TOUCH = 0.0005  # a closing finger stops this close to the part [m]
+BLOCK_DIST = 0.004  # ... and this far from other parts and the table (validation's contact distance + 1 mm) [m]
 CLOSING_STEPS = 40
 CHECKS = ("init", "penetration", "self_penetration", "table", "fingers", "part_alignment", "stability",
           "reach", "lift")
@@ -208,8 +211,10 @@ def tripod_candidates(cloud: ObjectCloud, sdf: ObjectSDF, part: str, n: int, rng
     inside = sdf(torch.as_tensor(x[:, None] + steps[None, :, None] * p[:, None])).numpy() < 0  # (m, S)
     leaves = ~inside.all(1)
     width = steps[np.argmax(~inside, axis=1)]
-    exit_part = sdf.part_distances(torch.as_tensor(x + width[:, None] * p)).numpy().argmin(1)
-    keep = leaves & (exit_part == k)
+    exit_point = x + width[:, None] * p
+    exit_part = sdf.part_distances(torch.as_tensor(exit_point)).numpy().argmin(1)
+    exit_normal = normals[cKDTree(points).query(exit_point)[1]]
+    keep = leaves & (exit_part == k) & ((exit_normal * p).sum(1) >= ANTIPODAL_COS)
     x, p, width = x[keep][:n], p[keep][:n], width[keep][:n]
     poses, joints = np.empty((len(x), 4, 4)), np.empty((len(x), len(SHADOW_JOINTS)))
     down = np.array([0.0, 0.0, -1.0])
@@ -233,7 +238,8 @@ def tripod_candidates(cloud: ObjectCloud, sdf: ObjectSDF, part: str, n: int, rng
 
 # -- step 2: kinematic closing ----------------------------------------------------------------------
 class TripodCloser:
-    """Back-off and closing of opened tripods (module docstring, step 2), batched in torch."""
+    """Back-off, closing and thumb settling of opened tripods (module docstring, step 2), batched
+    in torch."""
 
     def __init__(self, hand: ShadowHand):
         self.hand = hand
@@ -241,38 +247,76 @@ class TripodCloser:
         self.sparse = torch.arange(0, len(hand.point_finger), 3)  # enough for the back-off's 3 mm clearance
         shifts = [(a * 0.002, b * 0.003) for a in range(11) for b in range(11)]
         self.shifts = torch.tensor(sorted(shifts, key=sum), dtype=torch.float32)  # nearest first
+        self.closed = torch.as_tensor(tripod_joints(0.0), dtype=torch.float32)
 
-    def _clearance(self, sdf: ObjectSDF, palms: torch.Tensor, joints: torch.Tensor, index=None) -> torch.Tensor:
-        """Signed distance (B, K) of hand points to the object and the table top (z = 0)."""
+    def _distances(self, sdf: ObjectSDF, part: int, palms: torch.Tensor, joints: torch.Tensor, index=None
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Signed distances (B, K) of hand points to the target part and to what the hand must
+        not touch (the object's other parts, the table top at z = 0)."""
         points = self.hand.points_torch(self.hand.fk(palms, joints), index)
-        return torch.minimum(sdf(points), points[..., 2])
+        d = sdf.part_distances(points)
+        block = points[..., 2]
+        if d.shape[-1] > 1:
+            block = torch.minimum(block, torch.cat([d[..., :part], d[..., part + 1:]], -1).amin(-1))
+        return d[..., part], block
 
-    def close(self, sdf: ObjectSDF, palms: np.ndarray, joints: np.ndarray, axes: np.ndarray
+    def _close_fingers(self, sdf: ObjectSDF, part: int, palm: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
+        """Index and middle from ``start`` along the straight joint path to the closed tripod, each
+        stopped where it reaches the part (interpolated to :data:`TOUCH`) or one step before it
+        would come within :data:`BLOCK_DIST` of another part or the table."""
+        B, S = len(palm), CLOSING_STEPS
+        s = torch.linspace(0, 1, S)
+        path = start[:, None] + s[None, :, None] * (self.closed - start)[:, None]  # (B, S, 22)
+        target, block = self._distances(sdf, part, palm.repeat_interleave(S, 0), path.reshape(-1, 22))
+        target, block = target.reshape(B, S, -1), block.reshape(B, S, -1)
+        q = start.clone()
+        rows = torch.arange(B)
+        for f, prefix in (("index", "FF"), ("middle", "MF")):
+            mine = self.point_finger == FINGERS.index(f)
+            t, b = target[..., mine].amin(-1), block[..., mine].amin(-1)  # (B, S)
+            touch = (t < TOUCH).float().argmax(1).where((t < TOUCH).any(1), torch.full((B,), S))
+            blocked = (b < BLOCK_DIST).float().argmax(1).where((b < BLOCK_DIST).any(1), torch.full((B,), S))
+            k = torch.minimum(touch, blocked).clamp(min=1)
+            before = t[rows, (k - 1).clamp(max=S - 1)]
+            after = t[rows, k.clamp(max=S - 1)]
+            step = s[1] - s[0]
+            frac = torch.where((touch <= blocked) & (touch < S),
+                               s[k - 1] + step * ((before - TOUCH) / (before - after).clamp(min=1e-6)).clamp(0, 1),
+                               s[(k - 1).clamp(max=S - 1)])
+            idx = [SHADOW_JOINTS.index(f"{prefix}J{j}") for j in (2, 1, 0)]
+            q[:, idx] = (start + frac[:, None] * (self.closed - start))[:, idx]
+        return q
+
+    def close(self, sdf: ObjectSDF, part: str, palms: np.ndarray, joints: np.ndarray, axes: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(palm poses (B, 4, 4), joints (B, 22), ok (B,)): ok is False where no back-off clears."""
-        B, G, S = len(palms), len(self.shifts), CLOSING_STEPS
+        """(palm poses (B, 4, 4), joints (B, 22), ok (B,)): ok is False where no back-off clears.
+        Back off, close the index and middle fingers, move the hand along the closing axis until
+        the thumb pad touches the part (unless the hand would touch something else), close again."""
+        B, G = len(palms), len(self.shifts)
         if B == 0:
             return palms, joints, np.zeros(0, bool)
+        k = sdf.part_names.index(part)
         palm = torch.as_tensor(palms, dtype=torch.float32)
-        q_open = torch.as_tensor(joints, dtype=torch.float32)
+        q = torch.as_tensor(joints, dtype=torch.float32)
+        axis = torch.as_tensor(axes, dtype=torch.float32)
         moved = palm[:, None].repeat(1, G, 1, 1)
-        moved[..., :3, 3] -= self.shifts[None, :, 0, None] * torch.as_tensor(axes, dtype=torch.float32)[:, None]
+        moved[..., :3, 3] -= self.shifts[None, :, 0, None] * axis[:, None]
         moved[..., 2, 3] += self.shifts[None, :, 1]
-        clear = self._clearance(sdf, moved.reshape(-1, 4, 4), q_open.repeat_interleave(G, 0), self.sparse)
-        ok = (clear.reshape(B, G, -1).amin(-1) > CLEARANCE)
-        first = ok.float().argmax(1)
-        palm = moved[torch.arange(B), first]
-        closed = torch.as_tensor(tripod_joints(0.0), dtype=torch.float32)
-        s = torch.linspace(0, 1, S)
-        path = q_open[:, None] + s[None, :, None] * (closed - q_open)[:, None]  # (B, S, 22)
-        d = self._clearance(sdf, palm.repeat_interleave(S, 0), path.reshape(-1, 22)).reshape(B, S, -1)
-        q = q_open.clone()
-        for f in ("index", "middle"):
-            hit = d[..., self.point_finger == FINGERS.index(f)].amin(-1) < TOUCH  # (B, S)
-            stop = torch.where(hit.any(1), hit.float().argmax(1), torch.full((B,), S - 1))
-            idx = [SHADOW_JOINTS.index(f"{'FF' if f == 'index' else 'MF'}J{j}") for j in (2, 1, 0)]
-            q[:, idx] = path[torch.arange(B), stop][:, idx]
-        return palm.double().numpy(), couple_distal(q.double().numpy()), ok.any(1).numpy()
+        target, block = self._distances(sdf, k, moved.reshape(-1, 4, 4), q.repeat_interleave(G, 0), self.sparse)
+        clear = (target.reshape(B, G, -1).amin(-1) > CLEARANCE) & (block.reshape(B, G, -1).amin(-1) > BLOCK_DIST)
+        palm = moved[torch.arange(B), clear.float().argmax(1)]
+        q = self._close_fingers(sdf, k, palm, q)
+        # thumb settling: slide along the closing axis by the thumb's gap, if the hand stays clear
+        thumb = self.point_finger == FINGERS.index("thumb")
+        target, _ = self._distances(sdf, k, palm, q)
+        gap = (target[:, thumb].amin(-1) - TOUCH).clamp(min=0)
+        slid = palm.clone()
+        slid[:, :3, 3] += gap[:, None] * axis
+        target, block = self._distances(sdf, k, slid, q)
+        fine = (target.amin(-1) > 0) & (block.amin(-1) > BLOCK_DIST)
+        palm = torch.where(fine[:, None, None], slid, palm)
+        q = self._close_fingers(sdf, k, palm, q)
+        return palm.double().numpy(), couple_distal(q.double().numpy()), clear.any(1).numpy()
 
 
 @functools.lru_cache(maxsize=1)
@@ -540,7 +584,7 @@ def generate_unit(config: DexDatagenConfig, name: str, part: str, batch: int, cl
     unit = f"{name}/{part}/{batch}"
     rng = np.random.default_rng(_unit_seed(config.seed, unit))
     palms, joints, axes = tripod_candidates(cloud, validator.sdf, part, config.batch_size, rng, pads)
-    palms, joints, cleared = closer.close(validator.sdf, palms, joints, axes)
+    palms, joints, cleared = closer.close(validator.sdf, part, palms, joints, axes)
     counts = {"attempted": config.batch_size, "valid": 0, "rejected": dict.fromkeys(CHECKS, 0)}
     counts["rejected"]["init"] = config.batch_size - int(cleared.sum())
     records = []
