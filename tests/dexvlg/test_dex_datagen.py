@@ -174,3 +174,19 @@ def test_pick_grasps_goes_round_robin_over_parts():
                enumerate([("mug", "body")] * 3 + [("mug", "handle")] + [("orange", "body")] * 2)]
     assert [r["id"] for r in pick_grasps(records, 4)] == [0, 3, 4, 1]
     assert len(pick_grasps(records, 10)) == 6 and pick_grasps([], 3) == []
+
+
+def test_predicted_sheet_shows_one_tile_per_part(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from realvlg.dexvlg.model import build_model
+
+    build_model("tiny", seed=1).save_pretrained(tmp_path / "models" / "tiny")
+    monkeypatch.setenv("REALVLG_MODELS", str(tmp_path / "models"))
+    out = tmp_path / "predicted.png"
+    assert main(["dex-datagen", "--objects", "apple,orange", "--preview", str(out), "--preview-model", "tiny"]) == 0
+    sheet = np.asarray(Image.open(out).convert("RGB"))
+    assert sheet.shape[:2] == (TILE + 28, 6 * TILE)  # apple body, apple stem, orange body: one row of six
+    for k in range(3):
+        assert sheet[:TILE, k * TILE:(k + 1) * TILE].max(-1).mean() > 10  # a rendered scene, not the white page
+    assert sheet[:TILE, 3 * TILE:].min() == 255

@@ -32,6 +32,9 @@ def register(subparsers) -> None:
     p.add_argument("--preview", metavar="PNG", default="",
                    help="instead of generating: render up to --preview-count grasps of the dataset at --out into PNG")
     p.add_argument("--preview-count", type=int, default=12)
+    p.add_argument("--preview-model", default="", metavar="MODEL",
+                   help="with --preview: render what this DexVLG checkpoint (registry name or folder) predicts for "
+                        "every part of --objects instead of the dataset's grasps")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
 
@@ -41,14 +44,19 @@ def run(args) -> int:
 
     from realvlg.dexvlg.datagen import DexDatagenConfig, generate
 
-    if args.preview:
-        from realvlg.dexvlg.preview import contact_sheet
-
-        print(contact_sheet(args.out, args.preview, n=args.preview_count))
-        return 0
     objects = tuple(o.strip() for o in args.objects.split(",") if o.strip())
     if not objects:
         raise InvalidInputError("--objects names no object")
+    if args.preview:
+        from realvlg.dexvlg.preview import contact_sheet, predicted_sheet
+
+        if args.preview_model:
+            from realvlg.dexvlg.model import DexVLG
+
+            print(predicted_sheet(DexVLG.from_pretrained(args.preview_model), args.preview, objects, seed=args.seed))
+        else:
+            print(contact_sheet(args.out, args.preview, n=args.preview_count))
+        return 0
     parts = tuple(p.strip() for p in args.parts.split(",") if p.strip())
     config = dataclasses.replace(DexDatagenConfig(), root=args.out, seed=args.seed, objects=objects, parts=parts,
                                  batch_size=args.batch_size, max_batches_per_part=args.max_batches_per_part,
