@@ -107,6 +107,7 @@ CLEARANCE = 0.003  # the opened hand backs off until this far from object and ta
 TOUCH = 0.0005  # a closing finger stops this close to the part [m]
 BLOCK_DIST = 0.004  # ... and this far from other parts and the table (validation's contact distance + 1 mm) [m]
 CLOSING_STEPS = 40
+LIFTS = (0.0, 0.004, 0.008, 0.012, 0.016)  # heights [m] the closing is tried at above the backed-off hand
 CHECKS = ("init", "penetration", "self_penetration", "table", "fingers", "part_alignment", "stability",
           "reach", "lift")
 GRAVITY_DIRECTIONS = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], dtype=float)
@@ -305,7 +306,18 @@ class TripodCloser:
         target, block = self._distances(sdf, k, moved.reshape(-1, 4, 4), q.repeat_interleave(G, 0), self.sparse)
         clear = (target.reshape(B, G, -1).amin(-1) > CLEARANCE) & (block.reshape(B, G, -1).amin(-1) > BLOCK_DIST)
         palm = moved[torch.arange(B), clear.float().argmax(1)]
-        q = self._close_fingers(sdf, k, palm, q)
+        # close at each of LIFTS (the hand raised): the lowest one at which both fingers reach the part
+        L = len(LIFTS)
+        raised = palm[:, None].repeat(1, L, 1, 1)
+        raised[..., 2, 3] += torch.tensor(LIFTS, dtype=torch.float32)
+        raised = raised.reshape(-1, 4, 4)
+        closed = self._close_fingers(sdf, k, raised, q.repeat_interleave(L, 0))
+        target, _ = self._distances(sdf, k, raised, closed)
+        touching = torch.stack([target[:, self.point_finger == FINGERS.index(f)].amin(-1) < 2 * TOUCH
+                                for f in ("index", "middle")], -1).sum(-1).reshape(B, L)
+        best = (touching * (L + 1) - torch.arange(L)).argmax(1)  # most fingers, then the lowest
+        pick = torch.arange(B) * L + best
+        palm, q = raised[pick], closed[pick]
         # thumb settling: slide along the closing axis by the thumb's gap, if the hand stays clear
         thumb = self.point_finger == FINGERS.index("thumb")
         target, _ = self._distances(sdf, k, palm, q)
