@@ -34,6 +34,7 @@ from realvlg.dexvlg.objects import ObjectSDF, object_cloud
 from realvlg.dexvlg.preview import TILE, contact_sheet, pick_grasps
 from realvlg.errors import InvalidInputError
 from realvlg.geometry.grasps import DexGrasp
+from realvlg.sim.dex_arm_check import UR10eArmCheck
 
 # A seed and size for which this small batch yields valid grasps (the generator is deterministic).
 CONFIG = DexDatagenConfig(seed=0, objects=("orange",), parts=("orange/body",), batch_size=8, max_batches_per_part=2,
@@ -44,7 +45,7 @@ CONFIG = DexDatagenConfig(seed=0, objects=("orange",), parts=("orange/body",), b
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("dexdata")
     config = dataclasses.replace(CONFIG, root=str(root))
-    return config, generate(config, progress=False)
+    return config, generate(config, progress=False, arm_check=UR10eArmCheck)
 
 
 @pytest.fixture(scope="module")
@@ -136,11 +137,11 @@ def test_resume_skips_finished_units_and_drops_cut_off_ones(run):
     record["id"] = "orange-body-s0-0007-00"  # a unit meta.json does not list as finished
     with open(path, "a") as f:
         f.write(json.dumps(record) + "\n")
-    again = generate(config, progress=False)
+    again = generate(config, progress=False, arm_check=UR10eArmCheck)
     assert again["counts"] == meta["counts"]
     assert path.read_text() == before
     with pytest.raises(InvalidInputError, match="other settings"):
-        generate(dataclasses.replace(config, arm="reach"), progress=False)
+        generate(dataclasses.replace(config, arm="reach"), progress=False, arm_check=UR10eArmCheck)
 
 
 def test_cli_rejects_bad_input(tmp_path, capsys):

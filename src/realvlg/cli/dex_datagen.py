@@ -62,7 +62,12 @@ def run(args) -> int:
                                  batch_size=args.batch_size, max_batches_per_part=args.max_batches_per_part,
                                  target_per_part=args.target_per_part, arm=args.arm, min_arm_yaws=args.min_arm_yaws,
                                  cloud_points=args.cloud_points)
-    meta = generate(config, progress=not args.no_progress)
+    arm_check = None
+    if config.arm != "none":
+        from realvlg.sim.dex_arm_check import UR10eArmCheck
+
+        arm_check = UR10eArmCheck
+    meta = generate(config, progress=not args.no_progress, arm_check=arm_check)
     counts = meta["counts"]
     print(json.dumps({"root": args.out, "attempted": counts["attempted"], "valid": counts["valid"],
                       "acceptance": counts.get("acceptance", 0.0), "cpu_s": counts["cpu_s"],

@@ -42,10 +42,10 @@ batches of ``batch_size`` candidates (a part stops once it has ``target_per_part
      (2 cm).
 
    The touching fingers give the caption.
-4. **The arm** (:class:`ArmCheck`, ``arm`` setting): the object stands on the table of a
-   :class:`~realvlg.dexvlg.sim.DexSimWorld` at :data:`ARM_PLACEMENT`, turned to each of
-   :data:`ARM_YAWS` yaws. The simulated executor
-   (:class:`~realvlg.dexvlg.sim_executor.MujocoUR10eExecutor`) must plan the grasp — IK of
+4. **The arm** (:class:`ArmCheck`, ``arm`` setting; :class:`realvlg.sim.dex_arm_check.UR10eArmCheck`):
+   the object stands on the table of a :class:`~realvlg.sim.ur10e_shadow_world.UR10eShadowWorld`
+   at :data:`ARM_PLACEMENT`, turned to each of :data:`ARM_YAWS` yaws. The simulated executor
+   (:func:`~realvlg.sim.ur10e_shadow_world.sim_executor`, its ``check``) must plan the grasp — IK of
    pre-grasp, approach and lift, no robot–table contact along the joint paths — at
    ``min_arm_yaws`` of them (``reach``, recorded as ``checks.arm_yaws``); it then executes it at
    one of those yaws (drawn) and records the object's height gain after ``lift_check`` (≥ 3 cm up,
@@ -68,7 +68,9 @@ import math
 import pathlib
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -85,7 +87,7 @@ from realvlg.dexvlg.dataset import (
 )
 from realvlg.dexvlg.hand import FINGER_LINKS, ShadowHand, _link_finger, couple_distal, floating_hand_mjcf
 from realvlg.dexvlg.objects import ObjectCloud, ObjectSDF, object_cloud
-from realvlg.errors import GraspRefusedError, InvalidInputError
+from realvlg.errors import InvalidInputError
 from realvlg.geometry.grasps import DexGrasp
 from realvlg.objects import OBJECTS
 from realvlg.shadow_hand import FINGERS, JOINT_LOWER, JOINT_UPPER, MJCF_PREFIX, SHADOW_JOINTS
@@ -542,46 +544,13 @@ class ArmResult:
     lifted: bool
 
 
-class ArmCheck:
-    """Module docstring, step 4: the simulated UR10e + Shadow Hand with one object."""
-
-    def __init__(self, name: str):
-        from realvlg.dexvlg.sim import DexCameraConfig, DexSimConfig, DexSimWorld
-        from realvlg.dexvlg.sim_executor import MujocoUR10eExecutor
-        from realvlg.sim.scenes import Placement
-
-        self.name = name
-        self._placement = lambda yaw: Placement(name, *ARM_PLACEMENT, float(yaw))  # noqa: E731
-        self.world = DexSimWorld([self._placement(0.0)], DexSimConfig(camera=DexCameraConfig(64, 36)))
-        self.executor = MujocoUR10eExecutor(self.world)
-
-    def _base(self, grasp: DexGrasp, yaw: float) -> DexGrasp:
-        T = np.eye(4)
-        T[:3, :3] = Rotation.from_euler("z", yaw).as_matrix()
-        T[:3, 3] = (*ARM_PLACEMENT, 0.0)
-        return grasp.transformed(T, "base")
+class ArmCheck(Protocol):
+    """Module docstring, step 4, for one object (:class:`realvlg.sim.dex_arm_check.UR10eArmCheck`,
+    which ``realvlg dex-datagen`` passes to :func:`generate`)."""
 
     def check(self, grasp: DexGrasp, min_yaws: int, rng: np.random.Generator) -> ArmResult:
-        """Plan ``grasp`` (object frame) at every yaw; with at least ``min_yaws`` plannable yaws,
-        execute it at one of them (drawn) and check the lift."""
-        self.world.reset([self._placement(0.0)], settle=0.0)  # the arm at its observation pose
-        plannable = []
-        for yaw in ARM_YAWS:
-            try:
-                self.executor.plan(self._base(grasp, yaw))
-                plannable.append(yaw)
-            except GraspRefusedError:
-                continue
-        if len(plannable) < min_yaws:
-            return ArmResult(len(plannable), None, False)
-        yaw = plannable[rng.integers(len(plannable))]
-        self.world.reset([self._placement(yaw)])
-        try:
-            self.executor.grasp(grasp.transformed(self.world.object_pose(self.name), "base"))
-        except GraspRefusedError:
-            return ArmResult(len(plannable), None, False)
-        lift = self.world.lift_check(self.name)
-        return ArmResult(len(plannable), round(1000 * lift.height_gain, 1), lift.success)
+        """Plan ``grasp`` (object frame) at every one of :data:`ARM_YAWS`; with at least
+        ``min_yaws`` plannable yaws, execute it at one of them (drawn) and check the lift."""
 
 
 # -- the generator ------------------------------------------------------------------------------
@@ -625,8 +594,10 @@ def _parts(cloud: ObjectCloud, min_points: int = 16) -> list[str]:
     return [p for p in cloud.part_names if cloud.part_mask(p).sum() >= min_points]
 
 
-def generate(config: DexDatagenConfig, progress: bool = True) -> dict:
-    """Write (or resume) the dataset at ``config.root``; returns meta."""
+def generate(config: DexDatagenConfig, progress: bool = True,
+             arm_check: Callable[[str], ArmCheck] | None = None) -> dict:
+    """Write (or resume) the dataset at ``config.root``; returns meta. ``arm_check(object name)``
+    builds the UR10e check of step 4 (needed unless ``config.arm`` is ``none``)."""
     from tqdm import tqdm
 
     unknown = set(config.objects) - set(OBJECTS)
@@ -636,6 +607,8 @@ def generate(config: DexDatagenConfig, progress: bool = True) -> dict:
         raise InvalidInputError("batch_size, max_batches_per_part and target_per_part must be ≥ 1")
     if config.arm not in ARM_MODES or not 0 <= config.min_arm_yaws <= len(ARM_YAWS):
         raise InvalidInputError(f"arm must be one of {ARM_MODES} and min_arm_yaws 0–{len(ARM_YAWS)}")
+    if config.arm != "none" and arm_check is None:
+        raise InvalidInputError(f"arm {config.arm!r} needs an arm check (realvlg.sim.dex_arm_check.UR10eArmCheck)")
     root = pathlib.Path(config.root)
     (root / "objects").mkdir(parents=True, exist_ok=True)
     meta_path = root / "meta.json"
@@ -669,13 +642,14 @@ def generate(config: DexDatagenConfig, progress: bool = True) -> dict:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small tensors: threads only contend (about 10x slower on 2 busy cores)
     try:
-        _run_units(config, root, meta, bar, clouds)
+        _run_units(config, root, meta, bar, clouds, arm_check)
     finally:
         torch.set_num_threads(threads)
     return meta
 
 
-def _run_units(config: DexDatagenConfig, root: pathlib.Path, meta: dict, bar, clouds: dict[str, ObjectCloud]) -> None:
+def _run_units(config: DexDatagenConfig, root: pathlib.Path, meta: dict, bar, clouds: dict[str, ObjectCloud],
+               arm_check: Callable[[str], ArmCheck] | None) -> None:
     """Generate the units of ``bar`` not yet in ``meta["done"]``, saving after each; a part that has
     ``target_per_part`` grasps marks its remaining units done without work."""
     hand = ShadowHand()
@@ -693,7 +667,7 @@ def _run_units(config: DexDatagenConfig, root: pathlib.Path, meta: dict, bar, cl
             if name not in validators:
                 validators[name] = GraspValidator(name, hand)
                 if config.arm != "none":
-                    arms[name] = ArmCheck(name)
+                    arms[name] = arm_check(name)
             started = time.process_time()
             records, counts = generate_unit(config, name, part, batch, clouds[name], validators[name], closer, pads,
                                             arms.get(name))

@@ -30,7 +30,7 @@ def pick_grasps(grasps: list[dict], n: int) -> list[dict]:
 
 
 def render_grasp(validator, renderer, grasp) -> np.ndarray:
-    """RGB image of ``grasp`` (a :class:`~realvlg.dexvlg.grasp.DexGrasp` in the object frame) on
+    """RGB image of ``grasp`` (a :class:`~realvlg.geometry.grasps.DexGrasp` in the object frame) on
     ``validator``'s model (a :class:`~realvlg.dexvlg.datagen.GraspValidator` of the object) by
     ``renderer`` (a ``mujoco.Renderer`` of that model), seen along the hand's knuckle line (the
     fingers' closing plane in profile), from above."""
@@ -69,7 +69,7 @@ def contact_sheet(roots, out: str | pathlib.Path, n: int = 12, columns: int = 4,
 def predicted_sheet(model, out: str | pathlib.Path, objects=(), fingers=("thumb", "index", "middle"),
                     samples: int = 16, steps: int = 10, seed: int = 0, columns: int = 6,
                     size: int = TILE) -> pathlib.Path:
-    """One tile per visible part of each object (all of :data:`realvlg.sim.objects.OBJECTS` when
+    """One tile per visible part of each object (all of :data:`realvlg.objects.OBJECTS` when
     ``objects`` is empty): ``model`` (a :class:`~realvlg.dexvlg.model.DexVLG`) samples ``samples``
     grasps on the object's cloud seen from a fixed viewpoint (azimuth 0, elevation 45°, 0.6 m) for
     the caption of that part with contacts on ``fingers``; the tile shows the sample with the most
@@ -77,12 +77,12 @@ def predicted_sheet(model, out: str | pathlib.Path, objects=(), fingers=("thumb"
     ties: the first), labelled with the fingers on the part."""
     from realvlg.dexvlg.dataset import caption
     from realvlg.dexvlg.datagen import _parts
-    from realvlg.dexvlg.eval import finger_part_contacts
-    from realvlg.dexvlg.grasp import FINGERS
     from realvlg.dexvlg.hand import ShadowHand
     from realvlg.dexvlg.model import sample_grasps
     from realvlg.dexvlg.objects import object_cloud
-    from realvlg.sim.objects import OBJECTS
+    from realvlg.objects import OBJECTS
+    from realvlg.shadow_hand import FINGERS
+    from realvlg.sim.dex_eval import finger_part_contacts
 
     hand = ShadowHand()
     tiles = []
