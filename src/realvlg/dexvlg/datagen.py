@@ -17,10 +17,14 @@ batches of ``batch_size`` candidates (a part stops once it has ``target_per_part
 2. **Kinematic closing** (:class:`TripodCloser`, batched torch forward kinematics against the
    analytic signed distances of :class:`~realvlg.dexvlg.objects.ObjectSDF`): the hand backs off
    along ``−p`` and upwards (a 2 mm × 3 mm grid, nearest first) until every hand point is
-   :data:`CLEARANCE` clear of the object and the table (z = 0); then the index and middle fingers
-   close along the tripod posture path, each stopping at the first step where one of its points
-   comes within :data:`TOUCH` of the object or the table (a GraspIt-style auto-grasp; the thumb
-   is the anvil).
+   :data:`CLEARANCE` clear of the part and :data:`BLOCK_DIST` clear of the other parts and the
+   table (z = 0); then the index and middle fingers close along the tripod posture path, each
+   stopping where one of its points reaches :data:`TOUCH` of the part (interpolated) or one step
+   before it would come within :data:`BLOCK_DIST` of another part or the table (a GraspIt-style
+   auto-grasp; the thumb is the anvil). The closing is tried with the hand raised by each of
+   :data:`LIFTS` and the lowest height at which the most of index and middle reach the part is
+   kept; the hand then slides along ``p`` until the thumb pad touches the part (where it stays
+   clear of everything else) and the fingers close once more.
 3. **MuJoCo validation** (§4.4, :class:`GraspValidator`, unchanged from the paper's criteria),
    object free at the origin, hand fixed (mocap) with position-held fingers, in this order (the
    first failure is the rejection reason counted in meta.json):
