@@ -1,4 +1,5 @@
-"""The grasp generator: a small real run on the orange, validation failures, resuming."""
+"""The grasp generator: a small real run on the orange (tripods, validation, the arm), the tripod
+posture and its closing, validation failures, resuming."""
 
 import dataclasses
 import importlib.util
@@ -16,26 +17,35 @@ if importlib.util.find_spec("gymnasium_robotics") is None:
 from realvlg.cli import main
 from realvlg.dexvlg.datagen import (
     CHECKS,
+    PADS,
     PENETRATION_TOL,
+    TRIPOD_APERTURES,
     DexDatagenConfig,
     GraspValidator,
+    TripodCloser,
+    _Pads,
     generate,
+    tripod_candidates,
+    tripod_joints,
 )
 from realvlg.dexvlg.dataset import load_dataset, record_grasp
+from realvlg.dexvlg.hand import ShadowHand
+from realvlg.dexvlg.objects import ObjectSDF, object_cloud
 from realvlg.dexvlg.preview import TILE, contact_sheet, pick_grasps
 from realvlg.errors import InvalidInputError
 from realvlg.geometry.grasps import DexGrasp
+from realvlg.sim.dex_arm_check import UR10eArmCheck
 
 # A seed and size for which this small batch yields valid grasps (the generator is deterministic).
-CONFIG = DexDatagenConfig(seed=0, objects=("orange",), parts=("orange/body",), batches_per_part=1, batch_size=8,
-                          steps=200, cloud_points=1024)
+CONFIG = DexDatagenConfig(seed=0, objects=("orange",), parts=("orange/body",), batch_size=8, max_batches_per_part=2,
+                          target_per_part=2, cloud_points=1024, arm="lift")
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("dexdata")
     config = dataclasses.replace(CONFIG, root=str(root))
-    return config, generate(config, progress=False)
+    return config, generate(config, progress=False, arm_check=UR10eArmCheck)
 
 
 @pytest.fixture(scope="module")
@@ -48,14 +58,14 @@ def shifted(grasp: DexGrasp, along_palm_y: float) -> DexGrasp:
     return DexGrasp(grasp.position + along_palm_y * grasp.rotation.as_matrix()[:, 1], grasp.rotation, grasp.joints)
 
 
-def test_generated_grasps_pass_validation(run, validator):
+def test_generated_grasps_pass_validation_and_lift_with_the_arm(run, validator):
     config, meta = run
     counts = meta["counts"]
-    assert counts["attempted"] == config.batch_size
-    assert counts["valid"] >= 1
+    # the first batch reaches target_per_part: the second is marked done without work
+    assert counts["attempted"] == config.batch_size and counts["valid"] >= config.target_per_part
     assert counts["valid"] + sum(counts["rejected"].values()) == counts["attempted"]
-    assert set(counts["rejected"]) == set(CHECKS)
-    assert meta["done"] == ["orange/body/0"]
+    assert set(counts["rejected"]) == set(CHECKS) and counts["rejected"]["reach"] >= 1
+    assert meta["done"] == ["orange/body/0", "orange/body/1"] and counts["cpu_s"] > 0
     _, objects, grasps = load_dataset(config.root)
     assert len(grasps) == counts["valid"] and objects["orange"].points.shape == (1024, 3)
     for record in grasps:
@@ -65,7 +75,40 @@ def test_generated_grasps_pass_validation(run, validator):
         result = validator.validate(record_grasp(record), "body")  # the stored (rounded) grasp still passes
         assert result.ok, result
         assert result.fingers == record["fingers"] and len(record["fingers"]) >= 2
+        assert record["checks"]["arm_yaws"] >= config.min_arm_yaws and record["checks"]["lift_mm"] >= 30
 
+
+def test_tripod_posture_opens_to_its_aperture():
+    hand = ShadowHand()
+    pads = _Pads(hand)
+    gaps = np.linalg.norm(pads.fingers - pads.thumb, axis=1)
+    assert np.abs(gaps - TRIPOD_APERTURES)[3:].max() < 0.003  # the fit; below 3 cm the pads touch first
+    assert np.all(np.diff(gaps) > 0)
+    mid = tripod_joints(0.045)
+    assert np.allclose(mid, (tripod_joints(0.04) + tripod_joints(0.05)) / 2)
+    assert set(PADS) == {"thumb", "index", "middle"}
+
+
+def test_tripods_close_onto_the_part():
+    hand, sdf, cloud = ShadowHand(), ObjectSDF("marker"), object_cloud("marker", 1024, 0)
+    palms, joints, axes = tripod_candidates(cloud, sdf, "body", 6, np.random.default_rng(0), _Pads(hand))
+    assert len(palms) == 6
+    # the closing axis crosses the marker horizontally-ish, thumb side first
+    assert np.all(np.abs(axes[:, 2]) <= 0.6) and np.allclose(np.linalg.norm(axes, axis=1), 1)
+    closed_palms, closed, ok = TripodCloser(hand).close(sdf, "body", palms, joints, axes)
+    assert ok.any()
+    import torch
+
+    for i in np.flatnonzero(ok):
+        points = hand.points_torch(hand.fk(torch.as_tensor(closed_palms[i:i + 1]), torch.as_tensor(closed[i:i + 1])))[0]
+        clearance = torch.minimum(sdf(points), points[:, 2])
+        assert clearance.min() > -0.003  # nothing deep in the marker or the table
+        index = [k for k, f in enumerate(hand.point_finger) if f == "index"]
+        assert clearance[index].min() < 0.002  # the index finger closed onto the marker
+        # the index moved along the path from the opened posture towards the closed one (FFJ2, FFJ1)
+        start, end = joints[i, 1:3], tripod_joints(0.0)[1:3]
+        fraction = (closed[i, 1:3] - start) / (end - start)
+        assert 0 < fraction[0] <= 1 and abs(fraction[0] - fraction[1]) < 1e-3
 
 def test_penetrating_and_mid_air_grasps_fail(run, validator):
     config, _ = run
@@ -94,11 +137,11 @@ def test_resume_skips_finished_units_and_drops_cut_off_ones(run):
     record["id"] = "orange-body-s0-0007-00"  # a unit meta.json does not list as finished
     with open(path, "a") as f:
         f.write(json.dumps(record) + "\n")
-    again = generate(config, progress=False)
+    again = generate(config, progress=False, arm_check=UR10eArmCheck)
     assert again["counts"] == meta["counts"]
     assert path.read_text() == before
     with pytest.raises(InvalidInputError, match="other settings"):
-        generate(dataclasses.replace(config, steps=config.steps + 1), progress=False)
+        generate(dataclasses.replace(config, arm="reach"), progress=False, arm_check=UR10eArmCheck)
 
 
 def test_cli_rejects_bad_input(tmp_path, capsys):
@@ -132,3 +175,19 @@ def test_pick_grasps_goes_round_robin_over_parts():
                enumerate([("mug", "body")] * 3 + [("mug", "handle")] + [("orange", "body")] * 2)]
     assert [r["id"] for r in pick_grasps(records, 4)] == [0, 3, 4, 1]
     assert len(pick_grasps(records, 10)) == 6 and pick_grasps([], 3) == []
+
+
+def test_predicted_sheet_shows_one_tile_per_part(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from realvlg.dexvlg.model import build_model
+
+    build_model("tiny", seed=1).save_pretrained(tmp_path / "models" / "tiny")
+    monkeypatch.setenv("REALVLG_MODELS", str(tmp_path / "models"))
+    out = tmp_path / "predicted.png"
+    assert main(["dex-datagen", "--objects", "apple,orange", "--preview", str(out), "--preview-model", "tiny"]) == 0
+    sheet = np.asarray(Image.open(out).convert("RGB"))
+    assert sheet.shape[:2] == (TILE + 28, 6 * TILE)  # apple body, apple stem, orange body: one row of six
+    for k in range(3):
+        assert sheet[:TILE, k * TILE:(k + 1) * TILE].max(-1).mean() > 10  # a rendered scene, not the white page
+    assert sheet[:TILE, 3 * TILE:].min() == 255

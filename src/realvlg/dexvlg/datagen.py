@@ -1,49 +1,33 @@
-"""Part-aware Shadow Hand grasp synthesis on the simulated objects (DexVLG paper §4.3–4.4).
+"""Part-aware Shadow Hand grasp synthesis on the simulated objects (DexVLG paper §4.3–4.4),
+executable by the UR10e above a table.
 
-For every object, every named part with a visible surface, and ``batches_per_part`` batches of
-``batch_size`` candidates:
+For every object, every named part with a visible surface, and up to ``max_batches_per_part``
+batches of ``batch_size`` candidates (a part stops once it has ``target_per_part`` grasps):
 
-1. **Part-aware initialisation** (§4.3.1, :func:`initial_poses`): the part's oriented bounding
-   box (Open3D, from the part's surface points). An approach direction ``a`` (hand → part) is one
-   of the OBB's six face normals, drawn with probability ∝ face area (so long parts are
-   approached across their length), jittered by up to 20°, never from below the table
-   (``a_z ≤ 0.3``). The palm faces the part (palm −y = ``a``), its knuckle line (palm x) lies along
-   the OBB's longest axis orthogonal to ``a`` (rolled ±25°, either sign), and it stands
-   :data:`PALM_STANDOFF` off the face at a grasp point drawn on the face's central half, jittered
-   ±1 cm. Fingers are pre-shaped open, the thumb opposed (:data:`PRESHAPE`). Each candidate draws
-   a contact mode: the thumb plus 1–4 other fingers that the optimiser pulls onto the part.
-2. **Gradient-based optimisation** (§4.3.2, :func:`optimise`): Adam on palm translation, a
-   rotation increment (axis–angle) and the 18 free joints (each J0 follows J1 through the tendon
-   coupling; joints are projected onto their limits after each step), minimising, per candidate,
-
-   ``E = w_dis·E_dis + w_fc·E_fc + w_palm·E_palm + w_pen·E_pen + w_self·E_self + w_part·E_part + w_table·E_table``
-
-   * ``E_dis``: Σ over the mode's fingers of |d + 1 mm|, d the signed distance from the finger's
-     pad (the palmar half of its distal link) to the part's surface (analytic SDF,
-     :class:`~realvlg.dexvlg.objects.ObjectSDF`; :data:`PAD_DEPTH`: a slight press, so that the
-     contacts exist in MuJoCo), plus the pad's distance to the part's surface
-     points on the side that finger must reach — for opposition: the Shadow Hand's curled finger
-     pads face the wrist (palm −z) and the opposed thumb's pad the fingertips (palm +z), so the four
-     fingers reach for the part's surface facing palm +z (normal · z > :data:`SIDE_COS`, initial
-     palm), the thumb for the surface facing −z;
-   * ``E_fc`` (frictionless force-closure proxy in place of the paper's LP force closure): the
-     norm of the sum of the outward unit surface normals (SDF gradients) at the mode's pads and,
-     weighted by its closeness (1 at contact, 0 from 1 cm), the palm centre — zero when unit
-     contact forces balance;
-   * ``E_palm``: |d(palm centre, object) − :data:`PALM_GAP`| (paper eq. 3's palm term, d0 = 1 cm);
-   * ``E_pen``: hand surface points inside the object (object SDF < 0) plus object surface points
-     inside the hand's collision capsules/boxes (hand SDF < 0), depths summed [m];
-   * ``E_self``: hand surface points closer than 1 mm to (or inside) a collision geom of a link
-     they must not touch (:func:`self_collision_bodies`);
-   * ``E_part`` (part alignment, the idea of eq. 1 as a hinge instead of a log barrier so that a
-     start inside the barrier is allowed): hand points within 1.5 cm of the object that are
-     not at least 3 mm closer to the target part than to any other part;
-   * ``E_table``: hand points below z = 5 mm (the objects stand on a table at z = 0);
-   * joint limits: enforced by projection (clamping), so no energy term is needed.
-
-3. **MuJoCo validation** (§4.4, :class:`GraspValidator`) of every optimised candidate, object free
-   at the origin, hand fixed (mocap) with position-held fingers, in this order (the first failure
-   is the rejection reason counted in meta.json):
+1. **Antipodal tripod initialisation** (§4.3.1, :func:`tripod_candidates`). A point ``x`` is drawn
+   on the part's surface (at least :data:`PART_MARGIN` from every other part, outward normal
+   ``n`` within :data:`NORMAL_Z` of horizontal); the line from ``x`` along ``p = −n`` crosses the
+   object and must leave it through the same part, at most :data:`MAX_WIDTH` later (the chord
+   ``w``). The hand takes the **tripod** posture (:func:`tripod_joints`: thumb opposing the index
+   and middle fingertips, ring and little fingers stretched out of the way) opened to the aperture
+   ``w +`` :data:`OPEN_MARGIN`, its closing axis (thumb pad → the index/middle pads) along ``p``,
+   the thumb pad 1 mm off ``x``. Of the rotations about ``p`` the one whose palm faces most
+   downwards is taken, turned by up to ±:data:`ROLL_JITTER` — grasps from above, which the
+   UR10e reaches over a table (the wrist stays above the hand).
+2. **Kinematic closing** (:class:`TripodCloser`, batched torch forward kinematics against the
+   analytic signed distances of :class:`~realvlg.dexvlg.objects.ObjectSDF`): the hand backs off
+   along ``−p`` and upwards (a 2 mm × 3 mm grid, nearest first) until every hand point is
+   :data:`CLEARANCE` clear of the part and :data:`BLOCK_DIST` clear of the other parts and the
+   table (z = 0); then the index and middle fingers close along the tripod posture path, each
+   stopping where one of its points reaches :data:`TOUCH` of the part (interpolated) or one step
+   before it would come within :data:`BLOCK_DIST` of another part or the table (a GraspIt-style
+   auto-grasp; the thumb is the anvil). The closing is tried with the hand raised by each of
+   :data:`LIFTS` and the lowest height at which the most of index and middle reach the part is
+   kept; the hand then slides along ``p`` until the thumb pad touches the part (where it stays
+   clear of everything else) and the fingers close once more.
+3. **MuJoCo validation** (§4.4, :class:`GraspValidator`, unchanged from the paper's criteria),
+   object free at the origin, hand fixed (mocap) with position-held fingers, in this order (the
+   first failure is the rejection reason counted in meta.json):
 
    * ``penetration``: deepest hand–object MuJoCo contact ≤ :data:`PENETRATION_TOL` (2 mm);
    * ``self_penetration``: the deepest overlap of the collision-geom pairs of
@@ -62,10 +46,21 @@ For every object, every named part with a visible surface, and ``batches_per_par
      (2 cm).
 
    The touching fingers give the caption.
+4. **The arm** (:class:`ArmCheck`, ``arm`` setting; :class:`realvlg.sim.dex_arm_check.UR10eArmCheck`):
+   the object stands on the table of a :class:`~realvlg.sim.ur10e_shadow_world.UR10eShadowWorld`
+   at :data:`ARM_PLACEMENT`, turned to each of :data:`ARM_YAWS` yaws. The simulated executor
+   (:func:`~realvlg.sim.ur10e_shadow_world.sim_executor`, its ``check``) must plan the grasp — IK of
+   pre-grasp, approach and lift, no robot–table contact along the joint paths — at
+   ``min_arm_yaws`` of them (``reach``, recorded as ``checks.arm_yaws``); it then executes it at
+   one of those yaws (drawn) and records the object's height gain after ``lift_check`` (≥ 3 cm up,
+   held 1 s, off the table) as ``checks.lift_mm``. ``arm: lift`` also rejects grasps that do not
+   lift, ``arm: reach`` keeps them, ``arm: none`` skips the arm. The model is trained with random
+   rotations about z, so its grasps come at any yaw relative to the robot.
 
 Output: the dataset of :mod:`realvlg.dexvlg.dataset`; append-only grasps.jsonl and meta.json with
-the counts, rewritten after every (object, part, batch) unit — a rerun with the same settings skips
-finished units (and drops lines of a unit that was cut off). Everything is seeded per unit.
+the counts (per check, per part, CPU seconds), rewritten after every (object, part, batch) unit — a
+rerun with the same settings skips finished units (and drops lines of a unit that was cut off).
+Everything is seeded per unit.
 """
 
 from __future__ import annotations
@@ -75,11 +70,15 @@ import functools
 import json
 import math
 import pathlib
+import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
+from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
 from realvlg.dexvlg.dataset import (
@@ -104,29 +103,60 @@ SQUEEZE_DISTANCE = 0.005
 MIN_FINGERS = 2
 HOLD_KP = 5.0  # finger position gain in validation [N·m/rad]; the MJCF's 1 cannot hold a 0.25 kg mug
 CONTACT_DIST = 0.003  # a hand link this close to the object touches it [m]
-SIDE_COS = 0.2  # a part point faces the fingers (thumb) when n · palm z > 0.2 (< −0.2), initial palm
-PALM_GAP = 0.01  # E_palm's target distance of the palm centre from the object (paper eq. 3's d0) [m]
-PAD_DEPTH = 0.001  # E_dis pulls the pads this far into the surface so that MuJoCo sees the contacts [m]
-PALM_STANDOFF = 0.03  # palm surface to the OBB face at initialisation [m]
-PALM_CENTRE = (0.011, -0.0111, 0.05)  # the palm's front face centre, palm frame [m]
-PALM_HALF_THICKNESS = 0.0111
-GRASP_POINT = (0.01, 0.12)  # (palm x, palm z) that is put over the grasp point at initialisation [m]
-PRESHAPE = {"FFJ2": 0.1, "FFJ1": 0.1, "MFJ2": 0.1, "MFJ1": 0.1, "RFJ2": 0.1, "RFJ1": 0.1, "LFJ2": 0.1, "LFJ1": 0.1,
-            "THJ4": 1.0, "THJ3": 0.4}
-"""Initial joint angles (others 0): fingers slightly bent, thumb opposed to the index/middle."""
-CHECKS = ("penetration", "self_penetration", "table", "fingers", "part_alignment", "stability")
+PART_MARGIN = 0.008  # the drawn contact point's least distance from every other part [m]
+NORMAL_Z = (-0.6, 0.15)  # range of the contact normal's z (thumb side): sides and undersides, not tops
+MAX_WIDTH = 0.07  # widest chord a tripod spans [m]
+ANTIPODAL_COS = math.cos(math.radians(35))  # the far side's normal is within 35° of the closing axis
+OPEN_MARGIN = 0.02  # the tripod opens this much wider than the chord [m]
+ROLL_JITTER = math.radians(60)  # about the closing axis, from the most palm-down rotation
+CLEARANCE = 0.003  # the opened hand backs off until this far from object and table [m]
+TOUCH = 0.0005  # a closing finger stops this close to the part [m]
+BLOCK_DIST = 0.004  # ... and this far from other parts and the table (validation's contact distance + 1 mm) [m]
+CLOSING_STEPS = 40
+LIFTS = (0.0, 0.004, 0.008, 0.012, 0.016)  # heights [m] the closing is tried at above the backed-off hand
+CHECKS = ("init", "penetration", "self_penetration", "table", "fingers", "part_alignment", "stability",
+          "reach", "lift")
 GRAVITY_DIRECTIONS = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], dtype=float)
+ARM_PLACEMENT = (0.86, 0.0)  # object position on the table for the arm check (the middle of dex_scene's region) [m]
+ARM_YAWS = tuple(np.linspace(-math.pi, math.pi, 8, endpoint=False))
+ARM_MODES = ("none", "reach", "lift")
+
+# -- the tripod posture ---------------------------------------------------------------------------
+TRIPOD_APERTURES = np.arange(10) * 0.01
+"""Apertures [m] of :data:`TRIPOD_POSTURES`: the distance from the thumb pad to the midpoint of the
+index and middle pads (:data:`PADS`)."""
+TRIPOD_POSTURES = {
+    "FFJ2": (1.571, 1.571, 1.571, 1.482, 1.298, 1.087, 0.848, 0.571, 0.26, 0.0),
+    "FFJ1": (0.064, 0.038, 0.015, 0.045, 0.121, 0.2, 0.281, 0.366, 0.452, 0.512),
+    "MFJ2": (1.571, 1.571, 1.571, 1.494, 1.312, 1.102, 0.865, 0.593, 0.29, 0.0),
+    "MFJ1": (0.064, 0.039, 0.016, 0.039, 0.115, 0.193, 0.273, 0.356, 0.438, 0.512),
+    "THJ4": (0.589, 0.564, 0.536, 0.52, 0.533, 0.568, 0.623, 0.702, 0.802, 0.876),
+    "THJ3": (1.222, 1.222, 1.222, 1.222, 1.222, 1.222, 1.222, 1.222, 1.206, 1.181),
+}
+"""The tripod's joints per aperture. Fitted once by least squares on the hand's forward kinematics
+(Adam on the thumb, index and middle joints, from the closed posture outwards, each aperture
+warm-started from the last): pad distance = aperture, index–middle pads 2.2 cm apart, the three
+pads facing each other; then written down. The other joints are :data:`TRIPOD_FIXED`."""
+TRIPOD_FIXED = {"FFJ3": -0.349, "MFJ3": -0.349, "RFJ3": -0.349, "LFJ3": -0.349, "RFJ2": 0.15, "RFJ1": 0.15,
+                "LFJ2": 0.15, "LFJ1": 0.15, "THJ1": 0.524}
+"""Ring and little fingers stretched (and turned with the others, clear of the middle finger), the
+thumb's THJ2 and THJ0 at 0 (the executor squeezes joints away from 0: a bent thumb would slide
+sideways)."""
+PADS = {"thumb": ("thdistal", (-0.00918, 0.0, 0.014)), "index": ("ffdistal", (0.0, -0.00705, 0.014)),
+        "middle": ("mfdistal", (0.0, -0.00705, 0.014))}
+"""Pad centres: a point on the palmar surface of each distal link (link frame) [m]."""
 
 
-@dataclass(frozen=True)
-class EnergyWeights:
-    dis: float = 1.0
-    fc: float = 0.3
-    palm: float = 1.0
-    pen: float = 10.0
-    self: float = 30.0
-    part: float = 10.0
-    table: float = 30.0
+def tripod_joints(aperture) -> np.ndarray:
+    """(..., 22) tripod joints for apertures [m] (interpolated in :data:`TRIPOD_POSTURES`, clamped
+    to its range), J0 coupled to J1."""
+    a = np.asarray(aperture, dtype=float)
+    out = np.zeros(a.shape + (len(SHADOW_JOINTS),))
+    for name, value in TRIPOD_FIXED.items():
+        out[..., SHADOW_JOINTS.index(name)] = value
+    for name, values in TRIPOD_POSTURES.items():
+        out[..., SHADOW_JOINTS.index(name)] = np.interp(a, TRIPOD_APERTURES, values)
+    return couple_distal(out)
 
 
 @dataclass(frozen=True)
@@ -135,11 +165,12 @@ class DexDatagenConfig:
     seed: int = 0
     objects: tuple[str, ...] = tuple(OBJECTS)
     parts: tuple[str, ...] = ()  # "object/part" keys to restrict to; empty: every visible part
-    batches_per_part: int = 8
     batch_size: int = 32
-    steps: int = 200
+    max_batches_per_part: int = 16
+    target_per_part: int = 40  # a part's remaining batches are skipped once it has this many grasps
     cloud_points: int = 4096
-    weights: EnergyWeights = EnergyWeights()
+    arm: str = "lift"  # ARM_MODES: what the UR10e must do with a grasp (module docstring, step 4)
+    min_arm_yaws: int = 4  # of the 8 ARM_YAWS at which the executor must plan the grasp
 
     def settings(self) -> dict:
         """What a resumed run must share with the run that started the dataset."""
@@ -150,104 +181,160 @@ class DexDatagenConfig:
         return d
 
 
-# -- initialisation -----------------------------------------------------------------------------
-def part_obb(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Oriented bounding box of a part's points: centre (3,), axes (3, 3) as columns sorted by
-    decreasing extent, half extents (3,)."""
-    import open3d as o3d
-
-    pcd = o3d.utility.Vector3dVector(np.asarray(points, dtype=np.float64))
-    try:
-        obb = o3d.geometry.OrientedBoundingBox.create_from_points(pcd)
-        centre, axes, half = np.asarray(obb.center), np.asarray(obb.R), np.asarray(obb.extent) / 2
-    except RuntimeError:  # degenerate (planar) point set: PCA box
-        centre = points.mean(0)
-        axes = np.linalg.svd(points - centre, full_matrices=False)[2].T
-        proj = (points - centre) @ axes
-        centre = centre + axes @ ((proj.max(0) + proj.min(0)) / 2)
-        half = (proj.max(0) - proj.min(0)) / 2
-    order = np.argsort(-half)
-    return centre, axes[:, order], half[order]
-
-
-def initial_poses(points: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` initial (palm poses (n, 4, 4), joints (n, 22)) facing the part whose surface
-    ``points`` are given (module docstring, step 1)."""
-    centre, axes, half = part_obb(points)
-    face_area = np.array([half[1] * half[2], half[0] * half[2], half[0] * half[1]]) + 1e-6
-    poses = np.empty((n, 4, 4))
-    for i in range(n):
-        for _ in range(100):
-            k = rng.choice(3, p=face_area / face_area.sum())
-            normal = axes[:, k] * rng.choice((-1.0, 1.0))  # outward face normal
-            a = -normal + rng.normal(size=3) * math.radians(20) / math.sqrt(3)
-            a /= np.linalg.norm(a)
-            if a[2] <= 0.3:
-                break
-        long = next(axes[:, j] for j in range(3) if j != k)
-        x = long - (long @ a) * a
-        x = Rotation.from_rotvec(a * rng.uniform(-1, 1) * math.radians(25)).apply(x / np.linalg.norm(x))
-        x *= rng.choice((-1.0, 1.0))
-        y = -a
-        R = np.column_stack([x, y, np.cross(x, y)])
-        others = [j for j in range(3) if j != k]
-        point = centre + normal * half[k] + sum(axes[:, j] * half[j] * rng.uniform(-0.5, 0.5) for j in others)
-        t = point - a * (PALM_STANDOFF + PALM_HALF_THICKNESS) - R @ np.array([GRASP_POINT[0], 0.0, GRASP_POINT[1]])
-        poses[i] = np.eye(4)
-        poses[i, :3, :3] = R
-        poses[i, :3, 3] = t + rng.uniform(-0.01, 0.01, 3)
-    joints = np.zeros(len(SHADOW_JOINTS))
-    for name, v in PRESHAPE.items():
-        joints[SHADOW_JOINTS.index(name)] = v
-    return poses, np.tile(couple_distal(joints), (n, 1))
-
-
-# -- hand geometry for the energy ---------------------------------------------------------------
-class _HandGeometry:
-    """Torch views of the hand's collision geoms and sample points for the energy."""
+# -- step 1: initialisation -------------------------------------------------------------------------
+class _Pads:
+    """Pad points (thumb; the index/middle midpoint) of the tripod in the palm frame, per aperture."""
 
     def __init__(self, hand: ShadowHand):
-        import mujoco
+        names = [n.removeprefix(MJCF_PREFIX) for n in hand.body_names]
+        joints = torch.as_tensor(tripod_joints(TRIPOD_APERTURES))
+        links = hand.fk(torch.eye(4, dtype=torch.float64).expand(len(joints), 4, 4), joints).numpy()
+        pad = {f: links[:, names.index(body), :3, :3] @ np.array(local) + links[:, names.index(body), :3, 3]
+               for f, (body, local) in PADS.items()}
+        self.thumb = pad["thumb"]  # (A, 3)
+        self.fingers = (pad["index"] + pad["middle"]) / 2
 
-        m = hand.model
+    def at(self, aperture: float) -> tuple[np.ndarray, np.ndarray]:
+        interp = lambda table: np.array([np.interp(aperture, TRIPOD_APERTURES, table[:, k]) for k in range(3)])  # noqa: E731
+        return interp(self.thumb), interp(self.fingers)
+
+
+def tripod_candidates(cloud: ObjectCloud, sdf: ObjectSDF, part: str, n: int, rng: np.random.Generator,
+                      pads: _Pads) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Up to ``n`` initial tripods on ``part`` (module docstring, step 1): palm poses (k, 4, 4),
+    opened joints (k, 22), closing axes (k, 3); k < n when the part offers too few chords (tried
+    ``8 n`` surface points)."""
+    k = cloud.part_names.index(part)
+    mask = cloud.part_ids == k
+    points, normals = cloud.points[mask].astype(float), cloud.normals[mask].astype(float)
+    draw = rng.integers(len(points), size=8 * n)
+    x, p = points[draw], -normals[draw]
+    keep = (NORMAL_Z[0] <= -p[:, 2]) & (-p[:, 2] <= NORMAL_Z[1])
+    if len(cloud.part_names) > 1:
+        others = np.delete(sdf.part_distances(torch.as_tensor(x)).numpy(), k, axis=1)
+        keep &= others.min(1) >= PART_MARGIN
+    x, p = x[keep], p[keep]
+    steps = np.arange(1, round(MAX_WIDTH / 0.001) + 2) * 0.001
+    inside = sdf(torch.as_tensor(x[:, None] + steps[None, :, None] * p[:, None])).numpy() < 0  # (m, S)
+    leaves = ~inside.all(1)
+    width = steps[np.argmax(~inside, axis=1)]
+    exit_point = x + width[:, None] * p
+    exit_part = sdf.part_distances(torch.as_tensor(exit_point)).numpy().argmin(1)
+    exit_normal = normals[cKDTree(points).query(exit_point)[1]]
+    keep = leaves & (exit_part == k) & ((exit_normal * p).sum(1) >= ANTIPODAL_COS)
+    x, p, width = x[keep][:n], p[keep][:n], width[keep][:n]
+    poses, joints = np.empty((len(x), 4, 4)), np.empty((len(x), len(SHADOW_JOINTS)))
+    down = np.array([0.0, 0.0, -1.0])
+    for i in range(len(x)):
+        aperture = min(width[i] + OPEN_MARGIN, TRIPOD_APERTURES[-1])
+        thumb, fingers = pads.at(aperture)
+        axis = (fingers - thumb) / np.linalg.norm(fingers - thumb)
+        R0 = Rotation.align_vectors(p[i][None], axis[None])[0].as_matrix()
+        normal = R0 @ np.array([0.0, -1.0, 0.0])  # the palm normal (palm −y)
+        e1 = normal - (normal @ p[i]) * p[i]
+        e1 /= np.linalg.norm(e1)
+        e2 = np.cross(p[i], e1)
+        roll = math.atan2(e2 @ down, e1 @ down) + rng.uniform(-1, 1) * ROLL_JITTER
+        R = Rotation.from_rotvec(p[i] * roll).as_matrix() @ R0
+        poses[i] = np.eye(4)
+        poses[i, :3, :3] = R
+        poses[i, :3, 3] = x[i] - 0.001 * p[i] - R @ thumb
+        joints[i] = tripod_joints(aperture)
+    return poses, joints, p
+
+
+# -- step 2: kinematic closing ----------------------------------------------------------------------
+class TripodCloser:
+    """Back-off, closing and thumb settling of opened tripods (module docstring, step 2), batched
+    in torch."""
+
+    def __init__(self, hand: ShadowHand):
         self.hand = hand
-        self.geom_body = torch.tensor([hand.body_ids.index(m.geom_bodyid[g]) for g in hand.collision_geoms])
-        local = []
-        for g in hand.collision_geoms:
-            T = np.eye(4)
-            T[:3, :3] = Rotation.from_quat(np.roll(m.geom_quat[g], -1)).as_matrix()
-            T[:3, 3] = m.geom_pos[g]
-            local.append(T)
-        self.geom_local = torch.as_tensor(np.stack(local), dtype=torch.float32)
-        self.geom_size = torch.as_tensor(m.geom_size[hand.collision_geoms], dtype=torch.float32)
-        self.is_capsule = torch.tensor([m.geom_type[g] == mujoco.mjtGeom.mjGEOM_CAPSULE for g in hand.collision_geoms])
-        allowed = self_collision_bodies()
-        geom_body = [hand.body_names[int(b)] for b in self.geom_body]
-        point_body = [hand.body_names[int(b)] for b in hand._point_body[::2]]
-        # E_self uses every 2nd hand point (enough at the 1 mm margin, half the cost).
-        self.self_points = torch.arange(0, len(hand._point_body), 2)
-        self.self_mask = torch.tensor([[frozenset((pb, gb)) in allowed for gb in geom_body] for pb in point_body])
-        # Pads: the palmar half of each distal link (fingers flex towards −y, the thumb towards −x).
-        pts = hand._points.numpy()
-        self.pads = []
-        for f in FINGERS:
-            body = hand.body_names.index(MJCF_PREFIX + FINGER_LINKS[f][1])
-            side = pts[:, 0] if f == "thumb" else pts[:, 1]
-            self.pads.append(torch.as_tensor(np.flatnonzero((hand._point_body.numpy() == body) & (side < 0))))
+        self.point_finger = torch.tensor([-1 if f is None else FINGERS.index(f) for f in hand.point_finger])
+        self.sparse = torch.arange(0, len(hand.point_finger), 3)  # enough for the back-off's 3 mm clearance
+        shifts = [(a * 0.002, b * 0.003) for a in range(11) for b in range(11)]
+        self.shifts = torch.tensor(sorted(shifts, key=sum), dtype=torch.float32)  # nearest first
+        self.closed = torch.as_tensor(tripod_joints(0.0), dtype=torch.float32)
 
-    def geom_distances(self, links: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
-        """Signed distances (B, N, G) of ``points`` (B, N, 3) to the hand's collision geoms."""
-        T = links[:, self.geom_body] @ self.geom_local  # (B, G, 4, 4)
-        R, t = T[..., :3, :3], T[..., :3, 3]
-        p = ((points[:, :, None, :] - t[:, None])[..., None, :] @ R[:, None]).squeeze(-2)  # geom frame
-        size = self.geom_size
-        # capsules: segment along z, radius size[0], half length size[1]
-        axis_pt = torch.zeros_like(p)
-        axis_pt[..., 2] = torch.maximum(torch.minimum(p[..., 2], size[:, 1]), -size[:, 1])
-        capsule = torch.sqrt(((p - axis_pt) ** 2).sum(-1) + 1e-12) - size[:, 0]
-        q = p.abs() - size
-        box = torch.sqrt((q.clamp(min=0) ** 2).sum(-1) + 1e-12) + q.amax(-1).clamp(max=0)
-        return torch.where(self.is_capsule, capsule, box)
+    def _distances(self, sdf: ObjectSDF, part: int, palms: torch.Tensor, joints: torch.Tensor, index=None
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Signed distances (B, K) of hand points to the target part and to what the hand must
+        not touch (the object's other parts, the table top at z = 0)."""
+        points = self.hand.points_torch(self.hand.fk(palms, joints), index)
+        d = sdf.part_distances(points)
+        block = points[..., 2]
+        if d.shape[-1] > 1:
+            block = torch.minimum(block, torch.cat([d[..., :part], d[..., part + 1:]], -1).amin(-1))
+        return d[..., part], block
+
+    def _close_fingers(self, sdf: ObjectSDF, part: int, palm: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
+        """Index and middle from ``start`` along the straight joint path to the closed tripod, each
+        stopped where it reaches the part (interpolated to :data:`TOUCH`) or one step before it
+        would come within :data:`BLOCK_DIST` of another part or the table."""
+        B, S = len(palm), CLOSING_STEPS
+        s = torch.linspace(0, 1, S)
+        path = start[:, None] + s[None, :, None] * (self.closed - start)[:, None]  # (B, S, 22)
+        target, block = self._distances(sdf, part, palm.repeat_interleave(S, 0), path.reshape(-1, 22))
+        target, block = target.reshape(B, S, -1), block.reshape(B, S, -1)
+        q = start.clone()
+        rows = torch.arange(B)
+        for f, prefix in (("index", "FF"), ("middle", "MF")):
+            mine = self.point_finger == FINGERS.index(f)
+            t, b = target[..., mine].amin(-1), block[..., mine].amin(-1)  # (B, S)
+            touch = (t < TOUCH).float().argmax(1).where((t < TOUCH).any(1), torch.full((B,), S))
+            blocked = (b < BLOCK_DIST).float().argmax(1).where((b < BLOCK_DIST).any(1), torch.full((B,), S))
+            k = torch.minimum(touch, blocked).clamp(min=1)
+            before = t[rows, (k - 1).clamp(max=S - 1)]
+            after = t[rows, k.clamp(max=S - 1)]
+            step = s[1] - s[0]
+            frac = torch.where((touch <= blocked) & (touch < S),
+                               s[k - 1] + step * ((before - TOUCH) / (before - after).clamp(min=1e-6)).clamp(0, 1),
+                               s[(k - 1).clamp(max=S - 1)])
+            idx = [SHADOW_JOINTS.index(f"{prefix}J{j}") for j in (2, 1, 0)]
+            q[:, idx] = (start + frac[:, None] * (self.closed - start))[:, idx]
+        return q
+
+    def close(self, sdf: ObjectSDF, part: str, palms: np.ndarray, joints: np.ndarray, axes: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(palm poses (B, 4, 4), joints (B, 22), ok (B,)): ok is False where no back-off clears.
+        Back off, close the index and middle fingers, move the hand along the closing axis until
+        the thumb pad touches the part (unless the hand would touch something else), close again."""
+        B, G = len(palms), len(self.shifts)
+        if B == 0:
+            return palms, joints, np.zeros(0, bool)
+        k = sdf.part_names.index(part)
+        palm = torch.as_tensor(palms, dtype=torch.float32)
+        q = torch.as_tensor(joints, dtype=torch.float32)
+        axis = torch.as_tensor(axes, dtype=torch.float32)
+        moved = palm[:, None].repeat(1, G, 1, 1)
+        moved[..., :3, 3] -= self.shifts[None, :, 0, None] * axis[:, None]
+        moved[..., 2, 3] += self.shifts[None, :, 1]
+        target, block = self._distances(sdf, k, moved.reshape(-1, 4, 4), q.repeat_interleave(G, 0), self.sparse)
+        clear = (target.reshape(B, G, -1).amin(-1) > CLEARANCE) & (block.reshape(B, G, -1).amin(-1) > BLOCK_DIST)
+        palm = moved[torch.arange(B), clear.float().argmax(1)]
+        # close at each of LIFTS (the hand raised): the lowest one at which both fingers reach the part
+        L = len(LIFTS)
+        raised = palm[:, None].repeat(1, L, 1, 1)
+        raised[..., 2, 3] += torch.tensor(LIFTS, dtype=torch.float32)
+        raised = raised.reshape(-1, 4, 4)
+        closed = self._close_fingers(sdf, k, raised, q.repeat_interleave(L, 0))
+        target, _ = self._distances(sdf, k, raised, closed)
+        touching = torch.stack([target[:, self.point_finger == FINGERS.index(f)].amin(-1) < 2 * TOUCH
+                                for f in ("index", "middle")], -1).sum(-1).reshape(B, L)
+        best = (touching * (L + 1) - torch.arange(L)).argmax(1)  # most fingers, then the lowest
+        pick = torch.arange(B) * L + best
+        palm, q = raised[pick], closed[pick]
+        # thumb settling: slide along the closing axis by the thumb's gap, if the hand stays clear
+        thumb = self.point_finger == FINGERS.index("thumb")
+        target, _ = self._distances(sdf, k, palm, q)
+        gap = (target[:, thumb].amin(-1) - TOUCH).clamp(min=0)
+        slid = palm.clone()
+        slid[:, :3, 3] += gap[:, None] * axis
+        target, block = self._distances(sdf, k, slid, q)
+        fine = (target.amin(-1) > 0) & (block.amin(-1) > BLOCK_DIST)
+        palm = torch.where(fine[:, None, None], slid, palm)
+        q = self._close_fingers(sdf, k, palm, q)
+        return palm.double().numpy(), couple_distal(q.double().numpy()), clear.any(1).numpy()
 
 
 @functools.lru_cache(maxsize=1)
@@ -265,121 +352,6 @@ def self_collision_bodies() -> frozenset[frozenset[str]]:
     links = [(f, MJCF_PREFIX + link) for f, pair in FINGER_LINKS.items() for link in pair]
     pairs |= {frozenset((a, b)) for fa, a in links for fb, b in links if fa != fb}
     return frozenset(pairs)
-
-
-def _pose_from_params(R0: torch.Tensor, t: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """Palm poses (B, 4, 4) from initial rotations R0, translations t and axis–angle increments w."""
-    theta = torch.sqrt((w * w).sum(-1) + 1e-12)[:, None, None]
-    K = torch.zeros(w.shape[0], 3, 3, dtype=w.dtype)
-    K[:, 0, 1], K[:, 0, 2], K[:, 1, 2] = -w[:, 2], w[:, 1], -w[:, 0]
-    K = K - K.transpose(1, 2)
-    K = K / theta
-    dR = torch.eye(3, dtype=w.dtype) + torch.sin(theta) * K + (1 - torch.cos(theta)) * (K @ K)
-    R = R0 @ dR
-    top = torch.cat([R, t[:, :, None]], dim=2)
-    bottom = torch.tensor([0.0, 0.0, 0.0, 1.0], dtype=w.dtype).expand(w.shape[0], 1, 4)
-    return torch.cat([top, bottom], dim=1)
-
-
-def energy_terms(geometry: _HandGeometry, sdf: ObjectSDF, object_points: torch.Tensor, part: int,
-                 palm: torch.Tensor, joints: torch.Tensor, modes: torch.Tensor, side_points: torch.Tensor,
-                 side_mask: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The energy's terms (module docstring, step 2), each (B,), for palm poses (B, 4, 4), joints
-    (B, 22) and contact modes (B, 5) on part index ``part``; ``object_points`` (N, 3) for the
-    object-inside-hand half of E_pen; ``side_points`` (M, 3) of the part and ``side_mask``
-    (B, 5, M), the points each finger's pad is to reach."""
-    hand = geometry.hand
-    B, dtype = len(palm), palm.dtype
-    links = hand.fk(palm, couple_distal(joints))
-    pts = hand.points_torch(links)  # (B, K, 3)
-    part_d = sdf.part_distances(pts)  # (B, K, P)
-    d_obj = part_d.amin(-1)
-    d_target = part_d[..., part]
-    pads, pad_pts, side = [], [], []
-    for f, pad in enumerate(geometry.pads):
-        d, i = d_target[:, pad].min(1)
-        pads.append(d)
-        pad_pts.append(pts[torch.arange(B), pad[i]])
-        gap = torch.cdist(pts[:, pad], side_points.expand(B, -1, -1))  # (B, K, M)
-        side.append(torch.where(side_mask[:, f, None, :], gap, torch.full_like(gap, 1.0)).amin((1, 2)))
-    pads, pad_pts = torch.stack(pads, 1), torch.stack(pad_pts, 1)  # (B, 5), (B, 5, 3)
-    if not pad_pts.requires_grad:  # evaluated outside the optimisation: the normals still need it
-        pad_pts = pad_pts.detach().requires_grad_(True)
-    # Frictionless force-closure proxy: unit contact forces along the pads' surface normals sum to 0.
-    normals = torch.autograd.grad(sdf.part_distances(pad_pts)[..., part].sum(), pad_pts, create_graph=True)[0]
-    normals = normals / torch.sqrt((normals * normals).sum(-1, keepdim=True) + 1e-12)
-    palm_pt = (palm @ torch.tensor([*PALM_CENTRE, 1.0], dtype=dtype))[:, :3]
-    if not palm_pt.requires_grad:
-        palm_pt = palm_pt.detach().requires_grad_(True)
-    palm_d = sdf(palm_pt)
-    palm_n = torch.autograd.grad(palm_d.sum(), palm_pt, create_graph=True)[0]
-    palm_n = palm_n / torch.sqrt((palm_n * palm_n).sum(-1, keepdim=True) + 1e-12)
-    force_sum = (modes[..., None] * normals).sum(1) + (1 - palm_d / 0.01).clamp(0, 1)[:, None] * palm_n
-    hand_d = geometry.geom_distances(links, object_points.expand(B, -1, -1)).amin(-1)
-    sub = pts[:, geometry.self_points]
-    self_d = geometry.geom_distances(links, sub)
-    others = [j for j in range(part_d.shape[-1]) if j != part]
-    if others:
-        near = (0.015 - d_obj).clamp(min=0) / 0.015
-        e_part = (near * (d_target - part_d[..., others].amin(-1) + 0.003).clamp(min=0)).sum(1)
-    else:
-        e_part = torch.zeros(B, dtype=dtype)
-    return {
-        "dis": (modes * ((pads + PAD_DEPTH).abs() + torch.stack(side, 1))).sum(1),
-        "fc": torch.sqrt((force_sum ** 2).sum(-1) + 1e-12),
-        "palm": (palm_d - PALM_GAP).abs(),
-        "pen": (-d_obj).clamp(min=0).sum(1) + (-hand_d).clamp(min=0).sum(1),
-        "self": ((0.001 - self_d).clamp(min=0) * geometry.self_mask).sum((1, 2)),
-        "part": e_part,
-        "table": (0.005 - pts[..., 2]).clamp(min=0).sum(1),
-    }
-
-
-def optimise(geometry: _HandGeometry, sdf: ObjectSDF, cloud: ObjectCloud, part: str, palm: np.ndarray,
-             joints: np.ndarray, modes: np.ndarray, steps: int, weights: EnergyWeights = EnergyWeights(),
-             object_points: int = 512) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """Minimise the energy (module docstring, step 2) from ``palm`` (B, 4, 4) and ``joints``
-    (B, 22); ``modes`` (B, 5) bool marks the fingers each candidate pulls onto the part.
-    Returns the final palm poses, joints and energy terms (each (B,))."""
-    dtype = torch.float32
-    k = cloud.part_names.index(part)
-    pick = np.random.default_rng(0).choice(len(cloud.points), min(object_points, len(cloud.points)), replace=False)
-    obj_pts = torch.as_tensor(cloud.points[pick], dtype=dtype)
-    B = len(palm)
-    R0 = torch.as_tensor(palm[:, :3, :3], dtype=dtype)
-    t = torch.as_tensor(palm[:, :3, 3], dtype=dtype).clone().requires_grad_(True)
-    w = torch.full((B, 3), 1e-4, dtype=dtype).requires_grad_(True)
-    q = torch.as_tensor(joints, dtype=dtype).clone().requires_grad_(True)
-    lower, upper = torch.as_tensor(JOINT_LOWER, dtype=dtype), torch.as_tensor(JOINT_UPPER, dtype=dtype)
-    mode = torch.as_tensor(modes, dtype=dtype)
-    # Opposition: in the Shadow Hand's pinch and wrap the curled fingers' pads face the wrist (palm
-    # −z) and the opposed thumb's pad faces the fingertips (palm +z), so the fingers reach for the
-    # part's surface facing palm +z (normal · z > SIDE_COS) and the thumb for the surface facing −z.
-    part_idx = np.flatnonzero(cloud.part_mask(part))
-    part_idx = part_idx[np.random.default_rng(0).permutation(len(part_idx))[:512]]
-    side_points = torch.as_tensor(cloud.points[part_idx], dtype=dtype)
-    facing = torch.as_tensor(cloud.normals[part_idx] @ palm[:, :3, 2].T, dtype=dtype).T  # (B, M): n · palm z
-    side_mask = torch.stack([facing < -SIDE_COS] + [facing > SIDE_COS] * 4, dim=1)
-    empty = ~side_mask.any(-1, keepdim=True)  # a part without such a side: any of its points
-    side_mask = side_mask | empty
-    opt = torch.optim.Adam([{"params": [t], "lr": 2e-3}, {"params": [w], "lr": 2e-2}, {"params": [q], "lr": 2e-2}])
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1), eta_min=1e-4)
-    wts = dataclasses.asdict(weights)
-
-    def terms() -> dict[str, torch.Tensor]:
-        return energy_terms(geometry, sdf, obj_pts, k, _pose_from_params(R0, t, w), q, mode, side_points, side_mask)
-
-    for _ in range(steps):
-        opt.zero_grad()
-        sum(wts[name] * term for name, term in terms().items()).sum().backward()
-        opt.step()
-        sched.step()
-        with torch.no_grad():
-            q.copy_(torch.maximum(torch.minimum(q, upper), lower))
-    final = {name: term.detach().numpy() for name, term in terms().items()}
-    with torch.no_grad():
-        T = _pose_from_params(R0, t, w)
-    return T.double().numpy(), couple_distal(q.detach().double().numpy()), final
 
 
 # -- validation ---------------------------------------------------------------------------------
@@ -568,51 +540,79 @@ class GraspValidator:
         return float(d.geom_xpos[g][2] - np.abs(R[2, :]) @ size[:3])
 
 
+# -- step 4: the arm --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ArmResult:
+    yaws: int  # of ARM_YAWS at which the executor plans the grasp
+    lift_mm: float | None  # height gain of the executed grasp after the hold (None: not executed)
+    lifted: bool
+
+
+class ArmCheck(Protocol):
+    """Module docstring, step 4, for one object (:class:`realvlg.sim.dex_arm_check.UR10eArmCheck`,
+    which ``realvlg dex-datagen`` passes to :func:`generate`)."""
+
+    def check(self, grasp: DexGrasp, min_yaws: int, rng: np.random.Generator) -> ArmResult:
+        """Plan ``grasp`` (object frame) at every one of :data:`ARM_YAWS`; with at least
+        ``min_yaws`` plannable yaws, execute it at one of them (drawn) and check the lift."""
+
+
 # -- the generator ------------------------------------------------------------------------------
 def _unit_seed(seed: int, unit: str) -> int:
     return (seed * 1_000_003 + zlib.crc32(unit.encode())) % 2**32
 
 
 def generate_unit(config: DexDatagenConfig, name: str, part: str, batch: int, cloud: ObjectCloud,
-                  validator: GraspValidator, geometry: _HandGeometry) -> tuple[list[dict], dict]:
+                  validator: GraspValidator, closer: TripodCloser, pads: _Pads,
+                  arm: ArmCheck | None) -> tuple[list[dict], dict]:
     """One batch of candidates for one part: (records of the valid grasps, counts)."""
     unit = f"{name}/{part}/{batch}"
     rng = np.random.default_rng(_unit_seed(config.seed, unit))
-    torch.manual_seed(_unit_seed(config.seed, unit))
-    palm, joints = initial_poses(cloud.points[cloud.part_mask(part)], config.batch_size, rng)
-    modes = np.zeros((config.batch_size, 5), bool)
-    modes[:, 0] = True
-    for row in modes:
-        row[1 + rng.permutation(4)[: rng.integers(1, 5)]] = True
-    palm, joints, _ = optimise(geometry, validator.sdf, cloud, part, palm, joints, modes, config.steps, config.weights)
+    palms, joints, axes = tripod_candidates(cloud, validator.sdf, part, config.batch_size, rng, pads)
+    palms, joints, cleared = closer.close(validator.sdf, part, palms, joints, axes)
     counts = {"attempted": config.batch_size, "valid": 0, "rejected": dict.fromkeys(CHECKS, 0)}
+    counts["rejected"]["init"] = config.batch_size - int(cleared.sum())
     records = []
-    for i in range(config.batch_size):
-        grasp = DexGrasp(palm[i, :3, 3], Rotation.from_matrix(palm[i, :3, :3]), joints[i])
+    for i in np.flatnonzero(cleared):
+        grasp = DexGrasp(palms[i, :3, 3], Rotation.from_matrix(palms[i, :3, :3]), joints[i])
         result = validator.validate(grasp, part)
+        if result.ok and arm is not None:
+            reached = arm.check(grasp, config.min_arm_yaws, rng)
+            result.checks.update(arm_yaws=reached.yaws, lift_mm=reached.lift_mm)
+            if reached.yaws < config.min_arm_yaws:
+                result = Validation(False, "reach", result.fingers, result.checks)
+            elif config.arm == "lift" and not reached.lifted:
+                result = Validation(False, "lift", result.fingers, result.checks)
         if not result.ok:
             counts["rejected"][result.reason] += 1
             continue
         counts["valid"] += 1
-        records.append(grasp_record(f"{name}-{part}-s{config.seed}-{batch:04d}-{i:02d}", name, part, result.fingers, grasp,
-                                    result.checks))
+        records.append(grasp_record(f"{name}-{part}-s{config.seed}-{batch:04d}-{i:02d}", name, part, result.fingers,
+                                    grasp, result.checks))
     return records, counts
 
 
 def _parts(cloud: ObjectCloud, min_points: int = 16) -> list[str]:
-    """Parts with a visible surface (the banana's stem lies inside its last segment)."""
+    """Parts with a visible surface (the banana's stem lies inside its last segment, the
+    stapler's hinge inside its base and top)."""
     return [p for p in cloud.part_names if cloud.part_mask(p).sum() >= min_points]
 
 
-def generate(config: DexDatagenConfig, progress: bool = True) -> dict:
-    """Write (or resume) the dataset at ``config.root``; returns meta."""
+def generate(config: DexDatagenConfig, progress: bool = True,
+             arm_check: Callable[[str], ArmCheck] | None = None) -> dict:
+    """Write (or resume) the dataset at ``config.root``; returns meta. ``arm_check(object name)``
+    builds the UR10e check of step 4 (needed unless ``config.arm`` is ``none``)."""
     from tqdm import tqdm
 
     unknown = set(config.objects) - set(OBJECTS)
     if unknown or not config.objects:
         raise InvalidInputError(f"unknown objects {sorted(unknown)}; objects: {sorted(OBJECTS)}")
-    if config.batch_size < 1 or config.batches_per_part < 1 or config.steps < 0:
-        raise InvalidInputError("batch_size and batches_per_part must be ≥ 1, steps ≥ 0")
+    if config.batch_size < 1 or config.max_batches_per_part < 1 or config.target_per_part < 1:
+        raise InvalidInputError("batch_size, max_batches_per_part and target_per_part must be ≥ 1")
+    if config.arm not in ARM_MODES or not 0 <= config.min_arm_yaws <= len(ARM_YAWS):
+        raise InvalidInputError(f"arm must be one of {ARM_MODES} and min_arm_yaws 0–{len(ARM_YAWS)}")
+    if config.arm != "none" and arm_check is None:
+        raise InvalidInputError(f"arm {config.arm!r} needs an arm check (realvlg.sim.dex_arm_check.UR10eArmCheck)")
     root = pathlib.Path(config.root)
     (root / "objects").mkdir(parents=True, exist_ok=True)
     meta_path = root / "meta.json"
@@ -629,56 +629,64 @@ def generate(config: DexDatagenConfig, progress: bool = True) -> dict:
                                "self_penetration_mm": 1000 * SELF_PENETRATION_TOL,
                                "stable_displacement_mm": 1000 * STABLE_DISPLACEMENT,
                                "squeeze_mm": 1000 * SQUEEZE_DISTANCE, "min_fingers": MIN_FINGERS},
-                "counts": {"attempted": 0, "valid": 0, "rejected": dict.fromkeys(CHECKS, 0), "per_part": {}},
+                "counts": {"attempted": 0, "valid": 0, "cpu_s": 0.0, "rejected": dict.fromkeys(CHECKS, 0),
+                           "per_part": {}},
                 "done": []}
     clouds = {}
     for name in config.objects:
         clouds[name] = object_cloud(name, config.cloud_points, _unit_seed(config.seed, name))
         save_object_cloud(root / "objects" / f"{name}.npz", clouds[name])
     write_meta(root, meta)
-    units = [(n, p, b) for n in config.objects for p in _parts(clouds[n]) for b in range(config.batches_per_part)
+    units = [(n, p, b) for n in config.objects for p in _parts(clouds[n]) for b in range(config.max_batches_per_part)
              if not config.parts or f"{n}/{p}" in config.parts]
     if not units:
         raise InvalidInputError(f"no part to generate grasps for: objects {list(config.objects)}, parts "
                                 f"{list(config.parts)} (keys are object/part, e.g. bottle/body)")
-    hand = ShadowHand()
-    geometry = _HandGeometry(hand)
     bar = tqdm(units, desc="dex-datagen", unit="batch", disable=not progress)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small tensors: threads only contend (about 10x slower on 2 busy cores)
     try:
-        _run_units(config, root, meta, bar, clouds, hand, geometry)
+        _run_units(config, root, meta, bar, clouds, arm_check)
     finally:
         torch.set_num_threads(threads)
     return meta
 
 
 def _run_units(config: DexDatagenConfig, root: pathlib.Path, meta: dict, bar, clouds: dict[str, ObjectCloud],
-               hand: ShadowHand, geometry: _HandGeometry) -> None:
-    """Generate the units of ``bar`` not yet in ``meta["done"]``, saving after each."""
+               arm_check: Callable[[str], ArmCheck] | None) -> None:
+    """Generate the units of ``bar`` not yet in ``meta["done"]``, saving after each; a part that has
+    ``target_per_part`` grasps marks its remaining units done without work."""
+    hand = ShadowHand()
+    closer, pads = TripodCloser(hand), _Pads(hand)
     done = set(meta["done"])
     validators: dict[str, GraspValidator] = {}
+    arms: dict[str, ArmCheck] = {}
+    total = meta["counts"]
     for name, part, batch in bar:
         key = f"{name}/{part}/{batch}"
         if key in done:
             continue
-        if name not in validators:
-            validators[name] = GraspValidator(name, hand)
-        validator = validators[name]
-        records, counts = generate_unit(config, name, part, batch, clouds[name], validator, geometry)
-        append_records(root, records)
-        total = meta["counts"]
-        total["attempted"] += counts["attempted"]
-        total["valid"] += counts["valid"]
-        for check, n in counts["rejected"].items():
-            total["rejected"][check] += n
         per = total["per_part"].setdefault(f"{name}/{part}", {"attempted": 0, "valid": 0})
-        per["attempted"] += counts["attempted"]
-        per["valid"] += counts["valid"]
-        total["acceptance"] = round(total["valid"] / max(total["attempted"], 1), 4)
+        if per["valid"] < config.target_per_part:
+            if name not in validators:
+                validators[name] = GraspValidator(name, hand)
+                if config.arm != "none":
+                    arms[name] = arm_check(name)
+            started = time.process_time()
+            records, counts = generate_unit(config, name, part, batch, clouds[name], validators[name], closer, pads,
+                                            arms.get(name))
+            append_records(root, records)
+            total["cpu_s"] = round(total["cpu_s"] + time.process_time() - started, 2)
+            total["attempted"] += counts["attempted"]
+            total["valid"] += counts["valid"]
+            for check, n in counts["rejected"].items():
+                total["rejected"][check] += n
+            per["attempted"] += counts["attempted"]
+            per["valid"] += counts["valid"]
+            total["acceptance"] = round(total["valid"] / max(total["attempted"], 1), 4)
         meta["done"].append(key)
         write_meta(root, meta)
-        bar.set_postfix(valid=total["valid"], rate=f"{total['acceptance']:.2f}")
+        bar.set_postfix(valid=total["valid"], rate=f"{total.get('acceptance', 0):.2f}")
 
 
 def _drop_unfinished(root: pathlib.Path, done: set[str]) -> None:
