@@ -54,6 +54,7 @@ from realvlg.dexvlg.dataset import load_datasets, record_grasp, split_grasps
 from realvlg.dexvlg.objects import ObjectCloud
 from realvlg.errors import InvalidInputError
 from realvlg.geometry.grasps import DexGrasp
+from training.result import RunResult, export_root
 
 DEFAULT_DATA = {"test_objects": [], "test_fraction": 0.1, "jitter": 0.002,
                 "view": {"distance": [0.4, 0.8], "elevation_deg": [20.0, 70.0]}}
@@ -255,14 +256,13 @@ def _load_checkpoint(folder: pathlib.Path, model, optimizer) -> tuple[int, list[
 
 
 def train_dexvlg(config: dict, *, resume: bool = False, export: bool = True):
-    """Run a ``method: dexvlg`` config (module docstring); returns :class:`training.run.RunResult`."""
+    """Run a ``method: dexvlg`` config (module docstring); returns :class:`training.result.RunResult`."""
     import torch
     from accelerate import Accelerator
     from tqdm import tqdm
 
     from realvlg.dexvlg.model import registry_manifest
     from training.plots import plot_curves
-    from training.run import RunResult, export_root
 
     started = time.monotonic()
     config = validate(config)

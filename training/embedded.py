@@ -52,6 +52,7 @@ from realvlg.embedded.model import EmbeddedNet, EmbeddedNetConfig, parameter_cou
 from realvlg.embedded.targets import MAP_KEYS, label_maps
 from realvlg.errors import InvalidInputError
 from realvlg.io import read_image
+from training.result import RunResult, export_root
 
 DEFAULTS = {
     "seed": 0,
@@ -312,7 +313,6 @@ def export_embedded(net, config: dict, data: Dataset, decode_config: DecodeConfi
 
     from realvlg.embedded.backend import save_pretrained
     from realvlg.grounding import registry
-    from training.run import export_root
 
     folder = save_pretrained(net, export_root(config) / config["name"], config["name"], decode_config,
         text_encoder="sentence-transformers/all-MiniLM-L6-v2 (mean pooling, L2-normalised)",
@@ -351,12 +351,11 @@ def curve_panels(metrics: dict) -> tuple:
 
 
 def train_embedded(config: dict, *, export: bool = True, encoder=None):
-    """Train, evaluate and export one embedded model; returns :class:`training.run.RunResult`."""
+    """Train, evaluate and export one embedded model; returns :class:`training.result.RunResult`."""
     import torch
     from tqdm import tqdm
 
     from training.plots import plot_curves
-    from training.run import RunResult
 
     started = time.monotonic()
     config = with_defaults(validate_embedded(config))

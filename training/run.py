@@ -28,6 +28,7 @@ import copy
 import json
 import pathlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import yaml
@@ -36,18 +37,55 @@ from realvlg.errors import InvalidInputError
 from realvlg.grounding.backend import TASKS
 from training.data import DataConfig, build_rows, data_hash, to_dataset
 from training.difficulty import DIFFICULTY_FUNCTIONS
+from training.result import RunResult
 from training.rewards import RewardConfig
 
-METHODS = ("grpo", "gspo", "sft", "embedded", "dexvlg")  # embedded: training/embedded.py; dexvlg: training/dexvlg.py
 CONFIG_DIR = pathlib.Path(__file__).resolve().parent / "configs"
 
 
-@dataclass
-class RunResult:
-    output_dir: pathlib.Path
-    model_dir: pathlib.Path | None
-    metrics: dict
-    seconds: float
+@dataclass(frozen=True)
+class TrainingMethod:
+    """How one ``method:`` checks a config (``validate(config) -> config``) and runs it
+    (``train(config, *, resume, export) -> RunResult``)."""
+
+    validate: Callable[[dict], dict]
+    train: Callable[..., RunResult]
+
+
+def _trl() -> TrainingMethod:  # grpo | gspo | sft: TRL, in this module
+    return TrainingMethod(_validate_trl, _train_trl)
+
+
+def _embedded() -> TrainingMethod:
+    from training.embedded import train_embedded, validate_embedded
+
+    def train(config: dict, *, resume: bool = False, export: bool = True) -> RunResult:
+        return train_embedded(config, export=export)  # its own short loop: no checkpoints to resume
+
+    return TrainingMethod(validate_embedded, train)
+
+
+def _dexvlg() -> TrainingMethod:
+    from training.dexvlg import train_dexvlg, validate
+
+    return TrainingMethod(validate, train_dexvlg)
+
+
+METHODS: dict[str, Callable[[], TrainingMethod]] = {
+    "grpo": _trl, "gspo": _trl, "sft": _trl,
+    "embedded": _embedded,  # training/embedded.py: its own loop (flat-file dataset, own keys)
+    "dexvlg": _dexvlg,      # training/dexvlg.py: flow matching (own keys)
+}
+"""Every training method, the one place they are listed. Each entry loads its implementation on
+first use (the embedded and DexVLG trainers import torch, which checking a TRL config does not
+need). The implementations import :mod:`training.result`, never this module: no import circle."""
+
+
+def method(config: dict) -> TrainingMethod:
+    """The implementation of ``config['method']``; the TRL one (whose check reports a missing or
+    unknown method) when it names none of :data:`METHODS`."""
+    name = config.get("method")
+    return METHODS.get(name, _trl)() if isinstance(name, str) else _trl()
 
 
 def load_config(path_or_name: str, overrides: list[str] = ()) -> dict:
@@ -72,21 +110,18 @@ def load_config(path_or_name: str, overrides: list[str] = ()) -> dict:
 
 
 def validate(config: dict) -> dict:
-    if config.get("method") == "embedded":
-        from training.embedded import validate_embedded
+    """``config`` checked (and, for methods with defaults, completed) by its method."""
+    return method(config).validate(config)
 
-        return validate_embedded(config)
-    if config.get("method") == "dexvlg":
-        from training.dexvlg import validate as validate_dexvlg
 
-        return validate_dexvlg(config)
+def _validate_trl(config: dict) -> dict:
     for key in ("name", "task", "method", "base_model", "data"):
         if not config.get(key):
             raise InvalidInputError(f"the training config needs {key!r}")
     if config["task"] not in TASKS:
         raise InvalidInputError(f"unknown task {config['task']!r}; expected one of {TASKS}")
     if config["method"] not in METHODS:
-        raise InvalidInputError(f"unknown method {config['method']!r}; expected one of {METHODS}")
+        raise InvalidInputError(f"unknown method {config['method']!r}; expected one of {tuple(METHODS)}")
     if config.get("difficulty") and config["difficulty"] not in DIFFICULTY_FUNCTIONS:
         raise InvalidInputError(f"unknown difficulty function {config['difficulty']!r}")
     RewardConfig.from_dict(config.get("reward"))
@@ -156,14 +191,10 @@ def export_root(config: dict) -> pathlib.Path:
 
 def train(config: dict, *, resume: bool = False, export: bool = True) -> RunResult:
     """Run ``config`` (see the module docstring) and return where everything went."""
-    if config.get("method") == "embedded":  # the embedded model trains with its own loop
-        from training.embedded import train_embedded
+    return method(config).train(config, resume=resume, export=export)
 
-        return train_embedded(config, export=export)
-    if config.get("method") == "dexvlg":  # so does DexVLG (flow matching)
-        from training.dexvlg import train_dexvlg
 
-        return train_dexvlg(config, resume=resume, export=export)
+def _train_trl(config: dict, *, resume: bool = False, export: bool = True) -> RunResult:
     from training.export import evaluate, export_model
     from training.plots import plot_curves
 
