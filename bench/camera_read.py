@@ -18,6 +18,7 @@ slower).
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,8 +32,10 @@ from realvlg.cameras import EndOfRecordingError
 from realvlg.cameras.messages import default_typestore
 from realvlg.cameras.realsense import RealSenseCamera
 from realvlg.cameras.replay import ReplayCamera, ReplayCameraConfig
-from realvlg.cameras.synthetic import record_scene
 from realvlg.recording import BagRecorder
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from synthetic_camera import record_scene  # noqa: E402  (a test helper, tests/synthetic_camera.py)
 
 OPENED = (None, None)  # what a generator yields once its source is open, before any frame
 

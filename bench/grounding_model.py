@@ -32,9 +32,9 @@ from tqdm import tqdm
 from realvlg.grounding.coords import CoordinateConvention
 from realvlg.grounding.openai_backend import OpenAIBackend, OpenAIBackendConfig
 from realvlg.grounding.prompts import build_prompt
-from realvlg.grounding.tiny_model import QWEN2_5_VL_3B, TinyConfig, build_tiny_qwen2_5_vl
 from realvlg.grounding.transformers_backend import TransformersBackend, TransformersBackendConfig
 from realvlg.grounding.vlm import ModelSettings, model_input_image
+from training.tiny_model import QWEN2_5_VL_3B, TinyConfig, build_tiny_qwen2_5_vl
 
 
 def free_port() -> int:

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from realvlg.cameras.realsense import RealSenseCamera
-from realvlg.cameras.synthetic import record_scene
 from realvlg.cli import camera_check
 from realvlg.errors import InvalidInputError
 from realvlg.recording import BagRecorder
+
+from synthetic_camera import record_scene
 
 
 def run_cli(*argv: str) -> int:

@@ -8,9 +8,10 @@ import pytest
 
 from realvlg.cameras.realsense import RealSenseCamera
 from realvlg.cameras.replay import ReplayCamera, ReplayCameraConfig
-from realvlg.cameras.synthetic import SoftwareDeviceRecording, StereoRig
 from realvlg.geometry.camera import CameraIntrinsics
 from realvlg.recording import BagRecorder
+
+from synthetic_camera import SoftwareDeviceRecording, StereoRig
 
 pytestmark = pytest.mark.realdata
 

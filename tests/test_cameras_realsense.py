@@ -18,7 +18,9 @@ from realvlg.cameras import (
     make_camera,
 )
 from realvlg.cameras.realsense import RealSenseCamera, RealSenseCameraConfig, connected_serials
-from realvlg.cameras.synthetic import (
+from realvlg.errors import InvalidInputError, RealVLGError
+
+from synthetic_camera import (
     PlaneBoxScene,
     SoftwareDeviceRecording,
     color_image,
@@ -28,7 +30,6 @@ from realvlg.cameras.synthetic import (
     render_depth,
     with_frame_index,
 )
-from realvlg.errors import InvalidInputError, RealVLGError
 
 FRAMES = 6
 SCENE = PlaneBoxScene()

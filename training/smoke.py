@@ -4,7 +4,7 @@
 identity, so answers are in original pixels) with one coloured block each, and writes images,
 masks and ``annotations.json`` in the RealVLG-11B format (bbox, grasps as 8-number polygons
 opening along corner0→corner1, contact_points, mask_path; scene names in the seen split).
-:func:`build_model` builds the tiny random Qwen2.5-VL of :mod:`realvlg.grounding.tiny_model`
+:func:`build_model` builds the tiny random Qwen2.5-VL of :mod:`training.tiny_model`
 and fits it on the reference answers, so sampling produces parseable answers whose rewards vary.
 
     python -m training.smoke /tmp/smoke     # writes /tmp/smoke/{data,tiny-qwen} and prints --set flags
@@ -62,7 +62,7 @@ def make_samples(folder: str | pathlib.Path, n: int = 4, seed: int = 0) -> pathl
 def build_model(folder: str | pathlib.Path, annotations: str | pathlib.Path, tasks=("bbox",),
                 steps: int = 150) -> pathlib.Path:
     """A tiny Qwen2.5-VL fitted on the reference answers of ``tasks`` (a few seconds on a CPU)."""
-    from realvlg.grounding.tiny_model import TinyConfig, build_tiny_qwen2_5_vl
+    from training.tiny_model import TinyConfig, build_tiny_qwen2_5_vl
 
     examples = []
     for task in tasks:

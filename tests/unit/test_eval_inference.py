@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from realvlg.cli import main
-from realvlg.grounding.tiny_model import build_tiny_qwen2_5_vl
+from training.tiny_model import build_tiny_qwen2_5_vl
 
 
 def test_inference_then_scoring_is_resumable(tmp_path, capsys):

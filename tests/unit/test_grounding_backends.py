@@ -23,9 +23,9 @@ from realvlg.grounding.coords import CoordinateConvention
 from realvlg.grounding.openai_backend import OpenAIBackend, OpenAIBackendConfig
 from realvlg.grounding.prompts import build_prompt
 from realvlg.grounding.sam2 import Sam2Config, Sam2Segmenter, build_tiny_sam2
-from realvlg.grounding.tiny_model import build_tiny_qwen2_5_vl
 from realvlg.grounding.transformers_backend import TransformersBackend, TransformersBackendConfig
 from realvlg.grounding.vlm import ModelSettings, model_input_image
+from training.tiny_model import build_tiny_qwen2_5_vl
 
 # A 90x60 camera image; the tiny processor's smart resize makes it 84x56 (both multiples of 28).
 CAMERA_W, CAMERA_H = 90, 60

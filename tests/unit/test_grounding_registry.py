@@ -146,7 +146,7 @@ def test_the_3b_benchmark_architecture_has_the_published_size():
     import torch
     from transformers import Qwen2_5_VLForConditionalGeneration
 
-    from realvlg.grounding.tiny_model import QWEN2_5_VL_3B, SPECIAL_TOKENS, qwen_config
+    from training.tiny_model import QWEN2_5_VL_3B, SPECIAL_TOKENS, qwen_config
 
     ids = {t: 151643 + i for i, t in enumerate(SPECIAL_TOKENS)}
     with torch.device("meta"):

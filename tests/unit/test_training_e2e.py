@@ -20,9 +20,9 @@ pytest.importorskip("trl")
 from realvlg.grounding import registry  # noqa: E402
 from realvlg.grounding.backend import Grounding  # noqa: E402
 from realvlg.grounding.factory import BackendSpec, make_backend  # noqa: E402
-from realvlg.grounding.tiny_model import TinyConfig, build_tiny_qwen2_5_vl  # noqa: E402
 from training.run import load_config, train  # noqa: E402
 from training.smoke import HEIGHT, THINK, WIDTH, make_samples  # noqa: E402
+from training.tiny_model import TinyConfig, build_tiny_qwen2_5_vl  # noqa: E402
 
 pytestmark = [pytest.mark.training_e2e, pytest.mark.timeout(600)]
 

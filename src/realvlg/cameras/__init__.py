@@ -5,10 +5,10 @@
   (``rs.pipeline``) or from a librealsense recording (``.bag`` / ``.db3``, its playback device).
 * :mod:`realvlg.cameras.replay`: a rosbag2 recording (MCAP or sqlite3) of realsense-ros topics.
 * :mod:`realvlg.cameras.topics`: realsense-ros topic names and frame ids.
-* :mod:`realvlg.cameras.synthetic`: a librealsense software device that records a synthetic
-  plane-and-box scene to ``.db3`` (tests, benchmarks, trying the CLI without a camera).
 
-No module here imports rclpy; the ROS camera node is a thin adapter over them.
+No module here imports rclpy; the ROS camera node is a thin adapter over them. The synthetic
+RealSense recordings the tests and benchmarks play back (a librealsense software device) are a
+test helper: ``tests/synthetic_camera.py``.
 """
 
 from realvlg.cameras.camera import (

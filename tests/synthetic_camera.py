@@ -1,6 +1,7 @@
 """Synthetic RealSense recordings: a D435i-like rig, a plane-and-box scene, a software device.
 
-Used by the tests, the benchmark and ``realvlg camera-check`` without a camera. Nothing here is a
+A test helper (``from synthetic_camera import …`` in the tests; ``bench/camera_read.py`` puts the
+repository root on its path), also handy for trying ``realvlg camera-check`` without a camera. Nothing here is a
 stand-in for the camera code: :class:`SoftwareDeviceRecording` drives librealsense's own
 ``rs.software_device`` and ``rs.recorder`` to write a ``.db3`` that the RealSense backend plays back,
 and :func:`render_depth` ray-casts the scene analytically so the tests know the exact answer.
