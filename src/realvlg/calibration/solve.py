@@ -42,6 +42,7 @@ from scipy.spatial.transform import Rotation
 
 from realvlg.calibration.board import BoardSpec, Detection, detect
 from realvlg.errors import InvalidInputError
+from realvlg.frames import COLOR_OPTICAL_FRAME, FR3_BASE_FRAME, FR3_TCP_FRAME
 from realvlg.geometry.camera import CameraIntrinsics
 from realvlg.geometry.transforms import Transform
 
@@ -57,7 +58,7 @@ MIN_ROTATION_RAD = np.radians(10)   # largest rotation between two poses must ex
 MIN_AXIS_SPREAD = 0.2            # 2nd/1st singular value of the stacked rotation axes
 OUTLIER_REPROJECTION_RATIO = 2.0  # a method over this × the best reprojection error is an outlier
 SPREAD_WARNING_M = 0.005         # warn above this board spread or disagreement between methods
-DEFAULT_FRAMES = {"ee": "fr3_hand_tcp", "base": "fr3_link0", "camera": "camera_color_optical_frame"}
+DEFAULT_FRAMES = {"ee": FR3_TCP_FRAME, "base": FR3_BASE_FRAME, "camera": COLOR_OPTICAL_FRAME}  # role → frame name
 
 
 class CalibrationDataError(InvalidInputError):

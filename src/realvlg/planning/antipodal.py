@@ -52,6 +52,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from realvlg.errors import DepthError, GraspRefusedError, InvalidInputError, RealVLGError
+from realvlg.frames import FRANKA_HAND_STROKE
 from realvlg.geometry.grasps import Grasp6D, from_graspnet_rotation, to_graspnet_rotation
 from realvlg.planning.object_grasp import SupportPlane
 
@@ -121,7 +122,7 @@ class GripperGeometry:
 class AntipodalConfig:
     """Parameters of :func:`sample_antipodal` (metres, radians)."""
 
-    max_width: float = 0.08
+    max_width: float = FRANKA_HAND_STROKE
     min_width: float = 0.004
     width_clearance: float = 0.01          # the fingers open this much wider than the contacts
     friction: float = 0.4                  # Coulomb coefficient: cone half-angle atan(0.4) ≈ 21.8°

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from realvlg.frames import FRANKA_HAND_STROKE
 from realvlg.planning.antipodal import CoarseGrasps, MissingDependencyError, graspnet_api
 
 
@@ -33,7 +34,7 @@ class GraspNetConfig:
     checkpoint: str = ""          # e.g. checkpoint-rs.tar
     num_points: int = 20000
     object_distance: float = 0.01
-    max_width: float = 0.08
+    max_width: float = FRANKA_HAND_STROKE   # GraspNet's own grasps open up to 0.1 m
     nms_translation: float = 0.02
     nms_rotation: float = np.radians(30)
     seed: int = 0

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from realvlg.errors import DepthError, GraspRefusedError, InvalidInputError
+from realvlg.frames import FRANKA_HAND_STROKE
 from realvlg.geometry.boxes import BoundingBox
 from realvlg.geometry.camera import CameraIntrinsics
 from realvlg.geometry.grasps import Grasp6D
@@ -39,7 +40,7 @@ from realvlg.geometry.projection import DEFAULT_DEPTH_SCALE, backproject_cloud
 class ObjectGraspConfig:
     """Parameters of :func:`object_grasp` (metres)."""
 
-    max_width: float = 0.08          # widest opening of the gripper
+    max_width: float = FRANKA_HAND_STROKE   # widest opening of the gripper
     width_clearance: float = 0.01    # reported in extras; the executor opens wider than the object
     grasp_depth: float = 0.02        # grasp centre below the object's top surface
     min_points: int = 30             # fewer object points → DepthError
