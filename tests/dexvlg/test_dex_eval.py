@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 
+from realvlg.dexvlg.scoring import finger_part_contacts, pta_pga
 from realvlg.errors import InvalidInputError
 from realvlg.frames import UR_BASE_FRAME
-from realvlg.sim.dex_eval import finger_part_contacts, pta_pga
 
 
 def _plane(x: float, n: int = 441) -> np.ndarray:

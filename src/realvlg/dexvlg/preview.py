@@ -53,8 +53,6 @@ def render_grasp(validator, renderer, grasp) -> np.ndarray:
 
 def contact_sheet(roots, out: str | pathlib.Path, n: int = 12, columns: int = 4, size: int = TILE) -> pathlib.Path:
     """Render up to ``n`` grasps of the dataset(s) at ``roots`` (:func:`pick_grasps`) into one PNG."""
-    import mujoco
-    from PIL import Image, ImageDraw
 
     from realvlg.dexvlg.dataset import load_datasets, record_grasp
 
@@ -75,14 +73,14 @@ def predicted_sheet(model, out: str | pathlib.Path, objects=(), fingers=("thumb"
     the caption of that part with contacts on ``fingers``; the tile shows the sample with the most
     fingers on the part (the paper's §6.2 test: < 1 cm and closer to it than to any other part;
     ties: the first), labelled with the fingers on the part."""
-    from realvlg.dexvlg.dataset import caption
     from realvlg.dexvlg.datagen import _parts
+    from realvlg.dexvlg.dataset import caption
     from realvlg.dexvlg.hand import ShadowHand
     from realvlg.dexvlg.model import sample_grasps
     from realvlg.dexvlg.objects import object_cloud
+    from realvlg.dexvlg.scoring import finger_part_contacts
     from realvlg.objects import OBJECTS
     from realvlg.shadow_hand import FINGERS
-    from realvlg.sim.dex_eval import finger_part_contacts
 
     hand = ShadowHand()
     tiles = []
