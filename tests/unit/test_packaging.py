@@ -36,9 +36,10 @@ def test_pip_data_files_carry_every_data_file_in_its_place():
 
 
 def test_the_ros_package_links_the_repository():
-    for name in ("src", "training", *DATA_DIRS):
+    links = {"python/realvlg": "src/realvlg", "python/training": "training", **{d: d for d in DATA_DIRS}}
+    for name, target in links.items():
         link = ROS_PACKAGE / name
-        assert link.is_symlink() and link.resolve() == REPO / name, name
+        assert link.is_symlink() and link.resolve() == REPO / target, name
     assert (ROS_PACKAGE / "resource" / PACKAGE).is_file()
     assert not (REPO / "package.xml").exists(), "a package at the root hides ros2_ws/src from colcon"
     xml = (ROS_PACKAGE / "package.xml").read_text()

@@ -1,7 +1,7 @@
 """The realvlg ROS 2 package, built by colcon (ament_python) from a workspace holding the repository.
 
-Everything comes from the repository (src/, training/ and the data folders are links next to this
-file; name, version and console scripts are read from the root pyproject.toml, which `pip install`
+Everything comes from the repository (python/realvlg, python/training and the data folders are
+links to it; name, version and console scripts are read from the root pyproject.toml, which `pip install`
 uses), so both installs carry the same code, executables and data. Installs:
 
 * the Python packages ``realvlg`` and ``training``;
@@ -42,9 +42,9 @@ setup(
     version=PROJECT["version"],
     description=PROJECT["description"],
     license="Apache-2.0",
-    package_dir={"": "src", "training": "training"},
+    package_dir={"": "python"},   # python/realvlg, python/training: links to the repository's packages
     # as pyproject.toml's packages.find (namespace packages included: realvlg.ros.nodes has no __init__)
-    packages=find_namespace_packages("src", include=["realvlg*"], exclude=["*__pycache__"]) + ["training"],
+    packages=find_namespace_packages("python", include=["realvlg*", "training"], exclude=["*__pycache__"]),
     package_data={"training": ["configs/*.yaml", "configs/accelerate/*.yaml", "configs/accelerate/*.json"]},
     data_files=data_files(),
     zip_safe=False,
