@@ -63,7 +63,8 @@ def test_a_non_editable_install_finds_its_data_from_another_directory(tmp_path):
                                        check=True, capture_output=True, text=True).stdout.strip())
     # dependencies from this environment, after the venv's own site-packages (realvlg comes from the venv;
     # --ignore-installed below: the borrowed site-packages hold the editable realvlg)
-    (site / "zz_borrow_dependencies.pth").write_text(f"import site; site.addsitedir({sysconfig.get_path('purelib')!r})\n")
+    borrowed = sysconfig.get_path("purelib")
+    (site / "zz_borrow_dependencies.pth").write_text(f"import site; site.addsitedir({borrowed!r})\n")
     subprocess.run([*pip, "--python", str(python), "install", "--no-deps", "--no-index", "--ignore-installed",
                     *map(str, wheels.glob("*.whl"))], check=True, capture_output=True, text=True, timeout=120)
     shutil.rmtree(source)                                    # nothing left to read from but the install

@@ -38,8 +38,6 @@ GROUNDINGS = ("embedded", "vlm", "oracle")
 HANDS = ("franka", "shadow")
 EMBEDDED_GROUNDING = {"backend": "embedded", "checkpoint": "embedded-default", "device": "cpu"}
 PACKAGE = "realvlg"
-# Where the package's data (config/, calibration/, models/, launch/) is: see :func:`data_root`.
-_DATA_DIRS = ("config", "calibration", "models", "launch")
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]   # the source checkout, when running from one
 
 
