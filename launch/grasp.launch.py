@@ -2,7 +2,9 @@
                                        [hand:=franka|shadow]
 
 Starts the same nodes with the same parameter files as `realvlg up` (both read
-realvlg.graph.plan_graph), for machines with a full ROS 2 install (launch, launch_ros).
+realvlg.graph.plan_graph), for machines with a full ROS 2 install (launch, launch_ros): each node
+by package + executable (`ros2 run realvlg <node>`), its parameter files from the package's share
+directory. Run records go under runs/ of the directory ros2 launch was started from.
 """
 
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
@@ -10,17 +12,14 @@ from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
 from launch import LaunchDescription
-from realvlg.graph import CAMERAS, GROUNDINGS, HANDS, REPO_ROOT, ROBOTS, plan_graph
+from realvlg.graph import CAMERAS, GROUNDINGS, HANDS, PACKAGE, ROBOTS, plan_graph
 
 
 def _nodes(context):
     choice = {name: LaunchConfiguration(name).perform(context) for name in ("robot", "camera", "grounding", "hand")}
-    actions = []
-    for spec in plan_graph(**choice):
-        # launch_ros runs a node by package + executable; realvlg's nodes are python modules.
-        actions.append(Node(executable="python3", arguments=["-m", spec.module], name=spec.name,
-                            parameters=[*spec.params_files, spec.overrides], cwd=str(REPO_ROOT), output="screen"))
-    return actions
+    return [Node(package=PACKAGE, executable=spec.executable, name=spec.name,
+                 parameters=[*spec.params_files, spec.overrides], output="screen")
+            for spec in plan_graph(**choice)]
 
 
 def generate_launch_description():

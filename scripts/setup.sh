@@ -47,7 +47,8 @@ if ! fresh torch "$TORCH_VERSION"; then
   mark torch "$TORCH_VERSION"
 fi
 
-# 4. ROS 2 Kilted wheels, with their CMake exports pointed at this machine's paths
+# 4. ROS 2 Kilted wheels, with their CMake exports pointed at this machine's paths, and colcon
+#    (requirements/ros.txt)
 h=$(hash_of requirements/ros.txt requirements/constraints.txt)
 if ! fresh ros "$h"; then
   say "ROS 2 Kilted wheels"
@@ -74,6 +75,9 @@ build_interfaces() {  # NAME SOURCE_DIR
   ) || { tail -40 "build/$name.log" >&2; echo "$name failed to build (log: build/$name.log)" >&2; exit 1; }
   mark "$name" "$h"
 }
+# build/ holds CMake trees (with their own package.xml / setup.py copies): colcon, crawling a
+# workspace that holds this repository, must not take them for packages.
+mkdir -p build && touch build/COLCON_IGNORE
 build_interfaces realvlg_interfaces ros2_ws/src/realvlg_interfaces
 if [ -f "$V/.stamp-tf2_msgs" ] || ! "$V/bin/python" -c "import tf2_msgs" 2>/dev/null; then
   build_interfaces tf2_msgs ros2_ws/compat/tf2_msgs

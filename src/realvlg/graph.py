@@ -24,7 +24,10 @@ Choices:
 
 from __future__ import annotations
 
+import functools
+import os
 import pathlib
+import sys
 from dataclasses import dataclass, field
 
 from realvlg.errors import InvalidInputError
@@ -34,23 +37,85 @@ CAMERAS = ("sim", "realsense", "replay")
 GROUNDINGS = ("embedded", "vlm", "oracle")
 HANDS = ("franka", "shadow")
 EMBEDDED_GROUNDING = {"backend": "embedded", "checkpoint": "embedded-default", "device": "cpu"}
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-CONFIG_DIR = REPO_ROOT / "config"
+PACKAGE = "realvlg"
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]   # the source checkout, when running from one
 
 
-def repo_path(path: str | pathlib.Path) -> pathlib.Path:
-    """``path`` as given when absolute, else relative to the repository root (where config/,
-    calibration/ and models/ live), so nodes find their files whatever their working directory."""
+def _share_dirs() -> list[pathlib.Path]:
+    """Candidates for the package's data, in order of preference (see :func:`data_root`)."""
+    here = pathlib.Path(__file__).resolve().parent              # …/realvlg
+    found = []
+    # installed (colcon's ament_python, `pip install .`, a Debian package): the module lives in
+    # <prefix>/lib/pythonX.Y/site-packages/realvlg and its data in <prefix>/share/realvlg
+    for ancestor in here.parents[:4]:
+        found.append(ancestor / "share" / PACKAGE)
+    found.append(REPO_ROOT)                                      # a checkout (editable install, PYTHONPATH=src)
+    try:                                                         # the ament index (AMENT_PREFIX_PATH)
+        from ament_index_python.packages import get_package_share_directory
+        found.append(pathlib.Path(get_package_share_directory(PACKAGE)))
+    except Exception:  # noqa: BLE001 - not installed, not indexed: other candidates remain
+        pass
+    found.append(pathlib.Path(sys.prefix) / "share" / PACKAGE)  # data_files of a pip install elsewhere
+    return found
+
+
+@functools.lru_cache(maxsize=1)
+def data_root() -> pathlib.Path:
+    """The folder holding realvlg's data (``config/``, ``calibration/``, ``models/``, ``launch/``),
+    whatever the install: ``$REALVLG_SHARE`` when set; else the package's share directory
+    ``<prefix>/share/realvlg`` next to the installed module (colcon's install space, or the
+    ``data_files`` of ``pip install .``); else the source checkout the module runs from (editable
+    install, ``PYTHONPATH=src``); else the ament index's share directory of ``realvlg``. Never the
+    working directory."""
+    if os.environ.get("REALVLG_SHARE"):
+        return pathlib.Path(os.environ["REALVLG_SHARE"]).expanduser().resolve()
+    for candidate in _share_dirs():
+        if (candidate / "config").is_dir() and (candidate / "models").is_dir():
+            return candidate
+    return REPO_ROOT   # nothing found: errors then name the checkout path that is missing
+
+
+def share_path(path: str | pathlib.Path) -> pathlib.Path:
+    """A file the graph reads (parameter file, calibration, limits, model, RViz config): ``path``
+    as given when absolute; a relative path names a file of the package's data
+    (``config/limits_fr3.yaml``, see :func:`data_root`) — or, when the package has none by that
+    name, one relative to the working directory (a user's own ``calibration/my_mount.yaml``)."""
     path = pathlib.Path(path).expanduser()
-    return path if path.is_absolute() else REPO_ROOT / path
+    if path.is_absolute():
+        return path
+    shipped = data_root() / path
+    if not shipped.exists() and path.exists():
+        return path.resolve()
+    return shipped
+
+
+repo_path = share_path   # the former name (it resolved into the checkout)
+
+
+def run_path(path: str | pathlib.Path) -> pathlib.Path:
+    """Where run records go (``run_root``): ``path`` as given when absolute, else relative to the
+    working directory the user started from — never inside the installed package or the checkout."""
+    return pathlib.Path(path).expanduser().absolute()
+
+
+def __getattr__(name: str):   # CONFIG_DIR resolves lazily (data_root reads the environment)
+    if name == "CONFIG_DIR":
+        return data_root() / "config"
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
 class NodeSpec:
     name: str
-    module: str                                   # python -m <module>
+    module: str                                   # python -m <module>; also `ros2 run realvlg <executable>`
     params_files: tuple[str, ...]                 # --ros-args --params-file …
     overrides: dict = field(default_factory=dict)  # -p name:=value
+
+    @property
+    def executable(self) -> str:
+        """The node's executable in the install tree (``lib/realvlg/<executable>``, a console
+        script calling the module's ``main``): the module's last name, e.g. ``grasp_node``."""
+        return self.module.rsplit(".", 1)[-1]
 
     def argv(self) -> list[str]:
         args = ["-m", self.module, "--ros-args", "-r", f"__node:={self.name}"]
@@ -62,10 +127,12 @@ class NodeSpec:
 
 
 def plan_graph(robot: str = "sim", camera: str = "sim", grounding: str = "embedded",
-               config_dir: pathlib.Path = CONFIG_DIR, overrides: dict[str, dict] | None = None,
+               config_dir: pathlib.Path | None = None, overrides: dict[str, dict] | None = None,
                hand: str = "franka") -> list[NodeSpec]:
     """The nodes for these choices, in start order; ``overrides`` maps a node name to parameter
-    values that replace its files' (e.g. ``{"sim_node": {"seed": 3}}``)."""
+    values that replace its files' (e.g. ``{"sim_node": {"seed": 3}}``). Parameter files come from
+    ``config_dir``, by default the package's (``data_root() / "config"``)."""
+    config_dir = pathlib.Path(config_dir) if config_dir is not None else data_root() / "config"
     for value, allowed, what in ((robot, ROBOTS, "robot"), (camera, CAMERAS, "camera"),
                                  (grounding, GROUNDINGS, "grounding"), (hand, HANDS, "hand")):
         if value not in allowed:

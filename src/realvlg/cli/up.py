@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 
-from realvlg.graph import CAMERAS, GROUNDINGS, HANDS, REPO_ROOT, ROBOTS, plan_graph
+from realvlg.graph import CAMERAS, GROUNDINGS, HANDS, ROBOTS, plan_graph
 from realvlg.ros.process import RosChildProcess, RosProcessError
 from realvlg.ros.spin import READY_PREFIX
 
@@ -38,7 +38,8 @@ def start_graph(robot: str, camera: str, grounding: str, ready_timeout: float,
     started: list[RosChildProcess] = []
     try:
         for spec in plan_graph(robot, camera, grounding, overrides=overrides, hand=hand):
-            started.append(RosChildProcess(spec.argv(), name=spec.name, cwd=REPO_ROOT,
+            # in the user's working directory: run records (run_root) go under its runs/
+            started.append(RosChildProcess(spec.argv(), name=spec.name,
                                            on_line=lambda line, n=spec.name: echo(n, line)).start())
             started[-1].wait_for_line(READY_PREFIX, ready_timeout)
         return started

@@ -1,4 +1,5 @@
-"""The model registry: one YAML manifest per published checkpoint in the repository's ``models/``.
+"""The model registry: one YAML manifest per published checkpoint in the package's ``models/``
+(the repository's ``models/``, installed into ``share/realvlg/models``: :func:`realvlg.graph.data_root`).
 
 A manifest names the checkpoint (``name``), where it is published (``source.hub`` =
 ``huggingface`` | ``modelscope``, ``source.repo``, ``source.confirmed``: False while the
@@ -22,11 +23,12 @@ from dataclasses import dataclass
 import yaml
 
 from realvlg.errors import InvalidInputError
+from realvlg.graph import data_root
 from realvlg.grounding.backend import TASKS, BackendError
 from realvlg.grounding.coords import CoordinateConvention
 from realvlg.grounding.vlm import ModelSettings
 
-MANIFEST_DIR = pathlib.Path(__file__).resolve().parents[3] / "models"
+MANIFEST_DIR = data_root() / "models"   # the package's models/ (share directory, package data or checkout)
 HUBS = {"huggingface": "https://huggingface.co", "modelscope": "https://modelscope.cn"}
 # Checkpoints trained here (training/export.py) carry their manifest in their own folder.
 LOCAL_HUB = "local"

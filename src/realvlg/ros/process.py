@@ -36,7 +36,6 @@ from realvlg.errors import RealVLGError
 
 FASTDDS_PROFILE_ENV = "FASTDDS_DEFAULT_PROFILES_FILE"
 BOOTSTRAP_MARK_ENV = "_ROS_WHEELS_BOOTSTRAP_COMPLETE"
-_REPO_CONFIG = pathlib.Path(__file__).resolve().parents[3] / "config"
 
 
 class RosProcessError(RealVLGError):
@@ -44,8 +43,10 @@ class RosProcessError(RealVLGError):
 
 
 def fastdds_profile_path() -> pathlib.Path:
-    """``config/fastdds_shm.xml`` of this checkout."""
-    path = _REPO_CONFIG / "fastdds_shm.xml"
+    """``config/fastdds_shm.xml`` of the package's data (:func:`realvlg.graph.data_root`)."""
+    from realvlg.graph import data_root
+
+    path = data_root() / "config" / "fastdds_shm.xml"
     if not path.is_file():
         raise RosProcessError(f"Fast DDS profile not found at {path} (realvlg installed without its config/ "
                               f"folder? set {FASTDDS_PROFILE_ENV} yourself)")

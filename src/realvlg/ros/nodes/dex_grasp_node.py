@@ -29,7 +29,7 @@ from std_msgs.msg import String
 
 from realvlg.errors import InvalidInputError
 from realvlg.frames import TOOL0_T_PALM, UR_BASE_FRAME
-from realvlg.graph import repo_path
+from realvlg.graph import run_path
 from realvlg.grasping.attempt import AttemptConfig, GraspAttempt
 from realvlg.ros import names
 from realvlg.ros.attempt_io import REQUEST_QOS, AttemptPublisher, fill_result, run_goal
@@ -71,7 +71,7 @@ class DexGraspNode(Node):
         planner = DexGraspPlanner(model, config=DexPlannerConfig(int(p("samples", 16)), int(p("flow_steps", 10))),
                                   reach=UR10eReach())
         attempt_config = declare_config(self, AttemptConfig())
-        attempt_config = dataclasses.replace(attempt_config, run_root=str(repo_path(attempt_config.run_root)))
+        attempt_config = dataclasses.replace(attempt_config, run_root=str(run_path(attempt_config.run_root)))
 
         self.description = self.create_publisher(String, p("description_topic", "/realvlg/dex/robot_description"), LATCHED)
         self.joint_states = self.create_publisher(JointState, p("joint_states_topic", "/realvlg/dex/joint_states"), LATCHED)

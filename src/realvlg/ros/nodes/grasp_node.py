@@ -27,7 +27,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from tf2_msgs.msg import TFMessage
 
 from realvlg.geometry.transforms import load_transform
-from realvlg.graph import repo_path
+from realvlg.graph import repo_path, run_path
 from realvlg.grasping.attempt import AttemptConfig, GraspAttempt
 from realvlg.grasping.capture import CaptureConfig, FrameCapture
 from realvlg.grasping.planner import LiftPlanner, LiftPlannerConfig
@@ -58,7 +58,7 @@ class GraspNode(Node):
             declare_config(self, defaults, skip=("lift", "coarse", "auto_order")), lift=lift,
             coarse=dataclasses.replace(defaults.coarse, limits=limits))
         attempt_config = declare_config(self, AttemptConfig())
-        attempt_config = dataclasses.replace(attempt_config, run_root=str(repo_path(attempt_config.run_root)))
+        attempt_config = dataclasses.replace(attempt_config, run_root=str(run_path(attempt_config.run_root)))
 
         self._sensors, self._requests, self._calls = (ReentrantCallbackGroup() for _ in range(3))
         self.frames = FrameCapture(calibration, base_frame, tcp_frame, declare_config(self, CaptureConfig()))
