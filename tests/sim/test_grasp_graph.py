@@ -6,6 +6,7 @@ Faults covered: an instruction naming nothing, a busy graph, no camera frames, a
 be reached at start-up, the simulator dying mid-motion — each a clear message and no motion.
 """
 
+import pathlib
 import threading
 import time
 
@@ -142,7 +143,7 @@ def test_grasp_lifts_the_banana_and_a_second_request_is_busy(graph, client):
     assert any((p / "overlay.png").stat().st_size > 0 and (p / "bag" / "metadata.yaml").exists() for p in run_dir)
     from rosbags.highlevel import AnyReader
 
-    bag = next(p / "bag" for p in run_dir if (p / "bag" / "metadata.yaml").exists())
+    bag = pathlib.Path(response.run_dir) / "bag"  # this grasp's recording
     with AnyReader([bag]) as reader:
         topics = {c.topic for c in reader.connections}
     assert {names.COLOR_IMAGE_TOPIC, names.ALIGNED_DEPTH_IMAGE_TOPIC, names.COLOR_INFO_TOPIC,
