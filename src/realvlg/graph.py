@@ -50,11 +50,9 @@ def _share_dirs() -> list[pathlib.Path]:
     for ancestor in here.parents[:4]:
         found.append(ancestor / "share" / PACKAGE)
     found.append(REPO_ROOT)                                      # a checkout (editable install, PYTHONPATH=src)
-    try:                                                         # the ament index (AMENT_PREFIX_PATH)
-        from ament_index_python.packages import get_package_share_directory
-        found.append(pathlib.Path(get_package_share_directory(PACKAGE)))
-    except Exception:  # noqa: BLE001 - not installed, not indexed: other candidates remain
-        pass
+    for prefix in filter(None, os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep)):  # the ament index
+        if (pathlib.Path(prefix) / "share" / "ament_index" / "resource_index" / "packages" / PACKAGE).is_file():
+            found.append(pathlib.Path(prefix) / "share" / PACKAGE)
     found.append(pathlib.Path(sys.prefix) / "share" / PACKAGE)  # data_files of a pip install elsewhere
     return found
 
