@@ -1,4 +1,4 @@
-"""ros2 launch realvlg grasp.launch.py [robot:=sim|franka|ur10e] [camera:=sim|realsense|replay] [grounding:=embedded|vlm|oracle]
+"""ros2 launch realvlg grasp.launch.py [robot:=sim|franka|ur10e] [camera:=sim|realsense|replay|external] [grounding:=embedded|vlm|oracle]
                                        [hand:=franka|shadow]
 
 Starts the same nodes with the same parameter files as `realvlg up` (both read

@@ -7,7 +7,10 @@ Choices:
   127.0.0.1, and executor_node drives it with franky; ``franka`` — executor_node drives the real
   robot at the address in ``config/executor_franka.yaml``.
 * ``camera``: ``sim`` — sim_node renders the wrist camera (needs ``robot=sim``); ``realsense`` /
-  ``replay`` — camera_node with that backend.
+  ``replay`` — camera_node with that backend; ``external`` — no camera node: grasp_node reads a
+  camera driver the user already runs (realsense2_camera with ``align_depth.enable:=true``; its
+  namespace in ``config/camera_external.yaml``), with robot ``sim`` (whose camera then stays
+  silent) or ``franka``.
 * ``grounding``: ``embedded`` (the default) — grounding_node serving realvlg's own small RGB-D
   model ``models/embedded-default`` on the CPU; ``vlm`` — grounding_node serving a VLM
   (``config/grounding_node.yaml``); ``oracle`` — sim_node's ``/sim/ground`` (simulation only:
@@ -33,7 +36,7 @@ from dataclasses import dataclass, field
 from realvlg.errors import InvalidInputError
 
 ROBOTS = ("sim", "franka", "ur10e")
-CAMERAS = ("sim", "realsense", "replay")
+CAMERAS = ("sim", "realsense", "replay", "external")
 GROUNDINGS = ("embedded", "vlm", "oracle")
 HANDS = ("franka", "shadow")
 EMBEDDED_GROUNDING = {"backend": "embedded", "checkpoint": "embedded-default", "device": "cpu"}
@@ -140,10 +143,11 @@ def plan_graph(robot: str = "sim", camera: str = "sim", grounding: str = "embedd
                                 "Franka hand, the UR10e the Shadow Hand (sim: --robot sim --hand shadow)")
     if hand == "shadow" and robot == "ur10e":
         if camera == "sim":
-            raise InvalidInputError("the real UR10e needs a real camera (--camera realsense or replay)")
-        return _with_overrides([
+            raise InvalidInputError("the real UR10e needs a real camera (--camera realsense, replay or external)")
+        camera_nodes = [] if camera == "external" else [
             NodeSpec("camera_node", "realvlg.ros.nodes.camera_node", (str(config_dir / "camera_node.yaml"),),
-                     {"backend": camera}),
+                     {"backend": camera})]
+        return _with_overrides(camera_nodes + [
             NodeSpec("executor_node", "realvlg.ros.nodes.executor_node",
                      (str(config_dir / "executor_ur10e_shadow.yaml"),))], overrides)
     if hand == "shadow":
@@ -161,7 +165,7 @@ def plan_graph(robot: str = "sim", camera: str = "sim", grounding: str = "embedd
     if robot == "sim":
         nodes.append(NodeSpec("sim_node", "realvlg.ros.nodes.sim_node", (cfg("sim_node.yaml"),),
                               {"publish_camera": camera == "sim"}))
-    if camera != "sim":
+    if camera in ("realsense", "replay"):
         nodes.append(NodeSpec("camera_node", "realvlg.ros.nodes.camera_node", (cfg("camera_node.yaml"),),
                               {"backend": camera}))
     nodes.append(NodeSpec("executor_node", "realvlg.ros.nodes.executor_node",
@@ -172,7 +176,8 @@ def plan_graph(robot: str = "sim", camera: str = "sim", grounding: str = "embedd
     grasp_overrides = {"grounding.service": "/sim/ground" if grounding == "oracle" else "/realvlg/ground"}
     if robot == "sim":  # the simulated wrist camera's true mount
         grasp_overrides["calibration"] = "calibration/sim_fr3_wrist_camera.yaml"
-    nodes.append(NodeSpec("grasp_node", "realvlg.ros.nodes.grasp_node", (cfg("grasp_node.yaml"),), grasp_overrides))
+    grasp_files = (cfg("grasp_node.yaml"),) + ((cfg("camera_external.yaml"),) if camera == "external" else ())
+    nodes.append(NodeSpec("grasp_node", "realvlg.ros.nodes.grasp_node", grasp_files, grasp_overrides))
     return _with_overrides(nodes, overrides)
 
 

@@ -32,6 +32,11 @@ def test_wait_returns_when_a_set_completes_and_names_silent_streams():
     empty.add("color", 1.0, "c")
     with pytest.raises(CaptureError, match="nothing received on depth"):
         empty.wait(0.05)
+    labelled = StreamSynchronizer(("color", "depth"), labels={"depth": "/cam/aligned"})
+    labelled.add("color", 1.0, "c")
+    with pytest.raises(CaptureError, match=r"nothing received on /cam/aligned$") as caught:
+        labelled.wait(0.05)
+    assert caught.value.silent == ("depth",)
 
 
 def _pose(x, yaw):

@@ -58,7 +58,8 @@ def test_the_shadow_hand_graph_is_one_dex_node_and_the_franka_graph_is_unchanged
     assert plan_graph(hand="franka") == plan_graph()
     for choice, match in (({"robot": "franka", "camera": "realsense"}, "cannot carry"),
                           ({"camera": "replay"}, "renders its own camera"),
-                          ({"robot": "ur10e", "camera": "sim"}, "needs a real camera")):
+                          ({"robot": "ur10e", "camera": "sim"}, "needs a real camera"),
+                          ({"camera": "external"}, "renders its own camera")):
         with pytest.raises(InvalidInputError, match=match):
             plan_graph(hand="shadow", **choice)
     with pytest.raises(InvalidInputError, match="cannot carry"):
@@ -87,3 +88,25 @@ def test_up_suggests_an_instruction_for_each_graphs_default_scene():
     assert set(EXAMPLE_INSTRUCTION) == set(HANDS)
     dex = yaml.safe_load(repo_path("config/dex_grasp_node.yaml").read_text())["dex_grasp_node"]["ros__parameters"]
     assert any(f" {name}" in EXAMPLE_INSTRUCTION["shadow"] for name in dex["objects"])
+
+
+def test_an_external_camera_starts_no_camera_node_and_points_the_grasp_node_at_it():
+    import yaml
+
+    sim = plan_graph("sim", "external", "oracle")
+    assert [n.name for n in sim] == ["sim_node", "executor_node", "grasp_node"]
+    assert sim[0].overrides["publish_camera"] is False                # the simulator's own camera stays silent
+    grasp = sim[-1]
+    assert [p.rsplit("/", 1)[1] for p in grasp.params_files] == ["grasp_node.yaml", "camera_external.yaml"]
+    assert grasp.overrides["calibration"] == "calibration/sim_fr3_wrist_camera.yaml"
+    params = yaml.safe_load(open(grasp.params_files[1]))["/**"]["ros__parameters"]
+    assert params["camera"]["namespace"] == "/camera/camera"           # rs_launch.py's defaults
+    assert "--params-file" in grasp.argv() and grasp.argv()[-4:] == ["-p", "grounding.service:=/sim/ground",
+                                                                     "-p", "calibration:=calibration/sim_fr3_wrist_camera.yaml"]
+
+    real = plan_graph("franka", "external", "vlm")
+    assert [n.name for n in real] == ["executor_node", "grounding_node", "grasp_node"]
+    assert real[-1].params_files == plan_graph("franka", "realsense", "vlm")[-1].params_files + (grasp.params_files[1],)
+    assert "camera_node" not in [n.name for n in plan_graph("ur10e", "external", hand="shadow")]
+    with pytest.raises(InvalidInputError, match="overrides for nodes not in this graph: camera_node"):
+        plan_graph("franka", "external", "vlm", overrides={"camera_node": {}})

@@ -18,7 +18,10 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("up", help="start the ROS 2 graph (camera, executor, grounding, /grasp)",
                               description=__doc__)
     p.add_argument("--robot", choices=ROBOTS, default="sim")
-    p.add_argument("--camera", choices=CAMERAS, default="sim")
+    p.add_argument("--camera", choices=CAMERAS, default="sim",
+                   help="sim: the simulator's wrist camera (default); realsense, replay: realvlg's camera node; "
+                        "external: a camera driver already running (realsense2_camera with align_depth.enable:=true, "
+                        "config/camera_external.yaml)")
     p.add_argument("--grounding", choices=GROUNDINGS, default="embedded",
                    help="embedded: realvlg's own CPU model (default); vlm: config/grounding_node.yaml; "
                         "oracle: the simulator's ground truth (simulation pipeline tests only)")

@@ -27,14 +27,22 @@ from realvlg.observation import RGBDFrame
 
 
 class CaptureError(RealVLGError):
-    """No usable capture: no synchronised frames, or no robot pose near the image's time."""
+    """No usable capture: no synchronised frames, or no robot pose near the image's time.
+    ``silent``: the streams that delivered nothing (empty for other causes)."""
+
+    def __init__(self, message: str, silent: tuple[Hashable, ...] = ()):
+        super().__init__(message)
+        self.silent = silent
 
 
 class StreamSynchronizer:
-    """Newest set of messages, one per stream, whose stamps agree within ``tolerance`` seconds."""
+    """Newest set of messages, one per stream, whose stamps agree within ``tolerance`` seconds;
+    ``labels`` name the streams in errors (e.g. their topics; default: the stream keys)."""
 
-    def __init__(self, streams: tuple[Hashable, ...], tolerance: float = 1e-3, history: int = 10):
+    def __init__(self, streams: tuple[Hashable, ...], tolerance: float = 1e-3, history: int = 10,
+                 labels: dict[Hashable, str] | None = None):
         self.streams = streams
+        self.labels = {s: str(s) for s in streams} | dict(labels or {})
         self.tolerance = tolerance
         self._buffers: dict[Hashable, deque] = {s: deque(maxlen=history) for s in streams}
         self._lock = threading.Lock()
@@ -66,10 +74,10 @@ class StreamSynchronizer:
         with self._ready:
             if self._ready.wait_for(lambda: self._newest_complete(newer_than) is not None, timeout):
                 return self._newest_complete(newer_than)
-            silent = [str(s) for s, buf in self._buffers.items() if not buf]
-            detail = (f"nothing received on {', '.join(silent)}" if silent
+            silent = tuple(s for s, buf in self._buffers.items() if not buf)
+            detail = (f"nothing received on {', '.join(self.labels[s] for s in silent)}" if silent
                       else "the streams' timestamps never matched")
-            raise CaptureError(f"no synchronised camera frames within {timeout:.1f} s: {detail}")
+            raise CaptureError(f"no synchronised camera frames within {timeout:.1f} s: {detail}", silent)
 
 
 REST_TRANSLATION = 1e-3   # m: two poses this close (and REST_ROTATION) mean the robot did not move —
@@ -153,15 +161,19 @@ class CaptureConfig:
 class FrameCapture:
     """An :class:`~realvlg.observation.RGBDFrame` with its camera pose from streamed messages: feed
     :attr:`sync` (streams ``color``, ``depth``, ``info``: ``sensor_msgs`` Image / CameraInfo of
-    any ROS binding) and :attr:`poses` (base←TCP, eye-in-hand only); :meth:`capture` returns the
+    any ROS binding; ``topics`` maps them to where they come from, for errors) and :attr:`poses`
+    (base←TCP, eye-in-hand only); :meth:`capture` returns the
     first frame taken after ``now`` − ``max_frame_age`` that the pose history can place, trying the
     next frame while the pose stream lags, or raises :class:`CaptureError`. Colour ``rgb8`` /
     ``bgr8`` / ``rgba8`` / ``bgra8`` and depth ``16UC1`` (mm) / ``32FC1`` (m) decode with
     :mod:`realvlg.cameras.messages`."""
 
-    def __init__(self, calibration: Transform, base_frame: str, tcp_frame: str, config: CaptureConfig = CaptureConfig()):
+    def __init__(self, calibration: Transform, base_frame: str, tcp_frame: str, config: CaptureConfig = CaptureConfig(),
+                 topics: dict[str, str] | None = None):
         self.calibration, self.base_frame, self.config = calibration, base_frame, config
-        self.sync = StreamSynchronizer(("color", "depth", "info"), tolerance=config.sync_tolerance)
+        self.topics = dict(topics or {})
+        self.sync = StreamSynchronizer(("color", "depth", "info"), tolerance=config.sync_tolerance,
+                                       labels={s: f"{s} ({t})" for s, t in self.topics.items()})
         self.poses = PoseHistory(base_frame, tcp_frame)
 
     def capture(self, now: float) -> RGBDFrame:

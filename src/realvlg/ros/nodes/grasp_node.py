@@ -2,12 +2,14 @@
 :class:`realvlg.grasping.attempt.GraspAttempt` for the parallel gripper (planner
 :class:`~realvlg.grasping.planner.LiftPlanner`; executor: the executor node's ``ExecuteGrasp``).
 
-Frames come from the camera topics (realsense-ros names and encodings) with the robot pose at
-their timestamp (``/realvlg/ee_pose``); the answer from a ``Ground`` service (the grounding node
+Frames come from the camera topics (realsense-ros names and encodings, under ``camera.namespace``:
+realvlg's camera nodes or a running realsense2_camera; :mod:`realvlg.ros.camera_input`) with the
+robot pose at their timestamp (``/realvlg/ee_pose``); the answer from a ``Ground`` service (the grounding node
 or the simulation oracle). Results carry a ``code`` (:class:`~realvlg.grasping.attempt.ResultCode`);
 a request arriving while one runs is answered at once with ``busy``.
 
-Parameters (``config/grasp_node.yaml``): ``base_frame``, ``tcp_frame``, ``calibration``,
+Parameters (``config/grasp_node.yaml``; ``config/camera_external.yaml`` for ``camera:=external``):
+``camera.namespace``, ``base_frame``, ``tcp_frame``, ``calibration``,
 ``limits`` (the file the executor reads too), ``execute_timeout``, ``grounding.service`` /
 ``timeout`` / ``tasks``; :class:`~realvlg.grasping.capture.CaptureConfig`,
 :class:`~realvlg.grasping.attempt.AttemptConfig`, ``lift.*`` (:class:`~realvlg.geometry.lift.LiftConfig`),
@@ -22,10 +24,10 @@ import dataclasses
 from geometry_msgs.msg import PoseStamped
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
-from sensor_msgs.msg import CameraInfo, Image
+from rclpy.qos import DurabilityPolicy, QoSProfile
 from tf2_msgs.msg import TFMessage
 
+from realvlg.cameras.topics import CAMERA_NAMESPACE, camera_topics
 from realvlg.geometry.transforms import load_transform
 from realvlg.graph import repo_path, run_path
 from realvlg.grasping.attempt import AttemptConfig, GraspAttempt
@@ -35,6 +37,7 @@ from realvlg.grounding.backend import TASKS
 from realvlg.robots.limits import load_limits
 from realvlg.ros import names
 from realvlg.ros.attempt_io import REQUEST_QOS, AttemptPublisher, fill_result, run_goal
+from realvlg.ros.camera_input import CameraInput
 from realvlg.ros.conversions import grasp_from_pose_stamped, stamp_from_msg, transform_to_msg
 from realvlg.ros.executor_client import ExecutorClient
 from realvlg.ros.ground_client import ServiceGroundingBackend
@@ -61,13 +64,10 @@ class GraspNode(Node):
         attempt_config = dataclasses.replace(attempt_config, run_root=str(run_path(attempt_config.run_root)))
 
         self._sensors, self._requests, self._calls = (ReentrantCallbackGroup() for _ in range(3))
-        self.frames = FrameCapture(calibration, base_frame, tcp_frame, declare_config(self, CaptureConfig()))
-        for topic, kind, msg_type in ((names.COLOR_IMAGE_TOPIC, "color", Image),
-                                      (names.ALIGNED_DEPTH_IMAGE_TOPIC, "depth", Image),
-                                      (names.COLOR_INFO_TOPIC, "info", CameraInfo)):
-            self.create_subscription(msg_type, topic,
-                                     lambda m, k=kind: self.frames.sync.add(k, stamp_from_msg(m.header.stamp), m),
-                                     qos_profile_sensor_data, callback_group=self._sensors)
+        camera_namespace = p("camera.namespace", CAMERA_NAMESPACE)
+        self.frames = FrameCapture(calibration, base_frame, tcp_frame, declare_config(self, CaptureConfig()),
+                                   topics=camera_topics(camera_namespace))
+        self.camera = CameraInput(self, self.frames, camera_namespace, self._sensors)
         self.create_subscription(PoseStamped, names.EE_POSE_TOPIC, self._on_pose, 50, callback_group=self._sensors)
 
         backend = ServiceGroundingBackend(self, p("grounding.service", names.SIM_GROUND_SERVICE),
@@ -75,7 +75,7 @@ class GraspNode(Node):
                                           tasks=tuple(p("grounding.tasks", list(TASKS))), callback_group=self._calls)
         executor = ExecutorClient(self, names.EXECUTE_GRASP_SERVICE, p("execute_timeout", 120.0), self._calls)
         self.io = AttemptPublisher(self)
-        self.attempt = GraspAttempt(lambda: self.frames.capture(self.get_clock().now().nanoseconds * 1e-9),
+        self.attempt = GraspAttempt(lambda: self.camera.capture(self.get_clock().now().nanoseconds * 1e-9),
                                     LiftPlanner(backend, planner_config), executor, attempt_config,
                                     on_plan=self.io.publish_plan, recorders=[self.io.record])
         static_qos = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
