@@ -10,7 +10,6 @@ this test process is the other end, with its own rclpy Context. Waits are genero
 import hashlib
 import json
 import math
-import os
 import pathlib
 import time
 
@@ -31,37 +30,15 @@ from realvlg.ros.conversions import (
     image_from_msg,
     image_to_msg,
 )
-from realvlg.ros.process import RosChildProcess
 from realvlg_interfaces.srv import Grasp, Ground
 
 from ros_peers.common import CAMERA_FRAME, D435I, camera_frames
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(240)]
 
-PEERS = pathlib.Path(__file__).resolve().parent / "ros_peers"
 CALIBRATION = pathlib.Path(__file__).resolve().parents[2] / "calibration" / "fr3_d435i_eye_in_hand.yaml"
-START_TIMEOUT = 90.0      # peer interpreter start + imports + node up, on a loaded machine
 DISCOVERY_TIMEOUT = 60.0  # wait_for_service / first message
 CALL_TIMEOUT = 30.0
-
-
-@pytest.fixture
-def start_peer():
-    """start_peer(script, *args) → a running peer that printed READY; all are stopped at teardown."""
-    peers = []
-
-    def start(script: str, *args) -> RosChildProcess:
-        # a namespace of its own: other suites on this machine may share the ROS domain
-        namespace = f"/realvlg_test_{os.getpid()}_{len(peers)}"
-        peer = RosChildProcess([PEERS / script, *args, "--ros-args", "-r", f"__ns:={namespace}"], cwd=PEERS)
-        peer.namespace = namespace
-        peers.append(peer)
-        peer.start().wait_for_line("READY", START_TIMEOUT)
-        return peer
-
-    yield start
-    for peer in peers:
-        peer.stop()
 
 
 def call(node, executor, client, request, peer):

@@ -39,6 +39,7 @@ class CameraInput:
         except CaptureError as exc:
             if not exc.silent:
                 raise
-            published = {name for name, _ in self.node.get_topic_names_and_types()}
+            published = {name for name, _ in self.node.get_topic_names_and_types()   # not our own subscriptions
+                         if self.node.count_publishers(name) > 0}
             reason = explain_silent_topics(self.namespace, [self.frames.topics[s] for s in exc.silent], published)
             raise CaptureError(f"{exc}; {reason}", exc.silent) from None
