@@ -1,0 +1,73 @@
+"""camera:=external closed loop: the graph `realvlg up --robot sim --camera external --grounding
+oracle` plans (sim_node, executor_node, grasp_node with config/camera_external.yaml — no camera
+node) beside a stand-in for realsense2_camera (tests/ros/ros_peers/realsense2_camera_standin.py,
+launched as ``rs_launch.py align_depth.enable:=true`` would be). The stand-in's feed is the
+simulator's wrist camera, which sim_node renders onto a private namespace (its camera topics
+remapped under FEED) instead of realsense-ros's names; the grasp node reads only the stand-in.
+The banana grasp must succeed as it does through camera:=sim (tests/sim/test_grasp_graph.py).
+"""
+
+import pathlib
+
+import pytest
+
+from realvlg.cameras import topics
+from realvlg.graph import plan_graph
+from realvlg.ros import names
+from realvlg.ros.graph_client import GraphClient
+from realvlg.ros.process import RosChildProcess
+from realvlg.ros.spin import READY_PREFIX
+from realvlg.sim.fr3_world import free_loopback_address
+
+pytestmark = [pytest.mark.ros, pytest.mark.sim, pytest.mark.timeout(600)]
+START = 180.0
+FEED = "/sim_feed"   # the simulator's camera, read by the stand-in only
+PEERS = pathlib.Path(__file__).resolve().parents[1] / "ros" / "ros_peers"
+
+
+@pytest.fixture(scope="module")
+def graph(tmp_path_factory):
+    host, runs = free_loopback_address(), tmp_path_factory.mktemp("runs")
+    specs = plan_graph("sim", "external", "oracle", overrides={
+        "sim_node": {"hostname": host, "camera.width": 320, "camera.height": 180, "objects": ["banana"],
+                     "publish_camera": True},   # the stand-in's feed, below
+        "executor_node": {"address": host}, "grasp_node": {"run_root": str(runs)}})
+    feed_remaps = [arg for suffix in (topics.COLOR_IMAGE, topics.COLOR_INFO, topics.ALIGNED_DEPTH_IMAGE,
+                                      topics.ALIGNED_DEPTH_INFO)
+                   for arg in ("-r", f"{topics.CAMERA_NAMESPACE}/{suffix}:={FEED}/{suffix}")]
+    processes = [RosChildProcess(spec.argv() + (feed_remaps if spec.name == "sim_node" else []), name=spec.name)
+                 for spec in specs]
+    processes.insert(1, RosChildProcess([PEERS / "realsense2_camera_standin.py", FEED, "--ros-args",
+                                         "-p", "align_depth.enable:=true"], cwd=PEERS, name="realsense2_camera"))
+    children = []
+    try:
+        for child in processes:
+            children.append(child.start())
+            child.wait_for_line(READY_PREFIX, START)
+        yield {c.name: c for c in children}
+    finally:
+        for child in reversed(children):
+            child.stop()
+
+
+@pytest.fixture(scope="module")
+def client():
+    with GraphClient("realvlg_extcam_graph_test", wait=60.0) as c:
+        yield c
+
+
+def test_the_graph_has_no_camera_node_and_reads_the_standin_only(graph, client):
+    assert "camera_node" not in graph
+    for topic in (names.COLOR_IMAGE_TOPIC, names.ALIGNED_DEPTH_IMAGE_TOPIC, names.COLOR_INFO_TOPIC):
+        publishers = client.node.get_publishers_info_by_topic(topic)
+        assert [(p.node_namespace, p.node_name) for p in publishers] == [("/camera", "camera")], topic
+
+
+def test_grasp_through_the_external_camera_lifts_the_banana(graph, client):
+    response = client.grasp("grasp the banana", "contact")
+    assert response.success, f"{response.message}\nstand-in:\n{graph['realsense2_camera'].tail()}"
+    assert response.strategy_used == "contact" and response.pose.header.frame_id == names.FR3_BASE_FRAME
+    stages = [t.stage for t in response.timings]
+    assert stages[:3] == ["capture", "ground", "lift"] and "execute" in stages
+    check = client.check_grasp("banana")
+    assert check.success, check.message
