@@ -35,6 +35,7 @@ def graph(tmp_path_factory):
     feed_remaps = [arg for suffix in (topics.COLOR_IMAGE, topics.COLOR_INFO, topics.ALIGNED_DEPTH_IMAGE,
                                       topics.ALIGNED_DEPTH_INFO)
                    for arg in ("-r", f"{topics.CAMERA_NAMESPACE}/{suffix}:={FEED}/{suffix}")]
+    feed_remaps += ["-r", f"{names.TF_STATIC_TOPIC}:={FEED}/tf_static"]   # its camera frames: the stand-in's only
     processes = [RosChildProcess(spec.argv() + (feed_remaps if spec.name == "sim_node" else []), name=spec.name)
                  for spec in specs]
     processes.insert(1, RosChildProcess([PEERS / "realsense2_camera_standin.py", FEED, "--ros-args",
@@ -61,6 +62,9 @@ def test_the_graph_has_no_camera_node_and_reads_the_standin_only(graph, client):
     for topic in (names.COLOR_IMAGE_TOPIC, names.ALIGNED_DEPTH_IMAGE_TOPIC, names.COLOR_INFO_TOPIC):
         publishers = client.node.get_publishers_info_by_topic(topic)
         assert [(p.node_namespace, p.node_name) for p in publishers] == [("/camera", "camera")], topic
+    # the camera's own frames (camera_link → … → optical) come from the stand-in only
+    static = {p.node_name for p in client.node.get_publishers_info_by_topic(names.TF_STATIC_TOPIC)}
+    assert "camera" in static and "sim_node" not in static, static
 
 
 def test_grasp_through_the_external_camera_lifts_the_banana(graph, client):

@@ -32,32 +32,28 @@ import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_system_default
 from rclpy.utilities import remove_ros_args
-from scipy.spatial.transform import Rotation
 from sensor_msgs.msg import CameraInfo, Image
 from tf2_msgs.msg import TFMessage
 
 from realvlg.cameras import topics
-from realvlg.frames import CAMERA_LINK_FRAME, COLOR_FRAME, COLOR_OPTICAL_FRAME
+from realvlg.frames import CAMERA_LINK_FRAME, COLOR_OPTICAL_FRAME, DEPTH_OPTICAL_FRAME
+from realvlg.geometry.camera_mount import BODY_FROM_OPTICAL, color_chain
 from realvlg.geometry.transforms import Transform
 from realvlg.ros.conversions import transform_to_msg
 
-DEPTH_FRAME, DEPTH_OPTICAL_FRAME = "camera_depth_frame", "camera_depth_optical_frame"
-# realsense-ros's body → optical rotation (tfs.cpp: setRPY(-π/2, 0, -π/2)) and a D435i's nominal
-# colour imager offset from camera_link (15 mm to the left, no rotation at this precision)
-OPTICAL = Rotation.from_euler("xyz", [-np.pi / 2, 0.0, -np.pi / 2])
-COLOR_IN_CAMERA_LINK = (0.0, 0.015, 0.0)
+DEPTH_FRAME = "camera_depth_frame"
 INFO_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
 STATIC_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 FEED_QOS = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
 
 
 def static_chain() -> list[Transform]:
-    """realsense2_camera's static transforms, parent←child."""
-    identity = Rotation.identity()
-    return [Transform.from_translation_rotation((0, 0, 0), identity, CAMERA_LINK_FRAME, DEPTH_FRAME),
-            Transform.from_translation_rotation((0, 0, 0), OPTICAL, DEPTH_FRAME, DEPTH_OPTICAL_FRAME),
-            Transform.from_translation_rotation(COLOR_IN_CAMERA_LINK, identity, CAMERA_LINK_FRAME, COLOR_FRAME),
-            Transform.from_translation_rotation((0, 0, 0), OPTICAL, COLOR_FRAME, COLOR_OPTICAL_FRAME)]
+    """realsense2_camera's static transforms, parent←child: the depth imager is camera_link; the
+    colour chain is the nominal D435i's (no device extrinsics here), as the simulator's own camera
+    publishes it — so the simulated mount (calibration/sim_fr3_wrist_camera.yaml) holds."""
+    return [Transform(CAMERA_LINK_FRAME, DEPTH_FRAME, np.eye(4)),
+            Transform.from_translation_rotation((0, 0, 0), BODY_FROM_OPTICAL, DEPTH_FRAME, DEPTH_OPTICAL_FRAME),
+            *color_chain()]
 
 
 def main() -> None:
