@@ -121,8 +121,8 @@ def test_an_absent_camera_and_align_depth_off_are_clear_capture_failures(ros, st
         with camera:
             camera.wait_for_line("READY", START_TIMEOUT)
             deadline, off = time.monotonic() + DISCOVERY_TIMEOUT, None
-            while time.monotonic() < deadline and (off is None or "align_depth is off" not in off.message):
-                off = call(node, executor, client, Grasp.Request(instruction="grasp the banana"), grasp)  # until discovered
+            while time.monotonic() < deadline and (off is None or "nothing received on depth" not in off.message):
+                off = call(node, executor, client, Grasp.Request(instruction="grasp the banana"), grasp)  # until colour flows
             assert not off.success and off.code == Grasp.Response.CAPTURE_FAILED, off.message
             assert f"nothing received on depth ({namespace}/aligned_depth_to_color/image_raw);" in off.message
             assert (f"align_depth is off: the camera publishes {namespace}/depth/image_rect_raw but not "
