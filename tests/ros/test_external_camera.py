@@ -94,11 +94,28 @@ def test_the_standin_publishes_what_realsense2_camera_publishes(ros, start_peer)
     np.testing.assert_allclose(edges["camera_depth_frame"].matrix, np.eye(4))        # camera_link is the depth imager
 
 
-def grasp_node_for(namespace: str, tmp_path) -> RosChildProcess:
+def grasp_node_for(namespace: str, tmp_path, **parameters) -> RosChildProcess:
     """grasp_node as camera:=external plans it (its files), reading the camera under ``namespace``."""
     (spec,) = [n for n in plan_graph("franka", "external", "vlm", overrides={"grasp_node": {
-        "camera.namespace": namespace, "capture_timeout": 2.0, "run_root": str(tmp_path)}}) if n.name == "grasp_node"]
+        "camera.namespace": namespace, "capture_timeout": 2.0, "run_root": str(tmp_path), **parameters}})
+        if n.name == "grasp_node"]
     return RosChildProcess([*spec.argv(), "-r", "__ns:=/extcam", "-r", "/grasp:=/extcam/grasp"], name="grasp_extcam")
+
+
+def standin(feed, namespace: str, *parameters: str) -> RosChildProcess:
+    """The realsense2_camera stand-in, its topics under ``namespace``, fed by the peer ``feed``."""
+    return RosChildProcess([PEERS / "realsense2_camera_standin.py", f"{feed.namespace}/camera/camera",
+                            "--ros-args", "-r", f"__ns:={namespace.rsplit('/', 1)[0]}", *parameters],
+                           cwd=PEERS, name="standin")
+
+
+def grasp_until(ros, client, grasp, words: str):
+    """/grasp until the answer says ``words`` (a loaded machine discovers slowly): the last answer."""
+    node, executor = ros
+    deadline, answer = time.monotonic() + DISCOVERY_TIMEOUT, None
+    while time.monotonic() < deadline and (answer is None or words not in answer.message):
+        answer = call(node, executor, client, Grasp.Request(instruction="grasp the banana"), grasp)
+    return answer
 
 
 def test_an_absent_camera_and_align_depth_off_are_clear_capture_failures(ros, start_peer, tmp_path):
@@ -115,17 +132,29 @@ def test_an_absent_camera_and_align_depth_off_are_clear_capture_failures(ros, st
         assert "ros2 launch realsense2_camera rs_launch.py align_depth.enable:=true" in absent.message
 
         # realsense2_camera without align_depth.enable (its default): colour flows, aligned depth does not exist
-        feed = start_peer("image_publisher.py", SEED, 2)
-        camera = RosChildProcess([PEERS / "realsense2_camera_standin.py", f"{feed.namespace}/camera/camera",
-                                  "--ros-args", "-r", f"__ns:={namespace.rsplit('/', 1)[0]}"], cwd=PEERS, name="standin")
-        with camera:
+        with standin(start_peer("image_publisher.py", SEED, 2), namespace) as camera:
             camera.wait_for_line("READY", START_TIMEOUT)
-            deadline, off = time.monotonic() + DISCOVERY_TIMEOUT, None
-            while time.monotonic() < deadline and (off is None or "nothing received on depth" not in off.message):
-                off = call(node, executor, client, Grasp.Request(instruction="grasp the banana"), grasp)  # until colour flows
+            off = grasp_until(ros, client, grasp, "nothing received on depth")   # once colour flows
             assert not off.success and off.code == Grasp.Response.CAPTURE_FAILED, off.message
             assert f"nothing received on depth ({namespace}/aligned_depth_to_color/image_raw);" in off.message
             assert (f"align_depth is off: the camera publishes {namespace}/depth/image_rect_raw but not "
                     f"{namespace}/aligned_depth_to_color/image_raw; restart realsense2_camera with "
                     "align_depth.enable:=true") in off.message, f"{off.message}\nstand-in:\n{camera.tail()}"
         assert grasp.running
+
+
+def test_a_camera_whose_driver_publishes_no_tf_cannot_be_placed(ros, start_peer, tmp_path):
+    node, _ = ros
+    namespace = f"/realvlg_extcam_{time.monotonic_ns()}/camera"
+    client = node.create_client(Grasp, "/extcam/grasp")
+    # the feed's frames are stamped 0 s and 1 s: accept them however old
+    with grasp_node_for(namespace, tmp_path, max_frame_age=1.0e10) as grasp:
+        grasp.wait_for_line(READY_PREFIX, START_TIMEOUT)
+        # aligned depth, but the driver's TF off (realsense-ros: publish_tf:=false)
+        feed = start_peer("image_publisher.py", SEED, 2)
+        with standin(feed, namespace, "-p", "align_depth.enable:=true", "-p", "publish_tf:=false") as camera:
+            camera.wait_for_line("READY", START_TIMEOUT)
+            untied = grasp_until(ros, client, grasp, "own frames are unknown")
+        assert not untied.success and untied.code == Grasp.Response.CAPTURE_FAILED, untied.message
+        assert "camera_color_optical_frame" in untied.message
+        assert "is the camera driver publishing /tf_static?" in untied.message

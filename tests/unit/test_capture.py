@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from realvlg.geometry.transforms import Transform
 from realvlg.grasping.capture import CaptureError, PoseHistory, StreamSynchronizer
 
 
@@ -74,3 +75,19 @@ def test_a_robot_at_rest_places_images_across_long_gaps_and_capture_can_wait_for
     with pytest.raises(CaptureError):
         history.at(4.0, max_gap=0.05)                                                   # moving: refused
     assert not history.wait_past(9.0, timeout=0.05)
+
+
+def test_frames_that_cannot_be_placed_report_why_not_a_timeout():
+    """Frames arrive, but the camera driver's frames (camera_link → optical) never did: the capture
+    names that, not the end of the stream it waited on for a placeable frame."""
+    from types import SimpleNamespace
+
+    from realvlg.grasping.capture import CaptureConfig, FrameCapture
+
+    mount = Transform.from_translation_quaternion([0.5, 0, 0.6], [0, 0, 0, 1], "fr3_link0", "camera_link")
+    capture = FrameCapture(mount, "fr3_link0", "fr3_hand_tcp", CaptureConfig(camera_mount="fixed", capture_timeout=0.3))
+    image = SimpleNamespace(header=SimpleNamespace(frame_id="camera_color_optical_frame"))
+    for stream in ("color", "depth", "info"):
+        capture.sync.add(stream, 1.0, image)
+    with pytest.raises(CaptureError, match="the camera's own frames are unknown"):
+        capture.capture(now=0.0)

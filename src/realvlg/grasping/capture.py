@@ -188,18 +188,23 @@ class FrameCapture:
 
         cfg = self.config
         deadline = time.monotonic() + cfg.capture_timeout
-        newer_than = now - cfg.max_frame_age
+        newer_than, unplaced = now - cfg.max_frame_age, None
         while True:
             if cfg.camera_mount == "eye_in_hand" and self.poses.first_stamp is not None:
                 newer_than = max(newer_than, self.poses.first_stamp)  # a frame the robot poses can place
-            stamp, msgs = self.sync.wait(max(0.0, deadline - time.monotonic()), newer_than=newer_than)
+            try:
+                stamp, msgs = self.sync.wait(max(0.0, deadline - time.monotonic()), newer_than=newer_than)
+            except CaptureError:
+                if unplaced is not None:
+                    raise unplaced from None   # frames came, none could be placed: that is the reason
+                raise
             try:
                 camera = self._camera_pose(stamp, deadline, msgs["color"].header.frame_id)
                 break
-            except CaptureError:
+            except CaptureError as exc:
                 if time.monotonic() >= deadline:
                     raise
-                newer_than = stamp
+                newer_than, unplaced = stamp, exc
         try:
             color, depth = decode_color(msgs["color"]), decode_depth(msgs["depth"])
             intrinsics = CameraIntrinsics.from_camera_info(msgs["info"])

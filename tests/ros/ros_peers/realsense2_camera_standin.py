@@ -3,7 +3,7 @@ RGB-D feed — the simulator's wrist camera (sim_node's topics remapped under FE
 ``FEED/color/image_raw``, ``FEED/aligned_depth_to_color/image_raw`` and ``FEED/color/camera_info``.
 
 Usage: realsense2_camera_standin.py FEED [--ros-args -r __ns:=/camera -r __node:=camera
--p align_depth.enable:=true]. Node ``/camera/camera`` by default, as rs_launch.py names it. It
+-p align_depth.enable:=true -p publish_tf:=false]. Node ``/camera/camera`` by default, as rs_launch.py names it. It
 publishes what realsense2_camera publishes (read from realsense-ros 4.55's rs_node_setup.cpp,
 tfs.cpp, base_realsense_node.cpp, constants.h):
 
@@ -14,8 +14,9 @@ tfs.cpp, base_realsense_node.cpp, constants.h):
   image_raw`` 16UC1 and its camera_info, in ``camera_color_optical_frame``;
 * QoS: images ``SYSTEM_DEFAULT``, camera_info ``DEFAULT`` (reliable, volatile, keep last 10);
   ``/tf_static`` latched (reliable, transient local, depth 1: tf2's StaticBroadcasterQoS);
-* ``/tf_static``: ``camera_link → camera_depth_frame → camera_depth_optical_frame`` (camera_link is
-  the depth imager) and ``camera_link → camera_color_frame → camera_color_optical_frame``. No
+* ``/tf_static`` (unless ``publish_tf`` is false, as in realsense-ros): ``camera_link →
+  camera_depth_frame → camera_depth_optical_frame`` (camera_link is the depth imager) and
+  ``camera_link → camera_color_frame → camera_color_optical_frame``. No
   ``camera_aligned_depth_to_color_frame``: realsense-ros adds ``camera_aligned_depth_to_<stream>_frame``
   only for streams of index 1 (infra1), never for colour, so the colour optical frame keeps one parent.
 
@@ -68,9 +69,10 @@ def main() -> None:
     if align:
         out["aligned"] = node.create_publisher(Image, f"~/{topics.ALIGNED_DEPTH_IMAGE}", qos_profile_system_default)
         out["aligned_info"] = node.create_publisher(CameraInfo, f"~/{topics.ALIGNED_DEPTH_INFO}", INFO_QOS)
-    stamp = node.get_clock().now().to_msg()
-    static = node.create_publisher(TFMessage, "/tf_static", STATIC_QOS)
-    static.publish(TFMessage(transforms=[transform_to_msg(t, stamp) for t in static_chain()]))
+    if node.declare_parameter("publish_tf", True).value:
+        stamp = node.get_clock().now().to_msg()
+        static = node.create_publisher(TFMessage, "/tf_static", STATIC_QOS)
+        static.publish(TFMessage(transforms=[transform_to_msg(t, stamp) for t in static_chain()]))
 
     def relabel(msg, frame_id: str):
         msg.header.frame_id = frame_id
