@@ -11,13 +11,25 @@ import pathlib
 import time
 
 import pytest
+from tf2_msgs.msg import TFMessage
 
 from realvlg.cameras import topics
+from realvlg.frames import (
+    CAMERA_LINK_FRAME,
+    COLOR_FRAME,
+    COLOR_OPTICAL_FRAME,
+    DEPTH_OPTICAL_FRAME,
+    FR3_BASE_FRAME,
+    FR3_TCP_FRAME,
+)
+from realvlg.geometry.tf_tree import TransformTree
 from realvlg.graph import plan_graph
 from realvlg.ros import names
+from realvlg.ros.conversions import transform_from_msg
 from realvlg.ros.graph_client import GraphClient
 from realvlg.ros.process import RosChildProcess
 from realvlg.ros.spin import READY_PREFIX
+from realvlg.ros.tf import STATIC_LISTENER
 from realvlg.sim.fr3_world import free_loopback_address
 
 pytestmark = [pytest.mark.ros, pytest.mark.sim, pytest.mark.timeout(600)]
@@ -64,14 +76,35 @@ def test_the_graph_has_no_camera_node_and_reads_the_standin_only(graph, client):
     def publishers(topic):
         return {(p.node_namespace, p.node_name) for p in client.node.get_publishers_info_by_topic(topic)}
 
-    deadline = time.monotonic() + 60   # discovery on a loaded machine
-    while time.monotonic() < deadline and not all(publishers(t) for t in CAMERA_TOPICS):
+    deadline = time.monotonic() + 60   # discovery (node names come after the endpoints) on a loaded machine
+    while time.monotonic() < deadline and any(publishers(t) != {("/camera", "camera")} for t in CAMERA_TOPICS):
         client.executor.spin_once(timeout_sec=0.2)
     for topic in CAMERA_TOPICS:
         assert publishers(topic) == {("/camera", "camera")}, topic
     # the camera's own frames (camera_link → … → optical) come from the stand-in only
     static = {name for _, name in publishers(names.TF_STATIC_TOPIC)}
     assert "camera" in static and "sim_node" not in static, static
+
+
+def test_tf_with_the_external_camera_is_one_tree_from_the_robot_base(graph, client):
+    """/tf + /tf_static: one parent per frame, one tree rooted at fr3_link0 — the mount (grasp_node)
+    ends at camera_link, below it realsense2_camera's own chains (colour and depth)."""
+    got = {"tf": [], "static": []}
+    client.node.create_subscription(TFMessage, names.TF_TOPIC, got["tf"].append, 50)
+    client.node.create_subscription(TFMessage, names.TF_STATIC_TOPIC, got["static"].append, STATIC_LISTENER)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (len(got["tf"]) > 5 and len(got["static"]) >= 3):
+        client.executor.spin_once(timeout_sec=0.1)
+    static = [t for msg in got["static"] for t in msg.transforms]
+    moving = [t for msg in got["tf"][-1:] for t in msg.transforms]
+    parents = {}
+    for t in static + [t for msg in got["tf"] for t in msg.transforms]:
+        parents.setdefault(t.child_frame_id, set()).add(t.header.frame_id)
+    assert {c: p for c, p in parents.items() if len(p) > 1} == {}, "frames with two parents"
+    tree = TransformTree(transform_from_msg(t) for t in static + moving)
+    assert tree.roots() == {FR3_BASE_FRAME}
+    assert tree.parent(CAMERA_LINK_FRAME) == FR3_TCP_FRAME and tree.parent(COLOR_OPTICAL_FRAME) == COLOR_FRAME
+    assert tree.parent(DEPTH_OPTICAL_FRAME) == "camera_depth_frame"
 
 
 def test_grasp_through_the_external_camera_lifts_the_banana(graph, client):
