@@ -59,8 +59,7 @@ class SimNode(Node):
         self.publish_camera = declare("publish_camera", True).value
         self.oracle, self.recent = SimOracle(), RecentFrames(RECENT_FRAMES)
 
-        # one simulated imager: the nominal D435i chain; none when the camera is another driver's (camera:=external)
-        self.rgbd = RgbdPublisher(self, color_chain()) if self.publish_camera else None
+        self.rgbd = RgbdPublisher(self, color_chain()) if self.publish_camera else None  # else: another driver's frames
         group = ReentrantCallbackGroup()
         self.create_service(Ground, names.SIM_GROUND_SERVICE, answer_always(self, self._on_ground), callback_group=group)
         self.create_service(SimCheckGrasp, names.SIM_CHECK_GRASP_SERVICE, answer_always(self, self._on_check), callback_group=group)
