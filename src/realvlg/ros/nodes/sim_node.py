@@ -24,9 +24,9 @@ from rclpy._rclpy_pybind11 import RCLError
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 
-from realvlg.cameras.messages import decode_color
+from realvlg.cameras.messages import decode_color, decode_reference
 from realvlg.errors import RealVLGError
-from realvlg.grounding.backend import InvalidGrounding
+from realvlg.grounding.backend import InvalidGrounding, refuse_reference
 from realvlg.grounding.sim_oracle import RecentFrames, SimOracle
 from realvlg.objects import OBJECTS
 from realvlg.ros import names
@@ -99,10 +99,12 @@ class SimNode(Node):
             self._stop.wait(max(period - elapsed, elapsed))
 
     def _on_ground(self, request, response):
-        try:
+        try:  # the oracle grounds one rendered image: a reference is refused
+            refuse_reference("simulation oracle", decode_reference(request.reference))
             recent = self.recent.get(decode_color(request.image))
         except RealVLGError as exc:
             recent, why = None, str(exc)
+            response.code = response.INVALID_REQUEST
         else:
             why = (f"the simulation oracle did not render this image (it answers only for its own recent "
                    f"{RECENT_FRAMES} frames)")
