@@ -30,6 +30,7 @@ import dataclasses
 
 from rclpy.node import Node
 
+from realvlg.cameras.camera import CameraStreamError
 from realvlg.cameras.messages import decode_color, decode_depth, decode_reference
 from realvlg.errors import InvalidInputError, RealVLGError
 from realvlg.grounding.factory import BackendSpec, make_backend
@@ -46,9 +47,12 @@ from realvlg_interfaces.srv import Ground
 def request_inputs(request: Ground.Request):
     """(RGB image, depth in metres or None, intrinsics or None, reference RGB or None) of a Ground
     request (colour rgb8 / bgr8 / rgba8 / bgra8; depth 16UC1 mm or 32FC1 m:
-    :mod:`realvlg.cameras.messages`)."""
-    image = decode_color(request.image)
-    depth = decode_depth(request.depth) if len(request.depth.data) else None
+    :mod:`realvlg.cameras.messages`); an image it cannot decode raises InvalidInputError."""
+    try:
+        image = decode_color(request.image)
+        depth = decode_depth(request.depth) if len(request.depth.data) else None
+    except CameraStreamError as exc:
+        raise InvalidInputError(str(exc)) from None
     intrinsics = camera_info_from_msg(request.camera_info) if any(request.camera_info.k) else None
     return image, depth, intrinsics, decode_reference(request.reference)
 
