@@ -89,7 +89,7 @@ def test_a_reference_image_is_refused_by_the_oracle_and_a_bad_one_by_the_node(gr
     photo = np.random.default_rng(8).integers(0, 256, (48, 64, 3), dtype=np.uint8)
     response = client.grasp("grasp the banana", reference=photo)
     assert not response.success and response.code == Grasp.Response.INVALID_REQUEST, response.message
-    assert "simulation oracle takes one image" in response.message and response.tries == 1
+    assert "simulation oracle grounding backend takes one image" in response.message and response.tries == 1
     run = pathlib.Path(response.run_dir)
     assert json.loads((run / "result.json").read_text())["code"] == "INVALID_REQUEST"
     assert (run / "reference.png").is_file()
