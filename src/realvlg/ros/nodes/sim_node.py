@@ -99,15 +99,12 @@ class SimNode(Node):
             self._stop.wait(max(period - elapsed, elapsed))
 
     def _on_ground(self, request, response):
+        why = f"the simulation oracle did not render this image (it answers only for its own recent {RECENT_FRAMES} frames)"
         try:  # the oracle grounds one rendered image: a reference is refused
             refuse_reference("simulation oracle", decode_reference(request.reference))
             recent = self.recent.get(decode_color(request.image))
         except RealVLGError as exc:
-            recent, why = None, str(exc)
-            response.code = response.INVALID_REQUEST
-        else:
-            why = (f"the simulation oracle did not render this image (it answers only for its own recent "
-                   f"{RECENT_FRAMES} frames)")
+            recent, why, response.code = None, str(exc), response.INVALID_REQUEST
         if recent is None:
             response.success, response.message = False, why
             return response
