@@ -13,15 +13,31 @@ import time
 import numpy as np
 import pytest
 from geometry_msgs.msg import PoseStamped
+from sensor_msgs.msg import JointState
+from std_msgs.msg import String
+from tf2_msgs.msg import TFMessage
 
 from realvlg.cli.up import start_graph
-from realvlg.frames import FR3_BASE_FRAME, FRANKA_HAND_STROKE
+from realvlg.frames import (
+    COLOR_OPTICAL_FRAME,
+    FR3_ARM_JOINTS,
+    FR3_BASE_FRAME,
+    FR3_FINGER_JOINTS,
+    FR3_TCP_FRAME,
+    FRANKA_HAND_STROKE,
+)
+from realvlg.geometry.camera_mount import to_optical
 from realvlg.geometry.grasps import Grasp6D
+from realvlg.geometry.tf_tree import TransformTree
+from realvlg.geometry.transforms import Transform, load_transform
+from realvlg.graph import repo_path
+from realvlg.robots.urdf import UrdfKinematics
 from realvlg.ros import names
 from realvlg.ros.attempt_io import REQUEST_QOS
-from realvlg.ros.conversions import grasp_to_pose_stamped
+from realvlg.ros.conversions import grasp_from_pose_stamped, grasp_to_pose_stamped, stamp_from_msg, transform_from_msg
 from realvlg.ros.graph_client import GraphClient
 from realvlg.ros.process import RosChildProcess
+from realvlg.ros.tf import LATCHED, STATIC_LISTENER
 from realvlg.sim.eval import run_eval
 from realvlg.sim.fr3_world import free_loopback_address
 from realvlg_interfaces.srv import ExecuteGrasp, Grasp
@@ -67,6 +83,48 @@ def graph(tmp_path_factory):
     yield {c.name: c for c in children}, runs, host
     for child in reversed(children):
         child.stop()
+
+
+def test_tf_is_one_tree_from_the_robot_base_to_the_camera_and_matches_the_robot(graph, client):
+    """/tf + /tf_static of the running graph: one parent per frame, one tree rooted at fr3_link0 holding
+    the TCP and the camera's optical frame; the TCP from the joint states' chain equals the pose franky
+    reports (/realvlg/ee_pose, same stamp); /joint_states and the latched robot_description are there."""
+    node, got = client.node, {"tf": [], "static": [], "pose": {}, "joints": [], "description": []}
+    node.create_subscription(TFMessage, names.TF_TOPIC, got["tf"].append, 50)
+    node.create_subscription(TFMessage, names.TF_STATIC_TOPIC, got["static"].append, STATIC_LISTENER)
+    node.create_subscription(PoseStamped, names.EE_POSE_TOPIC,
+                             lambda m: got["pose"].setdefault(stamp_from_msg(m.header.stamp), m), 50)
+    node.create_subscription(JointState, names.JOINT_STATES_TOPIC, got["joints"].append, 10)
+    node.create_subscription(String, names.ROBOT_DESCRIPTION_TOPIC, got["description"].append, LATCHED)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (len(got["tf"]) > 20 and len(got["static"]) >= 3 and got["description"]):
+        client.executor.spin_once(timeout_sec=0.1)
+    static = [t for msg in got["static"] for t in msg.transforms]
+    moving = [t for msg in got["tf"] for t in msg.transforms]
+    parents = {}
+    for t in static + moving:
+        parents.setdefault(t.child_frame_id, set()).add(t.header.frame_id)
+    assert {c: p for c, p in parents.items() if len(p) > 1} == {}, "frames with two parents"
+    assert not {t.child_frame_id for t in static} & {t.child_frame_id for t in moving}, "a frame on /tf and /tf_static"
+    tree = TransformTree(transform_from_msg(t) for t in static)
+    last = [m for m in got["tf"] if stamp_from_msg(m.transforms[0].header.stamp) in got["pose"]][-1]
+    for t in last.transforms:
+        tree.add(transform_from_msg(t))
+    assert tree.roots() == {FR3_BASE_FRAME}
+    assert {FR3_TCP_FRAME, COLOR_OPTICAL_FRAME, "camera_link", "fr3_link7", "fr3_leftfinger"} <= tree.frames
+    assert tree.parent("camera_link") == FR3_TCP_FRAME and tree.parent(COLOR_OPTICAL_FRAME) == "camera_color_frame"
+
+    pose = got["pose"][stamp_from_msg(last.transforms[0].header.stamp)]   # the same state read
+    reported = Transform.from_grasp(grasp_from_pose_stamped(pose, 0.0), FR3_TCP_FRAME)
+    chain = tree.lookup(FR3_BASE_FRAME, FR3_TCP_FRAME)
+    np.testing.assert_allclose(chain.translation, reported.translation, atol=1e-4)
+    assert (chain.rotation.inv() * reported.rotation).magnitude() < 1e-3
+    # the camera pose the grasp node composes: the mount file and the simulated camera's own chain
+    mount = load_transform(repo_path("calibration/sim_fr3_wrist_camera.yaml"))
+    assert tree.lookup(FR3_TCP_FRAME, COLOR_OPTICAL_FRAME).isclose(to_optical(mount), atol=1e-6)
+    joints = got["joints"][-1]
+    assert list(joints.name) == [*FR3_ARM_JOINTS, *FR3_FINGER_JOINTS] and len(joints.position) == 9
+    assert UrdfKinematics(got["description"][0].data).root == FR3_BASE_FRAME
 
 
 def test_instruction_naming_nothing_fails_clearly_and_nothing_moves(graph, client):

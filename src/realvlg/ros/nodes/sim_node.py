@@ -3,7 +3,8 @@
 It hosts :class:`realvlg.sim.fr3_world.FR3World` — franky-sim's MuJoCo FR3 + hand serving the real
 libfranka protocol on ``hostname`` (the executor node connects to it like to a real robot) — and:
 
-* publishes the wrist camera as realsense-ros does (:class:`~realvlg.ros.rgbd.RgbdPublisher`) at up
+* publishes the wrist camera as realsense-ros does (:class:`~realvlg.ros.rgbd.RgbdPublisher`, its
+  ``camera_link`` chain the nominal D435i's; the mount is the grasp node's calibration) at up
   to ``camera_rate`` Hz from one thread (an OpenGL context belongs to one thread), rendering at
   most half the time so the libfranka server in the same process keeps its pace;
 * serves ``/sim/ground`` (``Ground``): the SIMULATION ORACLE (:mod:`realvlg.grounding.sim_oracle`)
@@ -26,6 +27,7 @@ from rclpy.node import Node
 
 from realvlg.cameras.messages import decode_color, decode_reference
 from realvlg.errors import RealVLGError
+from realvlg.geometry.camera_mount import color_chain
 from realvlg.grounding.backend import InvalidGrounding, refuse_reference
 from realvlg.grounding.sim_oracle import RecentFrames, SimOracle
 from realvlg.objects import OBJECTS
@@ -55,10 +57,9 @@ class SimNode(Node):
         self.world.reset(self.scene.placements)
         self.rate = declare("camera_rate", 2.0).value
         self.publish_camera = declare("publish_camera", True).value
-        self.oracle = SimOracle()
-        self.recent = RecentFrames(RECENT_FRAMES)
+        self.oracle, self.recent = SimOracle(), RecentFrames(RECENT_FRAMES)
 
-        self.rgbd = RgbdPublisher(self)
+        self.rgbd = RgbdPublisher(self, color_chain())  # one simulated imager: the nominal D435i chain
         group = ReentrantCallbackGroup()
         self.create_service(Ground, names.SIM_GROUND_SERVICE, answer_always(self, self._on_ground), callback_group=group)
         self.create_service(SimCheckGrasp, names.SIM_CHECK_GRASP_SERVICE, answer_always(self, self._on_check), callback_group=group)
