@@ -79,7 +79,7 @@ def test_execute_grasp_runs_the_shared_stages_on_the_rtde_backend_and_the_hand_t
         assert gripper.code == ExecuteGrasp.Response.REFUSED and "executes DexGrasp grasps" in gripper.message, node.tail()
         # robot state in the description's joint names (the hand's own driver publishes the fingers)
         assert list(joint_states[0].name) == list(JOINT_NAMES[:6]) and len(joint_states[0].position) == 6
-        assert far.code == ExecuteGrasp.Response.REFUSED and far.stage == "check", far.message
+        assert far.code == ExecuteGrasp.Response.UNREACHABLE and far.stage == "check", far.message  # out of reach
         assert moves_before == [] and checked.success and checked.stage == "check"
         assert done.success and done.code == ExecuteGrasp.Response.DONE and done.stage == "done", done.message
         assert {t.stage for t in done.timings} == {"pre_grasp", "approach", "grasp", "lift"}

@@ -131,7 +131,30 @@ def test_instruction_naming_nothing_fails_clearly_and_nothing_moves(graph, clien
     before = client.current_tcp()
     response = client.grasp("grasp the giraffe")
     assert not response.success and "nothing in the scene (banana) matches" in response.message
-    assert response.grounding.valid is False
+    assert response.grounding.valid is False and response.code == Grasp.Response.NOT_FOUND
+    np.testing.assert_allclose(client.current_tcp(), before, atol=1e-3)
+
+
+def test_a_reference_image_is_refused_by_the_oracle_and_a_bad_one_by_the_node(graph, client):
+    """The simulation oracle grounds one image: a request with a reference photo is refused with
+    INVALID_REQUEST and a sentence (nothing moves); so is a reference that is not a colour image.
+    Both are recorded, the reference in the run folder."""
+    import json
+
+    from realvlg.ros.conversions import image_to_msg
+
+    before = client.current_tcp()
+    photo = np.random.default_rng(8).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    response = client.grasp("grasp the banana", reference=photo)
+    assert not response.success and response.code == Grasp.Response.INVALID_REQUEST, response.message
+    assert "simulation oracle grounding backend takes one image" in response.message and response.tries == 1
+    run = pathlib.Path(response.run_dir)
+    assert json.loads((run / "result.json").read_text())["code"] == "INVALID_REQUEST"
+    assert (run / "reference.png").is_file()
+    request = Grasp.Request(instruction="grasp the banana", reference=image_to_msg(np.zeros((8, 8), np.uint8), "mono8"))
+    bad = client.call(Grasp, names.GRASP_SERVICE, request, 60.0)
+    assert not bad.success and bad.code == Grasp.Response.INVALID_REQUEST and "reference image" in bad.message
+    assert bad.tries == 0   # refused before any capture
     np.testing.assert_allclose(client.current_tcp(), before, atol=1e-3)
 
 
@@ -163,6 +186,15 @@ def test_grasp_action_reports_stage_feedback(graph, client):
     assert result.success, result.message
     assert result.strategy_used == "seg" and result.pose.header.frame_id == names.FR3_BASE_FRAME
     assert stages[:2] == ["capture", "ground"] and stages[-1] == "record"
+    # a goal with a reference photo: the oracle takes one image, the goal is aborted with the code
+    from realvlg.ros.conversions import image_to_msg
+
+    goal.reference = image_to_msg(np.zeros((16, 16, 3), np.uint8), "rgb8")
+    sent = action.send_goal_async(goal)
+    client.executor.spin_until_future_complete(sent, timeout_sec=60)
+    done = sent.result().get_result_async()
+    client.executor.spin_until_future_complete(done, timeout_sec=240)
+    assert done.result().result.code == GraspAction.Result.INVALID_REQUEST, done.result().result.message
     action.destroy()
 
 

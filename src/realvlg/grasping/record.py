@@ -1,7 +1,8 @@
 """The run folder of one grasp attempt: what a person looks at afterwards.
 
 ``<root>/<YYYYmmdd-HHMMSS-mmm>-<instruction-slug>/`` holds ``overlay.png`` (the answer, the grasp
-and the outcome drawn on the colour image), ``result.json`` (code, message, strategy, the grasp,
+and the outcome drawn on the colour image), ``reference.png`` (the request's photo of the object,
+when it had one), ``result.json`` (code, message, strategy, the grasp,
 the answer, notes, tries, timings: :func:`write_record`) and, from the ROS adapter, ``bag/`` (a
 rosbag2 MCAP of the inputs — colour, aligned depth, both camera_infos — and the outputs — the
 grounding message and the grasp pose), which ``ros2 bag play`` and Foxglove open.
@@ -72,8 +73,11 @@ def write_record(run: RunFolder, frame: RGBDFrame | None, outcome) -> None:
         if isinstance(outcome.grasp, Grasp6D) and frame.base_from_camera is not None:
             image = draw_grasp(image, frame.base_from_camera.inverse().apply_to_grasp(outcome.grasp), frame.intrinsics)
         save_image(image, run.path / ("overlay.png" if outcome.tries <= 1 else f"overlay_try{outcome.tries}.png"))
+    if outcome.reference is not None and not (run.path / "reference.png").exists():
+        save_image(outcome.reference, run.path / "reference.png")
     grounding = outcome.grounding
     run.write_json("result.json", {
+        "reference": "reference.png" if outcome.reference is not None else None,
         "instruction": outcome.instruction, "success": outcome.success, "code": outcome.code.name,
         "message": outcome.message, "strategy": outcome.strategy, "notes": outcome.notes, "tries": outcome.tries,
         "grasp": outcome.grasp.as_dict() if outcome.grasp is not None else None,

@@ -1,6 +1,6 @@
 """What every ``/grasp`` node shares around a :class:`~realvlg.grasping.attempt.GraspAttempt`: the
-RViz outputs of a plan, the run folder's MCAP bag, the service/action result and the action
-server with stage feedback."""
+RViz outputs of a plan, the run folder's MCAP bag, a request (its optional reference image
+decoded), the service/action result and the action server with stage feedback."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from rclpy.serialization import serialize_message
 from sensor_msgs.msg import Image, PointCloud2
 from visualization_msgs.msg import MarkerArray
 
+from realvlg.cameras.messages import decode_reference
 from realvlg.geometry.grasps import DexGrasp, Grasp, Grasp6D
 from realvlg.geometry.projection import backproject_cloud
 from realvlg.grasping.attempt import STAGES, Outcome
@@ -61,8 +62,8 @@ class AttemptPublisher:
             self.cloud_pub.publish(points_to_pointcloud2(cloud.points, cloud.colors, frame.frame_id, stamp))
 
     def record(self, run: RunFolder, frame: RGBDFrame, out: Outcome) -> None:
-        """The overlay topic, and the frame (colour, aligned depth, both camera_infos), the answer and
-        the grasp into the run's MCAP bag."""
+        """The overlay topic, and the frame (colour, aligned depth, both camera_infos), the request's
+        reference image, the answer and the grasp into the run's MCAP bag."""
         self.overlay_pub.publish(image_to_msg(draw_grounding(frame.color, out.grounding, message=out.message),
                                               "rgb8", frame.frame_id, frame.timestamp))
         bag, stamp_ns = run.bag(), round(frame.timestamp * 1e9)
@@ -74,12 +75,23 @@ class AttemptPublisher:
         info = serialize_message(camera_info_to_msg(frame.intrinsics, frame.frame_id, frame.timestamp))
         for topic in (names.COLOR_INFO_TOPIC, names.ALIGNED_DEPTH_INFO_TOPIC):
             bag.write_cdr(topic, "sensor_msgs/msg/CameraInfo", info, stamp_ns)
+        if out.reference is not None:
+            bag.write_cdr(names.REFERENCE_IMAGE_TOPIC, "sensor_msgs/msg/Image",
+                          serialize_message(image_to_msg(out.reference, "rgb8", "", frame.timestamp)), stamp_ns)
         if out.grounding is not None:
             bag.write_cdr("/realvlg/grounding", "realvlg_interfaces/msg/Grounding",
                           serialize_message(grounding_to_msg(out.grounding, frame.frame_id, frame.timestamp)), stamp_ns)
         if out.grasp is not None:
             bag.write_cdr(names.GRASP_POSE_TOPIC, "geometry_msgs/msg/PoseStamped",
                           serialize_message(grasp_to_pose_stamped(out.grasp, frame.timestamp)), stamp_ns)
+
+
+def run_request(attempt, request, feedback=None) -> Outcome:
+    """Run a ``Grasp`` service request or action goal: instruction, strategy, dry run and the
+    optional ``reference`` image (empty = none; one that cannot be decoded: INVALID_REQUEST)."""
+    extra = {"feedback": feedback} if feedback is not None else {}
+    return attempt.run(request.instruction, request.strategy, request.dry_run,
+                       reference=lambda: decode_reference(request.reference), **extra)
 
 
 def fill_result(response, out: Outcome, stamp):
@@ -108,7 +120,7 @@ def run_goal(node, action_type, name: str, attempt, callback_group) -> ActionSer
             goal_handle.publish_feedback(action_type.Feedback(stage=stage, progress=progress, message=message))
 
         goal = goal_handle.request
-        out = attempt.run(goal.instruction, goal.strategy, goal.dry_run, feedback)
+        out = run_request(attempt, goal, feedback)
         goal_handle.succeed() if out.success else goal_handle.abort()
         node.get_logger().info(f"/grasp action {goal.instruction!r}: {out.code.name} — {out.message}")
         return fill_result(action_type.Result(), out, node.get_clock().now().to_msg())

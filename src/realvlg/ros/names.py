@@ -32,5 +32,6 @@ GRASP_POSE_TOPIC = "/realvlg/grasp_pose"              # geometry_msgs/PoseStampe
 GRASP_MARKERS_TOPIC = "/realvlg/grasp_markers"        # visualization_msgs/MarkerArray (gripper)
 OVERLAY_TOPIC = "/realvlg/detection_overlay"          # sensor_msgs/Image rgb8
 OBJECT_CLOUD_TOPIC = "/realvlg/object_cloud"          # sensor_msgs/PointCloud2 in the camera frame
+REFERENCE_IMAGE_TOPIC = "/realvlg/reference_image"    # sensor_msgs/Image rgb8: a request's photo of the object (run bags)
 TF_TOPIC = "/tf"
 TF_STATIC_TOPIC = "/tf_static"

@@ -19,7 +19,8 @@ call answers within ``motion_timeout`` even when the client library blocks for g
 Parameters (``config/executor_*.yaml``): ``robot``, ``base_frame``, ``tcp_frame``, ``state_rate``,
 ``motion_timeout`` and the robot's own (:mod:`realvlg.ros.robots`).
 
-``ExecuteGrasp`` answers ``code`` ``DONE``, ``REFUSED`` (a check failed, nothing moved), ``FAILED``
+``ExecuteGrasp`` answers ``code`` ``DONE``, ``REFUSED`` (a check failed, nothing moved; ``UNREACHABLE``: the
+workspace or IK check), ``FAILED``
 (executed, nothing held), ``ROBOT_ERROR`` (a rejected command or a lost connection) or ``ERROR``,
 and the ``stage`` reached.
 """
@@ -34,7 +35,7 @@ from rclpy.node import Node
 from scipy.spatial.transform import Rotation
 from std_srvs.srv import Trigger
 
-from realvlg.errors import GraspRefusedError, InvalidInputError, RealVLGError
+from realvlg.errors import GraspRefusedError, InvalidInputError, RealVLGError, UnreachableError
 from realvlg.geometry.grasps import Grasp6D
 from realvlg.robots.executor import DeadlineGuard
 from realvlg.ros import names
@@ -88,7 +89,8 @@ class ExecutorNode(Node):
             with self._motion:
                 result = self._bounded(lambda: self.robot.grasp(grasp), "the grasp")
         except (GraspRefusedError, InvalidInputError) as exc:  # refused before any motion
-            response.code, response.stage, response.message = response.REFUSED, "check", str(exc)
+            response.code = response.UNREACHABLE if isinstance(exc, UnreachableError) else response.REFUSED
+            response.stage, response.message = "check", str(exc)
             return response
         except RealVLGError as exc:  # the connection failed
             response.code, response.stage, response.message = response.ROBOT_ERROR, "connect", str(exc)

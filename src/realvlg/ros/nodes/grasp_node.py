@@ -38,7 +38,7 @@ from realvlg.grasping.planner import LiftPlanner, LiftPlannerConfig
 from realvlg.grounding.backend import TASKS
 from realvlg.robots.limits import load_limits
 from realvlg.ros import names
-from realvlg.ros.attempt_io import REQUEST_QOS, AttemptPublisher, fill_result, run_goal
+from realvlg.ros.attempt_io import REQUEST_QOS, AttemptPublisher, fill_result, run_goal, run_request
 from realvlg.ros.camera_input import CameraInput
 from realvlg.ros.conversions import grasp_from_pose_stamped, stamp_from_msg
 from realvlg.ros.executor_client import ExecutorClient
@@ -93,7 +93,7 @@ class GraspNode(Node):
         self.frames.poses.add(stamp_from_msg(msg.header.stamp), grasp_from_pose_stamped(msg, 0.0).homogeneous())
 
     def _on_service(self, request, response):
-        out = self.attempt.run(request.instruction, request.strategy, request.dry_run)
+        out = run_request(self.attempt, request)
         self.get_logger().info(f"/grasp {request.instruction!r}: {out.code.name} — {out.message}")
         return fill_result(response, out, self.get_clock().now().to_msg())
 

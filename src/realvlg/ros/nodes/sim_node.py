@@ -25,10 +25,10 @@ from rclpy._rclpy_pybind11 import RCLError
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 
-from realvlg.cameras.messages import decode_color
+from realvlg.cameras.messages import decode_color, decode_reference
 from realvlg.errors import RealVLGError
 from realvlg.geometry.camera_mount import color_chain
-from realvlg.grounding.backend import InvalidGrounding
+from realvlg.grounding.backend import InvalidGrounding, refuse_reference
 from realvlg.grounding.sim_oracle import RecentFrames, SimOracle
 from realvlg.objects import OBJECTS
 from realvlg.ros import names
@@ -100,13 +100,12 @@ class SimNode(Node):
             self._stop.wait(max(period - elapsed, elapsed))
 
     def _on_ground(self, request, response):
-        try:
+        why = f"the simulation oracle did not render this image (it answers only for its own recent {RECENT_FRAMES} frames)"
+        try:  # the oracle grounds one rendered image: a reference is refused
+            refuse_reference("simulation oracle", decode_reference(request.reference))
             recent = self.recent.get(decode_color(request.image))
         except RealVLGError as exc:
-            recent, why = None, str(exc)
-        else:
-            why = (f"the simulation oracle did not render this image (it answers only for its own recent "
-                   f"{RECENT_FRAMES} frames)")
+            recent, why, response.code = None, str(exc), response.INVALID_REQUEST
         if recent is None:
             response.success, response.message = False, why
             return response
