@@ -23,6 +23,12 @@ from realvlg.observation import RGBDFrame
 from realvlg.overlay import draw_grasp, draw_grounding, save_image
 from realvlg.recording import BagRecorder
 
+# Topics of the run's bag beside the camera's and the RViz ones (names.py): what replay reads back.
+INSTRUCTION_TOPIC = "/realvlg/instruction"   # std_msgs/String, at capture
+CAMERA_POSE_TOPIC = "/realvlg/camera_pose"   # geometry_msgs/TransformStamped base←camera the capture used
+GROUNDING_TOPIC = "/realvlg/grounding"       # realvlg_interfaces/Grounding, in the camera frame
+RESULT_TOPIC = "/realvlg/result"             # std_msgs/String: result.json's content, at the end of a try
+
 
 def _slug(text: str, limit: int = 40) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit] or "request"
