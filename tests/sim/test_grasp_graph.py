@@ -6,6 +6,7 @@ Faults covered: an instruction naming nothing, a busy graph, no camera frames, a
 be reached at start-up, the simulator dying mid-motion — each a clear message and no motion.
 """
 
+import json
 import pathlib
 import threading
 import time
@@ -17,6 +18,7 @@ from geometry_msgs.msg import PoseStamped
 from realvlg.cli.up import start_graph
 from realvlg.frames import FR3_BASE_FRAME, FRANKA_HAND_STROKE
 from realvlg.geometry.grasps import Grasp6D
+from realvlg.grasping.record import CAMERA_POSE_TOPIC, GROUNDING_TOPIC, INSTRUCTION_TOPIC, RESULT_TOPIC
 from realvlg.ros import names
 from realvlg.ros.attempt_io import REQUEST_QOS
 from realvlg.ros.conversions import grasp_to_pose_stamped
@@ -143,11 +145,19 @@ def test_grasp_lifts_the_banana_and_a_second_request_is_busy(graph, client):
     assert any((p / "overlay.png").stat().st_size > 0 and (p / "bag" / "metadata.yaml").exists() for p in run_dir)
     from rosbags.highlevel import AnyReader
 
-    bag = pathlib.Path(response.run_dir) / "bag"  # this grasp's recording
+    bag = pathlib.Path(response.run_dir) / "bag"  # this grasp's recording: self-contained
     with AnyReader([bag]) as reader:
         topics = {c.topic for c in reader.connections}
+        msgs = {c.topic: reader.deserialize(raw, c.msgtype) for c, _, raw in reader.messages()}
     assert {names.COLOR_IMAGE_TOPIC, names.ALIGNED_DEPTH_IMAGE_TOPIC, names.COLOR_INFO_TOPIC,
-            names.ALIGNED_DEPTH_INFO_TOPIC, names.GRASP_POSE_TOPIC} <= topics, topics
+            names.ALIGNED_DEPTH_INFO_TOPIC, names.GRASP_POSE_TOPIC, names.TF_TOPIC, names.TF_STATIC_TOPIC,
+            INSTRUCTION_TOPIC, CAMERA_POSE_TOPIC, GROUNDING_TOPIC, RESULT_TOPIC} <= topics, topics
+    assert msgs[INSTRUCTION_TOPIC].data == "grasp the banana" and msgs[GROUNDING_TOPIC].task == "contact"
+    assert msgs[CAMERA_POSE_TOPIC].header.frame_id == FR3_BASE_FRAME
+    assert any(t.child_frame_id == names.COLOR_OPTICAL_FRAME for t in msgs[names.TF_STATIC_TOPIC].transforms)
+    assert json.loads(msgs[RESULT_TOPIC].data)["code"] == "SUCCESS"
+    saved = json.loads((pathlib.Path(response.run_dir) / "result.json").read_text())
+    assert saved["finished"] and saved["stage"] == "record" and saved["instruction"] == "grasp the banana"
 
 
 def test_sim_eval_trial_homes_resets_grasps_and_checks(graph, client):
