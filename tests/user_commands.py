@@ -19,9 +19,9 @@ def user_env() -> dict[str, str]:
 
 
 def realvlg(*args: str, cwd: pathlib.Path, timeout: float) -> subprocess.CompletedProcess:
-    """``realvlg ARGS…`` run to its end; stdout and stderr together in ``.stdout``."""
+    """``realvlg ARGS…`` run to its end (``.stdout``, ``.stderr``)."""
     return subprocess.run([str(REALVLG), *args], cwd=cwd, env=user_env(), stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def start_realvlg(*args: str, cwd: pathlib.Path, name: str = "realvlg") -> RosChildProcess:

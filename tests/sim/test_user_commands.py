@@ -41,7 +41,7 @@ def run_folders(home: pathlib.Path) -> list[pathlib.Path]:
 def test_realvlg_grasp_against_realvlg_up(up):
     graph, home = up
     done = realvlg("grasp", "grasp the banana", cwd=home, timeout=400)
-    assert done.returncode == 0, done.stdout + graph.tail()
+    assert done.returncode == 0, done.stdout + done.stderr + graph.tail()
     assert done.stdout.startswith("SUCCESS: grasped and lifted"), done.stdout
     assert "  grasp (" in done.stdout and "  timings: capture" in done.stdout and "overlay.png" in done.stdout
     (run,) = run_folders(home)
@@ -54,12 +54,12 @@ def test_realvlg_replay_and_camera_check_on_the_run_folder(up):
     run = run_folders(home)[0]
     check = realvlg("camera-check", "--backend", "replay", "--file", str(run / "bag"), "--frames", "1",
                     "--out", str(home / "check"), cwd=home, timeout=120)
-    assert check.returncode == 0 and (home / "check" / "color.png").is_file(), check.stdout
+    assert check.returncode == 0 and (home / "check" / "color.png").is_file(), check.stdout + check.stderr
     same = realvlg("replay", str(run), cwd=home, timeout=300)  # the recorded answer, lifted again
-    assert same.returncode == 0, same.stdout
+    assert same.returncode == 0, same.stdout + same.stderr
     assert "instruction: 'grasp the banana'" in same.stdout and "recorded outcome: SUCCESS" in same.stdout
     model = realvlg("replay", str(run), "--grounding", "embedded", "--json", cwd=home, timeout=300)
-    assert model.returncode == 0, model.stdout
+    assert model.returncode == 0, model.stdout + model.stderr
     report = json.loads(model.stdout)
     assert report["replayed"]["grounding"]["backend"] == "embedded" and report["change"] is not None
     # the graph ran the same model on the same frame: the same answer, the same grasp
@@ -95,7 +95,7 @@ def test_grasp_node_killed_mid_attempt_leaves_a_valid_record_and_comes_back(up):
             INSTRUCTION_TOPIC, GROUNDING_TOPIC, names.GRASP_POSE_TOPIC} <= topics, topics
     check = realvlg("camera-check", "--backend", "replay", "--file", str(run / "bag"), "--frames", "1",
                     "--out", str(home / "check-killed"), cwd=home, timeout=120)
-    assert check.returncode == 0, check.stdout
+    assert check.returncode == 0, check.stdout + check.stderr
     graph.wait_for_line(READY_PREFIX, 300)  # realvlg up restarted the grasp node
     again = realvlg("grasp", "grasp the banana", "--dry-run", "--wait", "60", cwd=home, timeout=300)
     assert again.stdout.startswith(("SUCCESS", "FAILED")), again.stdout  # answered: the graph serves again
@@ -103,7 +103,7 @@ def test_grasp_node_killed_mid_attempt_leaves_a_valid_record_and_comes_back(up):
 
 def test_realvlg_demo(tmp_path):
     done = realvlg("demo", cwd=tmp_path, timeout=600)
-    assert done.returncode == 0, done.stdout
+    assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS: grasped and lifted" in done.stdout and "recording: " in done.stdout, done.stdout
     bag = pathlib.Path(done.stdout.split("recording: ")[1].split()[0])
     assert (bag / "metadata.yaml").is_file()
@@ -111,7 +111,7 @@ def test_realvlg_demo(tmp_path):
 
 def test_realvlg_sim_eval_one_trial(tmp_path):
     done = realvlg("sim-eval", "--trials", "1", "--objects", "mug", cwd=tmp_path, timeout=600)
-    assert done.returncode == 0, done.stdout
+    assert done.returncode == 0, done.stdout + done.stderr
     assert "| mug | 1/1 | 100 % |" in done.stdout, done.stdout
     assert json.loads((tmp_path / "sim_eval.json").read_text())
     assert (tmp_path / "sim_eval.md").is_file() and (tmp_path / "sim_eval.png").is_file()

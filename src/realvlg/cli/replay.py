@@ -15,7 +15,6 @@ grasp was planned, 1 when none was.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 
 from realvlg.grasping.planner import STRATEGIES
@@ -44,8 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from realvlg.graph import repo_path
-    from realvlg.grasping.planner import LiftPlannerConfig
-    from realvlg.grasping.replay import load_run, replay
+    from realvlg.grasping.replay import load_run, planner_config, replay
     from realvlg.grounding.factory import BackendSpec, make_backend
     from realvlg.robots.limits import load_limits
 
@@ -54,11 +52,7 @@ def run(args: argparse.Namespace) -> int:
     if args.grounding != "recorded":
         backend = make_backend(BackendSpec(backend=args.grounding, model=args.model, checkpoint=args.checkpoint,
                                            base_url=args.base_url, device=args.device, sam2_checkpoint=args.sam2))
-    limits = load_limits(repo_path(args.limits))
-    defaults = LiftPlannerConfig()
-    config = dataclasses.replace(defaults, samples=args.samples,
-                                 lift=dataclasses.replace(defaults.lift, max_width=limits.max_width),
-                                 coarse=dataclasses.replace(defaults.coarse, limits=limits))
+    config = planner_config(load_limits(repo_path(args.limits)), args.samples)
     report = replay(recorded, backend, args.strategy or "", config)
     print(json.dumps(report.as_dict(), indent=2, default=float) if args.json else "\n".join(report.lines()))
     return 0 if report.grasp is not None else 1

@@ -38,6 +38,7 @@ from realvlg.grounding.backend import (
     grounding_from_fields,
 )
 from realvlg.observation import RGBDFrame
+from realvlg.robots.limits import GraspLimits
 
 
 @dataclass
@@ -196,6 +197,15 @@ def _grasp(g: Grasp6D | None) -> str:
     return f"({x:.3f}, {y:.3f}, {z:.3f}) m width {g.width * 1000:.1f} mm"
 
 
+def planner_config(limits: GraspLimits, samples: int = 1) -> LiftPlannerConfig:
+    """The grasp node's planner configuration for ``limits`` (the executor's): the lift's largest
+    width and the coarse planner's checks from them, the rest the defaults."""
+    defaults = LiftPlannerConfig()
+    return dataclasses.replace(defaults, samples=samples,
+                               lift=dataclasses.replace(defaults.lift, max_width=limits.max_width),
+                               coarse=dataclasses.replace(defaults.coarse, limits=limits))
+
+
 def replay(recorded: RecordedAttempt, backend: GroundingBackend | None = None, strategy: str = "",
            config: LiftPlannerConfig = LiftPlannerConfig()) -> ReplayReport:
     """Ground (``backend``; None: the recorded answer) and lift again on the recorded frame.
@@ -207,8 +217,13 @@ def replay(recorded: RecordedAttempt, backend: GroundingBackend | None = None, s
             raise InvalidInputError(f"{recorded.run_dir} holds no recorded answer; replay with a grounding backend")
         backend = RecordedBackend(recorded.grounding)
     strategy = strategy or recorded.result.get("strategy") or "auto"
-    if isinstance(backend, RecordedBackend) and strategy == "auto":
-        strategy = next(s for s, task in STRATEGY_TASK.items() if task == backend.answer.task)
+    if isinstance(backend, RecordedBackend):
+        task = backend.answer.task
+        if strategy == "auto":
+            strategy = next(s for s, t in STRATEGY_TASK.items() if t == task)
+        elif STRATEGY_TASK.get(strategy) != task:
+            raise InvalidInputError(f"the recording holds a {task} answer; strategy {strategy} needs a "
+                                    f"{STRATEGY_TASK.get(strategy)} answer: replay with a grounding backend")
     report = ReplayReport(recorded, strategy)
     planner = LiftPlanner(backend, config)
     try:
