@@ -17,7 +17,9 @@ complete file of the bag (``<name>_<n>.mcap``, as rosbag2 names the files of a s
 it in ``metadata.yaml`` (replaced atomically), so a process killed at any moment leaves a bag
 holding everything committed before (rosbags, ``ros2 bag`` and the replay camera read it); the
 segment in progress sits in a hidden ``.part_<n>`` folder that readers ignore. :meth:`close`
-commits. A grasp attempt commits at each stage (``bench/recording.py`` measures the cost).
+commits. A grasp attempt commits at each stage without waiting (``commit(wait=False)``: a
+background thread finishes the file while the attempt goes on; ``bench/recording.py`` measures
+the ways).
 
 :class:`MessageBuffer` keeps the recent serialised messages of a few topics (TF, joint states) so
 that the ones around a capture can go into its bag.
@@ -33,6 +35,7 @@ import shutil
 import threading
 import time
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -53,6 +56,8 @@ from realvlg.errors import InvalidInputError
 from realvlg.observation import RGBDFrame
 
 STORAGE = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it: 10x faster
+_YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class BagRecorder:
@@ -70,6 +75,8 @@ class BagRecorder:
         self._connections: dict[tuple[str, str], object] = {}
         self._metadata: dict | None = None  # what metadata.yaml lists: the committed segments
         self._segments = 0
+        self._committer: ThreadPoolExecutor | None = None
+        self._pending: list[Future] = []
         self.message_count = 0
 
     @property
@@ -81,28 +88,47 @@ class BagRecorder:
         self.path.mkdir(parents=True)
         return self
 
-    def commit(self) -> None:
+    def commit(self, wait: bool = True) -> None:
         """Close the messages written since the last commit as one file of the bag and list it in
-        ``metadata.yaml``; nothing happens when nothing was written."""
-        if self._writer is None:
-            return
+        ``metadata.yaml`` (nothing to do when nothing was written). ``wait=False`` leaves the
+        closing to a background thread (in order, one commit after the other) and returns at once:
+        the caller goes on while the file is finished; :meth:`close` (or a later waiting commit)
+        waits for them all and raises what one of them raised."""
         writer, self._writer, self._connections = self._writer, None, {}
+        if writer is not None and not wait and self.storage is StoragePlugin.MCAP:
+            if self._committer is None:
+                self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bag-commit")
+            self._pending.append(self._committer.submit(self._finish, writer, self._segments - 1))
+            return
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+        if writer is not None:  # sqlite3 connections stay in the thread that made them
+            self._finish(writer, self._segments - 1)
+
+    def _finish(self, writer: Writer, index: int) -> None:
         written = writer.storage.path
         writer.close()
-        part = writer.path
-        final = self.path / f"{self.path.name}_{self._segments - 1}{written.suffix}"
+        final = self.path / f"{self.path.name}_{index}{written.suffix}"
         written.replace(final)
-        info = yaml.safe_load((part / "metadata.yaml").read_text())["rosbag2_bagfile_information"]
+        info = yaml.load((writer.path / "metadata.yaml").read_text(), Loader=_YAML_LOADER)
+        info = info["rosbag2_bagfile_information"]
         info["relative_file_paths"] = [final.name]
         info["files"][0]["path"] = final.name
         self._metadata = info if self._metadata is None else _merged(self._metadata, info)
         tmp = self.path / "metadata.yaml.tmp"
-        tmp.write_text(yaml.safe_dump({"rosbag2_bagfile_information": self._metadata}, sort_keys=False))
+        tmp.write_text(yaml.dump({"rosbag2_bagfile_information": self._metadata}, Dumper=_YAML_DUMPER,
+                                 sort_keys=False))
         tmp.replace(self.path / "metadata.yaml")
-        shutil.rmtree(part)
+        shutil.rmtree(writer.path)
 
     def close(self) -> None:
-        self.commit()
+        try:
+            self.commit()
+        finally:
+            if self._committer is not None:
+                self._committer.shutdown()
+                self._committer = None
 
     def __enter__(self) -> "BagRecorder":
         return self.open()

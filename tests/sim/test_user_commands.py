@@ -17,11 +17,28 @@ from rosbags.highlevel import AnyReader
 
 from realvlg.grasping.record import CAMERA_POSE_TOPIC, GROUNDING_TOPIC, INSTRUCTION_TOPIC
 from realvlg.ros import names
+from realvlg.ros.graph_client import GraphClient
 from realvlg.ros.spin import READY_PREFIX
 
 from user_commands import REALVLG, child_pids, realvlg, start_realvlg, user_env
 
 pytestmark = [pytest.mark.ros, pytest.mark.sim, pytest.mark.timeout(900)]
+
+
+def test_realvlg_demo(tmp_path):
+    done = realvlg("demo", cwd=tmp_path, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS: grasped and lifted" in done.stdout and "recording: " in done.stdout, done.stdout
+    bag = pathlib.Path(done.stdout.split("recording: ")[1].split()[0])
+    assert (bag / "metadata.yaml").is_file()
+
+
+def test_realvlg_sim_eval_one_trial(tmp_path):
+    done = realvlg("sim-eval", "--trials", "1", "--objects", "mug", cwd=tmp_path, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "| mug | 1/1 | 100 % |" in done.stdout, done.stdout
+    assert json.loads((tmp_path / "sim_eval.json").read_text())
+    assert (tmp_path / "sim_eval.md").is_file() and (tmp_path / "sim_eval.png").is_file()
 
 
 @pytest.fixture(scope="module")
@@ -62,17 +79,20 @@ def test_realvlg_replay_and_camera_check_on_the_run_folder(up):
     assert model.returncode == 0, model.stdout + model.stderr
     report = json.loads(model.stdout)
     assert report["replayed"]["grounding"]["backend"] == "embedded" and report["change"] is not None
-    # the graph ran the same model on the same frame: the same answer, the same grasp
-    assert report["change"]["position_mm"] < 5.0 and abs(report["change"]["width_mm"]) < 5.0, report
+    # the graph ran the same model on the same frame: the same answer; the grasp within the coarse
+    # planner's run-to-run spread (a few mm: open3d's multi-threaded normals)
+    assert report["change"]["position_mm"] < 15.0 and abs(report["change"]["width_mm"]) < 10.0, report
 
 
 def test_grasp_node_killed_mid_attempt_leaves_a_valid_record_and_comes_back(up):
     graph, home = up
+    with GraphClient("realvlg_user_test") as client:  # the banana back on the table, the arm home
+        assert client.home().success and client.reset_scene("single", ["banana"], 0).success
     before = set(run_folders(home))
     client = subprocess.Popen([str(REALVLG), "grasp", "grasp the banana", "--timeout", "30"], cwd=home,
                               env=user_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline, run, saved = time.monotonic() + 300, None, {}
-    while time.monotonic() < deadline and saved.get("stage") not in ("check", "execute"):
+    while time.monotonic() < deadline and saved.get("stage") not in ("check", "execute") and not saved.get("finished"):
         new = set(run_folders(home)) - before
         if new:
             run = new.pop()
@@ -96,22 +116,8 @@ def test_grasp_node_killed_mid_attempt_leaves_a_valid_record_and_comes_back(up):
     check = realvlg("camera-check", "--backend", "replay", "--file", str(run / "bag"), "--frames", "1",
                     "--out", str(home / "check-killed"), cwd=home, timeout=120)
     assert check.returncode == 0, check.stdout + check.stderr
-    graph.wait_for_line(READY_PREFIX, 300)  # realvlg up restarted the grasp node
+    graph.wait_for_line(f"[grasp_node] {READY_PREFIX}", 300)  # realvlg up restarted the grasp node
+    with GraphClient("realvlg_user_test") as client:
+        assert client.home().success and client.reset_scene("single", ["banana"], 0).success
     again = realvlg("grasp", "grasp the banana", "--dry-run", "--wait", "60", cwd=home, timeout=300)
-    assert again.stdout.startswith(("SUCCESS", "FAILED")), again.stdout  # answered: the graph serves again
-
-
-def test_realvlg_demo(tmp_path):
-    done = realvlg("demo", cwd=tmp_path, timeout=600)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "SUCCESS: grasped and lifted" in done.stdout and "recording: " in done.stdout, done.stdout
-    bag = pathlib.Path(done.stdout.split("recording: ")[1].split()[0])
-    assert (bag / "metadata.yaml").is_file()
-
-
-def test_realvlg_sim_eval_one_trial(tmp_path):
-    done = realvlg("sim-eval", "--trials", "1", "--objects", "mug", cwd=tmp_path, timeout=600)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "| mug | 1/1 | 100 % |" in done.stdout, done.stdout
-    assert json.loads((tmp_path / "sim_eval.json").read_text())
-    assert (tmp_path / "sim_eval.md").is_file() and (tmp_path / "sim_eval.png").is_file()
+    assert again.returncode == 0 and again.stdout.startswith("SUCCESS: dry run"), again.stdout + again.stderr

@@ -195,9 +195,9 @@ class GraspAttempt:
             out.code, out.message = ResultCode.ERROR, str(exc)
         finally:
             try:
+                self._guarded(out, "recording", run.close)  # the bag's last files, before the final word
                 write_record(run, None, out, finished=True)
             finally:
-                run.close()
                 self._busy.release()
         return out
 

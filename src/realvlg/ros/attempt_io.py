@@ -120,7 +120,7 @@ class AttemptPublisher:
             write(RESULT_TOPIC, "std_msgs/msg/String", String(data=json.dumps(
                 {"code": out.code.name, "message": out.message, "strategy": out.strategy, "tries": out.tries,
                  "grasp": out.grasp.as_dict() if out.grasp is not None else None}, default=float)))
-        bag.commit()
+        bag.commit(wait=False)  # finished in the background; the attempt goes on (RunFolder.close waits)
 
 
 def fill_result(response, out: Outcome, stamp):
