@@ -19,7 +19,7 @@ from realvlg.geometry.transforms import Transform
 from realvlg.graph import repo_path
 from realvlg.grasping.attempt import AttemptConfig, GraspAttempt
 from realvlg.grasping.planner import LiftPlanner
-from realvlg.grasping.replay import load_run, planner_config
+from realvlg.grasping.replay import load_run, node_parameters, planner_config
 from realvlg.grounding.backend import Grounding, GroundingBackend
 from realvlg.observation import RGBDFrame
 from realvlg.robots.limits import load_limits
@@ -61,7 +61,8 @@ def real_frame(realdata):
 
 def test_replay_of_a_real_frame_reproduces_the_recorded_grasp(ros, real_frame, tmp_path, capsys):
     node, _ = ros
-    config = planner_config(load_limits(repo_path("config/limits_fr3.yaml")))
+    params = node_parameters(repo_path("config/grasp_node.yaml"))  # as the grasp node and the replay run
+    config = planner_config(params, load_limits(repo_path(params["limits"])))
     attempt = GraspAttempt(lambda: real_frame, LiftPlanner(BallBackend(), config), AcceptingExecutor(),
                            AttemptConfig(str(tmp_path)), recorders=[AttemptPublisher(node).record])
     out = attempt.run("grasp the orange ball", "contact", dry_run=True)

@@ -32,18 +32,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default="", help="openai backend: the name the server serves")
     p.add_argument("--checkpoint", default="", help="transformers / embedded: folder or registry name")
     p.add_argument("--base-url", default="http://127.0.0.1:8000/v1", metavar="URL", help="openai backend")
-    p.add_argument("--samples", type=int, default=1, help="self-consistency samples per answer")
+    p.add_argument("--samples", type=int, help="self-consistency samples per answer (default: the config's)")
     p.add_argument("--device", default="auto", help="transformers / embedded backend: auto, cpu, cuda")
     p.add_argument("--sam2", default="", metavar="DIR", help="SAM2 checkpoint (seg with a VLM backend)")
-    p.add_argument("--limits", default="config/limits_fr3.yaml",
-                   help="the executor's limits the planner proposes within (default %(default)s, as the grasp node)")
+    p.add_argument("--config", default="config/grasp_node.yaml",
+                   help="the grasp node's parameters the planner runs with (default %(default)s; its `limits` "
+                        "file gives the executor's limits)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from realvlg.graph import repo_path
-    from realvlg.grasping.replay import load_run, planner_config, replay
+    from realvlg.grasping.replay import load_run, node_parameters, planner_config, replay
     from realvlg.grounding.factory import BackendSpec, make_backend
     from realvlg.robots.limits import load_limits
 
@@ -52,7 +53,10 @@ def run(args: argparse.Namespace) -> int:
     if args.grounding != "recorded":
         backend = make_backend(BackendSpec(backend=args.grounding, model=args.model, checkpoint=args.checkpoint,
                                            base_url=args.base_url, device=args.device, sam2_checkpoint=args.sam2))
-    config = planner_config(load_limits(repo_path(args.limits)), args.samples)
+    params = node_parameters(repo_path(args.config))
+    if args.samples is not None:
+        params = {**params, "samples": args.samples}
+    config = planner_config(params, load_limits(repo_path(params.get("limits", "config/limits_fr3.yaml"))))
     report = replay(recorded, backend, args.strategy or "", config)
     print(json.dumps(report.as_dict(), indent=2, default=float) if args.json else "\n".join(report.lines()))
     return 0 if report.grasp is not None else 1

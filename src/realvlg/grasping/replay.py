@@ -27,6 +27,7 @@ from realvlg.cameras.camera import EndOfRecordingError
 from realvlg.cameras.replay import ReplayCamera, ReplayCameraConfig
 from realvlg.errors import InvalidInputError
 from realvlg.geometry.grasps import Grasp6D
+from realvlg.geometry.lift import LiftConfig
 from realvlg.geometry.transforms import Transform
 from realvlg.grasping.planner import STRATEGY_TASK, LiftPlanner, LiftPlannerConfig, PlanningError
 from realvlg.grasping.record import CAMERA_POSE_TOPIC, GROUNDING_TOPIC, INSTRUCTION_TOPIC
@@ -197,13 +198,28 @@ def _grasp(g: Grasp6D | None) -> str:
     return f"({x:.3f}, {y:.3f}, {z:.3f}) m width {g.width * 1000:.1f} mm"
 
 
-def planner_config(limits: GraspLimits, samples: int = 1) -> LiftPlannerConfig:
-    """The grasp node's planner configuration for ``limits`` (the executor's): the lift's largest
-    width and the coarse planner's checks from them, the rest the defaults."""
+def node_parameters(path: str | Path) -> dict:
+    """The ``ros__parameters`` of a node's YAML file (``config/grasp_node.yaml``), nested as written."""
+    import yaml
+
+    doc = yaml.safe_load(Path(path).read_text()) or {}
+    for section in doc.values():
+        if isinstance(section, dict) and "ros__parameters" in section:
+            return section["ros__parameters"]
+    raise InvalidInputError(f"{path} holds no ros__parameters")
+
+
+def planner_config(params: dict, limits: GraspLimits) -> LiftPlannerConfig:
+    """The grasp node's planner configuration from its parameters (``node_parameters``): the
+    planner's own fields and ``lift.*`` as the node declares them, the lift's largest width and the
+    coarse planner's checks from ``limits`` (the executor's)."""
     defaults = LiftPlannerConfig()
-    return dataclasses.replace(defaults, samples=samples,
-                               lift=dataclasses.replace(defaults.lift, max_width=limits.max_width),
-                               coarse=dataclasses.replace(defaults.coarse, limits=limits))
+    lift_fields = {f.name for f in dataclasses.fields(LiftConfig)} - {"frame", "max_width"}
+    lift = dataclasses.replace(defaults.lift, max_width=limits.max_width,
+                               **{k: v for k, v in (params.get("lift") or {}).items() if k in lift_fields})
+    own = {f.name for f in dataclasses.fields(LiftPlannerConfig)} - {"lift", "coarse", "auto_order"}
+    return dataclasses.replace(defaults, lift=lift, coarse=dataclasses.replace(defaults.coarse, limits=limits),
+                               **{k: v for k, v in params.items() if k in own})
 
 
 def replay(recorded: RecordedAttempt, backend: GroundingBackend | None = None, strategy: str = "",
