@@ -11,6 +11,7 @@ from scipy.spatial.transform import Rotation
 
 from realvlg.errors import InvalidInputError
 from realvlg.frames import FR3_HAND_TCP_OFFSET
+from realvlg.geometry.camera_mount import to_optical
 from realvlg.geometry.grasps import Grasp6D
 from realvlg.geometry.transforms import (
     FrameMismatchError,
@@ -156,16 +157,19 @@ def test_non_rotation_matrix_refused():
 
 
 def test_nominal_eye_in_hand_calibration():
-    cal = load_transform(CALIBRATION / "fr3_d435i_eye_in_hand.yaml")
+    mount = load_transform(CALIBRATION / "fr3_d435i_eye_in_hand.yaml")
+    assert (mount.parent, mount.child) == ("fr3_hand_tcp", "camera_link")   # realsense-ros's camera root
+    assert mount.metadata["method"] == "nominal"
+    np.testing.assert_allclose(mount.rotation.apply([1, 0, 0]), [0, 0, 1], atol=1e-9)   # camera_link x = forward
+    cal = to_optical(mount)
     assert (cal.parent, cal.child) == ("fr3_hand_tcp", "camera_color_optical_frame")
-    assert cal.metadata["method"] == "nominal"
     # the camera looks along the approach (optical z = TCP z), behind the TCP
     np.testing.assert_allclose(cal.rotation.apply([0, 0, 1]), [0, 0, 1], atol=1e-9)
     assert cal.translation[2] < 0
 
 
 def test_base_from_camera_eye_in_hand_and_fixed():
-    cal = load_transform(CALIBRATION / "fr3_d435i_eye_in_hand.yaml")
+    cal = to_optical(load_transform(CALIBRATION / "fr3_d435i_eye_in_hand.yaml"))
     # a top-down pose: TCP 0.5 m above the base origin, approach pointing down
     base_from_tcp = Transform.from_translation_rotation([0.4, 0.0, 0.5], Rotation.from_euler("x", math.pi),
                                                         "fr3_link0", "fr3_hand_tcp")

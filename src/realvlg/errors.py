@@ -17,5 +17,9 @@ class GraspRefusedError(RealVLGError):
     """A grasp that must not be executed: wider than the gripper, outside the workspace, ..."""
 
 
+class UnreachableError(GraspRefusedError):
+    """A grasp the robot cannot reach: outside the workspace box, no inverse-kinematics solution."""
+
+
 class SimError(RealVLGError):
     """A simulator could not do what was asked (start-up, unknown object, render, bad joint vector)."""

@@ -40,6 +40,16 @@ FINGERTIP_BELOW_TCP = 0.0098          # the fingertips reach this far past the T
 CAMERA_LINK_FRAME = "camera_link"
 COLOR_FRAME = "camera_color_frame"
 COLOR_OPTICAL_FRAME = "camera_color_optical_frame"
+DEPTH_OPTICAL_FRAME = "camera_depth_optical_frame"
+OPTICAL_RPY = (-math.pi / 2, 0.0, -math.pi / 2)
+"""REP-103: a sensor's body frame (x forward, y left, z up) ← its optical frame (x right, y down,
+z forward), as fixed-axis roll, pitch, yaw (scipy ``"xyz"``): the quaternion (−½, ½, −½, ½)
+(x, y, z, w) realsense-ros puts on every ``*_frame → *_optical_frame`` edge."""
+D435I_COLOR_IN_CAMERA_LINK = (0.0, 0.015, 0.0)
+"""Nominal ``camera_link←camera_color_frame`` translation [m] of a D435i (the colour imager 15 mm
+to the left of the left infrared imager, whose origin realsense-ros makes ``camera_link``; the
+rotation between the two is identity at this precision). Used where the backend has no
+depth→colour extrinsics (the simulator, recordings) and to convert old calibration files."""
 
 # -- UR10e + Shadow Hand -------------------------------------------------------------------------------
 UR_BASE_FRAME = "base"

@@ -9,13 +9,16 @@ import rclpy
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from sensor_msgs.msg import CameraInfo, Image
+from tf2_msgs.msg import TFMessage
 
 from realvlg.geometry.camera import CameraIntrinsics
+from realvlg.geometry.camera_mount import color_chain
 from realvlg.observation import RGBDFrame
 from realvlg.recording import BagRecorder
 from realvlg.ros import names
-from realvlg.ros.conversions import camera_info_from_msg, image_from_msg
+from realvlg.ros.conversions import camera_info_from_msg, image_from_msg, transform_from_msg
 from realvlg.ros.process import RosChildProcess
+from realvlg.ros.tf import STATIC_LISTENER
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(300)]
 INTR = CameraIntrinsics(160, 120, 150.0, 150.0, 79.5, 59.5)
@@ -47,15 +50,20 @@ def test_replay_is_published_on_the_realsense_topics(tmp_path):
     for topic, kind, t in (("/camtest/color", "color", Image), ("/camtest/depth", "depth", Image),
                            ("/camtest/info", "info", CameraInfo)):
         test_node.create_subscription(t, topic, lambda m, k=kind: got.setdefault(k, m), 10)
+    test_node.create_subscription(TFMessage, names.TF_STATIC_TOPIC, lambda m: got.setdefault("static", m),
+                                  STATIC_LISTENER)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(test_node)
     try:
         with node:
             node.wait_for_line("READY", 120)
             deadline = time.monotonic() + 60
-            while len(got) < 3 and time.monotonic() < deadline:
+            while len(got) < 4 and time.monotonic() < deadline:
                 executor.spin_once(timeout_sec=0.2)
-        assert set(got) == {"color", "depth", "info"}, node.tail()
+        assert set(got) == {"color", "depth", "info", "static"}, node.tail()
+        # the camera's own frames as realsense-ros publishes them (a recording: the nominal D435i chain)
+        static = [transform_from_msg(t) for t in got["static"].transforms]
+        assert len(static) == 2 and all(a.isclose(b, 1e-12) for a, b in zip(static, color_chain()))
         color = image_from_msg(got["color"])
         match = [f for f in frames if np.array_equal(f.color, color)]
         assert match, "published colour is none of the recorded frames"

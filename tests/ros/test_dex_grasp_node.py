@@ -72,7 +72,8 @@ def test_grasp_service_plans_with_dexvlg_and_publishes_the_hand(tmp_path):
         assert list(got["joints"][-1].name) == list(JOINT_NAMES) and len(got["joints"][-1].position) == 28
         assert got["cloud"] and got["cloud"][-1].header.frame_id == "base" and got["cloud"][-1].width > 100
         assert nothing.code == Grasp.Response.NOT_FOUND
-        assert orange.code in (Grasp.Response.SUCCESS, Grasp.Response.NO_GRASP, Grasp.Response.REFUSED_BY_LIMITS)
+        assert orange.code in (Grasp.Response.SUCCESS, Grasp.Response.NO_GRASP, Grasp.Response.REFUSED_BY_LIMITS,
+                               Grasp.Response.UNREACHABLE)
         assert {t.stage for t in orange.timings} >= {"capture", "plan", "check", "record"}
         if orange.success:  # a random model's samples may all be refused; then the reason is given
             assert orange.strategy_used == "dexvlg" and orange.run_dir and len(orange.hand_joints) == 22

@@ -14,10 +14,12 @@ import rclpy
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from scipy.spatial.transform import Rotation
+from sensor_msgs.msg import JointState
 from trajectory_msgs.msg import JointTrajectory
 
 from realvlg.frames import UR_BASE_FRAME
 from realvlg.geometry.grasps import DexGrasp, Grasp6D
+from realvlg.robots.ur10e_shadow.description import JOINT_NAMES
 from realvlg.ros import names
 from realvlg.ros.executor_client import execute_request
 from realvlg.ros.process import RosChildProcess
@@ -53,6 +55,8 @@ def test_execute_grasp_runs_the_shared_stages_on_the_rtde_backend_and_the_hand_t
     test_node = rclpy.create_node("executor_ur10e_test", context=context)
     trajectories = []
     test_node.create_subscription(JointTrajectory, HAND_TOPIC, trajectories.append, 10)
+    joint_states = []
+    test_node.create_subscription(JointState, names.JOINT_STATES_TOPIC, joint_states.append, 10)
     client = test_node.create_client(ExecuteGrasp, names.EXECUTE_GRASP_SERVICE)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(test_node)
@@ -64,7 +68,7 @@ def test_execute_grasp_runs_the_shared_stages_on_the_rtde_backend_and_the_hand_t
     try:
         with node:
             node.wait_for_line("READY", 120)
-            services.spin_until(executor, lambda: test_node.count_publishers(HAND_TOPIC) > 0, 30)
+            services.spin_until(executor, lambda: test_node.count_publishers(HAND_TOPIC) > 0 and joint_states, 30)
             gripper = call(Grasp6D.from_axes((0.8, 0.2, 0.1), (0, 0, -1), (0, 1, 0), 0.03, frame=UR_BASE_FRAME))
             far = call(DexGrasp((3.0, 0.0, 0.2), grasp.rotation, FINGERS_MID, UR_BASE_FRAME))
             moves_before = [line for line in node.output if line.startswith("STANDIN move")]
@@ -73,7 +77,9 @@ def test_execute_grasp_runs_the_shared_stages_on_the_rtde_backend_and_the_hand_t
             services.spin_until(executor, lambda: len(trajectories) >= 2, 10)
             commands = [line.split()[1] for line in node.output if line.startswith("STANDIN ")]
         assert gripper.code == ExecuteGrasp.Response.REFUSED and "executes DexGrasp grasps" in gripper.message, node.tail()
-        assert far.code == ExecuteGrasp.Response.REFUSED and far.stage == "check", far.message
+        # robot state in the description's joint names (the hand's own driver publishes the fingers)
+        assert list(joint_states[0].name) == list(JOINT_NAMES[:6]) and len(joint_states[0].position) == 6
+        assert far.code == ExecuteGrasp.Response.UNREACHABLE and far.stage == "check", far.message  # out of reach
         assert moves_before == [] and checked.success and checked.stage == "check"
         assert done.success and done.code == ExecuteGrasp.Response.DONE and done.stage == "done", done.message
         assert {t.stage for t in done.timings} == {"pre_grasp", "approach", "grasp", "lift"}

@@ -96,6 +96,52 @@ def test_ground_service_answers_in_the_request_frame(ros, completions):
         response = call(node, executor, client, Ground.Request(image=mono, instruction="x", task="bbox"),
                         grounding_node)
         assert not response.success and "rgb8" in response.message and response.grounding.task == ""
+        assert response.code == Ground.Response.INVALID_REQUEST
+    finally:
+        grounding_node.stop()
+
+
+def test_a_reference_image_reaches_the_server_first_and_bad_ones_are_refused(ros, completions):
+    """UniVG-R1's multi-image form: the reference photo is the first image of the chat message, the
+    scene the second; an empty instruction becomes UniVG-R1's "the object shown in the first image"."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    node, executor = ros
+    url, server = completions
+    service = f"/test_ground_reference_{id(server)}"
+    grounding_node = start_node(url, service)
+    try:
+        client = node.create_client(Ground, service)
+        rng = np.random.default_rng(4)
+        scene, photo = (rng.integers(0, 256, shape, dtype=np.uint8) for shape in ((72, 96, 3), (40, 30, 3)))
+        request = Ground.Request(image=image_to_msg(scene, "rgb8", "camera_color_optical_frame", 2.0),
+                                 reference=image_to_msg(photo[..., ::-1].copy(), "bgr8"), instruction="", task="bbox")
+        response = call(node, executor, client, request, grounding_node)
+        assert response.success and response.code == Ground.Response.ANSWERED, response.message
+        content = server.requests[-1]["messages"][0]["content"]
+        images = [part["image_url"]["url"] for part in content if part["type"] == "image_url"]
+        decoded = [np.asarray(Image.open(io.BytesIO(base64.b64decode(u.split(",", 1)[1]))).convert("RGB"))
+                   for u in images]
+        assert len(decoded) == 2
+        np.testing.assert_array_equal(decoded[0], photo)   # the reference first, pixel-exact
+        np.testing.assert_array_equal(decoded[1], scene)
+        assert "first image" in next(part["text"] for part in content if part["type"] == "text")
+
+        sent = len(server.requests)
+        mono = image_to_msg(np.zeros((8, 8), np.uint8), "mono8")
+        empty = image_to_msg(np.zeros((8, 8, 3), np.uint8), "rgb8")
+        empty.data = []
+        short = image_to_msg(np.zeros((8, 8, 3), np.uint8), "rgb8")
+        short.height = 20   # the data is smaller than the size it claims
+        for bad, why in ((mono, "mono8"), (empty, "empty"), (short, "step")):
+            request.reference = bad
+            response = call(node, executor, client, request, grounding_node)
+            assert not response.success and response.code == Ground.Response.INVALID_REQUEST, response.message
+            assert "reference image" in response.message and why in response.message
+        assert len(server.requests) == sent   # nothing was asked of the model
     finally:
         grounding_node.stop()
 

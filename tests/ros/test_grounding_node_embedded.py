@@ -72,6 +72,11 @@ def test_embedded_grounding_over_ros(ros, tmp_path):
             call(node, executor, client, request("seg"), grounding_node).grounding).mask.shape == (180, 320)
         response = call(node, executor, client, request("contact", with_depth=False), grounding_node)
         assert not response.success and response.message.startswith(InvalidReason.NO_DEPTH.value)
+        with_reference = request("contact")
+        with_reference.reference = image_to_msg(np.zeros((20, 20, 3), np.uint8), "rgb8")
+        response = call(node, executor, client, with_reference, grounding_node)
+        assert not response.success and response.code == Ground.Response.INVALID_REQUEST
+        assert "takes one image" in response.message and response.grounding.task == ""
     finally:
         grounding_node.stop()
     grounding_node = start_node(never, service + "_never")

@@ -37,7 +37,7 @@ OVERHEAD = Transform.from_translation_rotation([0.45, 0.0, 0.62], Rotation.from_
 class BallBackend(GroundingBackend):  # TEST DOUBLE: a contact pair across the ball, or a box around it
     name, tasks = "fixed", ("contact", "bbox")
 
-    def ground(self, task, image, instruction, *, samples=1, depth=None, intrinsics=None):
+    def ground(self, task, image, instruction, *, samples=1, depth=None, intrinsics=None, reference=None):
         if task == "contact":
             return Grounding(task, contact=ACROSS, backend=self.name, model="ball")
         return Grounding(task, box=BALL, backend=self.name, model="ball")

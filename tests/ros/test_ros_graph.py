@@ -20,6 +20,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from scipy.spatial.transform import Rotation
 from sensor_msgs.msg import CameraInfo, Image
 
+from realvlg.geometry.camera_mount import link_from_optical
 from realvlg.geometry.grasps import ContactPair
 from realvlg.geometry.transforms import Transform, load_transform
 from realvlg.grounding.backend import InvalidGrounding, InvalidReason
@@ -111,7 +112,7 @@ def expected_grasp_in_base(pair: ContactPair, depth: float):
                             [1.0, 1.0]])
     p1, p2 = rays * depth
     base_from_cam = (Transform.from_translation_quaternion(*ROBOT_POSE, "fr3_link0", "fr3_hand_tcp")
-                     @ load_transform(CALIBRATION))
+                     @ load_transform(CALIBRATION) @ link_from_optical())
     closing = (p2 - p1) / np.linalg.norm(p2 - p1)
     return (base_from_cam.apply((p1 + p2) / 2), base_from_cam.rotation.apply([0, 0, 1]),
             base_from_cam.rotation.apply(closing), float(np.linalg.norm(p2 - p1)))

@@ -195,3 +195,65 @@ def test_a_capture_failure_is_a_result_not_an_exception(tmp_path):
     assert saved["instruction"] == "grasp the mug" and saved["code"] == "CAPTURE_FAILED"
     assert saved["finished"] and saved["stage"] == "request"
     assert not (pathlib.Path(out.run_dir) / "overlay.png").exists()
+
+
+def test_each_failure_path_has_its_own_code(tmp_path):
+    """Planner failures by kind, executor refusals by reach, executed failures by what was held."""
+    from realvlg.errors import UnreachableError
+
+    runs = iter(range(100))  # a folder of its own per request (run folders are named by the millisecond)
+
+    def attempt(tmp, *args, **kw):
+        return GraspAttempt(frame, *args, AttemptConfig(str(tmp / str(next(runs))), **kw))
+
+    executor = ScriptedExecutor()
+    for failure in ("INVALID_ANSWER", "NO_DEPTH", "NO_GRASP", "UNREACHABLE"):
+        out = attempt(tmp_path, ScriptedPlanner(PlanningError("why", failure=failure)), executor).run("grasp the mug")
+        assert out.code is ResultCode[failure] and record(out)["code"] == failure
+    out = attempt(tmp_path, ScriptedPlanner(UnreachableError("no IK")), executor).run("grasp the mug")
+    assert out.code is ResultCode.UNREACHABLE
+
+    class OutOfReach(ScriptedExecutor):  # TEST DOUBLE: every check fails on reach
+        def check(self, g):
+            raise UnreachableError("grasp position is outside the workspace box")
+
+    out = attempt(tmp_path, ScriptedPlanner([grasp(0.5), grasp(0.6)]), OutOfReach()).run("grasp the mug")
+    assert out.code is ResultCode.UNREACHABLE and "refused all 2" in out.message
+    empty_hand = ScriptedExecutor(GraspResult(False, "the gripper closed on nothing", "check", holding=False))
+    out = attempt(tmp_path, ScriptedPlanner([grasp(0.5)]), empty_hand, max_attempts=1).run("grasp the mug")
+    assert out.code is ResultCode.NOTHING_HELD
+    blocked = ScriptedExecutor(GraspResult(False, "approach ended 3 cm from its target", "approach"))
+    out = attempt(tmp_path, ScriptedPlanner([grasp(0.5)]), blocked, max_attempts=1).run("grasp the mug")
+    assert out.code is ResultCode.EXECUTION_FAILED
+    assert executor.executed == []
+
+
+def test_a_reference_image_reaches_the_planner_and_the_record_and_a_bad_one_is_refused(tmp_path):
+    seen, runs = {}, iter(range(100))
+
+    def attempt(tmp, *args, **kw):
+        return GraspAttempt(frame, *args, AttemptConfig(str(tmp / str(next(runs))), **kw))
+
+    class ReferencePlanner(ScriptedPlanner):  # TEST DOUBLE: keeps the reference it was given
+        def plan(self, frame, instruction, strategy, reference=None):
+            seen["reference"] = reference
+            return super().plan(frame, instruction, strategy)
+
+    photo = np.random.default_rng(3).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    out = attempt(tmp_path, ReferencePlanner([grasp(0.5)]), ScriptedExecutor()).run(
+        "", dry_run=True, reference=lambda: photo)
+    assert out.success and seen["reference"] is photo
+    from realvlg.io import read_image
+    np.testing.assert_array_equal(read_image(pathlib.Path(out.run_dir) / "reference.png"), photo)
+    assert record(out)["reference"] == "reference.png"
+
+    def undecodable():
+        raise InvalidInputError("the reference image cannot be used: colour encoding 'mono8' is not supported")
+
+    for bad in (undecodable, lambda: np.zeros((4, 4), np.uint8)):
+        executor = ScriptedExecutor()
+        out = attempt(tmp_path, ReferencePlanner([grasp(0.5)]), executor).run("grasp the mug", reference=bad)
+        assert out.code is ResultCode.INVALID_REQUEST and executor.checked == [] and record(out)["code"] == "INVALID_REQUEST"
+    refused = InvalidInputError("the DexVLG grounding backend takes one image")
+    out = attempt(tmp_path, ReferencePlanner(refused), ScriptedExecutor()).run("grasp the mug", reference=lambda: photo)
+    assert out.code is ResultCode.INVALID_REQUEST and "takes one image" in out.message

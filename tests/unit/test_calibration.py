@@ -18,6 +18,7 @@ from realvlg.calibration.synthetic import render_board
 from realvlg.cli import main
 from realvlg.errors import InvalidInputError
 from realvlg.geometry.camera import CameraIntrinsics
+from realvlg.geometry.camera_mount import link_from_optical
 from realvlg.geometry.transforms import Transform, load_transform
 from realvlg.robots.limits import WorkspaceBox
 
@@ -259,8 +260,10 @@ def test_cli_from_folder(folder, tmp_path, capsys):
     assert main(["calibrate", "--from-folder", str(folder), "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "fr3_hand_tcp←camera_color_optical_frame (eye-in-hand" in text and "← written" in text
-    written = load_transform(out)
-    dt, dr = mean_error(written.matrix, EE_T_CAMERA)
+    assert "written as fr3_hand_tcp←camera_link" in text
+    written = load_transform(out)   # the mount to realsense-ros's camera_link
+    assert (written.parent, written.child) == ("fr3_hand_tcp", "camera_link")
+    dt, dr = mean_error((written @ link_from_optical()).matrix, EE_T_CAMERA)
     assert dt < 2e-3 and dr < 0.2
     assert written.metadata["samples"] == 10 and written.metadata["mode"] == "eye-in-hand"
     assert written.metadata["method"] in METHODS and "date" in written.metadata
@@ -272,6 +275,7 @@ def test_cli_from_folder(folder, tmp_path, capsys):
     assert report["method"] == "park" and report["transform"]["parent"] == "panda_hand_tcp"
     assert set(report["methods"]) == set(METHODS) and report["samples"] == 10
     assert np.allclose(report["transform"]["translation"], report["methods"]["park"]["translation"])
+    assert report["mount"]["child"] == "camera_link" and report["transform"]["child"] == "camera_color_optical_frame"
     assert load_transform(out).parent == "panda_hand_tcp"
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from realvlg.errors import DepthError, GraspRefusedError, InvalidInputError
+from realvlg.errors import DepthError, GraspRefusedError, InvalidInputError, UnreachableError
 from realvlg.geometry.boxes import BoundingBox
 from realvlg.geometry.camera import CameraIntrinsics
 from realvlg.geometry.projection import project_points
@@ -74,9 +74,10 @@ def test_filters_count_their_rejections():
     far = Transform.from_translation_rotation([2.0, 0.0, 0.6], Rotation.from_euler("x", math.pi), "base",
                                               "camera_color_optical_frame")
     wide = GraspLimits(workspace=WorkspaceBox(x=(0.0, 3.0)))
-    with pytest.raises(GraspRefusedError, match="unreachable"):
+    # out of reach (IK) or outside the workspace box: UnreachableError (the UNREACHABLE result code)
+    with pytest.raises(UnreachableError, match="unreachable"):
         plan_coarse(depth, INTRINSICS, box=box, base_from_camera=far, config=CoarsePlannerConfig(limits=wide))
-    with pytest.raises(GraspRefusedError, match="limits"):
+    with pytest.raises(UnreachableError, match=r"workspace \d+.*cannot reach any"):
         plan_coarse(depth, INTRINSICS, box=box, base_from_camera=far)
 
 

@@ -34,6 +34,34 @@ def test_every_published_checkpoint_has_a_manifest():
     assert known["realvlg-r1-grpo-contact-3b"].settings().tasks == ("contact",)
 
 
+# The authors' checkpoints, exactly as the README of github.com/lif314/RealVLG-R1 names them.
+AUTHORS = {"cslinfeili/RealVLG-R1_GSPO_Bbox_3B": ("realvlg-r1-gspo-bbox-3b", ("bbox", "seg")),
+           "cslinfeili/RealVLG-R1_GRPO_Grasp_3B": ("realvlg-r1-grpo-grasp-3b", ("grasp",)),
+           "cslinfeili/RealVLG-R1_GRPO_Contact_3B": ("realvlg-r1-grpo-contact-3b", ("contact",))}
+
+
+def test_the_authors_checkpoints_resolve_by_their_modelscope_ids_to_their_tasks(tmp_path, monkeypatch):
+    from realvlg.grounding.factory import BackendSpec, model_settings
+
+    for repo, (name, tasks) in AUTHORS.items():
+        by_name, by_repo = registry.manifest(name), registry.manifest(repo)
+        assert by_name == by_repo and by_name.name == name
+        assert (by_name.hub, by_name.repo, by_name.repo_confirmed, by_name.tasks) == ("modelscope", repo, True, tasks)
+        assert by_name.published.startswith("https://github.com/lif314/RealVLG-R1")
+        # a server that serves the checkpoint under its ModelScope id gets its prompt and coordinates
+        assert model_settings(BackendSpec("openai", model=repo)) == model_settings(BackendSpec("openai", model=name))
+        assert model_settings(BackendSpec("openai", model=repo)).tasks == tasks
+    monkeypatch.setenv("REALVLG_MODELS", str(tmp_path))
+    folder = tmp_path / "realvlg-r1-grpo-grasp-3b"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "model.safetensors").write_bytes(b"")
+    assert registry.resolve("cslinfeili/RealVLG-R1_GRPO_Grasp_3B") == folder
+    # no 7B RealVLG-R1 checkpoint is published: no manifest claims one from the authors
+    assert not [m for m in registry.manifests().values() if "7b" in m.name.lower() and m.repo.startswith("cslinfeili/")]
+    assert registry.find("cslinfeili/RealVLG-R1-GRPO-Grasp-3B") is None  # near misses are not guessed
+
+
 def test_names_resolve_to_the_models_directory(tmp_path, monkeypatch):
     monkeypatch.setenv("REALVLG_MODELS", str(tmp_path))
     with pytest.raises(BackendError, match="realvlg models pull univg-r1"):
@@ -67,9 +95,10 @@ def test_pull_fails_fast_and_clearly_when_the_hub_is_unreachable(monkeypatch, ca
     assert time.monotonic() - start < 3
     err = capsys.readouterr().err
     assert "cannot reach" in err and "univg-r1" not in list(tmp_path.iterdir())
-    # an unconfirmed repository name is never guessed at
-    assert main(["models", "pull", "realvlg-r1-grpo-grasp-3b"]) == 2
-    assert "not confirmed" in capsys.readouterr().err
+    # the authors' checkpoints come from ModelScope: the same fast, clear failure offline
+    monkeypatch.setenv("MODELSCOPE_DOMAIN", f"http://127.0.0.1:{port}")
+    assert main(["models", "pull", "realvlg-r1-grpo-grasp-3b", "--timeout", "2"]) == 2
+    assert "cannot reach" in capsys.readouterr().err
 
 
 # --- self-consistency -------------------------------------------------------------------------

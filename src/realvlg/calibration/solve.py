@@ -44,6 +44,7 @@ from realvlg.calibration.board import BoardSpec, Detection, detect
 from realvlg.errors import InvalidInputError
 from realvlg.frames import COLOR_OPTICAL_FRAME, FR3_BASE_FRAME, FR3_TCP_FRAME
 from realvlg.geometry.camera import CameraIntrinsics
+from realvlg.geometry.camera_mount import camera_mount
 from realvlg.geometry.transforms import Transform
 
 MODES = ("eye-in-hand", "eye-to-hand")
@@ -109,6 +110,15 @@ class CalibrationResult:
                                         # methods (listed in "methods") from the chosen one
     warnings: list[str] = field(default_factory=list)
 
+    def mount(self) -> Transform:
+        """What ``realvlg calibrate`` writes: the solution to the camera's root frame — ee←``camera_link``
+        (eye-in-hand) or base←``camera_link`` — through the nominal colour chain
+        (:func:`realvlg.geometry.camera_mount.camera_mount`), when it locates the colour optical frame;
+        a solution to any other camera frame (``--camera-frame``) as it is."""
+        if self.transform.child != COLOR_OPTICAL_FRAME:
+            return self.transform
+        return camera_mount(self.transform)
+
     @property
     def residuals(self) -> dict:
         return {**self.methods[self.method].as_dict(), "pnp_reprojection_rms_px": self.pnp_reprojection_px,
@@ -125,7 +135,7 @@ class CalibrationResult:
         def pose(X: np.ndarray) -> dict:
             return {"translation": X[:3, 3].tolist(),
                     "quaternion": Rotation.from_matrix(X[:3, :3]).as_quat(canonical=True).tolist()}
-        return {"transform": self.transform.to_dict(),
+        return {"transform": self.transform.to_dict(), "mount": self.mount().to_dict(),
                 "mode": self.mode, "method": self.method, "samples": self.samples, "images": self.images,
                 "rejected": self.rejected, "residuals": self.residuals, "consistency": self.consistency,
                 "methods": {m: pose(r.X) | r.as_dict() for m, r in self.methods.items()},

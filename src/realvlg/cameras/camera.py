@@ -25,6 +25,7 @@ from typing import ClassVar
 from realvlg.errors import InvalidInputError, RealVLGError
 from realvlg.frames import COLOR_OPTICAL_FRAME
 from realvlg.geometry.camera import CameraIntrinsics
+from realvlg.geometry.transforms import Transform
 from realvlg.observation import RGBDFrame
 
 
@@ -95,6 +96,13 @@ class Camera(abc.ABC):
     @abc.abstractmethod
     def intrinsics(self) -> CameraIntrinsics:
         """Colour-stream intrinsics (valid once open)."""
+
+    @property
+    def color_to_depth(self) -> Transform | None:
+        """The device's colour→depth extrinsics, depth-optical←colour-optical (REP-103 optical
+        frames; realsense-ros builds ``camera_link → camera_color_frame`` from them), or None
+        where the source has none (recordings without them, replays): then the nominal offset is used."""
+        return None
 
     def _require_open(self) -> None:
         if not self._is_open:

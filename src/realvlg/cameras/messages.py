@@ -14,6 +14,7 @@ from rosbags.typesys.store import Typestore
 
 from realvlg.cameras.camera import CameraStreamError
 from realvlg.cameras.topics import DEPTH_16UC1_UNIT_M
+from realvlg.errors import InvalidInputError
 from realvlg.geometry.camera import CameraIntrinsics
 
 # ROS 2 Kilted, the distribution realvlg runs on; Image/CameraInfo are the same in every ROS 2.
@@ -93,6 +94,20 @@ def decode_color(msg) -> np.ndarray:
                                 f"(use one of {', '.join(_COLOR_CHANNELS)})") from None
     rows = _rows(msg, channels).reshape(msg.height, msg.width, channels)
     return np.array(rows[to_rgb], order="C")
+
+
+def decode_reference(msg) -> np.ndarray | None:
+    """The optional reference image of a ``Grasp`` / ``Ground`` request as RGB uint8 (H, W, 3), or
+    None when the message is empty (no size, no data); a message that is not a usable colour image
+    (wrong encoding, empty data, data shorter than its size) raises :class:`InvalidInputError`."""
+    if not msg.width and not msg.height and not len(msg.data):
+        return None
+    if not msg.width or not msg.height or not len(msg.data):
+        raise InvalidInputError(f"the reference image is empty ({msg.width}x{msg.height}, {len(msg.data)} bytes)")
+    try:
+        return decode_color(msg)
+    except CameraStreamError as exc:
+        raise InvalidInputError(f"the reference image cannot be used: {exc}") from None
 
 
 def decode_depth(msg, depth_unit: float = DEPTH_16UC1_UNIT_M) -> np.ndarray:

@@ -43,6 +43,7 @@ from typing import ClassVar
 
 import numpy as np
 import pyrealsense2 as rs
+from scipy.spatial.transform import Rotation
 
 from realvlg.cameras.camera import (
     Camera,
@@ -54,7 +55,9 @@ from realvlg.cameras.camera import (
     EndOfRecordingError,
 )
 from realvlg.errors import InvalidInputError
+from realvlg.frames import COLOR_OPTICAL_FRAME, DEPTH_OPTICAL_FRAME
 from realvlg.geometry.camera import CameraIntrinsics
+from realvlg.geometry.transforms import Transform
 from realvlg.observation import RGBDFrame
 
 
@@ -141,6 +144,7 @@ class _PipelineSource:
                                     f"{exc}") from None
         self.device = profile.get_device()
         self.color_profile = profile.get_stream(rs.stream.color).as_video_stream_profile()
+        self.depth_profile = profile.get_stream(rs.stream.depth)
 
     def wait(self, timeout: float) -> rs.composite_frame | None:
         ok, frames = self._pipeline.try_wait_for_frames(max(1, int(timeout * 1000)))
@@ -182,6 +186,7 @@ class _PlaybackSource:
                 raise CameraStreamError(f"recording {path} has no {name} stream "
                                         f"(it holds: {', '.join(held) or 'no video streams'})")
         self.color_profile = chosen[rs.stream.color][1].as_video_stream_profile()
+        self.depth_profile = chosen[rs.stream.depth][1]
         fps = self.color_profile.fps()
         self._max_skew_ms = 1000.0 * (max_skew_s if max_skew_s is not None else 0.75 / fps)
         # a bounded queue: in non-real-time playback a full queue holds the reader thread back
@@ -299,6 +304,13 @@ class RealSenseCamera(Camera):
         color = source.color_profile
         self._color_slice = _COLOR_TO_RGB[color.format()]
         self._intrinsics = CameraIntrinsics.from_realsense(color.get_intrinsics())
+        try:
+            ex = color.get_extrinsics_to(source.depth_profile)   # p_depth = R · p_color + t, R column-major
+            self._color_to_depth = Transform.from_translation_rotation(
+                ex.translation, Rotation.from_matrix(np.reshape(ex.rotation, (3, 3)).T), DEPTH_OPTICAL_FRAME,
+                COLOR_OPTICAL_FRAME)
+        except (RuntimeError, InvalidInputError):   # a recording without extrinsics
+            self._color_to_depth = None
         self.fps = color.fps()
         skew = self.config.max_pair_skew if self.config.max_pair_skew is not None else 0.75 / self.fps
         self._max_skew_ms = 1000.0 * skew
@@ -316,6 +328,11 @@ class RealSenseCamera(Camera):
     def intrinsics(self) -> CameraIntrinsics:
         self._require_open()
         return self._intrinsics
+
+    @property
+    def color_to_depth(self) -> Transform | None:
+        self._require_open()
+        return self._color_to_depth
 
     @property
     def depth_scale(self) -> float:

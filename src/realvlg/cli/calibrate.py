@@ -8,7 +8,9 @@ Examples::
     realvlg calibrate --robot 172.16.0.2 --board board.yaml --guess calibration/fr3_d435i_eye_in_hand.yaml \\
         --save-folder runs/calib --out calibration/fr3_d435i.yaml
 
-The folder holds the images and a ``samples.yaml`` (board, camera intrinsics, and per image the
+The result is written as the mount to the camera's root frame, ee←``camera_link`` (realsense-ros's
+convention; the solved ee←``camera_color_optical_frame`` is shown too and kept in ``--json``'s
+``transform``). The folder holds the images and a ``samples.yaml`` (board, camera intrinsics, and per image the
 robot pose base←ee; see docs/calibration.md). ``--sim`` starts the simulated FR3 with a ChArUco
 board on the table, sweeps the robot through safe poses around the observation pose, saves the
 folder there and solves it. ``--robot`` does the same live: a Franka (franky) and a RealSense
@@ -86,11 +88,15 @@ def _resolution(text: str) -> tuple[int, int]:
 
 def _summary(result: CalibrationResult, out: pathlib.Path) -> str:
     t, q = result.transform.translation, result.transform.quaternion_xyzw
+    mount = result.mount()
     best = result.methods[result.method]
     lines = [f"{result.transform.parent}←{result.transform.child} ({result.mode}, {result.method}, "
-             f"{result.samples} of {result.images} images) → {out}",
+             f"{result.samples} of {result.images} images)",
              f"  translation [m]   {' '.join(f'{v:+.5f}' for v in t)}",
              f"  quaternion xyzw   {' '.join(f'{v:+.6f}' for v in q)}",
+             f"written as {mount.parent}←{mount.child} → {out}",
+             f"  translation [m]   {' '.join(f'{v:+.5f}' for v in mount.translation)}",
+             f"  quaternion xyzw   {' '.join(f'{v:+.6f}' for v in mount.quaternion_xyzw)}",
              f"  board spread      {best.board_spread_m[0] * 1e3:.2f} mm RMS, "
              f"{best.board_spread_m[1] * 1e3:.2f} mm max, "
              f"{math.degrees(best.board_spread_rad[0]):.3f}° RMS",
@@ -125,14 +131,14 @@ def _collect_live(args: argparse.Namespace, folder: pathlib.Path) -> None:
     from realvlg.calibration.sweep import pivot_ahead, sweep_robot
     from realvlg.cameras import make_camera
     from realvlg.cameras.realsense import RealSenseCameraConfig
-    from realvlg.geometry.transforms import load_transform
+    from realvlg.geometry.camera_mount import link_from_optical, load_camera_mount
     from realvlg.robots.franka import FrankaConfig, FrankaExecutor
 
     board = _board(args.board)
     if board is None:
         raise InvalidInputError("--robot needs --board FILE.yaml (the printed board: type, squares, lengths, "
                                 "dictionary)")
-    guess = load_transform(args.guess).matrix if args.guess else None
+    guess = (load_camera_mount(args.guess) @ link_from_optical()).matrix if args.guess else None
     executor = FrankaExecutor(FrankaConfig(address=args.robot, realtime=args.realtime))
     executor.connect()
     try:
@@ -186,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
     result = solve(observations, data.intrinsics, data.board, args.mode, images=len(data.images), rejected=rejected,
                    method=args.method, ee_frame=args.ee_frame, base_frame=args.base_frame,
                    camera_frame=args.camera_frame)
-    save_transform(result.transform, args.out, **result.metadata())
+    save_transform(result.mount(), args.out, **result.metadata())
     if args.json:
         print(json.dumps(result.as_dict() | {"out": str(args.out)}, indent=2))
     else:

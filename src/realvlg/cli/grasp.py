@@ -1,5 +1,7 @@
 """``realvlg grasp "grasp the cup handle"``: call the running graph's ``/grasp`` service and print
-the outcome, the timing of each stage and the annotated image's path."""
+the outcome (its result code too), the timing of each stage and the annotated image's path.
+``--reference photo.png`` sends a photo of the object with the request (UniVG-R1's multi-image
+form; the instruction may then be ""); backends that take one image refuse it (INVALID_REQUEST)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import json
 import time
 
 from realvlg.grasping.planner import STRATEGIES
+from realvlg.io import read_image
 
 
 def register(subparsers) -> None:
@@ -14,6 +17,8 @@ def register(subparsers) -> None:
                               description=__doc__)
     p.add_argument("instruction")
     p.add_argument("--strategy", choices=STRATEGIES, default="auto")
+    p.add_argument("--reference", metavar="IMG", help="a photo of the object, sent with the request "
+                   "(UniVG-R1's multi-image form; needs a VLM grounding backend)")
     p.add_argument("--dry-run", action="store_true", help="plan, visualise and check; do not move")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the answer")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -22,18 +27,21 @@ def register(subparsers) -> None:
 
 
 def call_grasp(instruction: str, strategy: str = "auto", dry_run: bool = False, timeout: float = 300.0,
-               wait: float = 15.0):
-    """One ``/grasp`` call; raises :class:`realvlg.grounding.backend.BackendError` when the graph is
-    not running or does not answer in time."""
+               wait: float = 15.0, reference=None):
+    """One ``/grasp`` call (``reference``: RGB uint8 photo of the object or None); raises
+    :class:`realvlg.grounding.backend.BackendError` when the graph is not running or does not
+    answer in time."""
     from realvlg.ros.graph_client import GraphClient
 
     with GraphClient("realvlg_grasp_client", wait) as client:
-        return client.grasp(instruction, strategy, dry_run, timeout)
+        return client.grasp(instruction, strategy, dry_run, timeout, reference=reference)
 
 
 def response_dict(response) -> dict:
     p, q = response.pose.pose.position, response.pose.pose.orientation
-    return {"success": response.success, "message": response.message, "strategy": response.strategy_used,
+    from realvlg.grasping.attempt import ResultCode
+
+    return {"success": response.success, "code": ResultCode(response.code).name, "message": response.message, "strategy": response.strategy_used,
             "frame": response.pose.header.frame_id, "position": [p.x, p.y, p.z],
             "quaternion": [q.x, q.y, q.z, q.w], "width": response.width,
             "timings": {t.stage: t.seconds for t in response.timings}, "run_dir": response.run_dir}
@@ -41,12 +49,13 @@ def response_dict(response) -> dict:
 
 def run(args) -> int:
     t0 = time.monotonic()
-    response = call_grasp(args.instruction, args.strategy, args.dry_run, args.timeout, args.wait)
+    reference = read_image(args.reference, what="reference image") if args.reference else None
+    response = call_grasp(args.instruction, args.strategy, args.dry_run, args.timeout, args.wait, reference)
     result = response_dict(response)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"{'SUCCESS' if result['success'] else 'FAILED'}: {result['message']}")
+        print(f"{result['code']}: {result['message']}")
         if result["strategy"]:
             x, y, z = result["position"]
             print(f"  grasp ({result['strategy']}): position [{x:.3f}, {y:.3f}, {z:.3f}] m in {result['frame']}, "

@@ -17,6 +17,7 @@ import numpy as np
 from realvlg.errors import InvalidInputError
 from realvlg.frames import FRANKA_HAND_STROKE
 from realvlg.geometry.camera import CameraIntrinsics
+from realvlg.geometry.camera_mount import to_optical
 from realvlg.geometry.grasps import ContactPair, RectGrasp
 from realvlg.geometry.lift import LiftConfig, lift_grasp
 from realvlg.geometry.transforms import load_transform
@@ -62,7 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="rectangle grasp: centre [px], angle [deg], opening [px]")
     p.add_argument("--extrinsics", metavar="FILE.yaml",
                    help="calibration YAML parent←camera (parent, child, translation [m], quaternion xyzw): "
-                        "report the grasp in its parent frame; the camera frame is its child")
+                        "report the grasp in its parent frame; the camera frame is its child (a realvlg "
+                        "mount to camera_link goes on through the nominal D435i chain to the colour optical frame)")
     p.add_argument("--max-width", type=float, default=FRANKA_HAND_STROKE, metavar="M",
                    help=f"gripper's widest opening [m] (default {FRANKA_HAND_STROKE}, Franka Hand)")
     p.add_argument("--approach", choices=("ray", "normal", "blend"), default="ray",
@@ -87,7 +89,7 @@ def intrinsics_from_args(args: argparse.Namespace, depth: np.ndarray) -> CameraI
 
 def _load_extrinsics(path: str):
     try:
-        return load_transform(path)
+        return to_optical(load_transform(path))   # a mount to camera_link: through the nominal D435i chain
     except InvalidInputError as exc:  # YAML parser messages span several lines: keep the one-line contract
         raise InvalidInputError(" ".join(str(exc).split())) from None
 

@@ -37,6 +37,7 @@ from realvlg.grounding.backend import (
     GroundingResult,
     InvalidGrounding,
     InvalidReason,
+    refuse_reference,
 )
 
 WEIGHTS_FILE = "model.safetensors"
@@ -136,8 +137,10 @@ class EmbeddedBackend(GroundingBackend):
         return result
 
     def ground(self, task: str, image: np.ndarray, instruction: str, *, samples: int = 1,
-               depth: np.ndarray | None = None, intrinsics: CameraIntrinsics | None = None) -> GroundingResult:
+               depth: np.ndarray | None = None, intrinsics: CameraIntrinsics | None = None,
+               reference: np.ndarray | None = None) -> GroundingResult:
         started = time.perf_counter()
+        refuse_reference(self.name, reference)
         if task not in self.tasks:
             raise InvalidInputError(f"task {task!r} is not one of {self.tasks}")
         image = np.asarray(image)

@@ -19,6 +19,16 @@ Rules a caller can rely on:
   at once and changes nothing.
 * **no motion on refusal**: bad input, an instruction that names nothing, no plannable grasp and
   every candidate refused by the executor's checks all end before any motion.
+* **codes**: each failure path has its own :class:`ResultCode` — a refused request
+  (``INVALID_REQUEST``: empty instruction, unknown strategy, a reference image that cannot be decoded
+  or that the grounding backend cannot take), an unusable answer (``INVALID_ANSWER``), no depth at
+  the target (``NO_DEPTH``), no grasp on the object (``NO_GRASP``), every candidate out of the
+  robot's reach (``UNREACHABLE``: workspace, IK — from the planner or the executor's checks) or
+  refused by the other limits (``REFUSED_BY_LIMITS``), executed but nothing held (``NOTHING_HELD``)
+  or a motion that failed (``EXECUTION_FAILED``).
+* **reference**: an optional photo of the object (UniVG-R1's multi-image form) goes with the
+  instruction to the planner's grounding backend (the instruction may then be empty); it is kept in
+  the run folder (``reference.png``) and, by the ROS adapter, in the bag.
 * **retry**: an executed grasp that fails without a robot fault ("closed on nothing", "not lifted",
   "blocked") is tried again — home, a fresh capture, a new plan — up to ``max_attempts`` tries in
   all; a refusal or a robot/communication fault is never retried. Every try is recorded in the
@@ -37,11 +47,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Protocol, Sequence
 
-from realvlg.errors import GraspRefusedError, InvalidInputError, RealVLGError
+import numpy as np
+
+from realvlg.errors import GraspRefusedError, InvalidInputError, RealVLGError, UnreachableError
 from realvlg.geometry.grasps import Grasp
 from realvlg.grasping.planner import Plan, PlanningError
 from realvlg.grasping.record import RunFolder, write_record
 from realvlg.grounding.backend import BackendError
+from realvlg.grounding.vlm import check_image
 from realvlg.observation import RGBDFrame
 from realvlg.robots.executor import GraspResult
 
@@ -66,6 +79,10 @@ class ResultCode(enum.IntEnum):
     ROBOT_ERROR = 8            # the robot or its link failed; the robot stopped
     GROUNDING_UNAVAILABLE = 9  # the grounding service is not running or did not answer
     ERROR = 10                 # anything else (the message says what)
+    INVALID_ANSWER = 11        # the grounding answer is unparsable or unusable
+    NO_DEPTH = 12              # no valid depth at the target
+    UNREACHABLE = 13           # the robot cannot reach any candidate (workspace, IK)
+    NOTHING_HELD = 14          # executed, the hand held nothing after the lift (last try)
 
 
 class Planner(Protocol):
@@ -74,8 +91,9 @@ class Planner(Protocol):
     def strategies_for(self, strategy: str) -> list[str]:
         """The strategies a request's ``strategy`` runs (raises InvalidInputError if unknown)."""
 
-    def plan(self, frame: RGBDFrame, instruction: str, strategy: str) -> Plan:
-        """Candidates for ``instruction`` on ``frame``; :class:`PlanningError` when there are none."""
+    def plan(self, frame: RGBDFrame, instruction: str, strategy: str, reference: np.ndarray | None = None) -> Plan:
+        """Candidates for ``instruction`` (and the object's photo ``reference``) on ``frame``;
+        :class:`PlanningError` when there are none, InvalidInputError for a refused reference."""
 
 
 class GraspExecutor(Protocol):
@@ -108,6 +126,7 @@ class Outcome:
     tries: int = 0
     run_dir: str = ""
     stamp: float | None = None  # capture time of the frame the grasp was planned on [s]
+    reference: np.ndarray | None = None  # the request's photo of the object (RGB uint8), if any
     stage: str = ""             # the last of CHECKPOINTS reached
 
     @property
@@ -135,7 +154,7 @@ class AttemptConfig:
                                     f"{self.max_checks}")
 
 
-def first_executable(candidates: Sequence[Grasp], executor: GraspExecutor) -> tuple[int, list[str]]:
+def first_executable(candidates: Sequence[Grasp], executor: GraspExecutor) -> tuple[int, list[GraspRefusedError]]:
     """The index of the first of ``candidates`` (best first) that ``executor.check`` accepts (−1 when
     none does) and the refusals of those before it."""
     refusals = []
@@ -144,15 +163,15 @@ def first_executable(candidates: Sequence[Grasp], executor: GraspExecutor) -> tu
             executor.check(candidate)
             return i, refusals
         except GraspRefusedError as exc:
-            refusals.append(str(exc))
+            refusals.append(exc)
     return -1, refusals
 
 
-def refusal_summary(refusals: Sequence[str]) -> str:
+def refusal_summary(refusals: Sequence[Exception | str]) -> str:
     """Refusals counted by reason (the text before any parenthesised detail): "3× reason; 1× other"."""
     counts: dict[str, int] = {}
     for reason in refusals:
-        key = reason.split(" (")[0]
+        key = str(reason).split(" (")[0]
         counts[key] = counts.get(key, 0) + 1
     return "; ".join(f"{n}× {why}" for why, n in counts.items())
 
@@ -178,7 +197,11 @@ class GraspAttempt:
         return self._busy.locked()
 
     def run(self, instruction: str, strategy: str = "", dry_run: bool = False,
-            feedback: Feedback = lambda stage, progress, message: None) -> Outcome:
+            feedback: Feedback = lambda stage, progress, message: None,
+            reference: Callable[[], np.ndarray | None] | None = None) -> Outcome:
+        """One request. ``reference`` decodes the request's photo of the object (None: none); it is
+        called after the busy check, so an image it cannot decode (InvalidInputError) is answered
+        ``INVALID_REQUEST`` and recorded like any other request."""
         if not self._busy.acquire(blocking=False):
             return Outcome(ResultCode.BUSY, "busy: another grasp request is running", instruction=instruction)
         out = Outcome(instruction=instruction)
@@ -190,7 +213,7 @@ class GraspAttempt:
         out.run_dir = str(run.path)
         try:
             self._checkpoint(run, "request", None, out)
-            self._run(instruction, strategy, dry_run, feedback, out, run)
+            self._run(instruction, strategy, dry_run, feedback, out, run, reference)
         except RealVLGError as exc:
             out.code, out.message = ResultCode.ERROR, str(exc)
         finally:
@@ -202,13 +225,15 @@ class GraspAttempt:
         return out
 
     def _run(self, instruction: str, strategy: str, dry_run: bool, feedback: Feedback, out: Outcome,
-             run: RunFolder) -> None:
+             run: RunFolder, reference: Callable[[], np.ndarray | None] | None) -> None:
         try:
             self.planner.strategies_for(strategy)
+            image = reference() if reference is not None else None
+            out.reference = check_image(image) if image is not None else None
         except (InvalidInputError, PlanningError) as exc:
             out.code, out.message = ResultCode.INVALID_REQUEST, str(exc)
             return
-        if not instruction.strip():
+        if not instruction.strip() and out.reference is None:
             out.code, out.message = ResultCode.INVALID_REQUEST, "the instruction is empty"
             return
         for attempt in range(1, self.config.max_attempts + 1):
@@ -255,18 +280,24 @@ class GraspAttempt:
                           checkpoint: Callable[[str], None]) -> bool:
         feedback("ground", 0.15, "grounding and planning")
         t0 = time.perf_counter()
+        extra = {"reference": out.reference} if out.reference is not None else {}
         try:
-            plan = self.planner.plan(frame, instruction, strategy or "auto")
+            plan = self.planner.plan(frame, instruction, strategy or "auto", **extra)
         except PlanningError as exc:
             out.timings.update(exc.timings)
             out.plan = Plan("", [], exc.grounding, instruction)
-            out.code = ResultCode.NOT_FOUND if exc.not_found else ResultCode.NO_GRASP
+            out.code = ResultCode.NOT_FOUND if exc.not_found else ResultCode[exc.failure]
             out.message = str(exc)
             checkpoint("plan")
             return False
-        except (GraspRefusedError, InvalidInputError) as exc:
+        except GraspRefusedError as exc:
             out.timings["plan"] = time.perf_counter() - t0
-            out.code, out.message = ResultCode.NO_GRASP, str(exc)
+            out.code = ResultCode.UNREACHABLE if isinstance(exc, UnreachableError) else ResultCode.NO_GRASP
+            out.message = str(exc)
+            return False
+        except InvalidInputError as exc:  # e.g. a reference image the grounding backend cannot take
+            out.timings["plan"] = time.perf_counter() - t0
+            out.code, out.message = ResultCode.INVALID_REQUEST, str(exc)
             return False
         except BackendError as exc:  # the grounding service is down or silent
             out.timings["plan"] = time.perf_counter() - t0
@@ -299,7 +330,8 @@ class GraspAttempt:
         try:
             result = self._timed(out, "execute", lambda: self.executor.grasp(grasp))
         except GraspRefusedError as exc:
-            out.code, out.message = ResultCode.REFUSED_BY_LIMITS, f"the executor refused the grasp: {exc}"
+            out.code = ResultCode.UNREACHABLE if isinstance(exc, UnreachableError) else ResultCode.REFUSED_BY_LIMITS
+            out.message = f"the executor refused the grasp: {exc}"
             return False
         except RealVLGError as exc:  # the link or the robot failed (RobotConnectionError, ...)
             out.code, out.message = ResultCode.ROBOT_ERROR, str(exc)
@@ -315,7 +347,8 @@ class GraspAttempt:
         if result.fault:
             out.code, out.message = ResultCode.ROBOT_ERROR, result.reason
             return False
-        out.code, out.message = ResultCode.EXECUTION_FAILED, result.reason or f"the grasp failed at {result.stage}"
+        out.code = ResultCode.NOTHING_HELD if result.holding is False else ResultCode.EXECUTION_FAILED
+        out.message = result.reason or f"the grasp failed at {result.stage}"
         return True
 
     def _first_accepted(self, plan: Plan, out: Outcome) -> Grasp | None:
@@ -325,7 +358,9 @@ class GraspAttempt:
             if refusals:
                 out.notes.append(f"candidate {index + 1} chosen; refused before it: " + refusal_summary(refusals))
             return candidates[index]
-        out.code = ResultCode.REFUSED_BY_LIMITS if candidates else ResultCode.NO_GRASP
+        unreachable = bool(refusals) and all(isinstance(r, UnreachableError) for r in refusals)
+        out.code = (ResultCode.UNREACHABLE if unreachable else ResultCode.REFUSED_BY_LIMITS) if candidates \
+            else ResultCode.NO_GRASP
         out.message = (f"the executor refused all {len(candidates)} candidate(s): {refusal_summary(refusals)}"
                        if candidates else "the planner proposed no grasp")
         return None

@@ -22,6 +22,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
 from realvlg.errors import InvalidInputError, RealVLGError
+from realvlg.geometry.tf_tree import FrameLookupError, TransformTree
 from realvlg.geometry.transforms import Transform, base_from_camera
 from realvlg.observation import RGBDFrame
 
@@ -153,14 +154,20 @@ class CaptureConfig:
 class FrameCapture:
     """An :class:`~realvlg.observation.RGBDFrame` with its camera pose from streamed messages: feed
     :attr:`sync` (streams ``color``, ``depth``, ``info``: ``sensor_msgs`` Image / CameraInfo of
-    any ROS binding) and :attr:`poses` (base←TCP, eye-in-hand only); :meth:`capture` returns the
+    any ROS binding), :attr:`poses` (base←TCP, eye-in-hand only) and :attr:`camera_frames` (the
+    camera driver's static transforms, e.g. realsense-ros's ``camera_link → … →
+    camera_color_optical_frame``). The camera pose is ``base←tcp(t) · calibration ·
+    calibration.child←image frame`` (the last looked up in :attr:`camera_frames`; identity when the
+    calibration already locates the image's frame); :meth:`capture` returns the
     first frame taken after ``now`` − ``max_frame_age`` that the pose history can place, trying the
     next frame while the pose stream lags, or raises :class:`CaptureError`. Colour ``rgb8`` /
     ``bgr8`` / ``rgba8`` / ``bgra8`` and depth ``16UC1`` (mm) / ``32FC1`` (m) decode with
     :mod:`realvlg.cameras.messages`."""
 
-    def __init__(self, calibration: Transform, base_frame: str, tcp_frame: str, config: CaptureConfig = CaptureConfig()):
+    def __init__(self, calibration: Transform, base_frame: str, tcp_frame: str, config: CaptureConfig = CaptureConfig(),
+                 camera_frames: TransformTree | None = None):
         self.calibration, self.base_frame, self.config = calibration, base_frame, config
+        self.camera_frames = camera_frames if camera_frames is not None else TransformTree()
         self.sync = StreamSynchronizer(("color", "depth", "info"), tolerance=config.sync_tolerance)
         self.poses = PoseHistory(base_frame, tcp_frame)
 
@@ -176,7 +183,7 @@ class FrameCapture:
                 newer_than = max(newer_than, self.poses.first_stamp)  # a frame the robot poses can place
             stamp, msgs = self.sync.wait(max(0.0, deadline - time.monotonic()), newer_than=newer_than)
             try:
-                camera = self._camera_pose(stamp, deadline)
+                camera = self._camera_pose(stamp, deadline, msgs["color"].header.frame_id)
                 break
             except CaptureError:
                 if time.monotonic() >= deadline:
@@ -190,8 +197,13 @@ class FrameCapture:
         except (RealVLGError, ValueError) as exc:
             raise CaptureError(f"the camera frame at {stamp:.3f} s cannot be used: {exc}") from None
 
-    def _camera_pose(self, stamp: float, deadline: float) -> Transform:
+    def _camera_pose(self, stamp: float, deadline: float, image_frame: str) -> Transform:
+        try:
+            mount = self.calibration @ self.camera_frames.lookup(self.calibration.child, image_frame)
+        except FrameLookupError as exc:
+            raise CaptureError(f"the camera's own frames are unknown ({exc}): is the camera driver publishing "
+                               f"/tf_static?") from None
         if self.config.camera_mount != "eye_in_hand":
-            return base_from_camera(self.calibration, self.base_frame)
+            return base_from_camera(mount, self.base_frame)
         self.poses.wait_past(stamp, max(0.0, deadline - time.monotonic()))  # the pose stream may lag the camera
-        return base_from_camera(self.calibration, self.base_frame, self.poses.at(stamp, self.config.pose_max_gap))
+        return base_from_camera(mount, self.base_frame, self.poses.at(stamp, self.config.pose_max_gap))

@@ -7,7 +7,8 @@ import time
 
 from realvlg.dexvlg.planner import DexGraspPlanner, DexScene, TargetNotFoundError
 from realvlg.errors import GraspRefusedError, InvalidInputError
-from realvlg.grasping.planner import Plan, PlanningError
+from realvlg.grasping.planner import Plan, PlanningError, failure_of
+from realvlg.grounding.backend import refuse_reference
 from realvlg.observation import RGBDFrame
 
 STRATEGY = "dexvlg"
@@ -27,7 +28,10 @@ class DexPlanner:
             raise InvalidInputError(f"unknown strategy {strategy!r} for the Shadow Hand; expected auto or {STRATEGY}")
         return [STRATEGY]
 
-    def plan(self, frame: RGBDFrame, instruction: str, strategy: str = "auto") -> Plan:
+    def plan(self, frame: RGBDFrame, instruction: str, strategy: str = "auto", reference=None) -> Plan:
+        """Shadow Hand grasps for ``instruction``; DexVLG reads one image, so a ``reference`` photo
+        is refused (InvalidInputError)."""
+        refuse_reference("DexVLG", reference)
         self.strategies_for(strategy)
         t0 = time.perf_counter()
         self.seed += 1
@@ -36,7 +40,8 @@ class DexPlanner:
         except TargetNotFoundError as exc:
             raise PlanningError(str(exc), timings={"plan": time.perf_counter() - t0}, not_found=True) from None
         except (GraspRefusedError, InvalidInputError) as exc:
-            raise PlanningError(str(exc), timings={"plan": time.perf_counter() - t0}) from None
+            raise PlanningError(str(exc), timings={"plan": time.perf_counter() - t0},
+                                failure=failure_of(exc)) from None
         timings = {"plan": time.perf_counter() - t0}
         if plan.best is None:
             raise PlanningError(plan.refusal, timings=timings)

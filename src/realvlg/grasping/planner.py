@@ -22,7 +22,15 @@ record):
   lifted (missing depth, wider than the gripper). An instruction naming nothing in the scene
   (``not_found``) ends the request at once: no other strategy would find it either.
 
-Every failure is a :class:`PlanningError` whose message lists each attempt's reason.
+Every failure is a :class:`PlanningError` whose message lists each attempt's reason and whose
+``failure`` names the request's result code (a :class:`~realvlg.grasping.attempt.ResultCode` name):
+per strategy, ``INVALID_ANSWER`` (unparsable or unusable answer, too little agreement),
+``NO_DEPTH`` (no valid depth at the target), ``NO_GRASP`` (no grasp on the object: wider than the
+gripper, no antipodal pair, collisions) or ``UNREACHABLE`` (every grasp outside the workspace or
+without an IK solution); over several strategies the one that got furthest (that order) names it.
+
+``reference``: an optional photo of the object (UniVG-R1's multi-image form), passed to the
+backend, which refuses it (InvalidInputError) when it takes one image.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from realvlg.errors import DepthError, GraspRefusedError, InvalidInputError, RealVLGError
+from realvlg.errors import DepthError, GraspRefusedError, InvalidInputError, RealVLGError, UnreachableError
 from realvlg.geometry.boxes import BoundingBox
 from realvlg.geometry.grasps import ContactPair, Grasp, Grasp6D, RectGrasp
 from realvlg.geometry.lift import LiftConfig, lift_grasp
@@ -46,6 +54,15 @@ from realvlg.planning.planner import CoarsePlannerConfig, plan_coarse
 STRATEGY_TASK = {"contact": "contact", "rect": "grasp", "seg": "seg", "bbox": "bbox"}
 STRATEGIES = ("auto", *STRATEGY_TASK)
 AUTO_ORDER = ("contact", "rect", "seg", "bbox")
+# a failed strategy's result code, by how far it got: the furthest of a request's strategies names it
+FAILURES = ("INVALID_ANSWER", "NO_DEPTH", "NO_GRASP", "UNREACHABLE")
+
+
+def failure_of(error: Exception) -> str:
+    """The :data:`FAILURES` name of why lifting / coarse planning an answer failed."""
+    if isinstance(error, DepthError):
+        return "NO_DEPTH"
+    return "UNREACHABLE" if isinstance(error, UnreachableError) else "NO_GRASP"
 
 
 @dataclass
@@ -65,14 +82,16 @@ class Plan:
 
 class PlanningError(RealVLGError):
     """No grasp could be planned. ``grounding`` is the last answer (for the overlay), ``timings``
-    what the stages took, ``not_found``: the instruction names nothing in the scene."""
+    what the stages took, ``not_found``: the instruction names nothing in the scene, ``failure``:
+    why (a :data:`FAILURES` name, see the module docstring)."""
 
     def __init__(self, message: str, grounding: GroundingResult | None = None,
-                 timings: dict[str, float] | None = None, not_found: bool = False):
+                 timings: dict[str, float] | None = None, not_found: bool = False, failure: str = "NO_GRASP"):
         super().__init__(message)
         self.grounding = grounding
         self.timings = timings or {}
         self.not_found = not_found or getattr(grounding, "reason", None) is InvalidReason.NOT_FOUND
+        self.failure = failure
 
 
 @dataclass(frozen=True)
@@ -197,34 +216,42 @@ class LiftPlanner:
             return self._coarse(frame, mask=answer.mask), ""
         return self._coarse(frame, box=answer.box), ""
 
-    def plan(self, frame: RGBDFrame, instruction: str, strategy: str = "auto") -> Plan:
+    def plan(self, frame: RGBDFrame, instruction: str, strategy: str = "auto",
+             reference: np.ndarray | None = None) -> Plan:
         """One grasp for ``instruction`` on ``frame`` (which needs its camera pose), or
-        :class:`PlanningError` listing why each strategy failed."""
+        :class:`PlanningError` listing why each strategy failed; ``reference``: a photo of the object
+        for the backend (module docstring)."""
         if frame.base_from_camera is None:
             raise InvalidInputError("the frame has no camera pose: the planner needs base←camera")
         timings = {"ground": 0.0, "lift": 0.0, "transform": 0.0}
         attempts: list[str] = []
+        failure = 0  # index into FAILURES of the furthest strategy
         last: GroundingResult | None = None
+        extra = {"reference": reference} if reference is not None else {}
         for name in self.strategies_for(strategy):
             t0 = time.perf_counter()
             answer = self.backend.ground(STRATEGY_TASK[name], frame.color, instruction,
                                          samples=self.config.samples, depth=frame.depth,
-                                         intrinsics=frame.intrinsics)
+                                         intrinsics=frame.intrinsics, **extra)
             timings["ground"] += time.perf_counter() - t0
             last = answer
             if not answer.valid:
                 attempts.append(f"{name}: {answer.message}")
                 if answer.reason is InvalidReason.NOT_FOUND:
                     break
+                failure = max(failure, FAILURES.index("NO_DEPTH" if answer.reason is InvalidReason.NO_DEPTH
+                                                      else "INVALID_ANSWER"))
                 continue
             if answer.agreement < self.config.min_agreement:
                 attempts.append(f"{name}: agreement {answer.agreement:.2f} below {self.config.min_agreement:.2f}")
+                failure = max(failure, FAILURES.index("INVALID_ANSWER"))
                 continue
             t0 = time.perf_counter()
             try:
                 grasps_camera, fallback = self._lift(name, answer, frame)
             except (DepthError, GraspRefusedError, InvalidInputError) as exc:
                 attempts.append(f"{name}: {exc}")
+                failure = max(failure, FAILURES.index(failure_of(exc)))
                 continue
             finally:
                 timings["lift"] += time.perf_counter() - t0
@@ -234,4 +261,5 @@ class LiftPlanner:
             if fallback:
                 attempts.append(f"{name}: coarse fallback after {fallback}")
             return Plan(name, grasps_base, answer, "", attempts, timings)
-        raise PlanningError("no grasp for the instruction: " + "; ".join(attempts), last, timings)
+        raise PlanningError("no grasp for the instruction: " + "; ".join(attempts), last, timings,
+                            failure=FAILURES[failure])

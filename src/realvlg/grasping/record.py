@@ -1,13 +1,14 @@
 """The run folder of one grasp attempt: what a person looks at afterwards.
 
 ``<root>/<YYYYmmdd-HHMMSS-mmm>-<instruction-slug>/`` holds ``overlay.png`` (the answer, the grasp
-and the outcome drawn on the colour image), ``result.json`` (code, message, strategy, the grasp,
-the answer, notes, tries, timings, the stage reached: :func:`write_record`) and, from the ROS
-adapter, ``bag/`` (a rosbag2 MCAP, self-contained: the inputs — colour, aligned depth, both
-camera_infos, the camera pose the capture used, ``/tf``, ``/tf_static`` and ``/joint_states``
-around the capture, the instruction — and the outputs — the grounding message, the grasp pose and
-the result), which ``ros2 bag play``, Foxglove and ``realvlg replay`` open. Both are written stage
-by stage (:mod:`realvlg.grasping.attempt`), so they survive a killed process.
+and the outcome drawn on the colour image), ``reference.png`` (the request's photo of the object,
+when it had one), ``result.json`` (code, message, strategy, the grasp, the answer, notes, tries,
+timings, the stage reached: :func:`write_record`) and, from the ROS adapter, ``bag/`` (a rosbag2
+MCAP, self-contained: the inputs — colour, aligned depth, both camera_infos, the camera pose the
+capture used, ``/tf``, ``/tf_static`` and ``/joint_states`` around the capture, the instruction,
+the reference image — and the outputs — the grounding message, the grasp pose and the result),
+which ``ros2 bag play``, Foxglove and ``realvlg replay`` open. Both are written stage by stage
+(:mod:`realvlg.grasping.attempt`), so they survive a killed process.
 """
 
 from __future__ import annotations
@@ -86,8 +87,11 @@ def write_record(run: RunFolder, frame: RGBDFrame | None, outcome, finished: boo
         if isinstance(outcome.grasp, Grasp6D) and frame.base_from_camera is not None:
             image = draw_grasp(image, frame.base_from_camera.inverse().apply_to_grasp(outcome.grasp), frame.intrinsics)
         save_image(image, run.path / ("overlay.png" if outcome.tries <= 1 else f"overlay_try{outcome.tries}.png"))
+    if outcome.reference is not None and not (run.path / "reference.png").exists():
+        save_image(outcome.reference, run.path / "reference.png")
     grounding = outcome.grounding
     run.write_json("result.json", {
+        "reference": "reference.png" if outcome.reference is not None else None,
         "instruction": outcome.instruction, "finished": finished, "stage": outcome.stage,
         "success": outcome.success, "code": outcome.code.name if finished else None,
         "message": outcome.message, "strategy": outcome.strategy, "notes": outcome.notes, "tries": outcome.tries,

@@ -114,7 +114,8 @@ class RecordedBackend(GroundingBackend):
         self.answer = answer
         self.tasks = (answer.task,)
 
-    def ground(self, task, image, instruction, *, samples=1, depth=None, intrinsics=None) -> GroundingResult:
+    def ground(self, task, image, instruction, *, samples=1, depth=None, intrinsics=None,
+               reference=None) -> GroundingResult:
         if task != self.answer.task:
             return InvalidGrounding(task, InvalidReason.EMPTY, f"the recording holds a {self.answer.task} answer only")
         return self.answer

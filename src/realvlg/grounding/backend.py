@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from realvlg.errors import RealVLGError
+from realvlg.errors import InvalidInputError, RealVLGError
 from realvlg.geometry.boxes import BoundingBox
 from realvlg.geometry.camera import CameraIntrinsics
 from realvlg.geometry.grasps import ContactPair, RectGrasp
@@ -110,11 +110,14 @@ class GroundingBackend(ABC):
     @abstractmethod
     def ground(self, task: str, image: np.ndarray, instruction: str, *, samples: int = 1,
                depth: np.ndarray | None = None,
-               intrinsics: CameraIntrinsics | None = None) -> GroundingResult:
+               intrinsics: CameraIntrinsics | None = None,
+               reference: np.ndarray | None = None) -> GroundingResult:
         """Ground ``instruction`` on ``image`` (RGB uint8 HxWx3) for ``task`` (one of TASKS).
 
         ``depth`` (float metres, HxW, 0/NaN invalid) and ``intrinsics`` are optional; backends that
-        sample several answers use them to drop grasps that land on missing depth.
+        sample several answers use them to drop grasps that land on missing depth. ``reference``
+        (RGB uint8, any size): a photo of the object (UniVG-R1's multi-image form); backends that
+        take one image refuse it (:func:`refuse_reference`).
         """
 
 
@@ -123,8 +126,6 @@ def grounding_from_fields(msg) -> GroundingResult:
     alone (an rclpy message or one rosbags deserialised; an all-zero bbox / rect / contact means
     absent, the mask is mono8 with 255 = object). Raises :class:`~realvlg.errors.InvalidInputError`
     on a malformed message."""
-    from realvlg.errors import InvalidInputError
-
     common = dict(task=msg.task, raw_answer=msg.raw_answer, samples=int(msg.samples),
                   latency=float(msg.latency), backend=msg.backend, model=msg.model)
     if not msg.valid:
@@ -148,3 +149,12 @@ def grounding_from_fields(msg) -> GroundingResult:
         rect=RectGrasp(*rect, jaw=float(msg.rect_jaw)) if rect.any() else None,
         contact=ContactPair(*contact) if contact.any() else None,
         agreement=float(msg.agreement), **common)
+
+
+def refuse_reference(backend_name: str, reference: np.ndarray | None) -> None:
+    """:class:`~realvlg.errors.InvalidInputError` when a backend that takes one image gets a
+    ``reference``: the request cannot be answered as asked (nothing is guessed)."""
+    if reference is not None:
+        raise InvalidInputError(f"the {backend_name} grounding backend takes one image: it cannot ground with a "
+                                "reference image (UniVG-R1's multi-image form needs a VLM backend, openai or "
+                                "transformers)")

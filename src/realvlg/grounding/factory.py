@@ -1,7 +1,8 @@
 """Build a grounding backend from plain settings — shared by ``realvlg ground`` and grounding_node.
 
 :class:`BackendSpec` names the backend (``openai`` | ``transformers``), the model (a registry
-name brings its prompt style, tasks and coordinate convention; anything else uses
+name or a hub repository id such as ``cslinfeili/RealVLG-R1_GRPO_Grasp_3B`` brings its prompt
+style, tasks and coordinate convention; anything else uses
 ``convention`` / ``prompt_style`` or the defaults) and the transport options.
 """
 
@@ -41,10 +42,9 @@ class BackendSpec:
 def model_settings(spec: BackendSpec) -> ModelSettings:
     from realvlg.grounding import registry
 
-    known = registry.manifests()
-    name = spec.model if spec.backend == "openai" else spec.checkpoint
-    if name in known:
-        settings = known[name].settings(max_new_tokens=spec.max_new_tokens)
+    entry = registry.find(spec.model if spec.backend == "openai" else spec.checkpoint)  # name or hub repo id
+    if entry is not None:
+        settings = entry.settings(max_new_tokens=spec.max_new_tokens)
     else:
         settings = ModelSettings(convention=CoordinateConvention(spec.convention or "absolute_resized"),
                                  max_new_tokens=spec.max_new_tokens)

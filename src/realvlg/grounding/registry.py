@@ -3,8 +3,16 @@
 
 A manifest names the checkpoint (``name``), where it is published (``source.hub`` =
 ``huggingface`` | ``modelscope``, ``source.repo``, ``source.confirmed``: False while the
-repository name is not verified), what it answers (``tasks``), its prompt style and its
-coordinate convention with the resize limits (:class:`~realvlg.grounding.coords.CoordinateConvention`).
+repository name is not verified, ``source.published``: the page that names it), what it answers
+(``tasks``), its prompt style and its coordinate convention with the resize limits
+(:class:`~realvlg.grounding.coords.CoordinateConvention`).
+
+The RealVLG-R1 authors publish three 3B checkpoints on ModelScope (the "Inference" section of the
+README of github.com/lif314/RealVLG-R1): ``cslinfeili/RealVLG-R1_GSPO_Bbox_3B`` (bbox; seg = its
+box, then SAM2), ``cslinfeili/RealVLG-R1_GRPO_Grasp_3B`` (grasp) and
+``cslinfeili/RealVLG-R1_GRPO_Contact_3B`` (contact); no 7B checkpoint is published. A model is
+found by its registry name or by its hub repository id (:func:`manifest`), so an OpenAI-compatible
+server that serves a checkpoint under its ModelScope id gets the checkpoint's prompt and coordinates.
 
 Names resolve to local folders under the models directory: ``$REALVLG_MODELS``, else
 ``~/.cache/realvlg/models`` (``<dir>/<name>``); a checkpoint shipped inside the repository
@@ -53,6 +61,7 @@ class ModelManifest:
     prompt_style: str
     convention: CoordinateConvention
     license: str = ""
+    published: str = ""
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelManifest":
@@ -65,7 +74,7 @@ class ModelManifest:
             tasks=tuple(data["tasks"]), prompt_style=data["prompt_style"],
             convention=CoordinateConvention(coords["convention"], coords.get("factor", 28),
                                             coords["min_pixels"], coords["max_pixels"]),
-            license=str(data.get("license", "")))
+            license=str(data.get("license", "")), published=str(data["source"].get("published", "")))
         if manifest.hub not in HUBS and manifest.hub != LOCAL_HUB:
             raise InvalidInputError(f"manifest {manifest.name}: unknown hub {manifest.hub!r}")
         allowed = NON_GROUNDING_TASKS.get(manifest.architecture, TASKS)
@@ -86,7 +95,7 @@ class ModelManifest:
                 "prompt_style": self.prompt_style,
                 "coordinates": {"convention": c.kind, "factor": c.factor, "min_pixels": c.min_pixels,
                                 "max_pixels": c.max_pixels},
-                "license": self.license, "local_path": str(local_path(self.name)),
+                "license": self.license, "published": self.published, "local_path": str(local_path(self.name)),
                 "downloaded": is_downloaded(self.name)}
 
 
@@ -107,11 +116,21 @@ def manifests(directory: pathlib.Path = MANIFEST_DIR) -> dict[str, ModelManifest
     return found
 
 
-def manifest(name: str) -> ModelManifest:
+def find(name_or_repo: str) -> ModelManifest | None:
+    """The manifest of a registry name or of a hub repository id (``cslinfeili/RealVLG-R1_GRPO_Grasp_3B``),
+    None when neither is known."""
     known = manifests()
-    if name not in known:
-        raise InvalidInputError(f"unknown model {name!r}; known: {', '.join(sorted(known))}")
-    return known[name]
+    if name_or_repo in known:
+        return known[name_or_repo]
+    return next((m for m in known.values() if m.repo and m.repo == name_or_repo), None)
+
+
+def manifest(name_or_repo: str) -> ModelManifest:
+    """:func:`find`, or InvalidInputError naming the known models."""
+    found = find(name_or_repo)
+    if found is None:
+        raise InvalidInputError(f"unknown model {name_or_repo!r}; known: {', '.join(sorted(manifests()))}")
+    return found
 
 
 def _has_checkpoint(folder: pathlib.Path) -> bool:

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from realvlg.errors import GraspRefusedError, InvalidInputError
+from realvlg.errors import GraspRefusedError, InvalidInputError, UnreachableError
 from realvlg.frames import LIFT_HEIGHT, PRE_GRASP_DISTANCE
 from realvlg.geometry.boxes import BoundingBox
 from realvlg.geometry.camera import CameraIntrinsics
@@ -47,7 +47,7 @@ from realvlg.robots.franka.kinematics import IKConfig, reachable_grasps
 from realvlg.robots.limits import GraspLimits
 
 BACKENDS = ("antipodal", "graspnet")
-FILTERS = ("approach_cone", "table", "limits", "unreachable")
+FILTERS = ("approach_cone", "table", "limits", "workspace", "unreachable")
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def plan_coarse(depth: Any, intrinsics: CameraIntrinsics, *, box: BoundingBox | 
             try:
                 config.limits.check(g_base, config.pre_grasp_offset, config.lift_height)
             except GraspRefusedError as exc:
-                rejected["limits"] += 1
+                rejected["workspace" if isinstance(exc, UnreachableError) else "limits"] += 1
                 g.extras.setdefault("refused", str(exc))
                 continue
             checked.append((g, g_base))
@@ -156,5 +156,9 @@ def plan_coarse(depth: Any, intrinsics: CameraIntrinsics, *, box: BoundingBox | 
             grasps.append(g)
     if not grasps:
         counts = ", ".join(f"{k} {v}" for k, v in rejected.items() if v)
-        raise GraspRefusedError(f"none of the {n} grasps on the object passes the planner's checks ({counts})")
+        message = f"none of the {n} grasps on the object passes the planner's checks ({counts})"
+        base_checked = min(int(keep.sum()), config.max_checked) if base_from_camera is not None else 0
+        if base_checked and rejected["workspace"] + rejected["unreachable"] == base_checked:
+            raise UnreachableError(message + ": the robot cannot reach any of them")
+        raise GraspRefusedError(message)
     return CoarsePlan(grasps[:top], rejected, candidates.stats, support, obj)

@@ -80,6 +80,11 @@ class Executor(abc.ABC):
         """The arm's measured joint angles [rad]."""
 
     @abc.abstractmethod
+    def joint_state(self) -> dict[str, float]:
+        """The measured positions [rad, m] of the arm's and hand's joints, named as in the robot's
+        description (URDF), for ``/joint_states``; joints the robot does not measure are absent."""
+
+    @abc.abstractmethod
     def check(self, grasp: Grasp):
         """Every check :meth:`grasp` runs, no motion; raises GraspRefusedError. Returns the
         robot's plan of the grasp (its poses or joint paths)."""

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from realvlg.errors import GraspRefusedError, InvalidInputError
+from realvlg.errors import GraspRefusedError, InvalidInputError, UnreachableError
 from realvlg.frames import FINGERTIP_BELOW_TCP, FRANKA_HAND_STROKE
 from realvlg.geometry.grasps import Grasp6D
 
@@ -61,7 +61,7 @@ class WorkspaceBox:
         if not self.contains(p):
             outside = [f"{a}={v:.3f} not in [{lo:.3f}, {hi:.3f}]"
                        for a, v, lo, hi in zip("xyz", p, self.lower, self.upper) if not lo <= v <= hi]
-            raise GraspRefusedError(f"{what} is outside the workspace box: {', '.join(outside)} (base frame, m)")
+            raise UnreachableError(f"{what} is outside the workspace box: {', '.join(outside)} (base frame, m)")
 
 
 def approach_angle(approach) -> float:

@@ -1,7 +1,8 @@
 """What every ``/grasp`` node shares around a :class:`~realvlg.grasping.attempt.GraspAttempt`: the
 RViz outputs of a plan, the run folder's MCAP bag (written and committed stage by stage, with the
 ``/tf``, ``/tf_static`` and ``/joint_states`` messages around the capture: :func:`buffer_context`),
-the service/action result and the action server with stage feedback."""
+a request (its optional reference image decoded), the service/action result and the action server
+with stage feedback."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from std_msgs.msg import String
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
+from realvlg.cameras.messages import decode_reference
 from realvlg.geometry.grasps import DexGrasp, Grasp, Grasp6D
 from realvlg.geometry.projection import backproject_cloud
 from realvlg.grasping.attempt import STAGES, Outcome
@@ -35,13 +37,13 @@ from realvlg.ros.conversions import (
     transform_to_msg,
 )
 from realvlg.ros.markers import gripper_markers
+from realvlg.ros.tf import STATIC_LISTENER
 from realvlg_interfaces.msg import StageTiming
 
 # A burst of requests is queued, not dropped: each gets its answer ("busy" at once but for one).
 REQUEST_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
-LATCHED_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 # What a bag holds of the robot around a capture: whatever is published on these (type, QoS).
-CONTEXT_TOPICS = {names.TF_TOPIC: (TFMessage, 100), names.TF_STATIC_TOPIC: (TFMessage, LATCHED_QOS),
+CONTEXT_TOPICS = {names.TF_TOPIC: (TFMessage, 100), names.TF_STATIC_TOPIC: (TFMessage, STATIC_LISTENER),
                   names.JOINT_STATES_TOPIC: (JointState, 100)}
 
 
@@ -88,8 +90,8 @@ class AttemptPublisher:
 
     def record(self, run: RunFolder, stage: str, frame: RGBDFrame, out: Outcome) -> None:
         """A checkpoint's data into the run's MCAP bag, committed (a file of the bag) at once:
-        ``capture``: colour, aligned depth, both camera_infos, the camera pose, the instruction and
-        the buffered context since ``context_window`` s before the frame; ``plan``: the answer;
+        ``capture``: colour, aligned depth, both camera_infos, the camera pose, the instruction, the
+        request's reference image and the buffered context since ``context_window`` s before the frame; ``plan``: the answer;
         ``check``: the grasp pose; ``record``: the result (and the overlay topic)."""
         bag, stamp_ns = run.bag(), round(frame.timestamp * 1e9)
         write = lambda topic, msgtype, msg: bag.write_cdr(topic, msgtype, serialize_message(msg), stamp_ns)  # noqa: E731
@@ -106,6 +108,9 @@ class AttemptPublisher:
                 write(CAMERA_POSE_TOPIC, "geometry_msgs/msg/TransformStamped",
                       transform_to_msg(frame.base_from_camera, frame.timestamp))
             write(INSTRUCTION_TOPIC, "std_msgs/msg/String", String(data=out.instruction))
+            if out.reference is not None:
+                write(names.REFERENCE_IMAGE_TOPIC, "sensor_msgs/msg/Image",
+                      image_to_msg(out.reference, "rgb8", "", frame.timestamp))
             if self.context is not None:
                 for topic, msgtype, stamp, data in self.context.since(stamp_ns - round(self.context_window * 1e9)):
                     bag.write_cdr(topic, msgtype, data, stamp)
@@ -121,6 +126,14 @@ class AttemptPublisher:
                 {"code": out.code.name, "message": out.message, "strategy": out.strategy, "tries": out.tries,
                  "grasp": out.grasp.as_dict() if out.grasp is not None else None}, default=float)))
         bag.commit(wait=False)  # finished in the background; the attempt goes on (RunFolder.close waits)
+
+
+def run_request(attempt, request, feedback=None) -> Outcome:
+    """Run a ``Grasp`` service request or action goal: instruction, strategy, dry run and the
+    optional ``reference`` image (empty = none; one that cannot be decoded: INVALID_REQUEST)."""
+    extra = {"feedback": feedback} if feedback is not None else {}
+    return attempt.run(request.instruction, request.strategy, request.dry_run,
+                       reference=lambda: decode_reference(request.reference), **extra)
 
 
 def fill_result(response, out: Outcome, stamp):
@@ -149,7 +162,7 @@ def run_goal(node, action_type, name: str, attempt, callback_group) -> ActionSer
             goal_handle.publish_feedback(action_type.Feedback(stage=stage, progress=progress, message=message))
 
         goal = goal_handle.request
-        out = attempt.run(goal.instruction, goal.strategy, goal.dry_run, feedback)
+        out = run_request(attempt, goal, feedback)
         goal_handle.succeed() if out.success else goal_handle.abort()
         node.get_logger().info(f"/grasp action {goal.instruction!r}: {out.code.name} — {out.message}")
         return fill_result(action_type.Result(), out, node.get_clock().now().to_msg())

@@ -9,7 +9,7 @@ import math
 
 from std_srvs.srv import Trigger
 
-from realvlg.errors import GraspRefusedError
+from realvlg.errors import GraspRefusedError, UnreachableError
 from realvlg.geometry.grasps import DexGrasp, Grasp
 from realvlg.robots.executor import GraspResult, RobotConnectionError
 from realvlg.ros.conversions import grasp_to_pose_stamped
@@ -37,6 +37,8 @@ class ExecutorClient:
         response = call_with_timeout(self.client, request, self.timeout, "the executor")
         if response.code == ExecuteGrasp.Response.REFUSED:
             raise GraspRefusedError(response.message)
+        if response.code == ExecuteGrasp.Response.UNREACHABLE:
+            raise UnreachableError(response.message)
         if response.code == ExecuteGrasp.Response.ROBOT_ERROR and response.stage in ("", "connect"):
             raise RobotConnectionError(response.message)
         return response
@@ -48,8 +50,10 @@ class ExecutorClient:
 
     def grasp(self, grasp: Grasp) -> GraspResult:
         r = self._call(grasp, False)
+        # whether the hand holds something is known once the sequence reached its final check
         return GraspResult(r.success, "" if r.success else r.message, r.stage or "done",
-                           timings={t.stage: t.seconds for t in r.timings}, holding=r.holding,
+                           timings={t.stage: t.seconds for t in r.timings},
+                           holding=r.holding if r.stage in ("check", "done") else None,
                            fault=r.code not in (ExecuteGrasp.Response.DONE, ExecuteGrasp.Response.FAILED))
 
     def home(self) -> None:

@@ -11,6 +11,7 @@ from std_srvs.srv import Trigger
 
 from realvlg.grounding.backend import BackendError
 from realvlg.ros import names
+from realvlg.ros.conversions import image_to_msg
 from realvlg_interfaces.srv import Grasp, SimCheckGrasp, SimReset
 
 
@@ -37,9 +38,13 @@ class GraphClient:
             raise BackendError(f"{name} did not answer within {timeout:.0f} s")
         return future.result()
 
-    def grasp(self, instruction: str, strategy: str = "auto", dry_run: bool = False, timeout: float = 600.0):
-        return self.call(Grasp, names.GRASP_SERVICE,
-                         Grasp.Request(instruction=instruction, strategy=strategy, dry_run=dry_run), timeout)
+    def grasp(self, instruction: str, strategy: str = "auto", dry_run: bool = False, timeout: float = 600.0,
+              reference=None):
+        """``/grasp``; ``reference``: an RGB uint8 photo of the object (UniVG-R1's multi-image form)."""
+        request = Grasp.Request(instruction=instruction, strategy=strategy, dry_run=dry_run)
+        if reference is not None:
+            request.reference = image_to_msg(reference, "rgb8")
+        return self.call(Grasp, names.GRASP_SERVICE, request, timeout)
 
     def home(self, timeout: float = 120.0):
         return self.call(Trigger, names.HOME_SERVICE, Trigger.Request(), timeout)

@@ -25,11 +25,13 @@ EXECUTE_GRASP_SERVICE = "/realvlg/execute_grasp"   # realvlg_interfaces/srv/Exec
 HOME_SERVICE = "/realvlg/home"                # std_srvs/srv/Trigger
 EE_POSE_TOPIC = "/realvlg/ee_pose"            # geometry_msgs/PoseStamped, base←TCP, published by the executor
 JOINT_STATES_TOPIC = "/joint_states"          # sensor_msgs/JointState
+ROBOT_DESCRIPTION_TOPIC = "/robot_description"  # std_msgs/String (URDF), transient local
 
 # Inspection (RViz)
 GRASP_POSE_TOPIC = "/realvlg/grasp_pose"              # geometry_msgs/PoseStamped in the base frame
 GRASP_MARKERS_TOPIC = "/realvlg/grasp_markers"        # visualization_msgs/MarkerArray (gripper)
 OVERLAY_TOPIC = "/realvlg/detection_overlay"          # sensor_msgs/Image rgb8
 OBJECT_CLOUD_TOPIC = "/realvlg/object_cloud"          # sensor_msgs/PointCloud2 in the camera frame
+REFERENCE_IMAGE_TOPIC = "/realvlg/reference_image"    # sensor_msgs/Image rgb8: a request's photo of the object (run bags)
 TF_TOPIC = "/tf"
 TF_STATIC_TOPIC = "/tf_static"

@@ -53,6 +53,20 @@ def make_executor(node, robot: str, base_frame: str) -> Executor:
     raise InvalidInputError(f"unknown robot {robot!r}; executor_node drives {', '.join(ROBOTS)}")
 
 
+def robot_description(robot: str) -> str:
+    """The URDF of ``robot`` (franka_description's names for the FR3, the MuJoCo model's for the
+    UR10e + Shadow Hand)."""
+    if robot == "franka":
+        from realvlg.robots.franka.description import robot_description as franka_description
+
+        return franka_description()
+    if robot == "ur10e_shadow":
+        from realvlg.robots.ur10e_shadow.description import robot_description as ur10e_shadow_description
+
+        return ur10e_shadow_description()
+    raise InvalidInputError(f"unknown robot {robot!r}; executor_node drives {', '.join(ROBOTS)}")
+
+
 def _load(path: str):
     module, _, name = path.partition(":")
     try:

@@ -20,6 +20,7 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.utilities import remove_ros_args
 
 from realvlg.errors import GraspRefusedError, InvalidInputError, RealVLGError
+from realvlg.geometry.camera_mount import to_optical
 from realvlg.geometry.grasps import ContactPair, Grasp6D
 from realvlg.geometry.transforms import Transform, base_from_camera, load_transform
 from realvlg.grounding.backend import Grounding
@@ -32,7 +33,7 @@ INSTRUCTION = re.compile(r"contact\s+([-\d.e]+),([-\d.e]+),([-\d.e]+),([-\d.e]+)
 
 def main() -> None:
     argv = remove_ros_args(sys.argv)
-    calibration = load_transform(argv[1])
+    calibration = to_optical(load_transform(argv[1]))   # tcp←camera_link · the nominal camera chain
     pose = [float(v) for v in argv[2].split(",")]
     base_from_tcp = Transform.from_translation_quaternion(pose[:3], pose[3:], "fr3_link0", calibration.parent)
     max_width = float(argv[3])

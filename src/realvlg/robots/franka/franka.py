@@ -104,6 +104,12 @@ class FrankaExecutor(Executor):
         robot, _ = self._require()
         return np.array(robot.current_joint_state.position)
 
+    def joint_state(self) -> dict[str, float]:
+        """The seven arm joints and each finger at half the gripper width (franka_description's names)."""
+        from realvlg.robots.franka.description import joint_state
+
+        return joint_state(self.joint_positions(), self.gripper_width())
+
     def gripper_width(self) -> float:
         _, gripper = self._require()
         return float(gripper.width)

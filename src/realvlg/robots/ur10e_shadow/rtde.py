@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from realvlg.errors import GraspRefusedError, InvalidInputError, RealVLGError
+from realvlg.errors import GraspRefusedError, InvalidInputError, RealVLGError, UnreachableError
 from realvlg.robots.executor import RobotConnectionError, RobotUnreachableError
 from realvlg.robots.ur10e_shadow.config_ur10e_shadow import RTDEConfig, UR10eShadowConfig
 from realvlg.robots.ur10e_shadow.kinematics import forward_kinematics, solve_ik
@@ -193,7 +193,7 @@ class RTDEBackend(Backend):
                 raise GraspRefusedError("a UR10e linear target is a finite 4x4 pose")
             self._check_workspace(T, "linear target")
             if not solve_ik(T, q_min=np.asarray(cfg.q_min), q_max=np.asarray(cfg.q_max)).reachable:
-                raise GraspRefusedError(f"linear target at {np.round(T[:3, 3], 3).tolist()} has no UR10e IK "
+                raise UnreachableError(f"linear target at {np.round(T[:3, 3], 3).tolist()} has no UR10e IK "
                                         "solution within the joint limits")
             speed = _limited(motion.speed, cfg.rtde.linear_speed, cfg.rtde.max_linear_speed, "linear speed")
             acc = _limited(motion.acceleration, cfg.rtde.linear_acceleration, cfg.rtde.max_linear_acceleration,

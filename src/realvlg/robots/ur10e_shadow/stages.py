@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from realvlg.errors import GraspRefusedError
+from realvlg.errors import GraspRefusedError, UnreachableError
 from realvlg.frames import PALM_NORMAL
 from realvlg.geometry.grasps import DexGrasp
 from realvlg.robots.executor import GraspResult
@@ -165,7 +165,7 @@ class GraspPlanner:
         ik = solve_ik(T_base_palm @ self._palm_T_tool0, q_near, **self._limits)
         if not ik.reachable:
             p = T_base_palm[:3, 3]
-            raise GraspRefusedError(f"{what} is out of the UR10e's reach (palm at {np.round(p, 3).tolist()} m)")
+            raise UnreachableError(f"{what} is out of the UR10e's reach (palm at {np.round(p, 3).tolist()} m)")
         if fingers is None:
             return ik.q
         branches = sorted((q for q in ik.candidates if np.isfinite(q).all()), key=lambda q: np.abs(q - q_near).max())

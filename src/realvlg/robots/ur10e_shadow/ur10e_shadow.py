@@ -13,7 +13,7 @@ from realvlg.geometry.grasps import DexGrasp
 from realvlg.robots.executor import Executor, GraspResult, RobotConnectionError
 from realvlg.robots.ur10e_shadow.config_ur10e_shadow import UR10eShadowConfig
 from realvlg.robots.ur10e_shadow.stages import Backend, GraspPlan, GraspPlanner, run_grasp
-from realvlg.shadow_hand import SHADOW_JOINTS
+from realvlg.shadow_hand import MJCF_PREFIX, SHADOW_JOINTS
 
 
 class UR10eShadowExecutor(Executor):
@@ -35,6 +35,17 @@ class UR10eShadowExecutor(Executor):
 
     def joint_positions(self) -> np.ndarray:
         return self.backend.arm_q()
+
+    def joint_state(self) -> dict[str, float]:
+        """The six arm joints and, where the backend measures them, the 22 finger joints, named as in
+        :mod:`realvlg.robots.ur10e_shadow.description` (``robot0:``-prefixed fingers)."""
+        from realvlg.robots.ur10e_shadow.model import ARM_JOINTS
+
+        state = dict(zip(ARM_JOINTS, self.backend.arm_q().tolist()))
+        fingers = self.backend.hand_q()
+        if fingers is not None:
+            state.update(zip((MJCF_PREFIX + j for j in SHADOW_JOINTS), np.asarray(fingers, dtype=float).tolist()))
+        return state
 
     def current_pose(self) -> np.ndarray:
         """base←palm, from the measured arm joints."""

@@ -1,7 +1,8 @@
 """camera_node: a :mod:`realvlg.cameras` backend published as realsense-ros publishes it.
 
 Colour ``rgb8``, aligned depth ``16UC1`` (mm) and both ``camera_info`` on ``/camera/camera/…`` in
-``camera_color_optical_frame``, read on one thread as fast as the source delivers (the camera's
+``camera_color_optical_frame``, and ``camera_link → camera_color_frame → camera_color_optical_frame``
+on ``/tf_static`` (from the device's extrinsics where the backend has them), read on one thread as fast as the source delivers (the camera's
 own frame rate; a recording plays at its recorded pace with ``replay.real_time``).
 
 Stamps: ``device`` keeps the frame's own timestamp (RealSense global time, host-clock aligned —
@@ -26,6 +27,7 @@ from realvlg.cameras.camera import CameraError, EndOfRecordingError, make_camera
 from realvlg.cameras.realsense import RealSenseCameraConfig
 from realvlg.cameras.replay import ReplayCameraConfig
 from realvlg.errors import InvalidInputError
+from realvlg.geometry.camera_mount import color_chain
 from realvlg.ros import names
 from realvlg.ros.rgbd import RgbdPublisher
 from realvlg.ros.spin import run_node
@@ -55,7 +57,7 @@ class CameraNode(Node):
         self.read_timeout = self.declare_parameter("read_timeout", 5.0).value
         self.camera = make_camera(config)
         self.camera.open()
-        self.rgbd = RgbdPublisher(self)
+        self.rgbd = RgbdPublisher(self, color_chain(self.camera.color_to_depth))  # camera_link → optical frame
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="camera-read", daemon=True)
         self._thread.start()

@@ -32,7 +32,7 @@ from realvlg.frames import TOOL0_T_PALM, UR_BASE_FRAME
 from realvlg.graph import run_path
 from realvlg.grasping.attempt import AttemptConfig, GraspAttempt
 from realvlg.ros import names
-from realvlg.ros.attempt_io import REQUEST_QOS, AttemptPublisher, fill_result, run_goal
+from realvlg.ros.attempt_io import REQUEST_QOS, AttemptPublisher, fill_result, run_goal, run_request
 from realvlg.ros.conversions import make_header, points_to_pointcloud2
 from realvlg.ros.params import declare_config
 from realvlg.ros.spin import answer_always, run_node
@@ -114,7 +114,7 @@ class DexGraspNode(Node):
         self.io.publish_plan(frame, plan, grasp)
 
     def _on_grasp(self, request, response):
-        out = self.attempt.run(request.instruction, request.strategy, request.dry_run)
+        out = run_request(self.attempt, request)
         self._publish_state()
         self.get_logger().info(f"{request.instruction!r}: {out.code.name} — {out.message}")
         return fill_result(response, out, self.get_clock().now().to_msg())

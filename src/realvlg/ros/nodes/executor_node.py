@@ -8,7 +8,9 @@ trajectory controller).
 * ``/realvlg/home`` (``std_srvs/Trigger``): back to the home / observation pose.
 * publishes the end-effector pose (``/realvlg/ee_pose``, base←``tcp_frame``: the FR3's TCP, the
   Shadow palm) at ``state_rate`` Hz — the grasp node takes the pose at each image's timestamp
-  from it — and the same as ``/tf``.
+  from it — and, as robot_state_publisher would, the robot's ``/joint_states``, its
+  ``robot_description`` (parameter and latched topic) and the whole chain on ``/tf`` (fixed joints
+  on ``/tf_static``): :class:`~realvlg.ros.tf.RobotStatePublisher`.
 
 Connecting happens at start-up: a robot that does not answer ends the node with that reason (no
 half-alive executor). A connection lost mid-motion is reported by the grasp service; every robot
@@ -17,7 +19,8 @@ call answers within ``motion_timeout`` even when the client library blocks for g
 Parameters (``config/executor_*.yaml``): ``robot``, ``base_frame``, ``tcp_frame``, ``state_rate``,
 ``motion_timeout`` and the robot's own (:mod:`realvlg.ros.robots`).
 
-``ExecuteGrasp`` answers ``code`` ``DONE``, ``REFUSED`` (a check failed, nothing moved), ``FAILED``
+``ExecuteGrasp`` answers ``code`` ``DONE``, ``REFUSED`` (a check failed, nothing moved; ``UNREACHABLE``: the
+workspace or IK check), ``FAILED``
 (executed, nothing held), ``ROBOT_ERROR`` (a rejected command or a lost connection) or ``ERROR``,
 and the ``stage`` reached.
 """
@@ -31,20 +34,15 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 from scipy.spatial.transform import Rotation
 from std_srvs.srv import Trigger
-from tf2_msgs.msg import TFMessage
 
-from realvlg.errors import GraspRefusedError, InvalidInputError, RealVLGError
+from realvlg.errors import GraspRefusedError, InvalidInputError, RealVLGError, UnreachableError
 from realvlg.geometry.grasps import Grasp6D
-from realvlg.geometry.transforms import Transform
 from realvlg.robots.executor import DeadlineGuard
 from realvlg.ros import names
-from realvlg.ros.conversions import (
-    grasp_from_pose_stamped,
-    grasp_to_pose_stamped,
-    transform_to_msg,
-)
-from realvlg.ros.robots import FRAMES, make_executor
+from realvlg.ros.conversions import grasp_from_pose_stamped, grasp_to_pose_stamped
+from realvlg.ros.robots import FRAMES, make_executor, robot_description
 from realvlg.ros.spin import answer_always, run_node
+from realvlg.ros.tf import RobotStatePublisher
 from realvlg_interfaces.msg import StageTiming
 from realvlg_interfaces.srv import ExecuteGrasp
 
@@ -62,7 +60,7 @@ class ExecutorNode(Node):
         self.robot.connect()  # raises RobotUnreachableError with the reason
         self._motion = threading.Lock()
         self.pose_pub = self.create_publisher(PoseStamped, names.EE_POSE_TOPIC, 50)
-        self.tf_pub = self.create_publisher(TFMessage, names.TF_TOPIC, 50)
+        self.state = RobotStatePublisher(self, robot_description(robot))
         requests = MutuallyExclusiveCallbackGroup()
         self.create_service(ExecuteGrasp, names.EXECUTE_GRASP_SERVICE, answer_always(self, self._on_grasp), callback_group=requests)
         self.create_service(Trigger, names.HOME_SERVICE, answer_always(self, self._on_home), callback_group=requests)
@@ -72,15 +70,14 @@ class ExecutorNode(Node):
 
     def _publish_state(self) -> None:
         try:
-            matrix = self.robot.current_pose()
+            matrix, joints = self.robot.current_pose(), self.robot.joint_state()
         except Exception as exc:  # a link blip (franky raises RuntimeError "Net Exception") must not end the node
             self.get_logger().error(f"robot state unavailable: {exc}", throttle_duration_sec=5.0)
             return
         stamp = self.get_clock().now().to_msg()
         tcp = Grasp6D(matrix[:3, 3], Rotation.from_matrix(matrix[:3, :3]), 0.0, self.base_frame)
         self.pose_pub.publish(grasp_to_pose_stamped(tcp, stamp))
-        self.tf_pub.publish(TFMessage(transforms=[
-            transform_to_msg(Transform(self.base_frame, self.tcp_frame, matrix), stamp)]))
+        self.state.publish(joints, stamp)
 
     def _on_grasp(self, request, response):
         try:
@@ -92,7 +89,8 @@ class ExecutorNode(Node):
             with self._motion:
                 result = self._bounded(lambda: self.robot.grasp(grasp), "the grasp")
         except (GraspRefusedError, InvalidInputError) as exc:  # refused before any motion
-            response.code, response.stage, response.message = response.REFUSED, "check", str(exc)
+            response.code = response.UNREACHABLE if isinstance(exc, UnreachableError) else response.REFUSED
+            response.stage, response.message = "check", str(exc)
             return response
         except RealVLGError as exc:  # the connection failed
             response.code, response.stage, response.message = response.ROBOT_ERROR, "connect", str(exc)

@@ -3,7 +3,10 @@
 :class:`~realvlg.grasping.planner.LiftPlanner`; executor: the executor node's ``ExecuteGrasp``).
 
 Frames come from the camera topics (realsense-ros names and encodings) with the robot pose at
-their timestamp (``/realvlg/ee_pose``); the answer from a ``Ground`` service (the grounding node
+their timestamp (``/realvlg/ee_pose``); the camera pose is base←tcp(t) · the hand-eye mount
+(``calibration``: tcp←``camera_link``, :mod:`realvlg.geometry.camera_mount`; older files to the
+optical frame are converted on load) · ``camera_link``←image frame, read from the camera driver's
+``/tf_static``. The answer from a ``Ground`` service (the grounding node
 or the simulation oracle). Results carry a ``code`` (:class:`~realvlg.grasping.attempt.ResultCode`);
 a request arriving while one runs is answered at once with ``busy``.
 
@@ -13,7 +16,8 @@ Parameters (``config/grasp_node.yaml``): ``base_frame``, ``tcp_frame``, ``calibr
 :class:`~realvlg.grasping.attempt.AttemptConfig`, ``lift.*`` (:class:`~realvlg.geometry.lift.LiftConfig`),
 ``samples``, ``min_agreement``, ``record.context_window`` (s of ``/tf``, ``/joint_states`` before a
 capture that go into its bag, with all of ``/tf_static``). Publishes for RViz: the grasp pose,
-gripper markers, the detection overlay, the object cloud and ``/tf_static`` for the camera mount.
+gripper markers, the detection overlay, the object cloud and ``/tf_static`` for the camera mount
+(tcp → ``camera_link`` only: the camera's own frames are its driver's).
 """
 
 from __future__ import annotations
@@ -23,11 +27,10 @@ import dataclasses
 from geometry_msgs.msg import PoseStamped
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, QoSProfile, qos_profile_sensor_data
+from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
-from tf2_msgs.msg import TFMessage
 
-from realvlg.geometry.transforms import load_transform
+from realvlg.geometry.camera_mount import load_camera_mount
 from realvlg.graph import repo_path, run_path
 from realvlg.grasping.attempt import AttemptConfig, GraspAttempt
 from realvlg.grasping.capture import CaptureConfig, FrameCapture
@@ -35,12 +38,13 @@ from realvlg.grasping.planner import LiftPlanner, LiftPlannerConfig
 from realvlg.grounding.backend import TASKS
 from realvlg.robots.limits import load_limits
 from realvlg.ros import names
-from realvlg.ros.attempt_io import REQUEST_QOS, AttemptPublisher, buffer_context, fill_result, run_goal
-from realvlg.ros.conversions import grasp_from_pose_stamped, stamp_from_msg, transform_to_msg
+from realvlg.ros.attempt_io import REQUEST_QOS, AttemptPublisher, buffer_context, fill_result, run_goal, run_request
+from realvlg.ros.conversions import grasp_from_pose_stamped, stamp_from_msg
 from realvlg.ros.executor_client import ExecutorClient
 from realvlg.ros.ground_client import ServiceGroundingBackend
 from realvlg.ros.params import declare_config
 from realvlg.ros.spin import answer_always, run_node
+from realvlg.ros.tf import StaticTransformListener, publish_static
 from realvlg_interfaces.action import Grasp as GraspAction
 from realvlg_interfaces.srv import Grasp as GraspSrv
 
@@ -50,7 +54,7 @@ class GraspNode(Node):
         super().__init__("grasp_node")
         p = lambda name, default: self.declare_parameter(name, default).value  # noqa: E731
         base_frame, tcp_frame = p("base_frame", names.FR3_BASE_FRAME), p("tcp_frame", names.FR3_TCP_FRAME)
-        calibration = load_transform(repo_path(p("calibration", "calibration/fr3_d435i_eye_in_hand.yaml")))
+        calibration = load_camera_mount(repo_path(p("calibration", "calibration/fr3_d435i_eye_in_hand.yaml")))
         limits = load_limits(repo_path(p("limits", "config/limits_fr3.yaml")))
         defaults = LiftPlannerConfig()
         lift = declare_config(self, dataclasses.replace(defaults.lift, max_width=limits.max_width), "lift.",
@@ -62,7 +66,10 @@ class GraspNode(Node):
         attempt_config = dataclasses.replace(attempt_config, run_root=str(run_path(attempt_config.run_root)))
 
         self._sensors, self._requests, self._calls = (ReentrantCallbackGroup() for _ in range(3))
-        self.frames = FrameCapture(calibration, base_frame, tcp_frame, declare_config(self, CaptureConfig()))
+        self._mount = publish_static(self, [calibration])
+        camera_frames = StaticTransformListener(self, callback_group=self._sensors).tree
+        self.frames = FrameCapture(calibration, base_frame, tcp_frame, declare_config(self, CaptureConfig()),
+                                   camera_frames)
         for topic, kind, msg_type in ((names.COLOR_IMAGE_TOPIC, "color", Image),
                                       (names.ALIGNED_DEPTH_IMAGE_TOPIC, "depth", Image),
                                       (names.COLOR_INFO_TOPIC, "info", CameraInfo)):
@@ -79,9 +86,6 @@ class GraspNode(Node):
         self.attempt = GraspAttempt(lambda: self.frames.capture(self.get_clock().now().nanoseconds * 1e-9),
                                     LiftPlanner(backend, planner_config), executor, attempt_config,
                                     on_plan=self.io.publish_plan, recorders=[self.io.record])
-        static_qos = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
-        self.create_publisher(TFMessage, names.TF_STATIC_TOPIC, static_qos).publish(
-            TFMessage(transforms=[transform_to_msg(calibration, self.get_clock().now().to_msg())]))
 
         self.create_service(GraspSrv, names.GRASP_SERVICE, answer_always(self, self._on_service),
                             qos_profile=REQUEST_QOS, callback_group=self._requests)
@@ -92,7 +96,7 @@ class GraspNode(Node):
         self.frames.poses.add(stamp_from_msg(msg.header.stamp), grasp_from_pose_stamped(msg, 0.0).homogeneous())
 
     def _on_service(self, request, response):
-        out = self.attempt.run(request.instruction, request.strategy, request.dry_run)
+        out = run_request(self.attempt, request)
         self.get_logger().info(f"/grasp {request.instruction!r}: {out.code.name} — {out.message}")
         return fill_result(response, out, self.get_clock().now().to_msg())
 

@@ -8,9 +8,14 @@ instruction go to ``GroundingBackend.ground``; the answer comes back as a
 * a usable answer: ``success`` true;
 * an unusable answer (unparsable, outside the image, no depth on the grasp line, …):
   ``success`` false, ``message`` the reason, ``grounding.valid`` false with the raw answer;
-* bad input or a backend failure (dead server, missing checkpoint): ``success`` false,
-  ``message`` the sentence, ``grounding`` empty (``task`` "") — what
-  :class:`realvlg.ros.ground_client.ServiceGroundingBackend` turns back into a BackendError.
+* bad input (an image it cannot decode, a reference the backend cannot take): ``success`` false,
+  ``code`` ``INVALID_REQUEST``, ``message`` the sentence, ``grounding`` empty (``task`` "");
+* a backend failure (dead server, missing checkpoint): the same with ``code`` ``BACKEND_FAILED`` —
+  :class:`realvlg.ros.ground_client.ServiceGroundingBackend` turns these back into an
+  InvalidInputError / a BackendError.
+
+The optional ``reference`` image (rgb8 / bgr8; empty = none) goes to the backend as UniVG-R1's
+multi-image form: the VLM backends send it before the scene image; one-image backends refuse.
 
 Parameters (``config/grounding_node.yaml``): ``service``, ``backend`` (openai | transformers),
 ``model``, ``checkpoint``, ``base_url``, ``timeout``, ``retries``, ``image_format``,
@@ -25,8 +30,9 @@ import dataclasses
 
 from rclpy.node import Node
 
-from realvlg.cameras.messages import decode_color, decode_depth
-from realvlg.errors import RealVLGError
+from realvlg.cameras.camera import CameraStreamError
+from realvlg.cameras.messages import decode_color, decode_depth, decode_reference
+from realvlg.errors import InvalidInputError, RealVLGError
 from realvlg.grounding.factory import BackendSpec, make_backend
 from realvlg.ros import names
 from realvlg.ros.conversions import (
@@ -39,12 +45,16 @@ from realvlg_interfaces.srv import Ground
 
 
 def request_inputs(request: Ground.Request):
-    """(RGB image, depth in metres or None, intrinsics or None) of a Ground request (colour rgb8 /
-    bgr8 / rgba8 / bgra8; depth 16UC1 mm or 32FC1 m: :mod:`realvlg.cameras.messages`)."""
-    image = decode_color(request.image)
-    depth = decode_depth(request.depth) if len(request.depth.data) else None
+    """(RGB image, depth in metres or None, intrinsics or None, reference RGB or None) of a Ground
+    request (colour rgb8 / bgr8 / rgba8 / bgra8; depth 16UC1 mm or 32FC1 m:
+    :mod:`realvlg.cameras.messages`); an image it cannot decode raises InvalidInputError."""
+    try:
+        image = decode_color(request.image)
+        depth = decode_depth(request.depth) if len(request.depth.data) else None
+    except CameraStreamError as exc:
+        raise InvalidInputError(str(exc)) from None
     intrinsics = camera_info_from_msg(request.camera_info) if any(request.camera_info.k) else None
-    return image, depth, intrinsics
+    return image, depth, intrinsics, decode_reference(request.reference)
 
 
 class GroundingNode(Node):
@@ -62,12 +72,14 @@ class GroundingNode(Node):
 
     def _on_ground(self, request: Ground.Request, response: Ground.Response) -> Ground.Response:
         try:
-            image, depth, intrinsics = request_inputs(request)
+            image, depth, intrinsics, reference = request_inputs(request)
+            extra = {"reference": reference} if reference is not None else {}
             result = self.backend.ground(request.task, image, request.instruction,
-                                         samples=max(1, request.samples), depth=depth, intrinsics=intrinsics)
+                                         samples=max(1, request.samples), depth=depth, intrinsics=intrinsics, **extra)
         except RealVLGError as exc:
             self.get_logger().warning(f"ground failed: {exc}")
             response.success, response.message, response.grounding = False, str(exc), GroundingMsg()
+            response.code = response.INVALID_REQUEST if isinstance(exc, InvalidInputError) else response.BACKEND_FAILED
             return response
         response.grounding = grounding_to_msg(result, request.image.header.frame_id, request.image.header.stamp)
         response.success = result.valid

@@ -3,7 +3,8 @@
 It hosts :class:`realvlg.sim.fr3_world.FR3World` — franky-sim's MuJoCo FR3 + hand serving the real
 libfranka protocol on ``hostname`` (the executor node connects to it like to a real robot) — and:
 
-* publishes the wrist camera as realsense-ros does (:class:`~realvlg.ros.rgbd.RgbdPublisher`) at up
+* publishes the wrist camera as realsense-ros does (:class:`~realvlg.ros.rgbd.RgbdPublisher`, its
+  ``camera_link`` chain the nominal D435i's; the mount is the grasp node's calibration) at up
   to ``camera_rate`` Hz from one thread (an OpenGL context belongs to one thread), rendering at
   most half the time so the libfranka server in the same process keeps its pace;
 * serves ``/sim/ground`` (``Ground``): the SIMULATION ORACLE (:mod:`realvlg.grounding.sim_oracle`)
@@ -24,9 +25,10 @@ from rclpy._rclpy_pybind11 import RCLError
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 
-from realvlg.cameras.messages import decode_color
+from realvlg.cameras.messages import decode_color, decode_reference
 from realvlg.errors import RealVLGError
-from realvlg.grounding.backend import InvalidGrounding
+from realvlg.geometry.camera_mount import color_chain
+from realvlg.grounding.backend import InvalidGrounding, refuse_reference
 from realvlg.grounding.sim_oracle import RecentFrames, SimOracle
 from realvlg.objects import OBJECTS
 from realvlg.ros import names
@@ -55,10 +57,9 @@ class SimNode(Node):
         self.world.reset(self.scene.placements)
         self.rate = declare("camera_rate", 2.0).value
         self.publish_camera = declare("publish_camera", True).value
-        self.oracle = SimOracle()
-        self.recent = RecentFrames(RECENT_FRAMES)
+        self.oracle, self.recent = SimOracle(), RecentFrames(RECENT_FRAMES)
 
-        self.rgbd = RgbdPublisher(self)
+        self.rgbd = RgbdPublisher(self, color_chain())  # one simulated imager: the nominal D435i chain
         group = ReentrantCallbackGroup()
         self.create_service(Ground, names.SIM_GROUND_SERVICE, answer_always(self, self._on_ground), callback_group=group)
         self.create_service(SimCheckGrasp, names.SIM_CHECK_GRASP_SERVICE, answer_always(self, self._on_check), callback_group=group)
@@ -99,13 +100,12 @@ class SimNode(Node):
             self._stop.wait(max(period - elapsed, elapsed))
 
     def _on_ground(self, request, response):
-        try:
+        why = f"the simulation oracle did not render this image (it answers only for its own recent {RECENT_FRAMES} frames)"
+        try:  # the oracle grounds one rendered image: a reference is refused
+            refuse_reference("simulation oracle", decode_reference(request.reference))
             recent = self.recent.get(decode_color(request.image))
         except RealVLGError as exc:
-            recent, why = None, str(exc)
-        else:
-            why = (f"the simulation oracle did not render this image (it answers only for its own recent "
-                   f"{RECENT_FRAMES} frames)")
+            recent, why, response.code = None, str(exc), response.INVALID_REQUEST
         if recent is None:
             response.success, response.message = False, why
             return response
