@@ -29,6 +29,7 @@ INSTRUCTION_TOPIC = "/realvlg/instruction"   # std_msgs/String, at capture
 CAMERA_POSE_TOPIC = "/realvlg/camera_pose"   # geometry_msgs/TransformStamped base←camera the capture used
 GROUNDING_TOPIC = "/realvlg/grounding"       # realvlg_interfaces/Grounding, in the camera frame
 RESULT_TOPIC = "/realvlg/result"             # std_msgs/String: result.json's content, at the end of a try
+REFERENCE_IMAGE_TOPIC = "/realvlg/reference_image"  # sensor_msgs/Image rgb8: a request's photo of the object
 
 
 def _slug(text: str, limit: int = 40) -> str:

@@ -4,7 +4,8 @@ grounding models or strategies on real attempts.
 
 :func:`load_run` reads a run folder (:mod:`realvlg.grasping.record`): the last captured frame of its
 bag (colour, aligned depth, colour camera_info, with the ``base←camera`` pose the capture used),
-the instruction, the recorded answer (the bag's ``realvlg_interfaces/Grounding``; the bag carries
+the instruction, the request's reference image if any (passed to the backend again), the recorded
+answer (the bag's ``realvlg_interfaces/Grounding``; the bag carries
 its message definitions, so no installed interface is needed) and ``result.json``.
 :func:`replay` plans again on that frame — with the recorded answer (:class:`RecordedBackend`: only
 the lift and the coarse planner run again) or with any grounding backend — and
@@ -24,13 +25,14 @@ from pathlib import Path
 import numpy as np
 
 from realvlg.cameras.camera import EndOfRecordingError
+from realvlg.cameras.messages import decode_color
 from realvlg.cameras.replay import ReplayCamera, ReplayCameraConfig
 from realvlg.errors import InvalidInputError
 from realvlg.geometry.grasps import Grasp6D
 from realvlg.geometry.lift import LiftConfig
 from realvlg.geometry.transforms import Transform
 from realvlg.grasping.planner import STRATEGY_TASK, LiftPlanner, LiftPlannerConfig, PlanningError
-from realvlg.grasping.record import CAMERA_POSE_TOPIC, GROUNDING_TOPIC, INSTRUCTION_TOPIC
+from realvlg.grasping.record import CAMERA_POSE_TOPIC, GROUNDING_TOPIC, INSTRUCTION_TOPIC, REFERENCE_IMAGE_TOPIC
 from realvlg.grounding.backend import (
     GroundingBackend,
     GroundingResult,
@@ -51,6 +53,7 @@ class RecordedAttempt:
     frame: RGBDFrame                   # with base_from_camera when the bag has the capture's pose
     grounding: GroundingResult | None  # the recorded answer (None: the attempt got none)
     result: dict                       # result.json ({} when absent)
+    reference: np.ndarray | None = None  # the request's photo of the object (RGB), when it had one
 
     @property
     def grasp(self) -> Grasp6D | None:
@@ -85,9 +88,10 @@ def load_run(run_dir: str | Path) -> RecordedAttempt:
     if frame is None:
         raise InvalidInputError(f"the bag of {run_dir} holds no colour/depth pair")
     stamp_ns = round(frame.timestamp * 1e9)
-    instruction, pose, grounding = result.get("instruction", ""), None, None
+    instruction, pose, grounding, reference = result.get("instruction", ""), None, None, None
     with AnyReader([bag]) as reader:  # the messages logged at the frame's stamp: its try's
-        wanted = [c for c in reader.connections if c.topic in (CAMERA_POSE_TOPIC, INSTRUCTION_TOPIC, GROUNDING_TOPIC)]
+        wanted = [c for c in reader.connections
+                  if c.topic in (CAMERA_POSE_TOPIC, INSTRUCTION_TOPIC, GROUNDING_TOPIC, REFERENCE_IMAGE_TOPIC)]
         for connection, stamp, raw in reader.messages(connections=wanted):
             if stamp != stamp_ns:
                 continue
@@ -96,13 +100,15 @@ def load_run(run_dir: str | Path) -> RecordedAttempt:
                 pose = msg
             elif connection.topic == INSTRUCTION_TOPIC:
                 instruction = msg.data
+            elif connection.topic == REFERENCE_IMAGE_TOPIC:
+                reference = decode_color(msg)
             else:
                 grounding = grounding_from_fields(msg)
     if pose is not None:
         t, q = pose.transform.translation, pose.transform.rotation
         frame = dataclasses.replace(frame, base_from_camera=Transform.from_translation_quaternion(
             [t.x, t.y, t.z], [q.x, q.y, q.z, q.w], pose.header.frame_id, pose.child_frame_id))
-    return RecordedAttempt(run_dir, instruction, frame, grounding, result)
+    return RecordedAttempt(run_dir, instruction, frame, grounding, result, reference)
 
 
 class RecordedBackend(GroundingBackend):
@@ -244,7 +250,8 @@ def replay(recorded: RecordedAttempt, backend: GroundingBackend | None = None, s
     report = ReplayReport(recorded, strategy)
     planner = LiftPlanner(backend, config)
     try:
-        plan = planner.plan(recorded.frame, recorded.instruction, strategy)
+        extra = {"reference": recorded.reference} if recorded.reference is not None else {}
+        plan = planner.plan(recorded.frame, recorded.instruction, strategy, **extra)
     except PlanningError as exc:
         report.grounding, report.error = exc.grounding, str(exc)
         return report
