@@ -25,8 +25,6 @@ from realvlg.observation import RGBDFrame
 from realvlg.robots.limits import load_limits
 from realvlg.ros.attempt_io import AttemptPublisher
 
-pytestmark = pytest.mark.realdata
-
 ANYGRASP = CameraIntrinsics(1280, 720, 927.17, 927.37, 651.32, 349.62)  # the source demo's
 BALL = BoundingBox(780.0, 290.0, 896.0, 410.0)  # the orange ball in color_000.png [px]
 ACROSS = ContactPair(792.0, 350.0, 884.0, 350.0)  # a contact pair across it
@@ -59,6 +57,7 @@ def real_frame(realdata):
     return RGBDFrame(color, depth, ANYGRASP, 1700000000.25, base_from_camera=OVERHEAD)
 
 
+@pytest.mark.realdata
 def test_replay_of_a_real_frame_reproduces_the_recorded_grasp(ros, real_frame, tmp_path, capsys):
     node, _ = ros
     params = node_parameters(repo_path("config/grasp_node.yaml"))  # as the grasp node and the replay run
@@ -88,3 +87,16 @@ def test_replay_of_a_real_frame_reproduces_the_recorded_grasp(ros, real_frame, t
 
     assert main(["replay", out.run_dir, "--strategy", "bbox"]) == 2  # only a contact answer was recorded
     assert "bbox" in capsys.readouterr().err
+
+
+def test_replay_of_an_attempt_without_a_frame_says_why(tmp_path, capsys):
+    from realvlg.grasping.capture import CaptureError
+
+    def no_frames():
+        raise CaptureError("no synchronised camera frames within 5.0 s: nothing received on color")
+
+    out = GraspAttempt(no_frames, LiftPlanner(BallBackend()), AcceptingExecutor(),
+                       AttemptConfig(str(tmp_path))).run("grasp the orange ball")
+    assert main(["replay", out.run_dir]) == 2
+    err = capsys.readouterr().err
+    assert "holds no bag" in err and "CAPTURE_FAILED: no synchronised camera frames" in err

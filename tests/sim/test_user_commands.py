@@ -90,7 +90,7 @@ def test_grasp_node_killed_mid_attempt_leaves_a_valid_record_and_comes_back(up):
     with GraphClient("realvlg_user_test") as client:  # the banana back on the table, the arm home
         assert client.home().success and client.reset_scene("single", ["banana"], 0).success
     before = set(run_folders(home))
-    client = subprocess.Popen([str(REALVLG), "grasp", "grasp the banana", "--timeout", "30"], cwd=home,
+    client = subprocess.Popen([str(REALVLG), "grasp", "grasp the banana", "--timeout", "20"], cwd=home,
                               env=user_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline, run, saved = time.monotonic() + 300, None, {}
     while time.monotonic() < deadline and saved.get("stage") not in ("check", "execute") and not saved.get("finished"):
