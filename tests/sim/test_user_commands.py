@@ -15,10 +15,11 @@ import time
 import pytest
 from rosbags.highlevel import AnyReader
 
+from realvlg.grounding.backend import BackendError
 from realvlg.grasping.record import CAMERA_POSE_TOPIC, GROUNDING_TOPIC, INSTRUCTION_TOPIC
 from realvlg.ros import names
 from realvlg.ros.graph_client import GraphClient
-from realvlg.ros.spin import READY_PREFIX
+from realvlg_interfaces.srv import Grasp
 
 from user_commands import REALVLG, child_pids, realvlg, start_realvlg, user_env
 
@@ -46,9 +47,18 @@ def up(tmp_path_factory):
     """``realvlg up`` (simulated FR3, wrist camera, embedded model) in a folder of its own: runs/ there."""
     home = tmp_path_factory.mktemp("user")
     graph = start_realvlg("up", cwd=home, name="realvlg-up")
-    graph.wait_for_line("realvlg up: graph running", 600)
+    wait_for_grasp_service(graph, 600)  # (up's own lines may interleave with its nodes' echoed ones)
     yield graph, home
     graph.stop(timeout=30)
+
+
+def wait_for_grasp_service(graph, timeout: float) -> None:
+    """Until ``/grasp`` is served — what `realvlg up: graph running` tells a user."""
+    with GraphClient("realvlg_user_test_wait") as client:
+        ready = client.node.create_client(Grasp, names.GRASP_SERVICE)
+        deadline = time.monotonic() + timeout
+        while not ready.wait_for_service(timeout_sec=1.0):
+            assert graph.running and time.monotonic() < deadline, f"no /grasp from realvlg up:\n{graph.tail()}"
 
 
 def run_folders(home: pathlib.Path) -> list[pathlib.Path]:
@@ -90,7 +100,7 @@ def test_grasp_node_killed_mid_attempt_leaves_a_valid_record_and_comes_back(up):
     with GraphClient("realvlg_user_test") as client:  # the banana back on the table, the arm home
         assert client.home().success and client.reset_scene("single", ["banana"], 0).success
     before = set(run_folders(home))
-    client = subprocess.Popen([str(REALVLG), "grasp", "grasp the banana", "--timeout", "20"], cwd=home,
+    caller = subprocess.Popen([str(REALVLG), "grasp", "grasp the banana", "--timeout", "20"], cwd=home,
                               env=user_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline, run, saved = time.monotonic() + 300, None, {}
     while time.monotonic() < deadline and saved.get("stage") not in ("check", "execute") and not saved.get("finished"):
@@ -103,10 +113,11 @@ def test_grasp_node_killed_mid_attempt_leaves_a_valid_record_and_comes_back(up):
                 pass
         time.sleep(0.05)
     assert saved.get("stage") in ("check", "execute"), f"the attempt never reached the grasp: {saved}"
+    time.sleep(1.0)  # the arm is moving (seconds); the grasp pose's commit, in the background, is done
     (pid,) = child_pids(graph.proc.pid, "grasp_node")
     os.kill(pid, signal.SIGKILL)
-    client_out = client.communicate(timeout=120)[0]
-    assert client.returncode != 0, client_out
+    caller_out = caller.communicate(timeout=120)[0]
+    assert caller.returncode != 0, caller_out  # no answer: the node that would give it is gone
     saved = json.loads((run / "result.json").read_text())
     assert saved["instruction"] == "grasp the banana" and not saved["finished"]
     assert saved["stage"] in ("check", "execute")
@@ -117,8 +128,17 @@ def test_grasp_node_killed_mid_attempt_leaves_a_valid_record_and_comes_back(up):
     check = realvlg("camera-check", "--backend", "replay", "--file", str(run / "bag"), "--frames", "1",
                     "--out", str(home / "check-killed"), cwd=home, timeout=120)
     assert check.returncode == 0, check.stdout + check.stderr
-    graph.wait_for_line(f"[grasp_node] {READY_PREFIX}", 300)  # realvlg up restarted the grasp node
-    with GraphClient("realvlg_user_test") as client:
+    deadline = time.monotonic() + 300  # realvlg up restarts the grasp node
+    while not (set(child_pids(graph.proc.pid, "grasp_node")) - {pid}):
+        assert graph.running and time.monotonic() < deadline, f"the grasp node was not restarted:\n{graph.tail()}"
+        time.sleep(0.5)
+    with GraphClient("realvlg_user_test", wait=60) as client:
         assert client.home().success and client.reset_scene("single", ["banana"], 0).success
-    again = realvlg("grasp", "grasp the banana", "--dry-run", "--wait", "60", cwd=home, timeout=300)
+        while True:  # until the new grasp node answers (the dead one's /grasp may linger in discovery)
+            try:
+                client.grasp("grasp the banana", dry_run=True, timeout=30)
+                break
+            except BackendError:
+                assert time.monotonic() < deadline, f"the restarted grasp node never answered:\n{graph.tail()}"
+    again = realvlg("grasp", "grasp the banana", "--dry-run", "--wait", "60", "--timeout", "200", cwd=home, timeout=300)
     assert again.returncode == 0 and again.stdout.startswith("SUCCESS: dry run"), again.stdout + again.stderr
