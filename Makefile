@@ -22,6 +22,7 @@ bench: setup
 	$(PY) bench/ros_executor.py
 	$(PY) bench/grounding.py
 	$(PY) bench/camera_read.py
+	$(PY) bench/recording.py
 	$(PY) bench/calibration.py
 	$(PY) bench/coarse.py
 	$(PY) bench/datagen.py

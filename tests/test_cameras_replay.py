@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
@@ -267,3 +268,49 @@ def test_image_decoding_big_endian_float_depth_and_bad_encodings():
                   data=np.zeros(10, np.uint8))
     with pytest.raises(CameraStreamError, match="has step 6 and 10 bytes"):
         decode_color(short)
+
+
+KILLED_WRITER = """
+import os, signal, sys
+import numpy as np
+sys.path[:0] = {paths!r}
+from tests.test_cameras_replay import synthetic_frame
+from realvlg.recording import BagRecorder
+rec = BagRecorder({bag!r}).open()
+rec.write_rgbd(synthetic_frame(0))
+rec.commit()
+rec.write("/realvlg/instruction", rec.types["std_msgs/msg/String"](data="first"), stamp=5)
+rec.commit()
+rec.write("/realvlg/instruction", rec.types["std_msgs/msg/String"](data="lost"), stamp=6)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_committed_segments_survive_a_killed_writer(tmp_path):
+    """A process SIGKILLed mid-segment leaves a bag of everything committed before: a rosbag2 of one
+    file per commit that rosbags and the replay camera read (the segment in progress is ignored)."""
+    bag = tmp_path / "bag"
+    code = KILLED_WRITER.format(paths=[str(REPO / "src"), str(REPO)], bag=str(bag))
+    assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == -9
+    listed = yaml.safe_load((bag / "metadata.yaml").read_text())["rosbag2_bagfile_information"]
+    assert listed["relative_file_paths"] == ["bag_0.mcap", "bag_1.mcap"] and listed["message_count"] == 5
+    with Reader(bag) as reader:
+        msgs = [(c.topic, TS.deserialize_cdr(raw, c.msgtype)) for c, _, raw in reader.messages()]
+    assert [m.data for t, m in msgs if t == "/realvlg/instruction"] == ["first"]
+    assert len(msgs) == 5
+    with ReplayCamera(ReplayCameraConfig(path=bag)) as cam:
+        np.testing.assert_array_equal(cam.read().color, synthetic_frame(0).color)
+
+
+def test_message_buffer_keeps_the_recent_messages_and_every_latched_one():
+    from realvlg.recording import MessageBuffer
+
+    buffer = MessageBuffer(horizon=1.0, latched=("/tf_static",))
+    buffer.add("/tf_static", "tf2_msgs/msg/TFMessage", 0, b"mount")
+    for t in range(50):  # 0 … 4.9 s
+        buffer.add("/tf", "tf2_msgs/msg/TFMessage", t * 100_000_000, bytes([t]))
+    assert {m[0] for m in buffer.since(0)} == {"/tf_static", "/tf"}
+    recent = [m for m in buffer.since(4_500_000_000) if m[0] == "/tf"]
+    assert [m[2] for m in recent] == [t * 100_000_000 for t in range(45, 50)]
+    assert len([m for m in buffer.since(0) if m[0] == "/tf"]) == 11  # the last second only
+    assert [m[3] for m in buffer.since(10**12) if m[0] == "/tf_static"] == [b"mount"]

@@ -6,6 +6,7 @@ Faults covered: an instruction naming nothing, a busy graph, no camera frames, a
 be reached at start-up, the simulator dying mid-motion — each a clear message and no motion.
 """
 
+import json
 import pathlib
 import threading
 import time
@@ -19,6 +20,7 @@ from tf2_msgs.msg import TFMessage
 
 from realvlg.cli.up import start_graph
 from realvlg.frames import (
+    CAMERA_LINK_FRAME,
     COLOR_OPTICAL_FRAME,
     FR3_ARM_JOINTS,
     FR3_BASE_FRAME,
@@ -31,6 +33,7 @@ from realvlg.geometry.grasps import Grasp6D
 from realvlg.geometry.tf_tree import TransformTree
 from realvlg.geometry.transforms import Transform, load_transform
 from realvlg.graph import repo_path
+from realvlg.grasping.record import CAMERA_POSE_TOPIC, GROUNDING_TOPIC, INSTRUCTION_TOPIC, RESULT_TOPIC
 from realvlg.robots.urdf import UrdfKinematics
 from realvlg.ros import names
 from realvlg.ros.attempt_io import REQUEST_QOS
@@ -38,7 +41,6 @@ from realvlg.ros.conversions import grasp_from_pose_stamped, grasp_to_pose_stamp
 from realvlg.ros.graph_client import GraphClient
 from realvlg.ros.process import RosChildProcess
 from realvlg.ros.tf import LATCHED, STATIC_LISTENER
-from realvlg.sim.eval import run_eval
 from realvlg.sim.fr3_world import free_loopback_address
 from realvlg_interfaces.srv import ExecuteGrasp, Grasp
 
@@ -133,6 +135,8 @@ def test_instruction_naming_nothing_fails_clearly_and_nothing_moves(graph, clien
     assert not response.success and "nothing in the scene (banana) matches" in response.message
     assert response.grounding.valid is False and response.code == Grasp.Response.NOT_FOUND
     np.testing.assert_allclose(client.current_tcp(), before, atol=1e-3)
+    bad = client.reset_scene("single", ["giraffe"], 0)  # (sim-eval's trials: tests/sim/test_user_commands.py)
+    assert not bad.success and "giraffe" in bad.message
 
 
 def test_a_reference_image_is_refused_by_the_oracle_and_a_bad_one_by_the_node(graph, client):
@@ -233,21 +237,24 @@ def test_grasp_lifts_the_banana_and_a_second_request_is_busy(graph, client):
     assert any((p / "overlay.png").stat().st_size > 0 and (p / "bag" / "metadata.yaml").exists() for p in run_dir)
     from rosbags.highlevel import AnyReader
 
-    bag = pathlib.Path(response.run_dir) / "bag"  # this grasp's recording
+    bag = pathlib.Path(response.run_dir) / "bag"  # this grasp's recording: self-contained
     with AnyReader([bag]) as reader:
         topics = {c.topic for c in reader.connections}
+        msgs: dict[str, list] = {}
+        for c, _, raw in reader.messages():
+            msgs.setdefault(c.topic, []).append(reader.deserialize(raw, c.msgtype))
     assert {names.COLOR_IMAGE_TOPIC, names.ALIGNED_DEPTH_IMAGE_TOPIC, names.COLOR_INFO_TOPIC,
-            names.ALIGNED_DEPTH_INFO_TOPIC, names.GRASP_POSE_TOPIC} <= topics, topics
-
-
-def test_sim_eval_trial_homes_resets_grasps_and_checks(graph, client):
-    result = run_eval(client, "single", ["mug"], trials=1, progress=False)
-    (trial,) = result.trials
-    assert trial.success, trial.reason
-    assert result.per_object() == {"mug": {"successes": 1, "trials": 1, "success_rate": 1.0}}
-    assert "| mug | 1/1 | 100 % |" in result.markdown()
-    bad = client.reset_scene("single", ["giraffe"], 0)
-    assert not bad.success and "giraffe" in bad.message
+            names.ALIGNED_DEPTH_INFO_TOPIC, names.GRASP_POSE_TOPIC, names.TF_TOPIC, names.TF_STATIC_TOPIC,
+            names.JOINT_STATES_TOPIC, INSTRUCTION_TOPIC, CAMERA_POSE_TOPIC, GROUNDING_TOPIC, RESULT_TOPIC} <= topics, topics
+    assert msgs[INSTRUCTION_TOPIC][-1].data == "grasp the banana" and msgs[GROUNDING_TOPIC][-1].task == "contact"
+    assert msgs[CAMERA_POSE_TOPIC][-1].header.frame_id == FR3_BASE_FRAME
+    static = {t.child_frame_id for m in msgs[names.TF_STATIC_TOPIC] for t in m.transforms}
+    assert {CAMERA_LINK_FRAME, COLOR_OPTICAL_FRAME} <= static, static  # the mount and the camera's chain
+    assert {t.child_frame_id for m in msgs[names.TF_TOPIC] for t in m.transforms}, "no /tf around the capture"
+    assert set(FR3_ARM_JOINTS) <= set(msgs[names.JOINT_STATES_TOPIC][-1].name)
+    assert json.loads(msgs[RESULT_TOPIC][-1].data)["code"] == "SUCCESS"
+    saved = json.loads((pathlib.Path(response.run_dir) / "result.json").read_text())
+    assert saved["finished"] and saved["stage"] == "record" and saved["instruction"] == "grasp the banana"
 
 
 def test_no_camera_frames_is_a_clear_error(tmp_path, client):

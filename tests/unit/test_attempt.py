@@ -94,7 +94,8 @@ def test_the_first_candidate_the_executor_accepts_is_executed_and_recorded(tmp_p
     saved = record(out)
     assert saved["code"] == "SUCCESS" and saved["grasp"]["position"][0] == pytest.approx(0.5)
     assert (tmp_path / out.run_dir / "overlay.png").is_file()
-    assert list(out.timings)[:2] == ["capture", "plan"] and "execute" in out.timings
+    assert [s for s in out.timings if s != "record"][:2] == ["capture", "plan"] and "execute" in out.timings
+    assert "record" in out.timings  # every checkpoint's writes, summed
 
 
 def test_refusals_not_found_and_bad_requests_never_move(tmp_path):
@@ -141,7 +142,7 @@ def test_a_second_request_is_busy_and_a_failing_recorder_loses_nothing(tmp_path)
     gate = threading.Event()
     executor = ScriptedExecutor(GraspResult(True, holding=True), gate=gate)
 
-    def broken_recorder(run, frame, out):
+    def broken_recorder(run, stage, frame, out):
         raise OSError("disk full")
 
     busy_attempt = GraspAttempt(frame, ScriptedPlanner([grasp(0.5)]), executor, AttemptConfig(str(tmp_path)),
@@ -158,6 +159,27 @@ def test_a_second_request_is_busy_and_a_failing_recorder_loses_nothing(tmp_path)
     first = results["first"]
     assert first.success and "recording failed: OSError: disk full" in first.notes[-1]
     assert record(first)["notes"][-1].startswith("recording failed")
+    assert first.notes.count(first.notes[-1]) == 1  # noted once, though it failed at every stage
+
+
+def test_the_run_folder_is_written_stage_by_stage(tmp_path):
+    """What a process killed at any moment leaves: at each checkpoint the recorders have added that
+    stage, and result.json holds the instruction and the stage reached (finished only at the end)."""
+    seen = []
+
+    def recorder(run, stage, frame, out):
+        saved = json.loads((run.path / "result.json").read_text())  # as of the previous checkpoint
+        seen.append((stage, saved["stage"], saved["finished"], saved["code"], saved["instruction"]))
+
+    out = GraspAttempt(frame, ScriptedPlanner([grasp(0.5)]), ScriptedExecutor(GraspResult(True, holding=True)),
+                       AttemptConfig(str(tmp_path)), recorders=[recorder]).run("grasp the mug")
+    assert out.success
+    assert [s[0] for s in seen] == ["capture", "plan", "check", "execute", "record"]
+    assert [s[1] for s in seen] == ["request", "capture", "plan", "check", "execute"]
+    assert all(not finished and code is None and text == "grasp the mug" for _, _, finished, code, text in seen)
+    saved = record(out)
+    assert saved["finished"] and saved["stage"] == "record" and saved["code"] == "SUCCESS"
+    assert not list(pathlib.Path(out.run_dir).glob(".*.tmp"))
 
 
 def test_a_capture_failure_is_a_result_not_an_exception(tmp_path):
@@ -171,6 +193,7 @@ def test_a_capture_failure_is_a_result_not_an_exception(tmp_path):
     assert out.code is ResultCode.CAPTURE_FAILED and "nothing received" in out.message
     saved = record(out)  # on record all the same: the request, the code, the sentence
     assert saved["instruction"] == "grasp the mug" and saved["code"] == "CAPTURE_FAILED"
+    assert saved["finished"] and saved["stage"] == "request"
     assert not (pathlib.Path(out.run_dir) / "overlay.png").exists()
 
 

@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES = (
     "realvlg.cli.demo",
     "realvlg.cli.sim_eval",
     "realvlg.cli.camera_check",
+    "realvlg.cli.replay",
     "realvlg.cli.calibrate",
     "realvlg.cli.reward",
     "realvlg.cli.train",

@@ -7,6 +7,12 @@ candidate in turn, nothing moves; the first accepted one is chosen) → **execut
 run) → **record** (the run folder: overlay, ``result.json``, and whatever the caller's recorders add,
 e.g. the ROS adapter's MCAP bag).
 
+The run folder is written as the request goes, so that a process killed at any moment leaves what
+it had: the folder and ``result.json`` (``"finished": false``, the instruction and the ``stage``
+reached) at once, then after each of the stages in :data:`CHECKPOINTS` the recorders add that
+stage's data (the ROS adapter commits it to the bag) and ``result.json`` is rewritten; the last
+write holds the code and the sentence (``"finished": true``).
+
 Rules a caller can rely on:
 
 * **busy**: one attempt at a time; a request arriving while one runs gets :attr:`ResultCode.BUSY`
@@ -30,7 +36,7 @@ Rules a caller can rely on:
 * **nothing escapes, nothing is lost**: every :class:`~realvlg.errors.RealVLGError` becomes an
   :class:`Outcome` with a code and a sentence; every request past the busy check leaves a run
   folder with ``result.json`` (also a bad request or a capture failure; the overlay and the bag
-  when a frame was captured).
+  when a frame was captured), written progressively (above).
 """
 
 from __future__ import annotations
@@ -53,6 +59,9 @@ from realvlg.observation import RGBDFrame
 from realvlg.robots.executor import GraspResult
 
 STAGES = ("capture", "ground", "lift", "transform", "plan", "check", "execute", "record")
+# After each of these the recorders are called and result.json is rewritten ("request": the folder
+# was made; "plan": an answer and candidates, or why not; "check": the grasp chosen).
+CHECKPOINTS = ("request", "capture", "plan", "check", "execute", "record")
 
 
 class ResultCode(enum.IntEnum):
@@ -118,6 +127,7 @@ class Outcome:
     run_dir: str = ""
     stamp: float | None = None  # capture time of the frame the grasp was planned on [s]
     reference: np.ndarray | None = None  # the request's photo of the object (RGB uint8), if any
+    stage: str = ""             # the last of CHECKPOINTS reached
 
     @property
     def success(self) -> bool:
@@ -128,7 +138,7 @@ class Outcome:
         return self.plan.grounding if self.plan is not None else None
 
 
-Recorder = Callable[[RunFolder, RGBDFrame, Outcome], None]
+Recorder = Callable[[RunFolder, str, RGBDFrame, Outcome], None]  # (run, checkpoint, frame, outcome)
 Feedback = Callable[[str, float, str], None]
 
 
@@ -171,7 +181,8 @@ class GraspAttempt:
 
     ``capture()`` returns the frame to plan on (the ROS adapter: the next synchronised frame;
     the simulated UR10e: home, then render); ``on_plan(frame, plan, grasp)`` is called with the
-    chosen grasp before motion (visualisation); ``recorders`` add to the run folder."""
+    chosen grasp before motion (visualisation); ``recorders`` add to the run folder at each
+    checkpoint after a frame was captured (``recorder(run, stage, frame, outcome)``)."""
 
     def __init__(self, capture: Callable[[], RGBDFrame], planner: Planner, executor: GraspExecutor,
                  config: AttemptConfig = AttemptConfig(), on_plan: Callable[[RGBDFrame, Plan, Grasp], None] | None = None,
@@ -194,25 +205,27 @@ class GraspAttempt:
         if not self._busy.acquire(blocking=False):
             return Outcome(ResultCode.BUSY, "busy: another grasp request is running", instruction=instruction)
         out = Outcome(instruction=instruction)
-        runs: list[RunFolder] = []  # one folder per request, every try in it
         try:
-            self._run(instruction, strategy, dry_run, feedback, out, runs, reference)
+            run = RunFolder(self.config.run_root, instruction or "empty")  # one per request, every try in it
+        except OSError as exc:
+            self._busy.release()
+            return Outcome(ResultCode.ERROR, f"cannot make the run folder: {exc}", instruction=instruction)
+        out.run_dir = str(run.path)
+        try:
+            self._checkpoint(run, "request", None, out)
+            self._run(instruction, strategy, dry_run, feedback, out, run, reference)
         except RealVLGError as exc:
             out.code, out.message = ResultCode.ERROR, str(exc)
         finally:
             try:
-                if not runs:  # ended before any frame: the request and why, still on record
-                    runs.append(RunFolder(self.config.run_root, instruction or "empty"))
-                    out.run_dir = str(runs[0].path)
-                    write_record(runs[0], None, out)
+                self._guarded(out, "recording", run.close)  # the bag's last files, before the final word
+                write_record(run, None, out, finished=True)
             finally:
-                for run in runs:
-                    run.close()
                 self._busy.release()
         return out
 
     def _run(self, instruction: str, strategy: str, dry_run: bool, feedback: Feedback, out: Outcome,
-             runs: list[RunFolder], reference: Callable[[], np.ndarray | None] | None) -> None:
+             run: RunFolder, reference: Callable[[], np.ndarray | None] | None) -> None:
         try:
             self.planner.strategies_for(strategy)
             image = reference() if reference is not None else None
@@ -233,7 +246,7 @@ class GraspAttempt:
                 except RealVLGError as exc:
                     out.code, out.message = ResultCode.ROBOT_ERROR, f"before try {attempt}: {exc}"
                     return
-            if not self._try(instruction, strategy, dry_run, feedback, out, runs) or out.success or dry_run:
+            if not self._try(instruction, strategy, dry_run, feedback, out, run) or out.success or dry_run:
                 return
 
     def _timed(self, out: Outcome, stage: str, fn):
@@ -244,7 +257,7 @@ class GraspAttempt:
             out.timings[stage] = out.timings.get(stage, 0.0) + time.perf_counter() - t0
 
     def _try(self, instruction: str, strategy: str, dry_run: bool, feedback: Feedback, out: Outcome,
-             runs: list[RunFolder]) -> bool:
+             run: RunFolder) -> bool:
         """One capture → … → record pass; True when a retry may help (executed, nothing held)."""
         out.grasp = out.plan = out.result = None
         feedback("capture", 0.0, "capturing")
@@ -254,17 +267,17 @@ class GraspAttempt:
             out.code, out.message = ResultCode.CAPTURE_FAILED, str(exc)
             return False
         out.stamp = frame.timestamp
-        if not runs:
-            runs.append(RunFolder(self.config.run_root, instruction))
-        run = runs[0]
-        out.run_dir = str(run.path)
+        self._timed(out, "record", lambda: self._checkpoint(run, "capture", frame, out))
         try:
-            return self._plan_and_execute(frame, instruction, strategy, dry_run, feedback, out)
+            return self._plan_and_execute(frame, instruction, strategy, dry_run, feedback, out,
+                                          lambda stage: self._timed(out, "record",
+                                                                    lambda: self._checkpoint(run, stage, frame, out)))
         finally:
             feedback("record", 0.95, "recording")
             self._timed(out, "record", lambda: self._record(run, frame, out))
 
-    def _plan_and_execute(self, frame, instruction, strategy, dry_run, feedback, out: Outcome) -> bool:
+    def _plan_and_execute(self, frame, instruction, strategy, dry_run, feedback, out: Outcome,
+                          checkpoint: Callable[[str], None]) -> bool:
         feedback("ground", 0.15, "grounding and planning")
         t0 = time.perf_counter()
         extra = {"reference": out.reference} if out.reference is not None else {}
@@ -275,6 +288,7 @@ class GraspAttempt:
             out.plan = Plan("", [], exc.grounding, instruction)
             out.code = ResultCode.NOT_FOUND if exc.not_found else ResultCode[exc.failure]
             out.message = str(exc)
+            checkpoint("plan")
             return False
         except GraspRefusedError as exc:
             out.timings["plan"] = time.perf_counter() - t0
@@ -295,6 +309,7 @@ class GraspAttempt:
             out.timings["plan"] = time.perf_counter() - t0
         out.plan, out.strategy = plan, plan.strategy
         out.notes.extend(plan.notes)
+        checkpoint("plan")
         feedback("check", 0.5, f"checking {len(plan.candidates)} candidate(s)")
         try:
             grasp = self._timed(out, "check", lambda: self._first_accepted(plan, out))
@@ -304,6 +319,7 @@ class GraspAttempt:
         if grasp is None:
             return False
         out.grasp = grasp
+        checkpoint("check")
         if self.on_plan is not None:
             self._guarded(out, "visualisation", lambda: self.on_plan(frame, plan, grasp))
         if dry_run:
@@ -321,6 +337,7 @@ class GraspAttempt:
             out.code, out.message = ResultCode.ROBOT_ERROR, str(exc)
             return False
         out.result = result
+        checkpoint("execute")
         if result.success:
             out.code = ResultCode.SUCCESS
             out.message = ("grasped and lifted; the hand holds the object" if result.holding
@@ -348,15 +365,25 @@ class GraspAttempt:
                        if candidates else "the planner proposed no grasp")
         return None
 
+    def _checkpoint(self, run: RunFolder, stage: str, frame: RGBDFrame | None, out: Outcome,
+                    overlay: bool = False) -> None:
+        """``stage`` reached: the recorders add its data (when there is a frame), then ``result.json``
+        (and the overlay of ``frame`` when ``overlay``)."""
+        out.stage = stage
+        if frame is not None:
+            for recorder in self.recorders:  # first: result.json then says what a recorder could not write
+                self._guarded(out, "recording", lambda: recorder(run, stage, frame, out))
+        self._guarded(out, "recording", lambda: write_record(run, frame if overlay else None, out, finished=False))
+
     def _record(self, run: RunFolder, frame: RGBDFrame, out: Outcome) -> None:
-        for recorder in self.recorders:  # first: result.json then says what a recorder could not write
-            self._guarded(out, "recording", lambda: recorder(run, frame, out))
-        write_record(run, frame, out)
+        self._checkpoint(run, "record", frame, out, overlay=True)
 
     @staticmethod
     def _guarded(out: Outcome, what: str, fn) -> None:
-        """Run an output step; its failure is noted in the outcome, never the attempt's end."""
+        """Run an output step; its failure is noted in the outcome (once), never the attempt's end."""
         try:
             fn()
         except Exception as exc:  # a failed visualisation or recording must not lose the result
-            out.notes.append(f"{what} failed: {type(exc).__name__}: {exc}")
+            note = f"{what} failed: {type(exc).__name__}: {exc}"
+            if note not in out.notes:
+                out.notes.append(note)

@@ -2,10 +2,13 @@
 
 ``<root>/<YYYYmmdd-HHMMSS-mmm>-<instruction-slug>/`` holds ``overlay.png`` (the answer, the grasp
 and the outcome drawn on the colour image), ``reference.png`` (the request's photo of the object,
-when it had one), ``result.json`` (code, message, strategy, the grasp,
-the answer, notes, tries, timings: :func:`write_record`) and, from the ROS adapter, ``bag/`` (a
-rosbag2 MCAP of the inputs — colour, aligned depth, both camera_infos — and the outputs — the
-grounding message and the grasp pose), which ``ros2 bag play`` and Foxglove open.
+when it had one), ``result.json`` (code, message, strategy, the grasp, the answer, notes, tries,
+timings, the stage reached: :func:`write_record`) and, from the ROS adapter, ``bag/`` (a rosbag2
+MCAP, self-contained: the inputs — colour, aligned depth, both camera_infos, the camera pose the
+capture used, ``/tf``, ``/tf_static`` and ``/joint_states`` around the capture, the instruction,
+the reference image — and the outputs — the grounding message, the grasp pose and the result),
+which ``ros2 bag play``, Foxglove and ``realvlg replay`` open. Both are written stage by stage
+(:mod:`realvlg.grasping.attempt`), so they survive a killed process.
 """
 
 from __future__ import annotations
@@ -20,6 +23,13 @@ from realvlg.geometry.grasps import Grasp6D
 from realvlg.observation import RGBDFrame
 from realvlg.overlay import draw_grasp, draw_grounding, save_image
 from realvlg.recording import BagRecorder
+
+# Topics of the run's bag beside the camera's and the RViz ones (names.py): what replay reads back.
+INSTRUCTION_TOPIC = "/realvlg/instruction"   # std_msgs/String, at capture
+CAMERA_POSE_TOPIC = "/realvlg/camera_pose"   # geometry_msgs/TransformStamped base←camera the capture used
+GROUNDING_TOPIC = "/realvlg/grounding"       # realvlg_interfaces/Grounding, in the camera frame
+RESULT_TOPIC = "/realvlg/result"             # std_msgs/String: result.json's content, at the end of a try
+REFERENCE_IMAGE_TOPIC = "/realvlg/reference_image"  # sensor_msgs/Image rgb8: a request's photo of the object
 
 
 def _slug(text: str, limit: int = 40) -> str:
@@ -55,8 +65,11 @@ class RunFolder:
         return self._bag
 
     def write_json(self, name: str, data: dict) -> pathlib.Path:
+        """``name`` in the folder, replaced atomically (written aside, then renamed)."""
         path = self.path / name
-        path.write_text(json.dumps(data, indent=2, default=float))
+        tmp = path.with_name(f".{name}.tmp")
+        tmp.write_text(json.dumps(data, indent=2, default=float))
+        tmp.replace(path)
         return path
 
     def close(self) -> None:
@@ -65,9 +78,11 @@ class RunFolder:
             self._bag = None
 
 
-def write_record(run: RunFolder, frame: RGBDFrame | None, outcome) -> None:
-    """``result.json`` of an :class:`~realvlg.grasping.attempt.Outcome` and, when a frame was
-    captured, its ``overlay.png`` (``overlay_try<n>.png`` for later tries)."""
+def write_record(run: RunFolder, frame: RGBDFrame | None, outcome, finished: bool = True) -> None:
+    """``result.json`` of an :class:`~realvlg.grasping.attempt.Outcome` and, when ``frame`` is given,
+    its ``overlay.png`` (``overlay_try<n>.png`` for later tries). ``finished``: False while the
+    attempt runs (``code`` is then null and ``stage`` says how far it got); the file is replaced
+    atomically, so a reader (or a process killed mid-write) never sees half of one."""
     if frame is not None:
         image = draw_grounding(frame.color, outcome.grounding, message=outcome.message)
         if isinstance(outcome.grasp, Grasp6D) and frame.base_from_camera is not None:
@@ -78,7 +93,8 @@ def write_record(run: RunFolder, frame: RGBDFrame | None, outcome) -> None:
     grounding = outcome.grounding
     run.write_json("result.json", {
         "reference": "reference.png" if outcome.reference is not None else None,
-        "instruction": outcome.instruction, "success": outcome.success, "code": outcome.code.name,
+        "instruction": outcome.instruction, "finished": finished, "stage": outcome.stage,
+        "success": outcome.success, "code": outcome.code.name if finished else None,
         "message": outcome.message, "strategy": outcome.strategy, "notes": outcome.notes, "tries": outcome.tries,
         "grasp": outcome.grasp.as_dict() if outcome.grasp is not None else None,
         "grounding": grounding.as_dict() if grounding is not None else None,

@@ -121,6 +121,36 @@ class GroundingBackend(ABC):
         """
 
 
+def grounding_from_fields(msg) -> GroundingResult:
+    """A ``realvlg_interfaces/Grounding`` message → Grounding / InvalidGrounding, from its fields
+    alone (an rclpy message or one rosbags deserialised; an all-zero bbox / rect / contact means
+    absent, the mask is mono8 with 255 = object). Raises :class:`~realvlg.errors.InvalidInputError`
+    on a malformed message."""
+    common = dict(task=msg.task, raw_answer=msg.raw_answer, samples=int(msg.samples),
+                  latency=float(msg.latency), backend=msg.backend, model=msg.model)
+    if not msg.valid:
+        code, sep, sentence = msg.invalid_reason.partition(": ")
+        known = {r.value: r for r in InvalidReason}
+        if sep and code in known:
+            return InvalidGrounding(reason=known[code], message=sentence, **common)
+        raise InvalidInputError(f"invalid Grounding message whose invalid_reason does not start with a "
+                                f"reason code ({', '.join(known)}): {msg.invalid_reason!r}")
+    bbox, rect, contact = (np.asarray(v, dtype=float) for v in (msg.bbox, msg.rect, msg.contact))
+    mask = None
+    if len(msg.mask.data):
+        m = msg.mask
+        if m.encoding != "mono8" or m.step < m.width or len(m.data) < m.step * m.height:
+            raise InvalidInputError(f"a grounding mask must be mono8 {m.width}x{m.height}, got {m.encoding!r} "
+                                    f"with step {m.step} and {len(m.data)} bytes")
+        mask = np.frombuffer(bytes(m.data), np.uint8)[: m.step * m.height].reshape(m.height, m.step)[:, : m.width] > 0
+    return Grounding(
+        box=BoundingBox(*bbox) if bbox.any() else None,
+        mask=mask,
+        rect=RectGrasp(*rect, jaw=float(msg.rect_jaw)) if rect.any() else None,
+        contact=ContactPair(*contact) if contact.any() else None,
+        agreement=float(msg.agreement), **common)
+
+
 def refuse_reference(backend_name: str, reference: np.ndarray | None) -> None:
     """:class:`~realvlg.errors.InvalidInputError` when a backend that takes one image gets a
     ``reference``: the request cannot be answered as asked (nothing is guessed)."""

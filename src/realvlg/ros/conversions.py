@@ -39,11 +39,10 @@ from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField
 from std_msgs.msg import Header
 
 from realvlg.errors import InvalidInputError
-from realvlg.geometry.boxes import BoundingBox
 from realvlg.geometry.camera import CameraIntrinsics
-from realvlg.geometry.grasps import ContactPair, DexGrasp, Grasp, Grasp6D, RectGrasp
+from realvlg.geometry.grasps import DexGrasp, Grasp, Grasp6D
 from realvlg.geometry.transforms import Transform, unit_quaternion
-from realvlg.grounding.backend import Grounding, GroundingResult, InvalidGrounding, InvalidReason
+from realvlg.grounding.backend import GroundingResult, InvalidGrounding, grounding_from_fields
 from realvlg_interfaces.msg import Grounding as GroundingMsg
 
 # encoding → (dtype, channels)
@@ -328,25 +327,5 @@ def grounding_to_msg(result: GroundingResult, frame_id: str = "",
 
 def grounding_from_msg(msg: GroundingMsg) -> GroundingResult:
     """``realvlg_interfaces/Grounding`` → Grounding / InvalidGrounding (inverse of
-    :func:`grounding_to_msg`; an all-zero bbox / rect / contact means absent)."""
-    common = dict(task=msg.task, raw_answer=msg.raw_answer, samples=int(msg.samples),
-                  latency=float(msg.latency), backend=msg.backend, model=msg.model)
-    if not msg.valid:
-        code, sep, sentence = msg.invalid_reason.partition(": ")
-        known = {r.value: r for r in InvalidReason}
-        if sep and code in known:
-            return InvalidGrounding(reason=known[code], message=sentence, **common)
-        raise InvalidInputError(f"invalid Grounding message whose invalid_reason does not start with a "
-                                f"reason code ({', '.join(known)}): {msg.invalid_reason!r}")
-    bbox, rect, contact = (np.asarray(v, dtype=float) for v in (msg.bbox, msg.rect, msg.contact))
-    mask = None
-    if len(msg.mask.data):
-        if msg.mask.encoding != "mono8":
-            raise InvalidInputError(f"a grounding mask must be mono8, got {msg.mask.encoding!r}")
-        mask = image_from_msg(msg.mask) > 0
-    return Grounding(
-        box=BoundingBox(*bbox) if bbox.any() else None,
-        mask=mask,
-        rect=RectGrasp(*rect, jaw=float(msg.rect_jaw)) if rect.any() else None,
-        contact=ContactPair(*contact) if contact.any() else None,
-        agreement=float(msg.agreement), **common)
+    :func:`grounding_to_msg`; :func:`realvlg.grounding.backend.grounding_from_fields`)."""
+    return grounding_from_fields(msg)

@@ -11,6 +11,7 @@ from realvlg.cameras.topics import (  # noqa: F401  (re-exported: one import for
     COLOR_INFO_TOPIC,
 )
 from realvlg.frames import COLOR_OPTICAL_FRAME, FR3_BASE_FRAME, FR3_TCP_FRAME  # noqa: F401
+from realvlg.grasping.record import REFERENCE_IMAGE_TOPIC  # noqa: F401  (the run bags' topics: record.py)
 
 # The user-facing entry points
 GRASP_SERVICE = "/grasp"                      # realvlg_interfaces/srv/Grasp
@@ -32,6 +33,5 @@ GRASP_POSE_TOPIC = "/realvlg/grasp_pose"              # geometry_msgs/PoseStampe
 GRASP_MARKERS_TOPIC = "/realvlg/grasp_markers"        # visualization_msgs/MarkerArray (gripper)
 OVERLAY_TOPIC = "/realvlg/detection_overlay"          # sensor_msgs/Image rgb8
 OBJECT_CLOUD_TOPIC = "/realvlg/object_cloud"          # sensor_msgs/PointCloud2 in the camera frame
-REFERENCE_IMAGE_TOPIC = "/realvlg/reference_image"    # sensor_msgs/Image rgb8: a request's photo of the object (run bags)
 TF_TOPIC = "/tf"
 TF_STATIC_TOPIC = "/tf_static"

@@ -16,9 +16,10 @@ Parameters (``config/grasp_node.yaml``; ``config/camera_external.yaml`` for ``ca
 ``limits`` (the file the executor reads too), ``execute_timeout``, ``grounding.service`` /
 ``timeout`` / ``tasks``; :class:`~realvlg.grasping.capture.CaptureConfig`,
 :class:`~realvlg.grasping.attempt.AttemptConfig`, ``lift.*`` (:class:`~realvlg.geometry.lift.LiftConfig`),
-``samples``, ``min_agreement``. Publishes for RViz: the grasp pose, gripper markers, the
-detection overlay, the object cloud and ``/tf_static`` for the camera mount (tcp → ``camera_link``
-only: the camera's own frames are its driver's).
+``samples``, ``min_agreement``, ``record.context_window`` (s of ``/tf``, ``/joint_states`` before a
+capture that go into its bag, with all of ``/tf_static``). Publishes for RViz: the grasp pose,
+gripper markers, the detection overlay, the object cloud and ``/tf_static`` for the camera mount
+(tcp → ``camera_link`` only: the camera's own frames are its driver's).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from realvlg.grasping.planner import LiftPlanner, LiftPlannerConfig
 from realvlg.grounding.backend import TASKS
 from realvlg.robots.limits import load_limits
 from realvlg.ros import names
-from realvlg.ros.attempt_io import REQUEST_QOS, AttemptPublisher, fill_result, run_goal, run_request
+from realvlg.ros.attempt_io import REQUEST_QOS, AttemptPublisher, buffer_context, fill_result, run_goal, run_request
 from realvlg.ros.camera_input import CameraInput
 from realvlg.ros.conversions import grasp_from_pose_stamped, stamp_from_msg
 from realvlg.ros.executor_client import ExecutorClient
@@ -79,7 +80,7 @@ class GraspNode(Node):
                                           timeout=p("grounding.timeout", 60.0),
                                           tasks=tuple(p("grounding.tasks", list(TASKS))), callback_group=self._calls)
         executor = ExecutorClient(self, names.EXECUTE_GRASP_SERVICE, p("execute_timeout", 120.0), self._calls)
-        self.io = AttemptPublisher(self)
+        self.io = AttemptPublisher(self, buffer_context(self, self._sensors), p("record.context_window", 1.0))
         self.attempt = GraspAttempt(lambda: self.camera.capture(self.get_clock().now().nanoseconds * 1e-9),
                                     LiftPlanner(backend, planner_config), executor, attempt_config,
                                     on_plan=self.io.publish_plan, recorders=[self.io.record])
