@@ -71,6 +71,12 @@ class Executor(abc.ABC):
     def disconnect(self) -> None:
         """Release the connection (idempotent)."""
 
+    def reconnect(self) -> None:
+        """Drop the connection and reach the robot again (after a link loss); raises
+        :class:`RobotUnreachableError` while it does not answer."""
+        self.disconnect()
+        self.connect()
+
     @abc.abstractmethod
     def current_pose(self) -> np.ndarray:
         """base←end effector 4x4 (the TCP of a gripper, the palm of a hand)."""
@@ -124,15 +130,19 @@ class Executor(abc.ABC):
 class DeadlineGuard:
     """Robot calls that answer within ``timeout`` seconds whatever happens: a client library can
     block for good once the connection dies; then the robot counts as lost and every later call is
-    refused at once with the reason (restart the executor)."""
+    refused at once with the reason until :meth:`clear` (the link monitor reconnected)."""
 
     def __init__(self, timeout: float):
         self.timeout = timeout
         self.lost = ""  # why the robot is considered unreachable (a call that never returned)
 
+    def clear(self) -> None:
+        """The robot was reached again (a new connection): calls go through again."""
+        self.lost = ""
+
     def __call__(self, operation, what: str):
         if self.lost:
-            raise RobotConnectionError(f"the robot stopped answering earlier ({self.lost}); restart executor_node")
+            raise RobotConnectionError(f"the robot stopped answering earlier ({self.lost}); waiting for the link monitor to reconnect")
         outcome = {}
 
         def run():
