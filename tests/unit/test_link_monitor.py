@@ -21,6 +21,9 @@ class FakeRobot:
     def joint_state(self):
         return {"fr3_joint1": 0.0}
 
+    def fault(self):
+        return ""
+
     def reconnect(self):
         if not self.up:
             raise RobotUnreachableError("cannot reach the Franka robot")

@@ -77,6 +77,12 @@ class Executor(abc.ABC):
         self.disconnect()
         self.connect()
 
+    def fault(self) -> str:
+        """Why the robot cannot take a motion now although its state still reads (a safety stop, a
+        dropped command connection, a failure that needs :meth:`reconnect`); ``""`` when it can.
+        Never raises. The link monitor reports it and reconnects (default: no such state)."""
+        return ""
+
     @abc.abstractmethod
     def current_pose(self) -> np.ndarray:
         """base←end effector 4x4 (the TCP of a gripper, the palm of a hand)."""

@@ -3,7 +3,9 @@
 :class:`LinkMonitor` is polled at the state rate by the executor node. Each poll reads the
 robot's state (TCP pose and joint state). A failed read — libfranka gives up on a silent robot
 after its 1 s UDP receive timeout, ur_rtde on a lost socket — marks the link *unreachable* with
-the reason, and so does a read that blocks for ``stale_after`` s (:meth:`watch`, from a second
+the reason, and so does a read that succeeds while :meth:`Executor.fault` names a reason no motion
+may be commanded (a UR protective stop, a dropped RTDE command connection: ur_rtde keeps answering
+reads with its last values), and so does a read that blocks for ``stale_after`` s (:meth:`watch`, from a second
 thread: a frozen robot keeps its TCP socket open); from then on the monitor tries :meth:`Executor.reconnect` at most every
 ``retry_period`` seconds, and only while no motion holds ``motion_lock`` (a motion in flight ends
 on its own with the connection error, see the executors). A successful read or reconnect marks it
@@ -64,6 +66,12 @@ class LinkMonitor:
             self._maybe_reconnect(reason)
             return None
         self._last_read = self._clock()
+        fault = self.executor.fault()  # the state reads, but no motion may be commanded (a UR safety stop)
+        if fault:
+            reason = f"robot not reachable: {fault}"
+            self._lost(reason)
+            self._maybe_reconnect(reason)
+            return reading
         if not self.status.reachable:
             self._set(True, "robot reachable again")
         return reading
