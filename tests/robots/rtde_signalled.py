@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import signal
 
-from rtde_standin import NORMAL_MODE, ControllerState, StandInControl, StandInReceive
-
 from realvlg.robots.ur10e_shadow.config_ur10e_shadow import UR10E_OBSERVATION_Q
+
+from rtde_standin import NORMAL_MODE, ControllerState, StandInControl, StandInReceive
 
 MOTION_POLLS = 100
 PROTECTIVE_STOP = 1 << 2 | 1 << 10   # protective stop, stopped due to safety
