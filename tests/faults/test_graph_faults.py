@@ -4,6 +4,7 @@ every case. For each fault injected while a /grasp request is moving the arm:
 
 * the request is answered within :data:`ANSWER_BOUND` of the fault with the right code;
 * its run folder has result.json with the instruction, the code and the message;
+* the TCP never left config/limits_fr3.yaml's workspace box (every published pose);
 * the graph serves a normal grasp again: the first request after the fault that gets past the
   dependencies starts within :data:`BACK_BOUND`, and a full grasp of the banana succeeds.
 
@@ -22,6 +23,8 @@ import pytest
 from geometry_msgs.msg import PoseStamped
 
 from realvlg.cli.up import start_graph, supervise
+from realvlg.graph import repo_path
+from realvlg.robots.limits import load_limits
 from realvlg.ros import names
 from realvlg.ros.attempt_io import REQUEST_QOS
 from realvlg.ros.graph_client import GraphClient
@@ -40,12 +43,14 @@ class Client(GraphClient):
     def __init__(self):
         super().__init__("realvlg_fault_test", wait=60.0)
         self.tcp = None
+        self.trace: list[np.ndarray] = []  # every TCP position the executor published
         self.node.create_subscription(PoseStamped, names.EE_POSE_TOPIC, self._on_pose, 10)
         self.grasp_client = self.node.create_client(Grasp, names.GRASP_SERVICE, qos_profile=REQUEST_QOS)
 
     def _on_pose(self, msg):
         p = msg.pose.position
         self.tcp = np.array([p.x, p.y, p.z])
+        self.trace.append(self.tcp)
 
     def spin_until(self, condition, timeout):
         deadline = time.monotonic() + timeout
@@ -132,6 +137,9 @@ def test_fault_mid_motion_is_answered_recorded_and_the_graph_serves_again(graph,
     assert result["instruction"] == "grasp the banana" and result["message"] == response.message and result["code"]
     back = serves_again(client, t_fault)
     assert all(c.running for c in children)
+    trace = np.array(client.trace)
+    outside = trace[~load_limits(repo_path("config/limits_fr3.yaml")).workspace.contains(trace)]
+    assert len(trace) > 100 and not len(outside), f"{len(outside)} TCP poses outside the workspace: {outside[:3]}"
     record_property("answered_s", round(answered, 2))
     record_property("back_s", round(back, 2))
     print(f"\n{case}: answered {answered:.2f} s after the fault ({response.message}); dependencies back after {back:.1f} s")

@@ -88,3 +88,28 @@ def test_a_read_that_blocks_is_reported_by_the_watchdog():
     assert link.watch().losses == 1  # one loss, however long
     link.poll()
     assert link.status.reachable
+
+
+def test_a_call_abandoned_on_a_lost_link_keeps_the_lock_until_it_really_ends():
+    from realvlg.robots.executor import DeadlineGuard
+
+    release, lost, dropped = threading.Event(), [""], []
+    guard = DeadlineGuard(60.0, abort=lambda: lost[0], on_lost=lambda: dropped.append(1))
+    lost[0] = "robot not reachable: no state for 1.2 s"
+    try:
+        guard(release.wait, "the grasp")
+        raise AssertionError("the blocked call was not abandoned")
+    except RobotConnectionError as exc:
+        assert "the grasp stopped: robot not reachable" in str(exc)
+    assert dropped == [1] and guard.lock.locked()  # the abandoned call still holds the motion lock
+    try:
+        guard(lambda: None, "going home")
+        raise AssertionError("a call went through after the loss")
+    except RobotConnectionError as exc:
+        assert "stopped answering earlier" in str(exc)
+    release.set()
+    assert guard.lock.acquire(timeout=5)  # released once the call ended
+    guard.lock.release()
+    guard.clear()
+    lost[0] = ""
+    assert guard(lambda: 7, "a read") == 7

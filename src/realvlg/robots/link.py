@@ -76,6 +76,11 @@ class LinkMonitor:
             self._set(True, "robot reachable again")
         return reading
 
+    def lost_for(self, seconds: float) -> str:
+        """The reason when the link has been unreachable for more than ``seconds``, else ""."""
+        status = self.status
+        return "" if status.reachable or self._clock() - status.since <= seconds else status.message
+
     def watch(self) -> LinkStatus:
         """Called from another thread than :meth:`poll`: a read that blocks (a frozen robot keeps
         its TCP socket open) makes the link unreachable after ``stale_after`` s without a reading."""
