@@ -8,7 +8,8 @@ every case. For each fault injected while a /grasp request is moving the arm:
 * the graph serves a normal grasp again: the first request after the fault that gets past the
   dependencies starts within :data:`BACK_BOUND`, and a full grasp of the banana succeeds.
 
-Measured figures: docs/reliability.md.
+Last, bad input to every service of the same graph: answered with its refusal code, no motion, no
+node exits. Measured figures: docs/reliability.md.
 """
 
 import json
@@ -21,15 +22,19 @@ import time
 import numpy as np
 import pytest
 from geometry_msgs.msg import PoseStamped
+from sensor_msgs.msg import Image
 
 from realvlg.cli.up import start_graph, supervise
+from realvlg.frames import FR3_BASE_FRAME
+from realvlg.geometry.grasps import Grasp6D
 from realvlg.graph import repo_path
 from realvlg.robots.limits import load_limits
 from realvlg.ros import names
 from realvlg.ros.attempt_io import REQUEST_QOS
+from realvlg.ros.conversions import grasp_to_pose_stamped
 from realvlg.ros.graph_client import GraphClient
 from realvlg.sim.fr3_world import free_loopback_address
-from realvlg_interfaces.srv import Grasp
+from realvlg_interfaces.srv import ExecuteGrasp, Grasp, Ground
 
 pytestmark = [pytest.mark.ros, pytest.mark.sim, pytest.mark.timeout(600)]
 START = 180.0
@@ -143,3 +148,37 @@ def test_fault_mid_motion_is_answered_recorded_and_the_graph_serves_again(graph,
     record_property("answered_s", round(answered, 2))
     record_property("back_s", round(back, 2))
     print(f"\n{case}: answered {answered:.2f} s after the fault ({response.message}); dependencies back after {back:.1f} s")
+
+
+def test_bad_input_to_every_service_is_answered_and_no_node_exits(graph, client):
+    """Malformed requests to /grasp, the executor and the oracle on the same graph: each answered
+    with its refusal code, nothing moves, every node still runs, and a dry run passes after."""
+    children, runs = graph
+    nan = float("nan")
+    assert client.home().success
+    client.trace.clear()
+    assert client.spin_until(lambda: len(client.trace) > 5, 30)
+    still = np.array(client.trace[-1])
+    bad_image = Image(height=10, width=10, encoding="rgb8", step=30, data=b"\x00" * 7)  # 7 bytes for 300
+    for request in (Grasp.Request(instruction=""), Grasp.Request(instruction="grasp the banana", strategy="telepathy"),
+                    Grasp.Request(instruction="grasp the banana", reference=bad_image),
+                    Grasp.Request(instruction="x" * 100_000, dry_run=True)):
+        response = client.call(Grasp, names.GRASP_SERVICE, request, timeout=60)
+        assert response.code in (R.INVALID_REQUEST, R.NOT_FOUND, R.INVALID_ANSWER), (response.code, response.message)
+        assert (pathlib.Path(response.run_dir) / "result.json").is_file()
+    pose = grasp_to_pose_stamped(Grasp6D.from_axes([0.5, 0.0, 0.1], [0, 0, -1], [0, 1, 0], 0.04, frame=FR3_BASE_FRAME))
+    pose.pose.position.x = nan
+    executed = client.call(ExecuteGrasp, names.EXECUTE_GRASP_SERVICE, ExecuteGrasp.Request(pose=pose, width=0.04))
+    assert executed.code == ExecuteGrasp.Response.REFUSED and not executed.success, executed.message
+    far = grasp_to_pose_stamped(Grasp6D.from_axes([3.0, 0.0, 0.1], [0, 0, -1], [0, 1, 0], 0.04, frame=FR3_BASE_FRAME))
+    executed = client.call(ExecuteGrasp, names.EXECUTE_GRASP_SERVICE, ExecuteGrasp.Request(pose=far, width=0.04))
+    assert executed.code in (ExecuteGrasp.Response.REFUSED, ExecuteGrasp.Response.UNREACHABLE), executed.message
+    grounded = client.call(Ground, names.SIM_GROUND_SERVICE, Ground.Request(image=bad_image, instruction="banana", task="bbox"))
+    assert grounded.code == Ground.Response.INVALID_REQUEST and not grounded.success, grounded.message
+    assert not client.reset_scene("single", ["no such object"], 0).success
+    client.spin_until(lambda: False, 1.0)
+    moved = np.abs(np.array(client.trace[-20:]) - still).max()
+    assert moved < 0.002, f"the arm moved {moved * 1000:.1f} mm on bad input"
+    assert all(c.running for c in children), [c.name for c in children if not c.running]
+    assert client.reset_scene("single", ["banana"], 0).success
+    assert client.grasp("grasp the banana", dry_run=True, timeout=120).success
