@@ -4,7 +4,8 @@
 Starts the same nodes with the same parameter files as `realvlg up` (both read
 realvlg.graph.plan_graph), for machines with a full ROS 2 install (launch, launch_ros): each node
 by package + executable (`ros2 run realvlg <node>`), its parameter files from the package's share
-directory. Run records go under runs/ of the directory ros2 launch was started from.
+directory, respawned as plan_graph's NodeSpec says (``respawn``, ``respawn_delay``). Run records go
+under runs/ of the directory ros2 launch was started from.
 """
 
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
@@ -18,7 +19,8 @@ from realvlg.graph import CAMERAS, GROUNDINGS, HANDS, PACKAGE, ROBOTS, plan_grap
 def _nodes(context):
     choice = {name: LaunchConfiguration(name).perform(context) for name in ("robot", "camera", "grounding", "hand")}
     return [Node(package=PACKAGE, executable=spec.executable, name=spec.name,
-                 parameters=[*spec.params_files, spec.overrides], output="screen")
+                 parameters=[*spec.params_files, spec.overrides], output="screen",
+                 respawn=spec.respawn, respawn_delay=spec.respawn_delay)
             for spec in plan_graph(**choice)]
 
 

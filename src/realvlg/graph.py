@@ -31,7 +31,7 @@ import functools
 import os
 import pathlib
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from realvlg.errors import InvalidInputError
 
@@ -41,6 +41,7 @@ GROUNDINGS = ("embedded", "vlm", "oracle")
 HANDS = ("franka", "shadow")
 EMBEDDED_GROUNDING = {"backend": "embedded", "checkpoint": "embedded-default", "device": "cpu"}
 PACKAGE = "realvlg"
+RESPAWN_DELAY = 2.0   # s before a node that exited starts again (past the 1 s liveliness lease: its clients see it gone)
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]   # the source checkout, when running from one
 
 
@@ -107,10 +108,18 @@ def __getattr__(name: str):   # CONFIG_DIR resolves lazily (data_root reads the 
 
 @dataclass(frozen=True)
 class NodeSpec:
+    """One node of the graph. ``respawn`` / ``respawn_delay`` [s]: a node that exits is started
+    again after that delay — launch_ros ``Node(respawn=, respawn_delay=)`` in grasp.launch.py, the
+    supervisor of ``realvlg up`` (which gives up after ``--max-restarts``). Every node respawns: each
+    one comes back by itself (the executor reconnects to the robot, the grasp node waits for its
+    services), so a crash costs the requests in flight, not the graph."""
+
     name: str
     module: str                                   # python -m <module>; also `ros2 run realvlg <executable>`
     params_files: tuple[str, ...]                 # --ros-args --params-file …
     overrides: dict = field(default_factory=dict)  # -p name:=value
+    respawn: bool = True
+    respawn_delay: float = RESPAWN_DELAY
 
     @property
     def executable(self) -> str:
@@ -186,4 +195,4 @@ def _with_overrides(nodes: list[NodeSpec], overrides: dict[str, dict] | None) ->
     unknown = set(extra) - {n.name for n in nodes}
     if unknown:
         raise InvalidInputError(f"overrides for nodes not in this graph: {', '.join(sorted(unknown))}")
-    return [NodeSpec(n.name, n.module, n.params_files, {**n.overrides, **extra.get(n.name, {})}) for n in nodes]
+    return [replace(n, overrides={**n.overrides, **extra.get(n.name, {})}) for n in nodes]

@@ -94,8 +94,8 @@ def test_profile_loads_in_an_rclpy_child(tmp_path):
 
 
 def test_supervise_restarts_a_node_that_dies_then_gives_up_with_its_output():
-    """`realvlg up`'s supervision with a real node: killed once, it is restarted and serves again;
-    killed past the limit, the supervisor returns it for the graph to stop."""
+    """`realvlg up`'s supervision with a real node: killed once, it is restarted after its respawn
+    delay and serves again; killed past the limit, the supervisor returns it for the graph to stop."""
     import os
     import signal
     import threading
@@ -107,14 +107,18 @@ def test_supervise_restarts_a_node_that_dies_then_gives_up_with_its_output():
     children, stop, outcome = [node], threading.Event(), {}
     node.wait_for_line("READY", 60)
     watcher = threading.Thread(target=lambda: outcome.setdefault(
-        "dead", supervise(children, stop, max_restarts=1, ready_timeout=60, poll=0.1)))
+        "dead", supervise(children, stop, max_restarts=1, ready_timeout=60, poll=0.1, respawn={"shadow_hand_node": 1.0})))
     watcher.start()
     try:
+        killed = time.monotonic()
         os.killpg(node.proc.pid, signal.SIGKILL)
-        deadline = time.monotonic() + 60
+        deadline, replaced = killed + 60, None
         while children[0] is node or not any(line.startswith("READY") for line in children[0].output):
             assert time.monotonic() < deadline and watcher.is_alive(), "the node was not restarted"
-            time.sleep(0.1)
+            if children[0] is not node and replaced is None:
+                replaced = time.monotonic()
+            time.sleep(0.05)
+        assert (replaced or time.monotonic()) - killed >= 1.0   # not before its respawn delay
         restarted = children[0]
         assert restarted.running and restarted.proc.pid != node.proc.pid
         os.killpg(restarted.proc.pid, signal.SIGKILL)  # past the limit

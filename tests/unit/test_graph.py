@@ -3,7 +3,7 @@
 import pytest
 
 from realvlg.errors import InvalidInputError
-from realvlg.graph import plan_graph, repo_path
+from realvlg.graph import RESPAWN_DELAY, plan_graph, repo_path
 
 
 def test_simulated_graph_with_the_oracle():
@@ -48,6 +48,17 @@ def test_overrides_replace_file_values_and_unknown_nodes_are_refused():
     with pytest.raises(InvalidInputError, match="camera_node"):
         plan_graph(overrides={"camera_node": {}})
     assert repo_path("config/x.yaml").is_absolute() and str(repo_path("/tmp/a")) == "/tmp/a"
+
+
+@pytest.mark.parametrize("choice", [{}, {"robot": "franka", "camera": "realsense", "grounding": "vlm"},
+                                    {"hand": "shadow"}, {"robot": "ur10e", "hand": "shadow", "camera": "replay"}])
+def test_every_node_respawns_after_a_delay_and_overrides_keep_it(choice):
+    nodes = plan_graph(**choice)
+    assert all(n.respawn and n.respawn_delay == RESPAWN_DELAY for n in nodes)
+    assert RESPAWN_DELAY > 1.0   # past the services' 1 s liveliness lease: clients see the node gone first
+    name = nodes[0].name
+    kept = plan_graph(**choice, overrides={name: {"x": 1}})[0]
+    assert kept.respawn and kept.respawn_delay == RESPAWN_DELAY and kept.overrides["x"] == 1
 
 
 def test_the_shadow_hand_graph_is_one_dex_node_and_the_franka_graph_is_unchanged():

@@ -122,6 +122,7 @@ def test_the_launch_file_starts_plan_graph_by_package_and_executable(launch_stub
         assert node.kwargs["name"] == planned_node.name
         assert node.kwargs["parameters"] == [*planned_node.params_files, planned_node.overrides]
         assert "cwd" not in node.kwargs            # run records go under the user's working directory
+        assert (node.kwargs["respawn"], node.kwargs["respawn_delay"]) == (planned_node.respawn, planned_node.respawn_delay)
         for path in planned_node.params_files:
             assert pathlib.Path(path).is_file() and pathlib.Path(path).is_relative_to(data_root())
 

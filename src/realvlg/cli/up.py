@@ -1,13 +1,15 @@
 """``realvlg up``: start the realvlg graph as supervised processes (where ``ros2 launch`` is not
 installed; with full ROS 2, ``ros2 launch realvlg grasp.launch.py`` starts the same nodes). A node
-that exits is restarted with the same command, up to ``--max-restarts`` times; then the graph stops
-and the node's last output is printed."""
+that exits is restarted with the same command after its ``respawn_delay`` (plan_graph's NodeSpec,
+as the launch file's respawn), up to ``--max-restarts`` times; then the graph stops and the node's
+last output is printed."""
 
 from __future__ import annotations
 
 import signal
 import sys
 import threading
+from collections.abc import Mapping
 
 from realvlg.graph import CAMERAS, GROUNDINGS, HANDS, ROBOTS, plan_graph
 from realvlg.ros.process import RosChildProcess, RosProcessError
@@ -53,21 +55,26 @@ def start_graph(robot: str, camera: str, grounding: str, ready_timeout: float,
 
 
 def supervise(children: list[RosChildProcess], stop: threading.Event, max_restarts: int = 3,
-              ready_timeout: float = 180.0, poll: float = 0.5) -> RosChildProcess | None:
+              ready_timeout: float = 180.0, poll: float = 0.5,
+              respawn: Mapping[str, float] | None = None) -> RosChildProcess | None:
     """Keep the graph up until ``stop``: a node that exits is restarted with the same command, up
-    to ``max_restarts`` times per node; the node that died once more, or failed to come back, is
-    returned (with its last output) — the caller then stops the graph. ``children`` is updated
-    in place with the restarted processes."""
+    to ``max_restarts`` times per node, ``respawn[name]`` s after it exited (``None``: every node,
+    at once; a node missing from ``respawn`` is not restarted); the node that died once more, or
+    failed to come back, is returned (with its last output) — the caller then stops the graph.
+    ``children`` is updated in place with the restarted processes."""
     restarts: dict[str, int] = {}
     while not stop.wait(poll):
         for i, child in enumerate(children):
             if child.running:
                 continue
-            if restarts.get(child.name, 0) >= max_restarts:
+            if restarts.get(child.name, 0) >= max_restarts or (respawn is not None and child.name not in respawn):
                 return child
             restarts[child.name] = restarts.get(child.name, 0) + 1
-            print(f"realvlg up: {child.name} exited; restart {restarts[child.name]}/{max_restarts}; last output:\n"
-                  f"{child.tail(10)}", file=sys.stderr, flush=True)
+            delay = 0.0 if respawn is None else respawn[child.name]
+            print(f"realvlg up: {child.name} exited; restart {restarts[child.name]}/{max_restarts} in {delay:g} s; "
+                  f"last output:\n{child.tail(10)}", file=sys.stderr, flush=True)
+            if stop.wait(delay):
+                return None
             children[i] = replacement = child.restarted()
             try:
                 replacement.wait_for_line(READY_PREFIX, ready_timeout)
@@ -93,7 +100,9 @@ def run(args) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    dead = supervise(children, stop, args.max_restarts, args.ready_timeout)
+    respawn = {spec.name: spec.respawn_delay for spec in plan_graph(args.robot, args.camera, args.grounding, hand=args.hand)
+               if spec.respawn}
+    dead = supervise(children, stop, args.max_restarts, args.ready_timeout, respawn=respawn)
     for child in reversed(children):
         child.stop()
     if dead is not None:

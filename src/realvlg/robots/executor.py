@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import abc
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -70,6 +71,18 @@ class Executor(abc.ABC):
     @abc.abstractmethod
     def disconnect(self) -> None:
         """Release the connection (idempotent)."""
+
+    def reconnect(self) -> None:
+        """Drop the connection and reach the robot again (after a link loss); raises
+        :class:`RobotUnreachableError` while it does not answer."""
+        self.disconnect()
+        self.connect()
+
+    def fault(self) -> str:
+        """Why the robot cannot take a motion now although its state still reads (a safety stop, a
+        dropped command connection, a failure that needs :meth:`reconnect`); ``""`` when it can.
+        Never raises. The link monitor reports it and reconnects (default: no such state)."""
+        return ""
 
     @abc.abstractmethod
     def current_pose(self) -> np.ndarray:
@@ -123,30 +136,46 @@ class Executor(abc.ABC):
 
 class DeadlineGuard:
     """Robot calls that answer within ``timeout`` seconds whatever happens: a client library can
-    block for good once the connection dies; then the robot counts as lost and every later call is
-    refused at once with the reason (restart the executor)."""
+    block for good once the connection dies (a frozen robot keeps its TCP socket open). A call
+    ends early when ``abort()`` gives a reason (the link monitor lost the robot, checked every
+    0.1 s). Either way the robot counts as lost: ``on_lost()`` runs (the executor drops its
+    connection, so the abandoned call fails at its next motion) and every later call is refused
+    at once with the reason until :meth:`clear` (the link monitor reconnected). Each call runs
+    holding ``lock`` in its own thread, so an abandoned call keeps the lock until it really ends
+    and nothing reconnects under it."""
 
-    def __init__(self, timeout: float):
-        self.timeout = timeout
+    def __init__(self, timeout: float, lock: threading.Lock | None = None, abort=lambda: "",
+                 on_lost=lambda: None):
+        self.timeout, self.abort, self.on_lost = timeout, abort, on_lost
+        self.lock = lock or threading.Lock()
         self.lost = ""  # why the robot is considered unreachable (a call that never returned)
+
+    def clear(self) -> None:
+        """The robot was reached again (a new connection): calls go through again."""
+        self.lost = ""
 
     def __call__(self, operation, what: str):
         if self.lost:
-            raise RobotConnectionError(f"the robot stopped answering earlier ({self.lost}); restart executor_node")
+            raise RobotConnectionError(f"the robot stopped answering earlier ({self.lost}); waiting for the link monitor to reconnect")
         outcome = {}
 
         def run():
             try:
-                outcome["value"] = operation()
+                with self.lock:
+                    outcome["value"] = operation()
             except BaseException as exc:  # handed to the caller below
                 outcome["error"] = exc
 
         worker = threading.Thread(target=run, name="robot-call", daemon=True)
         worker.start()
-        worker.join(self.timeout)
+        deadline = time.monotonic() + self.timeout
+        while worker.is_alive() and time.monotonic() < deadline and not (reason := self.abort()):
+            worker.join(0.1)
         if worker.is_alive():
-            self.lost = f"{what} did not finish within {self.timeout:.0f} s"
-            raise RobotConnectionError(f"{self.lost}: the connection to the robot is presumed lost")
+            self.lost = (f"{what} stopped: {reason}" if time.monotonic() < deadline
+                         else f"{what} did not finish within {self.timeout:.0f} s: the connection to the robot is presumed lost")
+            self.on_lost()
+            raise RobotConnectionError(self.lost)
         if "error" in outcome:
             raise outcome["error"]
         return outcome["value"]

@@ -14,6 +14,7 @@ from realvlg.geometry.grasps import DexGrasp, Grasp
 from realvlg.robots.executor import GraspResult, RobotConnectionError
 from realvlg.ros.conversions import grasp_to_pose_stamped
 from realvlg.ros.ground_client import call_with_timeout
+from realvlg.ros.liveness import ServiceWatch
 from realvlg.ros.names import HOME_SERVICE
 from realvlg_interfaces.srv import ExecuteGrasp
 
@@ -31,10 +32,11 @@ class ExecutorClient:
         self.node, self.timeout = node, timeout
         self.client = node.create_client(ExecuteGrasp, service, callback_group=callback_group)
         self.home_client = node.create_client(Trigger, home_service, callback_group=callback_group)
+        self.watch = ServiceWatch(node, service, callback_group)
 
     def _call(self, grasp: Grasp, dry_run: bool):
         request = execute_request(grasp, dry_run, self.node.get_clock().now().to_msg())
-        response = call_with_timeout(self.client, request, self.timeout, "the executor")
+        response = call_with_timeout(self.client, request, self.timeout, "the executor", self.watch)
         if response.code == ExecuteGrasp.Response.REFUSED:
             raise GraspRefusedError(response.message)
         if response.code == ExecuteGrasp.Response.UNREACHABLE:
@@ -57,6 +59,6 @@ class ExecutorClient:
                            fault=r.code not in (ExecuteGrasp.Response.DONE, ExecuteGrasp.Response.FAILED))
 
     def home(self) -> None:
-        response = call_with_timeout(self.home_client, Trigger.Request(), self.timeout, "the executor's home")
+        response = call_with_timeout(self.home_client, Trigger.Request(), self.timeout, "the executor's home", self.watch)
         if not response.success:
             raise RobotConnectionError(f"the robot could not go home: {response.message}")

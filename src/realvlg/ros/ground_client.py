@@ -12,21 +12,30 @@ from realvlg.errors import InvalidInputError
 from realvlg.geometry.camera import CameraIntrinsics
 from realvlg.grounding.backend import TASKS, BackendError, GroundingBackend, GroundingResult
 from realvlg.ros.conversions import camera_info_to_msg, grounding_from_msg, image_to_msg
+from realvlg.ros.liveness import ServiceWatch
 from realvlg_interfaces.srv import Ground
 
 
-def call_with_timeout(client, request, timeout: float, what: str):
+def call_with_timeout(client, request, timeout: float, what: str, watch=None):
     """Call a service and wait for the answer from another thread of a multi-threaded executor;
-    raise :class:`BackendError` naming ``what`` when it is absent or does not answer in time."""
+    raise :class:`BackendError` naming ``what`` when it is absent, does not answer in time, or
+    its server dies during the call (``watch``: a :class:`~realvlg.ros.liveness.ServiceWatch`,
+    checked every 0.1 s)."""
     deadline = time.monotonic() + timeout
+    if watch is not None and watch.dead:
+        raise BackendError(f"{what} ({client.srv_name}) is down: {watch.dead}")
     if not client.wait_for_service(timeout_sec=min(timeout, 5.0)):
         raise BackendError(f"{what} ({client.srv_name}) is not running")
     done = threading.Event()
     future = client.call_async(request)
     future.add_done_callback(lambda _: done.set())
-    if not done.wait(max(0.0, deadline - time.monotonic())):
-        client.remove_pending_request(future)
-        raise BackendError(f"{what} ({client.srv_name}) did not answer within {timeout:.0f} s")
+    while not done.wait(min(0.1, max(0.0, deadline - time.monotonic()))):
+        if watch is not None and watch.dead:
+            client.remove_pending_request(future)
+            raise BackendError(f"{what} ({client.srv_name}) died during the call: {watch.dead}")
+        if time.monotonic() >= deadline:
+            client.remove_pending_request(future)
+            raise BackendError(f"{what} ({client.srv_name}) did not answer within {timeout:.0f} s")
     if future.exception() is not None:
         raise BackendError(f"{what} ({client.srv_name}) failed: {future.exception()}")
     return future.result()
@@ -45,6 +54,7 @@ class ServiceGroundingBackend(GroundingBackend):
         self.timeout = timeout
         self.tasks = tasks
         self.client = node.create_client(Ground, service_name, callback_group=callback_group)
+        self.watch = ServiceWatch(node, service_name, callback_group)
 
     def ground(self, task: str, image: np.ndarray, instruction: str, *, samples: int = 1,
                depth: np.ndarray | None = None, intrinsics: CameraIntrinsics | None = None,
@@ -59,7 +69,7 @@ class ServiceGroundingBackend(GroundingBackend):
             request.depth = image_to_msg(depth)
         if intrinsics is not None:
             request.camera_info = camera_info_to_msg(intrinsics)
-        response = call_with_timeout(self.client, request, self.timeout, "the grounding service")
+        response = call_with_timeout(self.client, request, self.timeout, "the grounding service", self.watch)
         if not response.grounding.task and response.code == Ground.Response.INVALID_REQUEST:
             raise InvalidInputError(response.message)
         if not response.grounding.task:

@@ -26,6 +26,8 @@ EXECUTE_GRASP_SERVICE = "/realvlg/execute_grasp"   # realvlg_interfaces/srv/Exec
 HOME_SERVICE = "/realvlg/home"                # std_srvs/srv/Trigger
 EE_POSE_TOPIC = "/realvlg/ee_pose"            # geometry_msgs/PoseStamped, base←TCP, published by the executor
 JOINT_STATES_TOPIC = "/joint_states"          # sensor_msgs/JointState
+DIAGNOSTICS_TOPIC = "/diagnostics"            # diagnostic_msgs/DiagnosticArray (ROS convention)
+ROBOT_STATUS_TOPIC = "/realvlg/robot_status"  # diagnostic_msgs/DiagnosticStatus, latched: the robot link
 ROBOT_DESCRIPTION_TOPIC = "/robot_description"  # std_msgs/String (URDF), transient local
 
 # Inspection (RViz)

@@ -12,6 +12,7 @@ from rclpy.node import Node
 
 from realvlg.errors import RealVLGError
 from realvlg.ros.executor import DispatchingExecutor
+from realvlg.ros.liveness import announce_services
 
 READY_PREFIX = "READY"  # `realvlg up` waits for "READY <node name>" on each node's output
 
@@ -21,7 +22,8 @@ def run_node(make_node: Callable[[], Node], name: str, threads: int = 1, args=No
     ``shutdown()`` first, if it has one). A :class:`RealVLGError` while building (a robot or camera
     that does not answer, a bad parameter) ends the process with ``<name>: cannot start: <reason>``
     and exit code 1 — no half-alive node. Discovery stays on this machine unless the user set
-    ``ROS_AUTOMATIC_DISCOVERY_RANGE``."""
+    ``ROS_AUTOMATIC_DISCOVERY_RANGE``. Each service the node serves is announced with a liveliness
+writer (:func:`realvlg.ros.liveness.announce_services`): clients see its death within a second."""
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")  # opt in to other machines (docs/ros.md)
     rclpy.init(args=args)
     try:
@@ -30,6 +32,7 @@ def run_node(make_node: Callable[[], Node], name: str, threads: int = 1, args=No
         print(f"{name}: cannot start: {exc}", file=sys.stderr, flush=True)
         rclpy.try_shutdown()
         sys.exit(1)
+    alive = announce_services(node)  # noqa: F841  (kept for the process's life: liveliness writers)
     executor = SingleThreadedExecutor() if threads == 1 else DispatchingExecutor(num_threads=threads)
     executor.add_node(node)
     print(f"{READY_PREFIX} {node.get_name()}", flush=True)

@@ -79,6 +79,19 @@ class FrankaExecutor(Executor):
             raise RobotUnreachableError(f"cannot reach the Franka robot at {cfg.address}: {exc}") from exc
         self._robot.relative_dynamics_factor = cfg.relative_dynamics_factor
 
+    def reconnect(self) -> None:
+        """A new libfranka connection (the old one is dead after a network loss: franky's
+        ``recover_from_errors`` cannot reach the robot over it), then ``recover_from_errors()``
+        to clear a reflex the loss left (libfranka's communication_constraints_violation)."""
+        import franky
+
+        self.disconnect()
+        self.connect()
+        try:
+            self._robot.recover_from_errors()
+        except franky.Exception as exc:
+            raise RobotUnreachableError(f"reconnected but could not recover from the robot's errors: {exc}") from exc
+
     def disconnect(self) -> None:
         self._robot = self._gripper = None  # franky closes the sockets when the objects go
 

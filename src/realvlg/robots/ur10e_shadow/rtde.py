@@ -23,7 +23,10 @@ both interfaces and ``isProgramRunning`` (the control script). A safety stop rai
 ``motion_timeout`` is stopped (``stopJ`` / ``stopL``) and raises the latter too. After any of
 these the backend is *faulted*: every later motion is refused until :meth:`RTDEBackend.reconnect`
 succeeds with the controller in normal mode (a protective stop is cleared on the teach pendant or
-through the dashboard server, by a person).
+through the dashboard server, by a person). Between motions the executor node's link monitor
+(:class:`~realvlg.robots.link.LinkMonitor`) asks :meth:`RTDEBackend.fault` at the state rate: the
+same checks, so a stop or a dropped connection at standstill is reported too, and it reconnects
+once the controller is back in normal mode.
 
 An unreachable controller at :meth:`~RTDEBackend.connect` (refused, or silent for
 ``connect_timeout`` s) raises :class:`~realvlg.robots.executor.RobotUnreachableError` with the
@@ -244,7 +247,17 @@ class RTDEBackend(Backend):
         self._check_state("connect")
 
     def reconnect(self) -> None:
-        """Drop a fault (a cleared protective stop, a restored network) by connecting anew."""
+        """Drop a fault (a cleared protective stop, a restored network) by connecting anew. While
+        the current connection still reads a safety stop, raise :class:`RobotSafetyStopError` and
+        keep it: building new interfaces (uploading the control script) at the link monitor's
+        retry rate cannot clear a stop — a person does, on the teach pendant."""
+        if self._receive is not None:
+            try:
+                stops = self._stops()
+            except RobotConnectionError:
+                stops = []   # no answer over this connection: a new one may get through
+            if stops:
+                raise RobotSafetyStopError(f"the UR10e is still in {', '.join(stops)}; clear it on the teach pendant")
         self.disconnect()
         self.connect()
 
@@ -287,6 +300,16 @@ class RTDEBackend(Backend):
     def _fail(self, reason: str) -> None:
         self._fault = reason
 
+    def _stops(self) -> list[str]:
+        """The safety stops the receive interface reports now (raises RobotConnectionError if it cannot read)."""
+        receive = self._receive
+        stops = safety_stop_reasons(self._call(receive.getSafetyStatusBits, "getSafetyStatusBits"))
+        if self._call(receive.isProtectiveStopped, "isProtectiveStopped") and "protective stop" not in stops:
+            stops.insert(0, "protective stop")
+        if self._call(receive.isEmergencyStopped, "isEmergencyStopped") and "emergency stop" not in stops:
+            stops.append("emergency stop")
+        return stops
+
     def _check_state(self, during: str) -> None:
         """Raise (and fault the executor) if the robot is stopped by safety, disconnected or its
         control script has ended."""
@@ -294,11 +317,7 @@ class RTDEBackend(Backend):
         if not (self._call(receive.isConnected, "isConnected") and self._call(control.isConnected, "isConnected")):
             self._fail(f"connection lost during {during}")
             raise RobotConnectionError(f"lost the connection to the UR controller at {self.config.rtde.host} during {during}")
-        stops = safety_stop_reasons(self._call(receive.getSafetyStatusBits, "getSafetyStatusBits"))
-        if self._call(receive.isProtectiveStopped, "isProtectiveStopped") and "protective stop" not in stops:
-            stops.insert(0, "protective stop")
-        if self._call(receive.isEmergencyStopped, "isEmergencyStopped") and "emergency stop" not in stops:
-            stops.append("emergency stop")
+        stops = self._stops()
         if stops:
             self._fail(f"{', '.join(stops)} during {during}")
             raise RobotSafetyStopError(f"the UR10e is in {', '.join(stops)} (during {during}); clear it on the "
@@ -307,6 +326,21 @@ class RTDEBackend(Backend):
             self._fail(f"control script not running during {during}")
             raise RobotConnectionError(f"the RTDE control script is not running on the UR controller "
                                        f"(during {during}); reconnect() uploads it again")
+
+    def fault(self) -> str:
+        """``""`` when a motion may be commanded; else why not (the link monitor's question, asked
+        at the state rate from another thread than the motions): the state check of every motion
+        (connection, safety stops, control script), run now, or an earlier failure. Whatever it
+        finds is latched until :meth:`reconnect` — a UR safety stop ends the control script, so a
+        cleared stop still needs a new connection. Never raises."""
+        if self._control is None or self._receive is None:
+            return "the UR10e backend is not connected"
+        if not self._fault:
+            try:
+                self._check_state("the link check")
+            except RealVLGError:
+                pass   # latched in self._fault by the check
+        return self._fault
 
     # -- motion ----------------------------------------------------------------------------------
     def stop(self) -> None:

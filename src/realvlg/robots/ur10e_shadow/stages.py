@@ -60,6 +60,15 @@ class Backend(abc.ABC):
     def disconnect(self) -> None:
         """Release them (idempotent)."""
 
+    def reconnect(self) -> None:
+        """Reach them again after a fault or a lost connection."""
+        self.disconnect()
+        self.connect()
+
+    def fault(self) -> str:
+        """Why no motion may be commanded now, ``""`` when it may (:meth:`Executor.fault`)."""
+        return ""
+
     @abc.abstractmethod
     def arm_q(self) -> np.ndarray:
         """(6,) measured arm joints [rad]."""

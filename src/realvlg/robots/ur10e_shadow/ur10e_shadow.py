@@ -33,6 +33,12 @@ class UR10eShadowExecutor(Executor):
     def disconnect(self) -> None:
         self.backend.disconnect()
 
+    def reconnect(self) -> None:
+        self.backend.reconnect()
+
+    def fault(self) -> str:
+        return self.backend.fault()
+
     def joint_positions(self) -> np.ndarray:
         return self.backend.arm_q()
 

@@ -13,8 +13,11 @@ trajectory controller).
   on ``/tf_static``): :class:`~realvlg.ros.tf.RobotStatePublisher`.
 
 Connecting happens at start-up: a robot that does not answer ends the node with that reason (no
-half-alive executor). A connection lost mid-motion is reported by the grasp service; every robot
-call answers within ``motion_timeout`` even when the client library blocks for good.
+half-alive executor). Later the link is supervised (:class:`~realvlg.robots.link.LinkMonitor`):
+a lost robot is "robot not reachable" on ``/diagnostics`` and the latched ``/realvlg/robot_status``
+(:mod:`realvlg.ros.link_status`), a motion in flight ends with ``ROBOT_ERROR``, and the node
+reconnects once the robot answers again (docs/reliability.md); every robot call answers within
+``motion_timeout`` even when the client library blocks for good.
 
 Parameters (``config/executor_*.yaml``): ``robot``, ``base_frame``, ``tcp_frame``, ``state_rate``,
 ``motion_timeout`` and the robot's own (:mod:`realvlg.ros.robots`).
@@ -38,8 +41,10 @@ from std_srvs.srv import Trigger
 from realvlg.errors import GraspRefusedError, InvalidInputError, RealVLGError, UnreachableError
 from realvlg.geometry.grasps import Grasp6D
 from realvlg.robots.executor import DeadlineGuard
+from realvlg.robots.link import LinkMonitor
 from realvlg.ros import names
 from realvlg.ros.conversions import grasp_from_pose_stamped, grasp_to_pose_stamped
+from realvlg.ros.link_status import LinkStatusPublisher
 from realvlg.ros.robots import FRAMES, make_executor, robot_description
 from realvlg.ros.spin import answer_always, run_node
 from realvlg.ros.tf import RobotStatePublisher
@@ -56,9 +61,13 @@ class ExecutorNode(Node):
         self.tcp_frame = self.declare_parameter("tcp_frame", tcp).value
         rate = self.declare_parameter("state_rate", 50.0).value
         self.robot = make_executor(self, robot, self.base_frame)
-        self._bounded = DeadlineGuard(self.declare_parameter("motion_timeout", 90.0).value)
+        self._motion = threading.Lock()  # held by each robot call's thread (DeadlineGuard)
+        lost = lambda: self.link.lost_for(1.0)  # noqa: E731  (the robot's own error path first)
+        self._bounded = DeadlineGuard(self.declare_parameter("motion_timeout", 90.0).value, self._motion, lost,
+                                      on_lost=self.robot.disconnect)
         self.robot.connect()  # raises RobotUnreachableError with the reason
-        self._motion = threading.Lock()
+        self.link = LinkMonitor(self.robot, self._motion, on_reconnect=self._bounded.clear)
+        self.link_status = LinkStatusPublisher(self, self.link, robot)
         self.pose_pub = self.create_publisher(PoseStamped, names.EE_POSE_TOPIC, 50)
         self.state = RobotStatePublisher(self, robot_description(robot))
         requests = MutuallyExclusiveCallbackGroup()
@@ -69,11 +78,11 @@ class ExecutorNode(Node):
         self.get_logger().info(f"connected to the {robot} robot ({type(self.robot).__name__})")
 
     def _publish_state(self) -> None:
-        try:
-            matrix, joints = self.robot.current_pose(), self.robot.joint_state()
-        except Exception as exc:  # a link blip (franky raises RuntimeError "Net Exception") must not end the node
-            self.get_logger().error(f"robot state unavailable: {exc}", throttle_duration_sec=5.0)
+        reading = self.link.poll()  # never raises: a link blip is a status, reconnected when back
+        self.link_status.publish(self.link.status)  # a read that blocks: the publisher's watchdog
+        if reading is None:
             return
+        matrix, joints = reading.pose, reading.joints
         stamp = self.get_clock().now().to_msg()
         tcp = Grasp6D(matrix[:3, 3], Rotation.from_matrix(matrix[:3, :3]), 0.0, self.base_frame)
         self.pose_pub.publish(grasp_to_pose_stamped(tcp, stamp))
@@ -86,8 +95,7 @@ class ExecutorNode(Node):
                 self.robot.check(grasp)
                 response.success, response.stage, response.message = True, "check", "checks passed (dry run, no motion)"
                 return response
-            with self._motion:
-                result = self._bounded(lambda: self.robot.grasp(grasp), "the grasp")
+            result = self._bounded(lambda: self.robot.grasp(grasp), "the grasp")
         except (GraspRefusedError, InvalidInputError) as exc:  # refused before any motion
             response.code = response.UNREACHABLE if isinstance(exc, UnreachableError) else response.REFUSED
             response.stage, response.message = "check", str(exc)
@@ -106,8 +114,7 @@ class ExecutorNode(Node):
 
     def _on_home(self, request, response):
         try:
-            with self._motion:
-                self._bounded(lambda: (self.robot.home(), self.robot.open()), "going home")
+            self._bounded(lambda: (self.robot.home(), self.robot.open()), "going home")
             response.success, response.message = True, "home"
         except RealVLGError as exc:
             response.success, response.message = False, str(exc)
@@ -115,7 +122,7 @@ class ExecutorNode(Node):
 
 
 def main(args=None) -> None:
-    run_node(ExecutorNode, "executor_node", threads=3, args=args)
+    run_node(ExecutorNode, "executor_node", threads=4, args=args)
 
 
 if __name__ == "__main__":
