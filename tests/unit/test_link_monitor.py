@@ -90,7 +90,7 @@ def test_a_read_that_blocks_is_reported_by_the_watchdog():
     assert link.status.reachable
 
 
-def test_a_call_abandoned_on_a_lost_link_keeps_the_lock_until_it_really_ends():
+def test_a_call_abandoned_on_a_lost_link_drops_the_connection_and_refuses_until_cleared():
     from realvlg.robots.executor import DeadlineGuard
 
     release, lost, dropped = threading.Event(), [""], []
@@ -101,15 +101,45 @@ def test_a_call_abandoned_on_a_lost_link_keeps_the_lock_until_it_really_ends():
         raise AssertionError("the blocked call was not abandoned")
     except RobotConnectionError as exc:
         assert "the grasp stopped: robot not reachable" in str(exc)
-    assert dropped == [1] and guard.lock.locked()  # the abandoned call still holds the motion lock
+    assert dropped == [1]
     try:
         guard(lambda: None, "going home")
         raise AssertionError("a call went through after the loss")
     except RobotConnectionError as exc:
         assert "stopped answering earlier" in str(exc)
     release.set()
-    assert guard.lock.acquire(timeout=5)  # released once the call ended
-    guard.lock.release()
     guard.clear()
     lost[0] = ""
     assert guard(lambda: 7, "a read") == 7
+
+
+def test_a_motion_begun_on_a_dropped_connection_commands_nothing_on_the_new_one():
+    """A franky call blocked on a dead link may return after the executor reconnected: the rest of
+    that motion must not reach the new connection."""
+    from realvlg.robots.franka.franka import FrankaExecutor
+
+    executor = FrankaExecutor()
+    executor._robot, executor._gripper = "old robot", "old gripper"  # connection objects stand-ins
+    blocked, resumed, seen = threading.Event(), threading.Event(), []
+
+    def motion():
+        with executor._on_current_connection():
+            seen.append(executor._require())
+            blocked.set()
+            resumed.wait(5)  # blocked in the client library while the link is lost and rebuilt
+            try:
+                seen.append(executor._require())
+            except RobotConnectionError as exc:
+                seen.append(str(exc))
+
+    worker = threading.Thread(target=motion)
+    worker.start()
+    assert blocked.wait(5)
+    executor.disconnect()
+    executor._robot, executor._gripper = "new robot", "new gripper"  # reconnect
+    resumed.set()
+    worker.join(5)
+    assert seen[0] == ("old robot", "old gripper")
+    assert "connection this motion began on was dropped" in seen[1]
+    with executor._on_current_connection():  # a motion begun now uses the new connection
+        assert executor._require() == ("new robot", "new gripper")

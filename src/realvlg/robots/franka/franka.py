@@ -23,7 +23,9 @@ motion triggers ``recover_from_errors()`` and one retry of that motion at ``retr
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 import time
 from typing import Callable
 
@@ -64,6 +66,8 @@ class FrankaExecutor(Executor):
         self.base_frame = config.base_frame
         self._robot = None
         self._gripper = None
+        self._connection = 0  # bumped by disconnect()
+        self._bound = threading.local()  # the connection a motion in this thread began on
 
     # -- connection ---------------------------------------------------------------------------
     def connect(self) -> None:
@@ -93,9 +97,28 @@ class FrankaExecutor(Executor):
             raise RobotUnreachableError(f"reconnected but could not recover from the robot's errors: {exc}") from exc
 
     def disconnect(self) -> None:
-        self._robot = self._gripper = None  # franky closes the sockets when the objects go
+        """Drop the connection (franky closes the sockets when the objects go). A motion begun on it
+        that is still blocked in the client library commands nothing more once it returns."""
+        self._robot = self._gripper = None
+        self._connection += 1
+
+    @contextlib.contextmanager
+    def _on_current_connection(self):
+        """Bind the motions of this thread to the connection of now (outermost call only)."""
+        outer = getattr(self._bound, "connection", None)
+        if outer is None:
+            self._bound.connection = self._connection
+        try:
+            yield
+        finally:
+            if outer is None:
+                self._bound.connection = None
 
     def _require(self):
+        bound = getattr(self._bound, "connection", None)
+        if bound is not None and bound != self._connection:
+            raise RobotConnectionError("the connection this motion began on was dropped (robot link lost); "
+                                       "it commands nothing more")
         if self._robot is None:
             raise RobotConnectionError("the executor is not connected (call connect())")
         return self._robot, self._gripper
@@ -184,9 +207,10 @@ class FrankaExecutor(Executor):
         import franky
 
         try:
-            self._move(lambda f: franky.JointMotion(franky.JointState(list(self.config.home_q)),
-                                                    franky.ReferenceType.Absolute, f), "home", 1.0,
-                       [0] if _retries is None else _retries)
+            with self._on_current_connection():
+                self._move(lambda f: franky.JointMotion(franky.JointState(list(self.config.home_q)),
+                                                        franky.ReferenceType.Absolute, f), "home", 1.0,
+                           [0] if _retries is None else _retries)
         except _MotionFailed as exc:
             if _retries is not None:
                 raise
@@ -198,13 +222,14 @@ class FrankaExecutor(Executor):
         T = np.asarray(T_base_ee, dtype=float)
         self.config.workspace.check(T[:3, 3], "target position")
         try:
-            self._cartesian(T, "move", 1.0, [0])
+            with self._on_current_connection():
+                self._cartesian(T, "move", 1.0, [0])
         except _MotionFailed as exc:
             raise RobotConnectionError(str(exc)) from exc
 
     def open(self) -> None:
-        _, gripper = self._require()
-        gripper.move(self.config.max_width, self.config.grasp_speed)
+        with self._on_current_connection():
+            self._require()[1].move(self.config.max_width, self.config.grasp_speed)
 
     # -- grasp ----------------------------------------------------------------------------------
     def check(self, grasp: Grasp6D) -> None:
@@ -214,18 +239,22 @@ class FrankaExecutor(Executor):
         self.config.limits.check(grasp, self.config.pre_grasp_offset, self.config.lift_height)
 
     def grasp(self, grasp: Grasp6D) -> GraspResult:
+        self.check(grasp)
+        with self._on_current_connection():
+            return self._grasp(grasp)
+
+    def _grasp(self, grasp: Grasp6D) -> GraspResult:
         import franky
 
         cfg = self.config
-        self.check(grasp)
-        robot, gripper = self._require()
+        self._require()
         width, target_grasp = grasp.width, grasp
 
         retries, timings, stage = [0], {}, "home"
         t0 = t = time.perf_counter()
         try:
             self.home(retries)
-            gripper.move(min(width + cfg.open_margin, cfg.max_width), cfg.grasp_speed)
+            self._require()[1].move(min(width + cfg.open_margin, cfg.max_width), cfg.grasp_speed)
             timings["home"] = time.perf_counter() - t
 
             T_grasp = ee_target(target_grasp, self.current_pose()[:3, :3])
@@ -240,7 +269,8 @@ class FrankaExecutor(Executor):
                 timings[stage] = time.perf_counter() - t
 
             stage, t = "grasp", time.perf_counter()
-            gripper.grasp(cfg.grasp_width, cfg.grasp_speed, cfg.grasp_force, cfg.epsilon_inner, cfg.epsilon_outer)
+            self._require()[1].grasp(cfg.grasp_width, cfg.grasp_speed, cfg.grasp_force, cfg.epsilon_inner,
+                                     cfg.epsilon_outer)
             timings[stage] = time.perf_counter() - t
 
             stage, t = "lift", time.perf_counter()
