@@ -142,7 +142,7 @@ def test_motion_in_flight_ends_with_robot_error_and_the_executor_reconnects(link
         os.killpg(sims[0].proc.pid, signal.SIGCONT)
     t_back = time.monotonic()
     assert client.spin_for(RECOVER_BOUND, lambda: client.level() == DiagnosticStatus.OK), \
-        f"not reachable again within {RECOVER_BOUND} s:\n{node.tail()}"
+        f"not reachable again within {RECOVER_BOUND} s: {[(m.level, m.message) for _, m in client.status]}\n{node.tail()}"
     recovered = time.monotonic() - t_back
     assert node.running
     assert_still(client)

@@ -233,8 +233,8 @@ def test_grasp_lifts_the_banana_and_a_second_request_is_busy(graph, client):
     assert stages[:3] == ["capture", "ground", "lift"] and "execute" in stages
     check = client.check_grasp("banana")
     assert check.success, check.message
-    run_dir = [p for p in runs.iterdir() if (p / "result.json").exists()]
-    assert any((p / "overlay.png").stat().st_size > 0 and (p / "bag" / "metadata.yaml").exists() for p in run_dir)
+    run = pathlib.Path(response.run_dir)
+    assert run.parent.resolve() == runs.resolve() and (run / "overlay.png").stat().st_size > 0 and (run / "bag" / "metadata.yaml").exists()
     from rosbags.highlevel import AnyReader
 
     bag = pathlib.Path(response.run_dir) / "bag"  # this grasp's recording: self-contained
