@@ -156,22 +156,22 @@ class FrankaExecutor(Executor):
     # -- motions --------------------------------------------------------------------------------
     def _move(self, make_motion: Callable[[float], object], what: str, factor: float, retries: list[int],
               target: np.ndarray | None = None) -> None:
-        """Run a motion; on a control error recover and retry once at reduced dynamics."""
+        """Run a motion; on a control error (a reflex, or no trajectory profile) recover and retry once at reduced dynamics."""
         import franky
 
         robot, _ = self._require()
         for attempt in range(2):
             try:
                 robot.move(make_motion(factor * (self.config.retry_dynamics_scale if attempt else 1.0)))
-            except franky.ControlException as exc:
-                if attempt:
+            except franky.NetworkException as exc:
+                raise RobotConnectionError(f"lost the connection to the robot during {what}: {exc}") from exc
+            except (franky.ControlException, RuntimeError) as exc:  # RuntimeError: franky's trajectory
+                if attempt:                                         # generator (Ruckig) found no profile
                     detail = " ".join(str(exc).split())
                     raise _MotionFailed(f"{what} failed twice with a control error: {detail}") from exc
                 retries[0] += 1
                 robot.recover_from_errors()
                 continue
-            except franky.NetworkException as exc:
-                raise RobotConnectionError(f"lost the connection to the robot during {what}: {exc}") from exc
             if target is not None:
                 self._wait_reached(target, what)
             return
