@@ -1,6 +1,8 @@
-"""What the peer processes of tests/ros share with the tests: the camera and the test frames."""
+"""What the peer processes of tests/ros share with the tests: the camera, the test frames and the spin loop."""
 
 import numpy as np
+import rclpy
+from rclpy.executors import ExternalShutdownException
 
 from realvlg.geometry.camera import CameraIntrinsics
 
@@ -16,3 +18,14 @@ def camera_frames(seed: int, index: int) -> tuple[np.ndarray, np.ndarray]:
     rgb = rng.integers(0, 256, (D435I.height, D435I.width, 3), dtype=np.uint8)
     depth = rng.integers(0, 65536, (D435I.height, D435I.width), dtype=np.uint16)
     return rgb, depth
+
+
+def spin_until_shutdown(node) -> None:
+    """Spin until SIGINT/SIGTERM or shutdown, then destroy the node and shut rclpy down."""
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()

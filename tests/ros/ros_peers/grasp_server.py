@@ -15,8 +15,7 @@ import time
 
 import numpy as np
 import rclpy
-from common import CAMERA_FRAME, D435I
-from rclpy.executors import ExternalShutdownException
+from common import CAMERA_FRAME, D435I, spin_until_shutdown
 from rclpy.utilities import remove_ros_args
 
 from realvlg.errors import GraspRefusedError, InvalidInputError, RealVLGError
@@ -82,13 +81,7 @@ def main() -> None:
     node = rclpy.create_node("test_grasp_server")
     node.create_service(Grasp, "grasp", serve)
     print("READY", flush=True)
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_until_shutdown(node)
 
 
 if __name__ == "__main__":

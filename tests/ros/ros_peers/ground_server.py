@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 import rclpy
-from rclpy.executors import ExternalShutdownException
+from common import spin_until_shutdown
 
 from realvlg.errors import InvalidInputError, RealVLGError
 from realvlg.geometry.boxes import BoundingBox
@@ -78,13 +78,7 @@ def main() -> None:
     node = rclpy.create_node("test_ground_server")
     node.create_service(Ground, "ground", serve)
     print("READY", flush=True)
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_until_shutdown(node)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ import sys
 
 import numpy as np
 import rclpy
-from rclpy.executors import ExternalShutdownException
+from common import spin_until_shutdown
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_system_default
 from rclpy.utilities import remove_ros_args
 from sensor_msgs.msg import CameraInfo, Image
@@ -100,13 +100,7 @@ def main() -> None:
     node.create_subscription(Image, f"{feed}/{topics.ALIGNED_DEPTH_IMAGE}", on_depth, FEED_QOS)
     node.create_subscription(CameraInfo, f"{feed}/{topics.COLOR_INFO}", on_info, FEED_QOS)
     print(f"READY {node.get_fully_qualified_name()} align_depth={align}", flush=True)
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_until_shutdown(node)
 
 
 if __name__ == "__main__":
