@@ -76,6 +76,7 @@ def serves_again(client, t_fault, strategy: str = "contact"):
         assert time.monotonic() - t_fault < BACK_BOUND, down
         time.sleep(0.5)
     back = time.monotonic() - t_fault
+    assert back <= BACK_BOUND, f"served again only {back:.1f} s after the fault"
     assert response.success, response.message
     assert client.reset_scene("single", ["banana"], 0).success
     full = client.grasp("grasp the banana", strategy, timeout=240)
