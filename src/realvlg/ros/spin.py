@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 
 import rclpy
+from rclpy._rclpy_pybind11 import RCLError
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 
@@ -40,10 +41,16 @@ writer (:func:`realvlg.ros.liveness.announce_services`): clients see its death w
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except RCLError:
+        if rclpy.ok():
+            raise  # a real failure; with the context shut down by SIGTERM it is the shutdown itself
     finally:
-        if hasattr(node, "shutdown"):
-            node.shutdown()
-        node.destroy_node()
+        for cleanup in (getattr(node, "shutdown", None), node.destroy_node):
+            try:
+                if cleanup is not None:
+                    cleanup()
+            except RCLError as exc:  # the signal handler already shut the context down
+                print(f"{name}: while shutting down: {exc}", file=sys.stderr, flush=True)
         rclpy.try_shutdown()
 
 
