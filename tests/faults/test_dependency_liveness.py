@@ -9,7 +9,6 @@ import pathlib
 import signal
 import threading
 import time
-from types import SimpleNamespace
 
 import pytest
 import rclpy
@@ -19,7 +18,7 @@ from std_srvs.srv import Trigger
 
 from realvlg.grounding.backend import BackendError
 from realvlg.ros.ground_client import call_with_timeout
-from realvlg.ros.liveness import GRACE, ServiceWatch
+from realvlg.ros.liveness import ServiceWatch
 from realvlg.ros.process import RosChildProcess
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(240)]
@@ -107,18 +106,3 @@ def test_no_false_loss_while_both_cores_are_busy(client):
         for h in hogs:
             h.join()
         peer.stop()
-
-
-def test_a_loss_shorter_than_the_grace_is_not_a_death(client):
-    """An assertion late past the lease (a loaded machine: load 12 on 2 cores lost it for 20 ms)
-    drops the alive count to 0 and back within ms: dead only once the loss lasted GRACE s."""
-    _, _, watch = client
-    watch._on_liveliness(SimpleNamespace(alive_count=1))
-    watch._on_liveliness(SimpleNamespace(alive_count=0))
-    assert not watch.dead
-    watch._on_liveliness(SimpleNamespace(alive_count=1))   # the late assertion
-    time.sleep(GRACE + 0.05)
-    assert not watch.dead
-    watch._on_liveliness(SimpleNamespace(alive_count=0))
-    time.sleep(GRACE + 0.05)
-    assert "stopped answering" in watch.dead

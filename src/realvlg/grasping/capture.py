@@ -29,7 +29,7 @@ from realvlg.observation import RGBDFrame
 
 class CaptureError(RealVLGError):
     """No usable capture: no synchronised frames, or no robot pose near the image's time.
-    ``silent``: the streams that delivered nothing new (empty for other causes)."""
+    ``silent``: the streams that delivered nothing (empty for other causes)."""
 
     def __init__(self, message: str, silent: tuple[Hashable, ...] = ()):
         super().__init__(message)
@@ -75,10 +75,8 @@ class StreamSynchronizer:
         with self._ready:
             if self._ready.wait_for(lambda: self._newest_complete(newer_than) is not None, timeout):
                 return self._newest_complete(newer_than)
-            # silent: nothing after newer_than (a camera that stopped has only older messages)
-            silent = tuple(s for s, buf in self._buffers.items() if not any(stamp > newer_than for stamp, _ in buf))
-            stopped = " (they stopped)" if any(self._buffers[s] for s in silent) else ""
-            detail = (f"nothing received on {', '.join(self.labels[s] for s in silent)}{stopped}" if silent
+            silent = tuple(s for s, buf in self._buffers.items() if not buf)
+            detail = (f"nothing received on {', '.join(self.labels[s] for s in silent)}" if silent
                       else "the streams' timestamps never matched")
             raise CaptureError(f"no synchronised camera frames within {timeout:.1f} s: {detail}", silent)
 

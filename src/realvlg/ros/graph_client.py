@@ -1,12 +1,8 @@
 """A client of a running realvlg graph, in a Context of its own: ``/grasp``, the executor's home,
 and in simulation ``/sim/reset`` and ``/sim/check_grasp``. Used by ``realvlg grasp``,
-``realvlg demo``, ``realvlg sim-eval`` and the tests. Each call watches its server's liveliness
-(:class:`~realvlg.ros.liveness.ServiceWatch`): a server that dies or freezes during the call fails it
-within ~1 s (the lease) instead of at the caller's timeout."""
+``realvlg demo``, ``realvlg sim-eval`` and the tests."""
 
 from __future__ import annotations
-
-import time
 
 import rclpy
 from rclpy.context import Context
@@ -16,7 +12,6 @@ from std_srvs.srv import Trigger
 from realvlg.grounding.backend import BackendError
 from realvlg.ros import names
 from realvlg.ros.conversions import image_to_msg
-from realvlg.ros.liveness import ServiceWatch
 from realvlg_interfaces.srv import Grasp, SimCheckGrasp, SimReset
 
 
@@ -28,34 +23,19 @@ class GraphClient:
         self.node = rclpy.create_node(node_name, context=self.context)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
-        self._clients: dict[str, tuple] = {}   # service → (client, ServiceWatch)
+        self._clients = {}
 
     def call(self, srv_type, name: str, request, timeout: float = 60.0):
-        """Call ``name`` and return the response; BackendError when the service is absent, silent
-        for ``timeout`` s, or its server dies (or freezes) during the call."""
-        if name not in self._clients:
-            self._clients[name] = (self.node.create_client(srv_type, name), ServiceWatch(self.node, name))
-        client, watch = self._clients[name]
-        server = "the grasp node" if name == names.GRASP_SERVICE else f"the server of {name}"
+        """Call ``name`` and return the response; BackendError when the service is absent or silent."""
+        client = self._clients.get(name) or self._clients.setdefault(name, self.node.create_client(srv_type, name))
         if not client.wait_for_service(timeout_sec=self.wait):
             hint = " start it with `realvlg up`" if name == names.GRASP_SERVICE else ""
             raise BackendError(f"the realvlg graph is not running (no {name} service after {self.wait:.0f} s):{hint}")
-        self.executor.spin_once(timeout_sec=0.0)   # pending liveliness events
-        if watch.dead:
-            raise BackendError(f"{server} is down: {watch.dead}")
         future = client.call_async(request)
-        deadline = time.monotonic() + timeout
-        while not future.done():
-            self.executor.spin_once(timeout_sec=min(0.1, max(0.0, deadline - time.monotonic())))
-            if future.done():
-                break
-            if watch.dead:
-                client.remove_pending_request(future)
-                kept = " (its run folder keeps what was recorded)" if name == names.GRASP_SERVICE else ""
-                raise BackendError(f"{server} died during the request: {watch.dead}; no answer will come{kept}")
-            if time.monotonic() >= deadline:
-                client.remove_pending_request(future)
-                raise BackendError(f"{name} did not answer within {timeout:.0f} s")
+        self.executor.spin_until_future_complete(future, timeout_sec=timeout)
+        if not future.done():
+            client.remove_pending_request(future)
+            raise BackendError(f"{name} did not answer within {timeout:.0f} s")
         return future.result()
 
     def grasp(self, instruction: str, strategy: str = "auto", dry_run: bool = False, timeout: float = 600.0,

@@ -12,16 +12,12 @@ flight. Measured figures: docs/reliability.md.
 
 from __future__ import annotations
 
-import time
-
 from rclpy.duration import Duration
 from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.qos import DurabilityPolicy, LivelinessPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Empty
 
-LEASE = 1.0  # s: a server silent this long has lost its liveliness …
-GRACE = 0.3  # s: … and counts as dead once the loss lasted this long (on a loaded machine an assertion
-             # can come past the lease: the loss then ends within ms; seen under a load of 12 on 2 cores)
+LEASE = 1.0  # s: a server silent this long counts as dead
 ALIVE_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE,
                        liveliness=LivelinessPolicy.AUTOMATIC, liveliness_lease_duration=Duration(seconds=LEASE))
 
@@ -46,11 +42,11 @@ def announce_services(node) -> list:
 
 class ServiceWatch:
     """Whether the server of ``service`` is alive. ``dead`` is a reason once its liveliness writer
-    was seen and then lost for :data:`GRACE` s; never-seen counts as not dead (the call's wait for
-    the service reports an absent server)."""
+    was seen and then lost; never-seen counts as not dead (the call's wait for the service
+    reports an absent server)."""
 
     def __init__(self, node, service: str, callback_group=None):
-        self.service, self.alive_count, self.seen, self.lost_at = service, 0, False, None
+        self.service, self.alive_count, self.seen = service, 0, False
         self._sub = node.create_subscription(
             Empty, alive_topic(service), lambda _: None, ALIVE_QOS, callback_group=callback_group,
             event_callbacks=SubscriptionEventCallbacks(liveliness=self._on_liveliness))
@@ -58,11 +54,9 @@ class ServiceWatch:
     def _on_liveliness(self, info) -> None:
         self.alive_count = info.alive_count
         self.seen = self.seen or info.alive_count > 0
-        self.lost_at = (self.lost_at or time.monotonic()) if self.seen and info.alive_count == 0 else None
 
     @property
     def dead(self) -> str:
-        if self.lost_at is not None and time.monotonic() - self.lost_at >= GRACE:
-            return (f"its server stopped answering (no liveliness on {alive_topic(self.service)} for "
-                    f"{LEASE + GRACE:g} s)")
+        if self.seen and self.alive_count == 0:
+            return f"its server stopped answering (no liveliness on {alive_topic(self.service)} for {LEASE:.0f} s)"
         return ""
