@@ -35,7 +35,7 @@ pytestmark = [pytest.mark.ros, pytest.mark.sim, pytest.mark.timeout(300)]
 
 FRANKY_SIM = pathlib.Path(sys.executable).with_name("franky-sim")
 ANSWER_BOUND = 5.0    # s from the fault to the ExecuteGrasp answer (libfranka's 1 s UDP timeout + unwinding)
-RECOVER_BOUND = 10.0  # s from the robot's return to "reachable" again (reconnect every 1 s)
+RECOVER_BOUND = 30.0  # s from the robot's return to "reachable" again (reconnect every 1 s; issue 18: back within 30 s)
 NS = "/linkfault"
 TARGET = Grasp6D.from_axes([0.55, 0.1, 0.08], [0, 0, -1], [0, 1, 0], 0.04, frame=FR3_BASE_FRAME)
 
@@ -119,7 +119,7 @@ def test_motion_in_flight_ends_with_robot_error_and_the_executor_reconnects(link
     assert not future.done(), "the grasp ended before the fault"
     t_fault = time.monotonic()
     if fault == "kill":
-        sims[0].proc.send_signal(signal.SIGKILL)
+        os.killpg(sims[0].proc.pid, signal.SIGKILL)  # the simulator and its children: every socket closes
     else:
         os.killpg(sims[0].proc.pid, signal.SIGSTOP)
     assert client.spin_for(ANSWER_BOUND + 10, future.done), "no answer to the grasp in flight"

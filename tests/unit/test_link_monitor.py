@@ -101,13 +101,15 @@ def test_a_call_abandoned_on_a_lost_link_drops_the_connection_and_refuses_until_
         raise AssertionError("the blocked call was not abandoned")
     except RobotConnectionError as exc:
         assert "the grasp stopped: robot not reachable" in str(exc)
-    assert dropped == [1]
+    assert dropped == [1] and guard.lock.locked()  # the abandoned call keeps the motion lock until it ends
     try:
         guard(lambda: None, "going home")
         raise AssertionError("a call went through after the loss")
     except RobotConnectionError as exc:
         assert "stopped answering earlier" in str(exc)
     release.set()
+    assert guard.lock.acquire(timeout=5)  # released once the call really ended
+    guard.lock.release()
     guard.clear()
     lost[0] = ""
     assert guard(lambda: 7, "a read") == 7

@@ -139,12 +139,15 @@ class DeadlineGuard:
     block for good once the connection dies (a frozen robot keeps its TCP socket open). A call
     ends early when ``abort()`` gives a reason (the link monitor lost the robot, checked every
     0.1 s). Either way the robot counts as lost: ``on_lost()`` runs (the executor drops its
-    connection: the abandoned call, still blocked in the client library, commands nothing more once
-    it returns, even after a reconnect — see ``FrankaExecutor.disconnect``) and every later call is
-    refused at once with the reason until :meth:`clear` (the link monitor reconnected)."""
+    connection, so the abandoned call fails at its next motion) and every later call is refused
+    at once with the reason until :meth:`clear` (the link monitor reconnected). Each call runs
+    holding ``lock`` in its own thread, so an abandoned call keeps the lock until it really ends
+    and nothing reconnects under it."""
 
-    def __init__(self, timeout: float, abort=lambda: "", on_lost=lambda: None):
+    def __init__(self, timeout: float, lock: threading.Lock | None = None, abort=lambda: "",
+                 on_lost=lambda: None):
         self.timeout, self.abort, self.on_lost = timeout, abort, on_lost
+        self.lock = lock or threading.Lock()
         self.lost = ""  # why the robot is considered unreachable (a call that never returned)
 
     def clear(self) -> None:
@@ -158,7 +161,8 @@ class DeadlineGuard:
 
         def run():
             try:
-                outcome["value"] = operation()
+                with self.lock:
+                    outcome["value"] = operation()
             except BaseException as exc:  # handed to the caller below
                 outcome["error"] = exc
 

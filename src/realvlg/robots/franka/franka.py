@@ -159,8 +159,8 @@ class FrankaExecutor(Executor):
         """Run a motion; on a control error (a reflex, or no trajectory profile) recover and retry once at reduced dynamics."""
         import franky
 
-        robot, _ = self._require()
         for attempt in range(2):
+            robot, _ = self._require()  # each attempt: a motion abandoned on a lost link stops here
             try:
                 robot.move(make_motion(factor * (self.config.retry_dynamics_scale if attempt else 1.0)))
             except franky.NetworkException as exc:
@@ -170,7 +170,7 @@ class FrankaExecutor(Executor):
                     detail = " ".join(str(exc).split())
                     raise _MotionFailed(f"{what} failed twice with a control error: {detail}") from exc
                 retries[0] += 1
-                robot.recover_from_errors()
+                self._require()[0].recover_from_errors()
                 continue
             if target is not None:
                 self._wait_reached(target, what)

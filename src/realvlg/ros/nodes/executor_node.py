@@ -61,9 +61,9 @@ class ExecutorNode(Node):
         self.tcp_frame = self.declare_parameter("tcp_frame", tcp).value
         rate = self.declare_parameter("state_rate", 50.0).value
         self.robot = make_executor(self, robot, self.base_frame)
-        self._motion = threading.Lock()  # no reconnect while a motion is commanded
+        self._motion = threading.Lock()  # held by each robot call's thread (DeadlineGuard)
         lost = lambda: self.link.lost_for(1.0)  # noqa: E731  (the robot's own error path first)
-        self._bounded = DeadlineGuard(self.declare_parameter("motion_timeout", 90.0).value, lost,
+        self._bounded = DeadlineGuard(self.declare_parameter("motion_timeout", 90.0).value, self._motion, lost,
                                       on_lost=self.robot.disconnect)
         self.robot.connect()  # raises RobotUnreachableError with the reason
         self.link = LinkMonitor(self.robot, self._motion, on_reconnect=self._bounded.clear)
@@ -95,8 +95,7 @@ class ExecutorNode(Node):
                 self.robot.check(grasp)
                 response.success, response.stage, response.message = True, "check", "checks passed (dry run, no motion)"
                 return response
-            with self._motion:
-                result = self._bounded(lambda: self.robot.grasp(grasp), "the grasp")
+            result = self._bounded(lambda: self.robot.grasp(grasp), "the grasp")
         except (GraspRefusedError, InvalidInputError) as exc:  # refused before any motion
             response.code = response.UNREACHABLE if isinstance(exc, UnreachableError) else response.REFUSED
             response.stage, response.message = "check", str(exc)
@@ -115,8 +114,7 @@ class ExecutorNode(Node):
 
     def _on_home(self, request, response):
         try:
-            with self._motion:
-                self._bounded(lambda: (self.robot.home(), self.robot.open()), "going home")
+            self._bounded(lambda: (self.robot.home(), self.robot.open()), "going home")
             response.success, response.message = True, "home"
         except RealVLGError as exc:
             response.success, response.message = False, str(exc)
