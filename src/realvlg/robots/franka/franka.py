@@ -156,7 +156,8 @@ class FrankaExecutor(Executor):
     # -- motions --------------------------------------------------------------------------------
     def _move(self, make_motion: Callable[[float], object], what: str, factor: float, retries: list[int],
               target: np.ndarray | None = None) -> None:
-        """Run a motion; on a control error (a reflex, or no trajectory profile) recover and retry once at reduced dynamics."""
+        """Run a motion; on a control error (a reflex, or no trajectory profile) recover and retry
+        once at reduced dynamics."""
         import franky
 
         for attempt in range(2):
