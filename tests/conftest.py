@@ -1,7 +1,9 @@
 """Shared test set-up: ROS 2 stays on loopback in a domain of its own, logs go to a temp folder."""
 
+import atexit
 import os
 import pathlib
+import shutil
 import tempfile
 
 import pytest
@@ -9,7 +11,9 @@ import pytest
 # Set before anything imports rclpy; child processes inherit it.
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 os.environ.setdefault("ROS_DOMAIN_ID", str(1 + os.getpid() % 200))
-os.environ.setdefault("ROS_HOME", tempfile.mkdtemp(prefix="realvlg-ros-home-"))
+if "ROS_HOME" not in os.environ:   # the session's ROS logs, removed with it
+    os.environ["ROS_HOME"] = tempfile.mkdtemp(prefix="realvlg-ros-home-")
+    atexit.register(shutil.rmtree, os.environ["ROS_HOME"], True)
 os.environ.setdefault("MUJOCO_GL", "egl")  # headless MuJoCo rendering, whatever test imports mujoco first
 
 REPO = pathlib.Path(__file__).resolve().parents[1]

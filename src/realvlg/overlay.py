@@ -23,6 +23,16 @@ from realvlg.grounding.backend import GroundingResult
 GREEN, RED, YELLOW, CYAN, MAGENTA, BLUE = (40, 220, 60), (230, 40, 40), (250, 210, 0), (0, 200, 230), (230, 0, 200), (0, 80, 255)
 
 
+# OpenCV's Hershey fonts draw ASCII only ("7°" came out "7??"): the symbols our messages use, spelled out
+_ASCII = str.maketrans({"°": " deg", "←": "<-", "→": "->", "—": "-", "–": "-", "…": "...", "×": "x", "≥": ">=",
+                        "≤": "<=", "·": ".", "±": "+/-", "µ": "u"})
+
+
+def hershey_text(text: str) -> str:
+    """``text`` as cv2.putText can draw it: the symbols above spelled out, other non-ASCII as '?'."""
+    return text.translate(_ASCII).encode("ascii", "replace").decode("ascii")
+
+
 def _pt(p) -> tuple[int, int]:
     return int(round(float(p[0]))), int(round(float(p[1])))
 
@@ -30,7 +40,7 @@ def _pt(p) -> tuple[int, int]:
 def _caption(image: np.ndarray, lines: list[str]) -> None:
     scale = max(0.4, image.shape[1] / 1600)
     y = int(22 * scale / 0.5)
-    for line in lines:
+    for line in map(hershey_text, lines):
         cv2.putText(image, line, (8, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
         cv2.putText(image, line, (8, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
         y += int(20 * scale / 0.5)

@@ -5,7 +5,9 @@ started again, or frozen for 10 s (SIGSTOP … SIGCONT) mid-motion.
 Asserted for each: the motion in flight ends with ROBOT_ERROR within :data:`ANSWER_BOUND`; the
 latched ``/realvlg/robot_status`` and ``/diagnostics`` say "robot not reachable"; the arm is still
 after the fault; the executor reconnects by itself within :data:`RECOVER_BOUND` of the robot's
-return and executes the next grasp to the end. Figures: docs/reliability.md.
+return and executes the next grasp to the end. A home called while the robot is gone waits
+``reconnect_wait`` s and is refused (kill); one called as it comes back waits for the reconnect and
+runs (freeze). Figures: docs/reliability.md.
 """
 
 import os
@@ -19,6 +21,7 @@ import numpy as np
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import PoseStamped
+from std_srvs.srv import Trigger
 
 from realvlg.frames import FR3_BASE_FRAME
 from realvlg.geometry.grasps import Grasp6D
@@ -35,6 +38,7 @@ pytestmark = [pytest.mark.ros, pytest.mark.sim, pytest.mark.timeout(300)]
 
 FRANKY_SIM = pathlib.Path(sys.executable).with_name("franky-sim")
 ANSWER_BOUND = 5.0    # s from the fault to the ExecuteGrasp answer (libfranka's 1 s UDP timeout + unwinding)
+RECONNECT_WAIT = 5.0  # s a call made while the link is down waits for the reconnect
 RECOVER_BOUND = 30.0  # s from the robot's return to "reachable" again (reconnect every 1 s; issue 18: back within 30 s)
 NS = "/linkfault"
 TARGET = Grasp6D.from_axes([0.55, 0.1, 0.08], [0, 0, -1], [0, 1, 0], 0.04, frame=FR3_BASE_FRAME)
@@ -63,6 +67,7 @@ class LinkClient(GraphClient):
         self.node.create_subscription(DiagnosticArray, f"{NS}/diagnostics", lambda m: self.diagnostics.extend(m.status), 10)
         self.node.create_subscription(PoseStamped, f"{NS}/ee_pose", self._on_pose, 10)
         self.execute = self.node.create_client(ExecuteGrasp, f"{NS}/execute")
+        self.home_client = self.node.create_client(Trigger, f"{NS}/home")
 
     def _on_pose(self, msg):
         p = msg.pose.position
@@ -90,7 +95,8 @@ def link(tmp_path):
                             "-r", "/tf_static:=/linkfault/tf_static", "-r", f"{names.JOINT_STATES_TOPIC}:={NS}/joint_states",
                             "-r", f"{names.DIAGNOSTICS_TOPIC}:={NS}/diagnostics",
                             "-r", f"{names.ROBOT_STATUS_TOPIC}:={NS}/robot_status",
-                            "-p", f"address:={host}", "-p", "realtime:=ignore", "-p", "motion_timeout:=60.0"], name="exec_link")
+                            "-p", f"address:={host}", "-p", "realtime:=ignore", "-p", "motion_timeout:=60.0",
+                            "-p", f"reconnect_wait:={RECONNECT_WAIT}"], name="exec_link")
     with LinkClient() as client, node:
         node.wait_for_line("READY", 180)
         assert client.execute.wait_for_service(timeout_sec=60)
@@ -102,6 +108,13 @@ def link(tmp_path):
 
 def grasp_async(client):
     return client.execute.call_async(ExecuteGrasp.Request(pose=grasp_to_pose_stamped(TARGET), width=0.04))
+
+
+def home_timed(client):
+    """/home called now: (answer, seconds to it)."""
+    t0, future = time.monotonic(), client.home_client.call_async(Trigger.Request())
+    assert client.spin_for(RECONNECT_WAIT + 60, future.done), "no answer to home"
+    return future.result(), time.monotonic() - t0
 
 
 def assert_still(client, seconds=1.0, tolerance=0.002):
@@ -136,14 +149,22 @@ def test_motion_in_flight_ends_with_robot_error_and_the_executor_reconnects(link
 
     if fault == "kill":
         sims[0].proc.wait(10)
+        refused, waited = home_timed(client)  # no robot to come back: refused once reconnect_wait is over
+        assert not refused.success and f"not back within {RECONNECT_WAIT:g} s" in refused.message, refused.message
+        assert RECONNECT_WAIT - 0.5 <= waited <= RECONNECT_WAIT + 3, f"refused after {waited:.1f} s"
+        home_note = f"home refused after {waited:.2f} s"
         sims.append(start_sim(host))
+        t_back = time.monotonic()
     else:
         client.spin_for(max(0.0, 10.0 - (time.monotonic() - t_fault)))  # frozen for 10 s
         os.killpg(sims[0].proc.pid, signal.SIGCONT)
-    t_back = time.monotonic()
+        t_back = time.monotonic()
+        homed, waited = home_timed(client)  # called at once: it waits for the reconnect, then runs
+        assert homed.success, f"{homed.message}\n{node.tail()}"
+        home_note = f"home at the return answered after {waited:.2f} s"
     assert client.spin_for(RECOVER_BOUND, lambda: client.level() == DiagnosticStatus.OK), \
         f"not reachable again within {RECOVER_BOUND} s: {[(m.level, m.message) for _, m in client.status]}\n{node.tail()}"
-    recovered = time.monotonic() - t_back
+    recovered = next(t for t, m in client.status if t >= t_back and m.level == DiagnosticStatus.OK) - t_back
     assert node.running
     assert_still(client)
 
@@ -154,4 +175,5 @@ def test_motion_in_flight_ends_with_robot_error_and_the_executor_reconnects(link
     assert again.stage in ("check", "done")  # ran to the end (nothing to hold on the empty table)
     record_property("answered_s", round(answered, 2))
     record_property("recovered_s", round(recovered, 2))
-    print(f"\n{fault}: answered {answered:.2f} s after the fault, reachable {recovered:.2f} s after the return")
+    record_property("home_s", round(waited, 2))
+    print(f"\n{fault}: answered {answered:.2f} s after the fault, reachable {recovered:.2f} s after the return; {home_note}")

@@ -1,6 +1,7 @@
 """dex_grasp_node (the `shadow` hand graph) in its own process with a tiny random-weight DexVLG: `/grasp`
 answers a request that names nothing with a clear refusal and a real one with a plan or the ranking's
-refusal; the robot description (latched), the robot's joint states and the scene cloud arrive."""
+refusal; the robot description (latched), the robot's joint states and the scene cloud arrive;
+generated malformed requests are refused by validation and the node lives on."""
 
 import re
 
@@ -11,15 +12,17 @@ if __import__("importlib").util.find_spec("gymnasium_robotics") is None:
     pytest.skip("gymnasium-robotics (Shadow Hand MJCF) not installed", allow_module_level=True)
 
 import rclpy
+from hypothesis import strategies as st
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import DurabilityPolicy, QoSProfile
-from sensor_msgs.msg import JointState, PointCloud2
+from sensor_msgs.msg import Image, JointState, PointCloud2
 from std_msgs.msg import String
 
 from realvlg.robots.ur10e_shadow.description import JOINT_NAMES
 from realvlg.ros.process import RosChildProcess
 from realvlg_interfaces.srv import Grasp
+from tests.malformed_messages import TEXT, codes, fuzz_calls, images
 from tests.ros import services
 
 pytestmark = [pytest.mark.ros, pytest.mark.timeout(600)]
@@ -54,11 +57,14 @@ def test_grasp_service_plans_with_dexvlg_and_publishes_the_hand(tmp_path):
     def spin_until(done, timeout):
         services.spin_until(executor, done, timeout)
 
-    def call(instruction):
-        future = client.call_async(Grasp.Request(instruction=instruction, dry_run=True))
+    def send(request):
+        future = client.call_async(request)
         spin_until(future.done, 240)
         assert future.done(), node.tail()
         return future.result()
+
+    def call(instruction):
+        return send(Grasp.Request(instruction=instruction, dry_run=True))
 
     try:
         with node:
@@ -68,6 +74,11 @@ def test_grasp_service_plans_with_dexvlg_and_publishes_the_hand(tmp_path):
             assert not nothing.success and "names nothing in the scene" in nothing.message, nothing.message
             orange = call("Grasp the body of the orange object, with contacts on thumb, index and middle")
             spin_until(lambda: got["cloud"] and (got["predicted"] or not orange.success), 10)
+            fuzz_calls(send, st.builds(lambda i, s, ref: Grasp.Request(instruction=i, strategy=s, dry_run=True,
+                                                                     reference=ref or Image()),
+                                       TEXT, TEXT, st.none() | images()),
+                       lambda r: r.code in codes(Grasp.Response), examples=10)   # hypothesis: refused by validation
+            assert node.proc.poll() is None, node.tail()
         assert got["description"][0].data.startswith("<?xml") or "<robot" in got["description"][0].data
         assert list(got["joints"][-1].name) == list(JOINT_NAMES) and len(got["joints"][-1].position) == 28
         assert got["cloud"] and got["cloud"][-1].header.frame_id == "base" and got["cloud"][-1].width > 100

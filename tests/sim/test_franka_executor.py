@@ -1,6 +1,12 @@
 """The franky executor against franky-sim over the real libfranka protocol."""
 
 import math
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -171,3 +177,31 @@ def test_simulator_killed_mid_motion_is_a_connection_error(world_factory, execut
     with pytest.raises(RobotConnectionError, match="lost the connection to the robot"):
         ex.grasp(g)
     killer.join()
+
+
+def test_a_client_frozen_mid_motion_has_the_motion_aborted_then_retried(world_factory):
+    """The FCI's command watchdog (FR3WorldConfig.command_timeout): a client that sends no command
+    for 2 s mid-motion (frozen here; a starved process on a loaded machine) gets the motion
+    aborted as a reflex, then recovers and retries it. Without the watchdog, franky-sim let such a
+    client resume from franky's extrapolated state: the arm ran past its joint limits and every
+    later motion's plan failed (Ruckig -101/-110, CI once)."""
+    world = world_factory([])
+    peer = subprocess.Popen([sys.executable, str(pathlib.Path(__file__).with_name("peers") / "franka_client.py"),
+                             world.hostname], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert peer.stdout.readline().strip() == "READY"
+        peer.stdin.write("move\n")
+        peer.stdin.flush()
+        time.sleep(0.3)                       # the arm is moving
+        os.kill(peer.pid, signal.SIGSTOP)
+        time.sleep(3.0)
+        os.kill(peer.pid, signal.SIGCONT)
+        moved = peer.stdout.readline().strip()
+        peer.stdin.write("home\n")
+        peer.stdin.flush()
+        homed = peer.stdout.readline().strip()
+    finally:
+        peer.kill()
+        peer.wait()
+    assert world.commands_timed_out == 1
+    assert (moved, homed) == ("move ok", "home ok")

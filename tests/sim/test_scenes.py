@@ -39,3 +39,5 @@ def test_bad_requests_are_clear_errors():
         generate_scene("clutter", 0, ["mug", "teapot"])
     with pytest.raises(InvalidInputError, match="one object"):
         generate_scene("single", 0, ["mug", "apple"])
+    with pytest.raises(InvalidInputError, match="seed must be ≥ 0"):
+        generate_scene("single", -1)

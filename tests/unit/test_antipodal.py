@@ -7,9 +7,12 @@ import numpy as np
 import pytest
 
 from realvlg.errors import DepthError, GraspRefusedError, InvalidInputError
-from realvlg.planning.antipodal import AntipodalConfig, sample_antipodal
+from realvlg.planning.antipodal import AntipodalConfig, in_hand_counts, sample_antipodal, voxel_downsample
+from realvlg.planning.object_grasp import SupportPlane
 
 CENTRE = np.array([0.02, -0.01, 0.5])  # in front of the camera: preferred approach ≈ the optical axis
+TABLE = 0.6  # depth of a table seen from straight above [m]
+TABLE_PLANE = SupportPlane(np.array([0.0, 0.0, 1.0]), np.array([0.0, 0.0, TABLE]))  # normal away from the camera
 
 
 def _box_surface(size, n=20000, seed=0):
@@ -120,3 +123,51 @@ def test_friction_narrows_the_cone():
     tight = sample_antipodal(cloud, config=AntipodalConfig(friction=0.1))
     assert loose.stats["antipodal_pairs"] > tight.stats["antipodal_pairs"] > 0
     assert math.isfinite(tight.group.scores[0])
+
+
+def _standing_pear(step=0.0015):
+    """A pear on the table (depth ``TABLE``) seen from straight above (camera frame, optical z down):
+    a 6.8 cm body, a 4.4 cm neck up to 9.8 cm and a stem up to 11 cm (the simulated pear's shapes);
+    the object's and the scene's points (pear and table)."""
+    x, y = np.meshgrid(np.arange(-0.06, 0.06, step), np.arange(-0.06, 0.06, step))
+    r2 = x ** 2 + y ** 2
+    top = np.full(x.shape, -np.inf)
+    for radius, half_height, centre in ((0.034, 0.032, 0.032), (0.022, 0.03, 0.068)):  # ellipsoids
+        inside = r2 < radius ** 2
+        top[inside] = np.maximum(top[inside], centre + half_height * np.sqrt(1 - r2[inside] / radius ** 2))
+    top[r2 < 0.002 ** 2] = 0.11
+    on = np.isfinite(top)
+    pear = np.c_[x[on], y[on], TABLE - top[on]]
+    return pear, np.vstack([pear, np.c_[x[~on], y[~on], np.full((~on).sum(), TABLE)]])
+
+
+def _hits(grasps, points, cfg):
+    """Points of ``points`` (voxel-downsampled as the sampler does) inside each grasp's hand."""
+    points = voxel_downsample(points, cfg.collision_voxel)
+    return [int(in_hand_counts(points, g.position[None], g.rotation.as_matrix()[None],
+                               np.array([g.width + cfg.width_clearance]), cfg.gripper)[0]) for g in grasps]
+
+
+def test_an_object_taller_than_the_fingers_is_grasped_where_the_palm_clears_its_top():
+    """Issue 19: the best-scored grasps of a standing pear close across its body, where the palm
+    lands on its own neck and stem; the 400 of them the sampler used to check all collided and the
+    pear was refused. The free grasps (higher up the neck, backed off along their approach so the
+    palm clears the top, or tilted) are found, and clear of it."""
+    pear, scene = _standing_pear()
+    cfg = AntipodalConfig()
+    result = sample_antipodal(pear, scene, TABLE_PLANE, cfg)
+    assert result.stats["collision_checked"] > 400 and result.stats["backed_off"] > 0 and len(result) >= 3
+    assert max(_hits(result.grasps(), pear, cfg)) <= cfg.collision_tolerance
+
+
+def test_a_neighbour_beside_the_tall_object_still_rejects_the_grasps_that_hit_it():
+    """Checking every candidate lets no neighbour collision through: a tall box 1.5 cm beside the
+    pear's body is hit by some of the grasps found without it, by none of those found with it."""
+    pear, scene = _standing_pear()
+    x, z = np.meshgrid(np.arange(-0.06, 0.06, 0.002), np.arange(0.0, 0.2, 0.002))
+    box = np.c_[np.full(x.size, 0.034 + 0.015), x.ravel(), TABLE - z.ravel()]  # its face towards the pear
+    cfg = AntipodalConfig()
+    alone = sample_antipodal(pear, scene, TABLE_PLANE, cfg).grasps()
+    assert max(_hits(alone, box, cfg)) > cfg.collision_tolerance
+    beside = sample_antipodal(pear, np.vstack([scene, box]), TABLE_PLANE, cfg).grasps()
+    assert beside and max(_hits(beside, np.vstack([pear, box]), cfg)) <= cfg.collision_tolerance

@@ -38,6 +38,12 @@ def test_wait_returns_when_a_set_completes_and_names_silent_streams():
     with pytest.raises(CaptureError, match=r"nothing received on /cam/aligned$") as caught:
         labelled.wait(0.05)
     assert caught.value.silent == ("depth",)
+    stopped = StreamSynchronizer(("color", "depth"))   # a camera that stopped: only frames before the request
+    stopped.add("color", 1.0, "c")
+    stopped.add("depth", 1.0, "d")
+    with pytest.raises(CaptureError, match=r"only older frames on color, depth \(newest 0.5 s before") as caught:
+        stopped.wait(0.05, newer_than=1.5)
+    assert caught.value.silent == ("color", "depth")
 
 
 def _pose(x, yaw):

@@ -1,9 +1,12 @@
 """LinkMonitor: a failed or silent state read is "robot not reachable", reconnects are rate-limited
-and never run while a motion holds the lock; a fake executor and a fake clock, no timing."""
+and never run while a motion holds the lock (unless it is stuck for good); a fake executor and a
+fake clock."""
 
 import threading
+import time
 
 import numpy as np
+import pytest
 
 from realvlg.robots.executor import RobotConnectionError, RobotUnreachableError
 from realvlg.robots.link import LinkMonitor
@@ -90,12 +93,17 @@ def test_a_read_that_blocks_is_reported_by_the_watchdog():
     assert link.status.reachable
 
 
+def lose_during_the_call(lost: list[str], reason: str) -> None:
+    """The link monitor reports ``reason`` 0.1 s from now (a call started before runs into it)."""
+    threading.Timer(0.1, lost.__setitem__, (0, reason)).start()
+
+
 def test_a_call_abandoned_on_a_lost_link_drops_the_connection_and_refuses_until_cleared():
     from realvlg.robots.executor import DeadlineGuard
 
     release, lost, dropped = threading.Event(), [""], []
     guard = DeadlineGuard(60.0, abort=lambda: lost[0], on_lost=lambda: dropped.append(1))
-    lost[0] = "robot not reachable: no state for 1.2 s"
+    lose_during_the_call(lost, "robot not reachable: no state for 1.2 s")
     try:
         guard(release.wait, "the grasp")
         raise AssertionError("the blocked call was not abandoned")
@@ -113,6 +121,94 @@ def test_a_call_abandoned_on_a_lost_link_drops_the_connection_and_refuses_until_
     guard.clear()
     lost[0] = ""
     assert guard(lambda: 7, "a read") == 7
+
+
+def test_a_call_made_while_the_link_is_down_waits_up_to_reconnect_wait_for_the_reconnect():
+    """A home right after a blip runs once the monitor reconnects; without a reconnect it is refused
+    after ``reconnect_wait`` s, not at once and not never."""
+    from realvlg.robots.executor import DeadlineGuard
+
+    release, lost, dropped = threading.Event(), [""], []
+    guard = DeadlineGuard(60.0, abort=lambda: lost[0], on_lost=lambda: dropped.append(1), reconnect_wait=0.5)
+    lose_during_the_call(lost, "robot not reachable: no state for 2.0 s")
+    with pytest.raises(RobotConnectionError):
+        guard(release.wait, "the grasp")
+    release.set()
+    lost[0] = ""
+    t0 = time.monotonic()
+    with pytest.raises(RobotConnectionError, match="not back within 0.5 s"):
+        guard(lambda: 7, "going home")
+    assert 0.45 <= time.monotonic() - t0 < 2.0
+    threading.Timer(0.2, guard.clear).start()  # the link monitor reconnects meanwhile
+    t0 = time.monotonic()
+    assert guard(lambda: 7, "going home") == 7
+    assert 0.15 <= time.monotonic() - t0 < 0.5
+    lost[0] = "robot not reachable: no state for 1.5 s"  # the monitor's loss, before the call: it waits, drops nothing
+    threading.Timer(0.2, lost.__setitem__, (0, "")).start()
+    assert guard(lambda: 8, "going home") == 8 and dropped == [1]
+
+
+def test_a_call_made_within_the_aborts_grace_of_a_loss_waits_too():
+    """``abort`` gives a motion in flight a grace (the robot's own error path first); a new call
+    must not start on a link the monitor already reported lost (CI: a home 0.5 s after the loss ran
+    on the dropped connection and answered "not connected")."""
+    from realvlg.robots.executor import DeadlineGuard
+
+    reported = [""]   # the monitor's loss, at once; abort sees it only after its grace
+    guard = DeadlineGuard(60.0, abort=lambda: "", unreachable=lambda: reported[0], reconnect_wait=0.3)
+    reported[0] = "robot not reachable: cannot read the robot state"
+    ran = []
+    with pytest.raises(RobotConnectionError, match="not reachable .*not back within 0.3 s"):
+        guard(lambda: ran.append(1), "going home")
+    assert ran == []
+    threading.Timer(0.1, reported.__setitem__, (0, "")).start()
+    assert guard(lambda: 9, "going home") == 9
+
+
+def test_a_call_stuck_for_good_gives_the_lock_back_after_stuck_after_and_the_monitor_reconnects():
+    """libfranka's TCP request to a killed robot never returns: after ``stuck_after`` s the guard
+    releases the lock on the stuck call's behalf, the monitor reconnects, later calls run; when the
+    stuck call does return it releases nothing (no one else's hold is broken)."""
+    from realvlg.robots.executor import DeadlineGuard
+
+    stuck, lost = threading.Event(), [""]
+    guard = DeadlineGuard(60.0, abort=lambda: lost[0], stuck_after=0.2)
+    robot, clock = FakeRobot(), Clock()
+    link = LinkMonitor(robot, guard.lock, on_reconnect=guard.clear, reclaim=guard.reclaim, clock=clock)
+    lose_during_the_call(lost, "robot not reachable: Net Exception")
+    try:
+        guard(stuck.wait, "the grasp")
+        raise AssertionError("the blocked call was not abandoned")
+    except RobotConnectionError:
+        pass
+    robot.current_pose = lambda: (_ for _ in ()).throw(RobotConnectionError("not connected"))
+    link.poll()
+    assert robot.reconnects == 0 and guard.lock.locked()   # within stuck_after: the call keeps the lock
+    time.sleep(0.25)
+    clock.t += 2
+    link.poll()
+    assert robot.reconnects == 1 and link.status.message == "reconnected to the robot" and not guard.lost
+    lost[0] = ""
+    assert guard(lambda: 7, "a read") == 7
+    with guard.lock:   # a new holder: the stuck call returning now must not release its hold
+        stuck.set()
+        time.sleep(0.1)
+        assert guard.lock.locked()
+    assert not guard.lock.locked()
+
+
+def test_a_call_given_up_before_it_got_the_lock_never_runs():
+    from realvlg.robots.executor import DeadlineGuard
+
+    guard, ran = DeadlineGuard(0.2), []
+    with guard.lock:   # held elsewhere: the call waits for it past its deadline
+        try:
+            guard(lambda: ran.append(1), "the grasp")
+            raise AssertionError("the call was not abandoned")
+        except RobotConnectionError as exc:
+            assert "did not finish within" in str(exc)
+    time.sleep(0.1)
+    assert ran == [] and not guard.lock.locked()
 
 
 def test_a_motion_begun_on_a_dropped_connection_commands_nothing_on_the_new_one():

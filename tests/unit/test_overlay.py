@@ -5,7 +5,7 @@ import numpy as np
 from realvlg.geometry.boxes import BoundingBox
 from realvlg.geometry.grasps import ContactPair, Grasp6D, RectGrasp
 from realvlg.grounding.backend import Grounding, InvalidGrounding, InvalidReason
-from realvlg.overlay import draw_grasp, draw_grounding, save_image
+from realvlg.overlay import draw_grasp, draw_grounding, hershey_text, save_image
 
 from tabletop import INTRINSICS
 
@@ -44,3 +44,10 @@ def test_grasp_projection_lands_on_the_grasp_and_skips_grasps_behind_the_camera(
     assert _changed(out, image)[118:122, u - 2:u + 3].any()
     behind = Grasp6D.from_axes([0, 0, -0.5], [0, 0, 1], [1, 0, 0], 0.06)
     assert not _changed(draw_grasp(image, behind, INTRINSICS), image).any()
+
+
+def test_captions_spell_out_the_symbols_the_hershey_font_lacks():
+    assert hershey_text("pre_grasp ended 7.4 cm / 7° from its target … fr3_link0←fr3_hand_tcp") == \
+        "pre_grasp ended 7.4 cm / 7 deg from its target ... fr3_link0<-fr3_hand_tcp"
+    image = np.full((120, 320, 3), 90, np.uint8)
+    assert np.array_equal(draw_grounding(image, None, message="7°"), draw_grounding(image, None, message="7 deg"))

@@ -54,4 +54,4 @@ def explain_silent_topics(namespace: str, silent: list[str], published: set[str]
     missing = [t for t in silent if t not in published]
     if missing:
         return f"the camera under {ns} does not publish {', '.join(missing)}"
-    return f"{', '.join(silent)} exist but delivered nothing (the camera stalled, or its QoS cannot reach this node)"
+    return f"{', '.join(silent)} exist but delivered nothing new (the camera stopped or stalled — a killed driver stays listed ~20 s — or its QoS cannot reach this node)"

@@ -1,7 +1,10 @@
 """``realvlg grasp "grasp the cup handle"``: call the running graph's ``/grasp`` service and print
 the outcome (its result code too), the timing of each stage and the annotated image's path.
 ``--reference photo.png`` sends a photo of the object with the request (UniVG-R1's multi-image
-form; the instruction may then be ""); backends that take one image refuse it (INVALID_REQUEST)."""
+form; the instruction may then be ""); backends that take one image refuse it (INVALID_REQUEST).
+Exit codes: 0 success, 1 an answer that is not a success, 2 no answer (the graph is not running,
+``--timeout`` passed, or the grasp node died during the request: reported within 2 s, from its
+liveliness — :class:`realvlg.ros.graph_client.GraphClient`)."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ from realvlg.observation import RGBDFrame
 
 class CaptureError(RealVLGError):
     """No usable capture: no synchronised frames, or no robot pose near the image's time.
-    ``silent``: the streams that delivered nothing (empty for other causes)."""
+    ``silent``: the streams that delivered nothing new (empty for other causes)."""
 
     def __init__(self, message: str, silent: tuple[Hashable, ...] = ()):
         super().__init__(message)
@@ -75,9 +75,15 @@ class StreamSynchronizer:
         with self._ready:
             if self._ready.wait_for(lambda: self._newest_complete(newer_than) is not None, timeout):
                 return self._newest_complete(newer_than)
-            silent = tuple(s for s, buf in self._buffers.items() if not buf)
-            detail = (f"nothing received on {', '.join(self.labels[s] for s in silent)}" if silent
-                      else "the streams' timestamps never matched")
+            # silent: nothing after newer_than — nothing at all, or only older frames (a camera that
+            # stopped, or one whose stamps run on another clock)
+            silent = tuple(s for s, buf in self._buffers.items() if not any(stamp > newer_than for stamp, _ in buf))
+            empty = [self.labels[s] for s in silent if not self._buffers[s]]
+            old = {self.labels[s]: newer_than - self._buffers[s][-1][0] for s in silent if self._buffers[s]}
+            parts = ([f"nothing received on {', '.join(empty)}"] if empty else []) + (
+                [f"only older frames on {', '.join(old)} (newest {max(old.values()):.1f} s before the "
+                 "frames wanted: the camera stopped, or stamps them with another clock)"] if old else [])
+            detail = "; ".join(parts) or "the streams' timestamps never matched"
             raise CaptureError(f"no synchronised camera frames within {timeout:.1f} s: {detail}", silent)
 
 

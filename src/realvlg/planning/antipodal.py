@@ -28,10 +28,15 @@ Algorithm (all in the camera frame, metres):
    boxes) comes closer than ``table_clearance`` to it is first backed off along the approach (at
    most ``GripperGeometry.pad_half``: the contacts stay on the finger pads), else dropped; the
    plane's points then leave the scene cloud. Candidates are checked best first, 32 at a time,
-   until ``enough_free`` are free or ``max_collision_checks`` were checked, against the scene cloud
-   within the hand's reach plus the walls, voxel-downsampled to ``collision_voxel``: at most
-   ``collision_tolerance`` points inside either finger or the palm (boxes of
-   :class:`GripperGeometry`, opened ``width + width_clearance``).
+   until ``enough_free`` are free or every candidate (at most ``max_collision_checks``) was checked,
+   against the scene cloud within the hand's reach plus the walls, voxel-downsampled to
+   ``collision_voxel``: at most ``collision_tolerance`` points inside either finger or the palm
+   (boxes of :class:`GripperGeometry`, opened ``width + width_clearance``). A blocked candidate is
+   backed off along its approach (``pad_half / 2``, then ``pad_half`` from the contacts in all:
+   they stay on the pads) and its whole hand checked there again. The object's own points count:
+   on an object taller than the fingers are long (a standing pear or bottle) the palm of a grasp
+   across its widest part lands on its own top; the free grasps (higher up, backed off, tilted)
+   may rank behind hundreds of those — hence no cap on the checks by default.
 7. **NMS** (graspnetAPI's ``GraspGroup.nms``, translation ``nms_translation``, rotation
    ``nms_rotation``) and the result sorted best first.
 
@@ -132,7 +137,7 @@ class AntipodalConfig:
                                            math.radians(60))
     centroid_sigma: float = 0.03
     weights: tuple[float, float, float] = (0.4, 0.3, 0.3)  # antipodal, centroid, approach
-    max_collision_checks: int = 400
+    max_collision_checks: int | None = None  # candidates checked at most, best first (None: all)
     enough_free: int = 64                  # collision checks stop once this many grasps are free
     collision_tolerance: int = 3           # points allowed inside the hand (sensor noise)
     table_clearance: float = 0.003         # every corner of the hand this far above the support plane
@@ -361,6 +366,9 @@ def sample_antipodal(object_points: np.ndarray, scene_points: np.ndarray | None 
     score = sum(wi * parts[name] for wi, name in zip(w, SCORE_PARTS))
     stats["candidates"] = len(score)
     order = np.argsort(-score, kind="stable")
+    # the hand's lowest corner above the table, how fast backing off along the approach raises it, and
+    # how far each centre is backed off from its contacts
+    lowest, rise, shift = np.full(len(centre), np.inf), np.zeros(len(centre)), np.zeros(len(centre))
     if support is not None:  # the table as a plane: every corner of the hand above it
         corners = hand_corners(centre, rotation, width + cfg.width_clearance, cfg.gripper)
         lowest = support.height_above(corners.reshape(-1, 3)).reshape(len(centre), -1).min(axis=1)
@@ -378,22 +386,37 @@ def sample_antipodal(object_points: np.ndarray, scene_points: np.ndarray | None 
         raise GraspRefusedError(f"every antipodal grasp's fingers or palm would hit the table "
                                 f"({stats['candidates']} candidates): the object is too flat to grasp")
     best = order[:cfg.max_collision_checks]
-    reach = np.linalg.norm(centre[best] - centroid, axis=1).max() + cfg.gripper.reach(cfg.max_width)
+    reach = (np.linalg.norm(centre[best] - centroid, axis=1).max() + cfg.gripper.reach(cfg.max_width)
+             + cfg.gripper.pad_half)  # the hand backed off included
     near = scene[np.linalg.norm(scene - centroid, axis=1) < reach]
     obstacles = voxel_downsample(np.vstack([near, walls]), cfg.collision_voxel)
-    free_parts, checked = [], 0
+    free_parts, checked, backed_off = [], 0, 0
     for s in range(0, len(best), 32):  # best first, until enough are free
         batch = best[s:s + 32]
-        hits = in_hand_counts(obstacles, centre[batch], rotation[batch], width[batch] + cfg.width_clearance,
-                               cfg.gripper)
+        opening = width[batch] + cfg.width_clearance
+        hits = in_hand_counts(obstacles, centre[batch], rotation[batch], opening, cfg.gripper)
+        # blocked (the palm on the object's own top, a neighbour): back off along the approach, in all at
+        # most pad_half from the contacts, and check the whole hand there again
+        for back in (cfg.gripper.pad_half / 2, cfg.gripper.pad_half):
+            again = np.flatnonzero((hits > cfg.collision_tolerance) & (shift[batch] < back)
+                                   & (lowest[batch] + back * rise[batch] >= cfg.table_clearance - 1e-9))
+            if len(again) == 0:
+                continue
+            i = batch[again]
+            moved = centre[i] - (back - shift[i])[:, None] * approach[i]
+            now = in_hand_counts(obstacles, moved, rotation[i], opening[again], cfg.gripper)
+            ok = now <= cfg.collision_tolerance
+            centre[i[ok]], shift[i[ok]], hits[again[ok]] = moved[ok], back, now[ok]
+            backed_off += int(ok.sum())
         free_parts.append(batch[hits <= cfg.collision_tolerance])
         checked += len(batch)
         if sum(map(len, free_parts)) >= cfg.enough_free:
             break
     free = np.concatenate(free_parts)
-    stats["collision_checked"], stats["collision_free"] = checked, len(free)
+    stats["collision_checked"], stats["collision_free"], stats["backed_off"] = checked, len(free), backed_off
     if len(free) == 0:
-        raise GraspRefusedError(f"all {len(best)} best antipodal grasps collide with the scene (fingers or palm)")
+        checked_of = "" if len(best) == len(order) else f" best of {len(order)}"
+        raise GraspRefusedError(f"all {len(best)}{checked_of} antipodal grasps collide with the scene (fingers or palm)")
     rows = to_grasp_array(centre[free], rotation[free], width[free], score[free], cfg.gripper, object_id=free)
     group = gn.GraspGroup(rows).nms(cfg.nms_translation, cfg.nms_rotation)
     group.sort_by_score()

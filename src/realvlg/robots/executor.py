@@ -134,37 +134,79 @@ class Executor(abc.ABC):
         self.disconnect()
 
 
+class _Call:
+    """One guarded call's share of the motion lock (under DeadlineGuard._meta)."""
+
+    def __init__(self):
+        self.holding, self.abandoned_at, self.reclaimed = False, None, False
+
+
 class DeadlineGuard:
     """Robot calls that answer within ``timeout`` seconds whatever happens: a client library can
     block for good once the connection dies (a frozen robot keeps its TCP socket open). A call
     ends early when ``abort()`` gives a reason (the link monitor lost the robot, checked every
     0.1 s). Either way the robot counts as lost: ``on_lost()`` runs (the executor drops its
     connection, so the abandoned call fails at its next motion) and every later call is refused
-    at once with the reason until :meth:`clear` (the link monitor reconnected). Each call runs
+    with the reason until :meth:`clear` (the link monitor reconnected). A call that finds the robot
+    unavailable (that, or ``unreachable()`` giving a reason: by default ``abort``; the executor node
+    passes the link monitor's loss without ``abort``'s grace) waits up to ``reconnect_wait`` s for
+    it to come back before it is refused: a home made just after a blip runs once the robot is back
+    (the lost call itself is not retried). Each call runs
     holding ``lock`` in its own thread, so an abandoned call keeps the lock until it really ends
-    and nothing reconnects under it."""
+    and nothing reconnects under it — up to ``stuck_after`` s: :meth:`reclaim` then gives the
+    lock back on its behalf (libfranka's TCP requests to a killed robot never return)."""
 
     def __init__(self, timeout: float, lock: threading.Lock | None = None, abort=lambda: "",
-                 on_lost=lambda: None):
-        self.timeout, self.abort, self.on_lost = timeout, abort, on_lost
+                 on_lost=lambda: None, stuck_after: float = 5.0, reconnect_wait: float = 0.0, unreachable=None):
+        self.timeout, self.abort, self.on_lost, self.stuck_after = timeout, abort, on_lost, stuck_after
+        self.unreachable = unreachable or abort
+        self.reconnect_wait = reconnect_wait
         self.lock = lock or threading.Lock()
         self.lost = ""  # why the robot is considered unreachable (a call that never returned)
+        self._meta = threading.Lock()
+        self._abandoned: list[tuple[_Call, threading.Thread]] = []
 
     def clear(self) -> None:
         """The robot was reached again (a new connection): calls go through again."""
         self.lost = ""
 
+    def reclaim(self) -> bool:
+        """Release the lock held by a call abandoned at least ``stuck_after`` s ago that is still
+        stuck in the client library. Safe: that call is bound to the connection ``on_lost``
+        dropped and commands nothing more once it returns (:meth:`FrankaExecutor._require`); it
+        can only finish the request it is stuck in, on the old connection. True when released."""
+        now = time.monotonic()
+        with self._meta:
+            self._abandoned = [(c, w) for c, w in self._abandoned if w.is_alive()]
+            for call, _ in self._abandoned:
+                if call.holding and not call.reclaimed and now - call.abandoned_at >= self.stuck_after:
+                    call.reclaimed = True
+                    self.lock.release()
+                    return True
+        return False
+
     def __call__(self, operation, what: str):
-        if self.lost:
-            raise RobotConnectionError(f"the robot stopped answering earlier ({self.lost}); waiting for the link monitor to reconnect")
-        outcome = {}
+        deadline = time.monotonic() + self.reconnect_wait
+        while (unavailable := self._unavailable()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if unavailable:
+            raise RobotConnectionError(f"{unavailable}; not back within {self.reconnect_wait:g} s "
+                                       "(the link monitor keeps trying)")
+        call, outcome = _Call(), {}
 
         def run():
+            self.lock.acquire()
+            with self._meta:
+                call.holding = True
+                if call.abandoned_at is not None:   # given up on before it began: it never starts
+                    return self._release(call)
             try:
-                with self.lock:
-                    outcome["value"] = operation()
+                outcome["value"] = operation()
             except BaseException as exc:  # handed to the caller below
                 outcome["error"] = exc
+            finally:
+                with self._meta:
+                    self._release(call)
 
         worker = threading.Thread(target=run, name="robot-call", daemon=True)
         worker.start()
@@ -174,8 +216,23 @@ class DeadlineGuard:
         if worker.is_alive():
             self.lost = (f"{what} stopped: {reason}" if time.monotonic() < deadline
                          else f"{what} did not finish within {self.timeout:.0f} s: the connection to the robot is presumed lost")
+            with self._meta:
+                call.abandoned_at = time.monotonic()
+                self._abandoned.append((call, worker))
             self.on_lost()
             raise RobotConnectionError(self.lost)
         if "error" in outcome:
             raise outcome["error"]
         return outcome["value"]
+
+    def _unavailable(self) -> str:
+        """Why no call may start now: a call that never returned, or the link monitor's loss."""
+        if self.lost:
+            return f"the robot stopped answering earlier ({self.lost})"
+        reason = self.unreachable()
+        return f"the robot is not reachable ({reason})" if reason else ""
+
+    def _release(self, call: _Call) -> None:
+        call.holding = False
+        if not call.reclaimed:
+            self.lock.release()

@@ -8,7 +8,8 @@ may be commanded (a UR protective stop, a dropped RTDE command connection: ur_rt
 reads with its last values), and so does a read that blocks for ``stale_after`` s (:meth:`watch`, from a second
 thread: a frozen robot keeps its TCP socket open); from then on the monitor tries :meth:`Executor.reconnect` at most every
 ``retry_period`` seconds, and only while no motion holds ``motion_lock`` (a motion in flight ends
-on its own with the connection error, see the executors). A successful read or reconnect marks it
+on its own with the connection error, see the executors; ``reclaim()`` first frees the lock of a
+call stuck for good on the dead connection, :meth:`DeadlineGuard.reclaim`). A successful read or reconnect marks it
 *reachable* again; ``on_reconnect`` runs after each reconnect. The monitor never raises: every failure is a status.
 """
 
@@ -45,8 +46,9 @@ class RobotReading:
 
 class LinkMonitor:
     def __init__(self, executor: Executor, motion_lock: threading.Lock, retry_period: float = 1.0,
-                 stale_after: float = 1.0, on_reconnect=lambda: None, clock=time.monotonic):
-        self.executor, self.on_reconnect = executor, on_reconnect
+                 stale_after: float = 1.0, on_reconnect=lambda: None, reclaim=lambda: False,
+                 clock=time.monotonic):
+        self.executor, self.on_reconnect, self.reclaim = executor, on_reconnect, reclaim
         self.stale_after = stale_after
         self._last_read = clock()
         self.motion_lock = motion_lock
@@ -91,7 +93,10 @@ class LinkMonitor:
 
     def _maybe_reconnect(self, reason: str) -> None:
         now = self._clock()
-        if now < self._next_retry or not self.motion_lock.acquire(blocking=False):
+        if now < self._next_retry:
+            return
+        self.reclaim()
+        if not self.motion_lock.acquire(blocking=False):
             return
         self._next_retry = now + self.retry_period
         try:

@@ -13,8 +13,7 @@ from realvlg.errors import GraspRefusedError, UnreachableError
 from realvlg.geometry.grasps import DexGrasp, Grasp
 from realvlg.robots.executor import GraspResult, RobotConnectionError
 from realvlg.ros.conversions import grasp_to_pose_stamped
-from realvlg.ros.ground_client import call_with_timeout
-from realvlg.ros.liveness import ServiceWatch
+from realvlg.ros.liveness import ServiceWatch, call_with_timeout
 from realvlg.ros.names import HOME_SERVICE
 from realvlg_interfaces.srv import ExecuteGrasp
 
@@ -30,13 +29,14 @@ def execute_request(grasp: Grasp, dry_run: bool, stamp) -> ExecuteGrasp.Request:
 class ExecutorClient:
     def __init__(self, node, service: str, timeout: float, callback_group=None, home_service: str = HOME_SERVICE):
         self.node, self.timeout = node, timeout
+        self.server, self.home_server = f"the executor ({service})", f"the executor's home ({home_service})"
         self.client = node.create_client(ExecuteGrasp, service, callback_group=callback_group)
         self.home_client = node.create_client(Trigger, home_service, callback_group=callback_group)
         self.watch = ServiceWatch(node, service, callback_group)
 
     def _call(self, grasp: Grasp, dry_run: bool):
         request = execute_request(grasp, dry_run, self.node.get_clock().now().to_msg())
-        response = call_with_timeout(self.client, request, self.timeout, "the executor", self.watch)
+        response = call_with_timeout(self.client, request, self.timeout, self.server, self.watch)
         if response.code == ExecuteGrasp.Response.REFUSED:
             raise GraspRefusedError(response.message)
         if response.code == ExecuteGrasp.Response.UNREACHABLE:
@@ -59,6 +59,6 @@ class ExecutorClient:
                            fault=r.code not in (ExecuteGrasp.Response.DONE, ExecuteGrasp.Response.FAILED))
 
     def home(self) -> None:
-        response = call_with_timeout(self.home_client, Trigger.Request(), self.timeout, "the executor's home", self.watch)
+        response = call_with_timeout(self.home_client, Trigger.Request(), self.timeout, self.home_server, self.watch)
         if not response.success:
             raise RobotConnectionError(f"the robot could not go home: {response.message}")

@@ -1,6 +1,8 @@
 """A client of a running realvlg graph, in a Context of its own: ``/grasp``, the executor's home,
 and in simulation ``/sim/reset`` and ``/sim/check_grasp``. Used by ``realvlg grasp``,
-``realvlg demo``, ``realvlg sim-eval`` and the tests."""
+``realvlg demo``, ``realvlg sim-eval`` and the tests. Each call watches its server's liveliness
+(:class:`~realvlg.ros.liveness.ServiceWatch`): a server that dies or freezes during the call fails it
+within ~1 s (the lease) instead of at the caller's timeout."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from std_srvs.srv import Trigger
 from realvlg.grounding.backend import BackendError
 from realvlg.ros import names
 from realvlg.ros.conversions import image_to_msg
+from realvlg.ros.liveness import ServiceWatch, call_with_timeout
 from realvlg_interfaces.srv import Grasp, SimCheckGrasp, SimReset
 
 
@@ -23,20 +26,24 @@ class GraphClient:
         self.node = rclpy.create_node(node_name, context=self.context)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
-        self._clients = {}
+        self._clients: dict[str, tuple] = {}   # service → (client, ServiceWatch)
 
     def call(self, srv_type, name: str, request, timeout: float = 60.0):
-        """Call ``name`` and return the response; BackendError when the service is absent or silent."""
-        client = self._clients.get(name) or self._clients.setdefault(name, self.node.create_client(srv_type, name))
+        """Call ``name`` and return the response; BackendError when the service is absent, silent
+        for ``timeout`` s, or its server dies (or freezes) during the call."""
+        if name not in self._clients:
+            self._clients[name] = (self.node.create_client(srv_type, name), ServiceWatch(self.node, name))
+        client, watch = self._clients[name]
+        server = "the grasp node" if name == names.GRASP_SERVICE else f"the server of {name}"
         if not client.wait_for_service(timeout_sec=self.wait):
             hint = " start it with `realvlg up`" if name == names.GRASP_SERVICE else ""
             raise BackendError(f"the realvlg graph is not running (no {name} service after {self.wait:.0f} s):{hint}")
-        future = client.call_async(request)
-        self.executor.spin_until_future_complete(future, timeout_sec=timeout)
-        if not future.done():
-            client.remove_pending_request(future)
-            raise BackendError(f"{name} did not answer within {timeout:.0f} s")
-        return future.result()
+        kept = " (its run folder keeps what was recorded)" if name == names.GRASP_SERVICE else ""
+        return call_with_timeout(client, request, timeout, server, watch, spin=self._spin,
+                                 after_death=f"; no answer will come{kept}")
+
+    def _spin(self, seconds: float) -> None:
+        self.executor.spin_once(timeout_sec=seconds)
 
     def grasp(self, instruction: str, strategy: str = "auto", dry_run: bool = False, timeout: float = 600.0,
               reference=None):

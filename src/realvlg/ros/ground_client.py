@@ -1,10 +1,7 @@
 """A grounding backend that asks a ``realvlg_interfaces/Ground`` service: the VLM server's
-(grounding_node) or the simulation oracle's. Plus the bounded service call every node uses."""
+(grounding_node) or the simulation oracle's."""
 
 from __future__ import annotations
-
-import threading
-import time
 
 import numpy as np
 
@@ -12,33 +9,8 @@ from realvlg.errors import InvalidInputError
 from realvlg.geometry.camera import CameraIntrinsics
 from realvlg.grounding.backend import TASKS, BackendError, GroundingBackend, GroundingResult
 from realvlg.ros.conversions import camera_info_to_msg, grounding_from_msg, image_to_msg
-from realvlg.ros.liveness import ServiceWatch
+from realvlg.ros.liveness import ServiceWatch, call_with_timeout
 from realvlg_interfaces.srv import Ground
-
-
-def call_with_timeout(client, request, timeout: float, what: str, watch=None):
-    """Call a service and wait for the answer from another thread of a multi-threaded executor;
-    raise :class:`BackendError` naming ``what`` when it is absent, does not answer in time, or
-    its server dies during the call (``watch``: a :class:`~realvlg.ros.liveness.ServiceWatch`,
-    checked every 0.1 s)."""
-    deadline = time.monotonic() + timeout
-    if watch is not None and watch.dead:
-        raise BackendError(f"{what} ({client.srv_name}) is down: {watch.dead}")
-    if not client.wait_for_service(timeout_sec=min(timeout, 5.0)):
-        raise BackendError(f"{what} ({client.srv_name}) is not running")
-    done = threading.Event()
-    future = client.call_async(request)
-    future.add_done_callback(lambda _: done.set())
-    while not done.wait(min(0.1, max(0.0, deadline - time.monotonic()))):
-        if watch is not None and watch.dead:
-            client.remove_pending_request(future)
-            raise BackendError(f"{what} ({client.srv_name}) died during the call: {watch.dead}")
-        if time.monotonic() >= deadline:
-            client.remove_pending_request(future)
-            raise BackendError(f"{what} ({client.srv_name}) did not answer within {timeout:.0f} s")
-    if future.exception() is not None:
-        raise BackendError(f"{what} ({client.srv_name}) failed: {future.exception()}")
-    return future.result()
 
 
 class ServiceGroundingBackend(GroundingBackend):
@@ -69,7 +41,8 @@ class ServiceGroundingBackend(GroundingBackend):
             request.depth = image_to_msg(depth)
         if intrinsics is not None:
             request.camera_info = camera_info_to_msg(intrinsics)
-        response = call_with_timeout(self.client, request, self.timeout, "the grounding service", self.watch)
+        response = call_with_timeout(self.client, request, self.timeout, f"the grounding service ({self.service_name})",
+                                     self.watch)
         if not response.grounding.task and response.code == Ground.Response.INVALID_REQUEST:
             raise InvalidInputError(response.message)
         if not response.grounding.task:

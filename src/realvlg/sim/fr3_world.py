@@ -64,6 +64,7 @@ OBSERVATION_EE = np.array([[1.0, 0.0, 0.0, 0.400], [0.0, -1.0, 0.0, 0.0], [0.0, 
 OBSERVATION_CAMERA = np.array([[0.0, -1.0, 0.0, 0.465], [-1.0, 0.0, 0.0, 0.0], [0.0, 0.0, -1.0, 0.535], [0, 0, 0, 1]])
 
 
+MAX_HOLD_S = 5.0  # s: the longest hold a grasp check waits (simulated time; the criterion holds 2 s)
 PARK_X = -0.28  # behind the robot base, out of the wrist camera's view from any observation pose
 
 
@@ -82,6 +83,11 @@ class FR3WorldConfig:
     table_extent: tuple[float, float, float, float] = (-0.35, 1.0, -0.7, 0.7)  # x_min, x_max, y_min, y_max
     initial_q: tuple[float, ...] = FR3_HOME_Q
     realtime: float = 1.0  # physics speed as a multiple of wall-clock time (franky expects 1)
+    # The FCI's command watchdog: a motion that gets no command for this long [s, simulated] is
+    # aborted as a reflex (the real FCI: 20 missed 1 kHz packets; lenient here, no real-time
+    # kernel). franky-sim has none: a client frozen for seconds mid-motion drove the arm past its
+    # joint limits and every later plan failed (docs/reliability.md).
+    command_timeout: float = 2.0   # pauses up to 3 s only slowed motions (measured); 6–7 s broke them
     # Extra MJCF built after the table and objects, each called as f(mujoco_root, worldbody)
     # (e.g. realvlg.calibration.sim's calibration board).
     scene_extras: tuple[Callable[[ET.Element, ET.Element], None], ...] = ()
@@ -144,6 +150,8 @@ class FR3World:
         self._rest_z: dict[str, float] = {}
         self._reflex_at: float | None = None
         self.reflexes_injected = 0
+        self._silent_s = 0.0   # simulated time the running motion has gone without a command
+        self.commands_timed_out = 0
 
     # -- life cycle --------------------------------------------------------------------------
     @property
@@ -192,6 +200,7 @@ class FR3World:
         self._index_model()
         sim.register_pre_step_callback(lambda _: self._lock.acquire())
         sim.register_pre_step_callback(self._maybe_reflex)
+        sim.register_pre_step_callback(self._watch_commands)
         sim.register_post_step_callback(lambda _: self._lock.release())
         server.run_async(realtime=self.config.realtime)
         if settle_s > 0:
@@ -274,23 +283,41 @@ class FR3World:
         """Fault injection for tests: the first robot motion running ``after_s`` simulated seconds
         from now is aborted the way a real FR3 reflex aborts it — the robot stops and holds, and
         the libfranka Move command answers ``kReflexAborted`` — so the client sees the same
-        ``ControlException`` a real reflex gives. franky-sim itself never raises reflexes."""
+        ``ControlException`` a real reflex gives (franky-sim raises none; the only other one here
+        is the command watchdog, ``FR3WorldConfig.command_timeout``)."""
         self._reflex_at = self._require().data.time + after_s
 
     def _maybe_reflex(self, sim) -> None:
-        if self._reflex_at is None or sim.data.time < self._reflex_at:
-            return
+        if self._reflex_at is not None and sim.data.time >= self._reflex_at and self._abort_motion():
+            self._reflex_at = None
+            self.reflexes_injected += 1
+
+    def _watch_commands(self, sim) -> None:
+        """The FCI's command watchdog (``config.command_timeout``); runs each tick after the robot
+        server took that tick's commands."""
+        rs = self._server.robot_servers[0]
+        got_command = rs._FrankaRobotServer__has_new_command   # franky-sim keeps it private
+        silent = rs.current_motion_id and not got_command
+        self._silent_s = self._silent_s + sim.model.opt.timestep if silent else 0.0
+        if self._silent_s >= self.config.command_timeout and self._abort_motion():
+            self._silent_s = 0.0
+            self.commands_timed_out += 1
+
+    def _abort_motion(self) -> bool:
+        """Abort the running motion the way a real FR3 reflex does — the robot stops and holds,
+        and the libfranka Move command answers ``kReflexAborted``, so the client sees the same
+        ``ControlException``. False when no motion runs."""
         from franky_sim.franka_robot_protocol import MoveStatus, RobotCommand
         from franky_sim.franka_server import BaseCommand
 
         rs = self._server.robot_servers[0]
         motion_id = rs.current_motion_id
-        if motion_id:
-            self._reflex_at = None
-            rs.stop_motion(send_preemption_signal=False)
-            BaseCommand.send_response(rs._tcp_socket, RobotCommand.kMove, motion_id, MoveStatus.kReflexAborted)
-            rs.reset_current_motion_id()
-            self.reflexes_injected += 1
+        if not motion_id:
+            return False
+        rs.stop_motion(send_preemption_signal=False)
+        BaseCommand.send_response(rs._tcp_socket, RobotCommand.kMove, motion_id, MoveStatus.kReflexAborted)
+        rs.reset_current_motion_id()
+        return True
 
     # -- state --------------------------------------------------------------------------------
     def snapshot(self) -> mujoco.MjData:
@@ -362,6 +389,9 @@ class FR3World:
         be ≥ ``min_lift`` above where it rested after spawning, touch both fingers and not the table."""
         if name not in self._body_ids:
             raise InvalidInputError(f"no object {name!r} in this scene ({', '.join(self.object_names)})")
+        if not (0.0 < min_lift <= 1.0 and 0.0 <= hold_s <= MAX_HOLD_S):   # also NaN
+            raise InvalidInputError(f"min_lift must be in (0, 1] m and hold_s in [0, {MAX_HOLD_S:g}] s, "
+                                    f"got {min_lift} m and {hold_s} s")
         self.wait(hold_s)
         d = self.snapshot()
         gain = float(self.object_poses(d)[name][2, 3] - self._rest_z[name])

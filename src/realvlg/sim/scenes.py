@@ -70,10 +70,12 @@ def generate_scene(setting: str, seed: int, objects: list[str] | tuple[str, ...]
                    max_tries: int = 2000) -> Scene:
     """A reproducible scene. ``objects``: for ``single`` at most one name (default: drawn from
     the seed), for ``clutter`` a subset (default: all ten). Raises
-    :class:`~realvlg.errors.InvalidInputError` for unknown settings/objects or when the objects
+    :class:`~realvlg.errors.InvalidInputError` for unknown settings/objects, a negative seed, or when the objects
     cannot be placed without overlap."""
     if setting not in SETTINGS:
         raise InvalidInputError(f"unknown setting {setting!r}; choose one of {', '.join(SETTINGS)}")
+    if seed < 0:
+        raise InvalidInputError(f"the seed must be ≥ 0 (numpy's generators take no negative seed), got {seed}")
     rng = np.random.default_rng(seed)
     names = list(objects) if objects else None
     for n in names or ():

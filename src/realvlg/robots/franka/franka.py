@@ -160,6 +160,7 @@ class FrankaExecutor(Executor):
         once at reduced dynamics."""
         import franky
 
+        first = ""
         for attempt in range(2):
             robot, _ = self._require()  # each attempt: a motion abandoned on a lost link stops here
             try:
@@ -167,9 +168,12 @@ class FrankaExecutor(Executor):
             except franky.NetworkException as exc:
                 raise RobotConnectionError(f"lost the connection to the robot during {what}: {exc}") from exc
             except (franky.ControlException, RuntimeError) as exc:  # RuntimeError: franky's trajectory
-                if attempt:                                         # generator (Ruckig) found no profile
-                    detail = " ".join(str(exc).split())
-                    raise _MotionFailed(f"{what} failed twice with a control error: {detail}") from exc
+                detail = " ".join(str(exc).split())                # generator (Ruckig) found no profile
+                if attempt:
+                    again = "the same again" if detail == first else detail
+                    raise _MotionFailed(f"{what} failed twice with a control error: {first}; after "
+                                        f"recovering: {again}") from exc
+                first = detail
                 retries[0] += 1
                 self._require()[0].recover_from_errors()
                 continue

@@ -17,10 +17,11 @@ half-alive executor). Later the link is supervised (:class:`~realvlg.robots.link
 a lost robot is "robot not reachable" on ``/diagnostics`` and the latched ``/realvlg/robot_status``
 (:mod:`realvlg.ros.link_status`), a motion in flight ends with ``ROBOT_ERROR``, and the node
 reconnects once the robot answers again (docs/reliability.md); every robot call answers within
-``motion_timeout`` even when the client library blocks for good.
+``motion_timeout`` even when the client library blocks for good, and a call made while the link
+is down waits up to ``reconnect_wait`` s for the reconnect before it is refused.
 
 Parameters (``config/executor_*.yaml``): ``robot``, ``base_frame``, ``tcp_frame``, ``state_rate``,
-``motion_timeout`` and the robot's own (:mod:`realvlg.ros.robots`).
+``motion_timeout``, ``reconnect_wait`` and the robot's own (:mod:`realvlg.ros.robots`).
 
 ``ExecuteGrasp`` answers ``code`` ``DONE``, ``REFUSED`` (a check failed, nothing moved; ``UNREACHABLE``: the
 workspace or IK check), ``FAILED``
@@ -62,11 +63,13 @@ class ExecutorNode(Node):
         rate = self.declare_parameter("state_rate", 50.0).value
         self.robot = make_executor(self, robot, self.base_frame)
         self._motion = threading.Lock()  # held by each robot call's thread (DeadlineGuard)
-        lost = lambda: self.link.lost_for(1.0)  # noqa: E731  (the robot's own error path first)
+        lost = lambda: self.link.lost_for(1.0)  # noqa: E731  (a motion in flight: the robot's own error path first)
         self._bounded = DeadlineGuard(self.declare_parameter("motion_timeout", 90.0).value, self._motion, lost,
-                                      on_lost=self.robot.disconnect)
+                                      on_lost=self.robot.disconnect,
+                                      reconnect_wait=self.declare_parameter("reconnect_wait", 10.0).value,
+                                      unreachable=lambda: self.link.lost_for(0.0))  # a new call: any loss
         self.robot.connect()  # raises RobotUnreachableError with the reason
-        self.link = LinkMonitor(self.robot, self._motion, on_reconnect=self._bounded.clear)
+        self.link = LinkMonitor(self.robot, self._motion, on_reconnect=self._bounded.clear, reclaim=self._bounded.reclaim)
         self.link_status = LinkStatusPublisher(self, self.link, robot)
         self.pose_pub = self.create_publisher(PoseStamped, names.EE_POSE_TOPIC, 50)
         self.state = RobotStatePublisher(self, robot_description(robot))
