@@ -172,6 +172,33 @@ def test_pipeline_bbox_and_contact_fallbacks():
     assert camera_grasp(plan).extras["score_parts"]["antipodal"] > 0
 
 
+def test_the_contact_fallback_grasps_the_object_the_answer_points_at_not_a_bigger_neighbour():
+    """Clutter: a contact pair on a thin block, along its length (wider than the gripper: refused)
+    → the coarse fallback grasps inside the pair's box, which holds more of the tall neighbour; the
+    grasp must be on the thin block (the largest cluster grasped the neighbour)."""
+    from realvlg.geometry.grasps import ContactPair
+    from realvlg.grasping.planner import LiftPlanner
+    from realvlg.grounding.backend import Grounding
+    from realvlg.observation import RGBDFrame
+
+    class Scripted:  # TEST DOUBLE of a grounding backend: one fixed contact answer
+        name, tasks = "scripted-test-double", ("contact",)
+
+        def ground(self, task, image, instruction, *, samples=1, depth=None, intrinsics=None):
+            return Grounding("contact", contact=ContactPair(*ends[0], *ends[1]))
+
+    thin, tall = Cuboid(-0.02, 0.0, 0.10, 0.02, 0.03, yaw=math.pi / 2), Cuboid(0.03, 0.0, 0.10, 0.05, 0.07, yaw=math.pi / 2)
+    color, depth, _ = render([thin, tall])
+    top = TABLE_DEPTH - thin.height
+    ends = project_points(np.array([[thin.x, thin.y - 0.048, top], [thin.x, thin.y + 0.048, top]]), INTRINSICS)
+    capture = RGBDFrame(color, np.asarray(depth, np.float32), INTRINSICS, base_from_camera=BASE_FROM_CAMERA)
+    plan = LiftPlanner(Scripted()).plan(capture, "the thin block", "contact")
+    assert "coarse fallback" in plan.notes[-1]
+    grasp = camera_grasp(plan)
+    assert abs(grasp.position[0] - thin.x) < thin.width / 2 + 0.003, grasp.position   # on the thin block
+    assert grasp.width == pytest.approx(thin.width, abs=0.008)
+
+
 @pytest.mark.realdata
 def test_graspnet_scene_box_grasps_lie_on_the_object(realdata):
     import scipy.io

@@ -39,6 +39,23 @@ def test_clutter_box_picks_the_largest_standing_cluster():
     np.testing.assert_allclose(grasp.position[:2], [0.0, 0.0], atol=0.004)
 
 
+def test_a_pixel_on_the_object_picks_its_cluster_over_a_larger_neighbour():
+    """A box around a small object in clutter holds more of a bigger neighbour: the largest cluster is
+    the neighbour, the one imaged closest to a pixel on the object is the object."""
+    from realvlg.planning.object_grasp import object_points
+
+    small, big = Cuboid(-0.03, 0.0, 0.05, 0.018, 0.03), Cuboid(0.035, 0.0, 0.08, 0.045, 0.06)
+    _, depth, masks = render([small, big])
+    box = box_around(masks[0] | masks[1], margin=6)
+    largest, _ = object_points(depth, INTRINSICS, box=box)
+    ys, xs = np.nonzero(masks[0])
+    on_small = (xs.mean(), ys.mean())
+    chosen, _ = object_points(depth, INTRINSICS, box=box, near=on_small)
+    np.testing.assert_allclose(largest[:, :2].mean(axis=0), [big.x, big.y], atol=0.005)
+    np.testing.assert_allclose(chosen[:, :2].mean(axis=0), [small.x, small.y], atol=0.005)
+    assert len(chosen) < len(largest)
+
+
 def test_errors_are_typed_and_clear():
     _, depth, (mask,) = render([Cuboid(0, 0, 0.2, 0.12, 0.05)])
     with pytest.raises(GraspRefusedError, match="wider than the gripper"):

@@ -16,7 +16,8 @@ record):
   workspace, approach cone, width) or its gripper hits the observed scene (:meth:`LiftPlanner.scene_collision`:
   fingers and palm at the grasp and on the way in from the pre-grasp, against the cloud above the
   table — the neighbours in clutter), the coarse planner grasps the object in the answer's region
-  (the rectangle's bounding box, grown by ``fallback_margin`` px) — recorded in ``Plan.notes``;
+  (the rectangle's bounding box, grown by ``fallback_margin`` px; of what stands in it, the
+  cluster imaged closest to the 2D grasp's centre, not the largest) — recorded in ``Plan.notes``;
 * strategy ``auto``: the strategies of ``auto_order`` that the backend supports, in order; the next
   one is tried when an answer is unusable (invalid, too little agreement) or its grasp cannot be
   lifted (missing depth, wider than the gripper). An instruction naming nothing in the scene
@@ -130,13 +131,14 @@ class LiftPlanner:
             raise InvalidInputError(f"unknown strategy {strategy!r}; expected one of {STRATEGIES}")
         return [strategy]
 
-    def _coarse(self, frame: RGBDFrame, *, box: BoundingBox | None = None, mask=None) -> list[Grasp6D]:
+    def _coarse(self, frame: RGBDFrame, *, box: BoundingBox | None = None, mask=None,
+                near: tuple[float, float] | None = None) -> list[Grasp6D]:
         """Up to ``candidates`` coarse grasps, best first, whose approach is clear of the scene too
-        (the sampler checks the hand at the grasp only)."""
+        (the sampler checks the hand at the grasp only); ``near``: a pixel on the object."""
         cfg = self.config
         grasps = plan_coarse(frame.depth, frame.intrinsics, box=box, mask=mask, depth_scale=1.0,
                              base_from_camera=frame.base_from_camera, config=cfg.coarse,
-                             top=cfg.coarse.max_checked).grasps
+                             top=cfg.coarse.max_checked, near=near).grasps
         if not cfg.scene_collision:
             return grasps[:cfg.candidates]
         clear, hit = [], ""
@@ -208,8 +210,9 @@ class LiftPlanner:
                 if not cfg.coarse_fallback:
                     raise
                 reason = f"{type(exc).__name__}: {exc}"
+            centre = grasp2d.points.mean(axis=0) if isinstance(grasp2d, ContactPair) else grasp2d.center
             try:
-                return self._coarse(frame, box=self._region(grasp2d, frame)), reason
+                return self._coarse(frame, box=self._region(grasp2d, frame), near=tuple(centre)), reason
             except RealVLGError as exc:
                 raise type(exc)(f"{reason}; coarse fallback: {exc}") from None
         if strategy == "seg" and answer.mask is not None:

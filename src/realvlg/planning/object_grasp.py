@@ -8,7 +8,10 @@ used for the ``bbox`` and ``seg`` strategies until a learned or sampling planner
    dominant plane (Open3D RANSAC, fitted to the box and the pixels around it) is removed when it
    is large, and the remaining points are
    clustered (DBSCAN; clouds over 5000 points on one point per eps/4 voxel, labels carried back to
-   every point); the largest cluster is the object. For a mask the support plane is fitted
+   every point); the object is the largest cluster, or — given a pixel ``near`` known to lie on the
+   object (the centre of a 2D grasp the model answered) — the cluster of at least ``min_points``
+   imaged closest to that pixel: a box around a small object in clutter often holds more of a
+   bigger neighbour than of the object. For a mask the support plane is fitted
    to the pixels around the mask. :func:`object_points` is shared with the sampling planner
    (:mod:`realvlg.planning.antipodal`).
 2. Approach. Against the support plane's normal when one was found (top-down onto the table),
@@ -33,7 +36,7 @@ from realvlg.frames import FRANKA_HAND_STROKE
 from realvlg.geometry.boxes import BoundingBox
 from realvlg.geometry.camera import CameraIntrinsics
 from realvlg.geometry.grasps import Grasp6D
-from realvlg.geometry.projection import DEFAULT_DEPTH_SCALE, backproject_cloud
+from realvlg.geometry.projection import DEFAULT_DEPTH_SCALE, backproject_cloud, project_points
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,8 @@ class ObjectGraspConfig:
 DBSCAN_MAX_POINTS = 5000  # larger clouds are clustered on one point per eps/4 voxel (DBSCAN is superlinear)
 
 
-def _largest_cluster(points: np.ndarray, eps: float, min_points: int) -> np.ndarray:
+def _cluster_labels(points: np.ndarray, eps: float, min_points: int) -> np.ndarray:
+    """DBSCAN labels (N,) of every point, -1 for noise (module docstring, step 1)."""
     import open3d as o3d
 
     inverse = None
@@ -64,11 +68,25 @@ def _largest_cluster(points: np.ndarray, eps: float, min_points: int) -> np.ndar
         seeds = points[first]
     cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(seeds.astype(np.float64)))
     labels = np.asarray(cloud.cluster_dbscan(eps=eps, min_points=min(10, min_points)))
+    return labels[inverse.ravel()] if inverse is not None else labels
+
+
+def _object_cluster(points: np.ndarray, intrinsics: CameraIntrinsics, config: ObjectGraspConfig,
+                    near: tuple[float, float] | None) -> np.ndarray:
+    """The object's cluster: the largest, or the one of at least ``min_points`` imaged closest to
+    the pixel ``near`` (the largest again when no cluster is that big)."""
+    labels = _cluster_labels(points, config.cluster_eps, config.min_points)
     if labels.max(initial=-1) < 0:
         return points
-    largest = np.bincount(labels[labels >= 0]).argmax()
-    keep = labels == largest
-    return points[keep[inverse.ravel()] if inverse is not None else keep]
+    sizes = np.bincount(labels[labels >= 0])
+    chosen = sizes.argmax()
+    if near is not None:
+        pixels = project_points(points, intrinsics)
+        distance = np.linalg.norm(pixels - np.asarray(near, dtype=float), axis=1)
+        big = np.flatnonzero(sizes >= config.min_points)
+        if len(big):
+            chosen = min(big, key=lambda k: distance[labels == k].min())
+    return points[labels == chosen]
 
 
 @dataclass(frozen=True)
@@ -114,10 +132,12 @@ def _mask_surroundings(mask: np.ndarray) -> np.ndarray:
 
 def object_points(depth: Any, intrinsics: CameraIntrinsics, *, box: BoundingBox | None = None,
                   mask: Any = None, depth_scale: float = DEFAULT_DEPTH_SCALE,
-                  config: ObjectGraspConfig = ObjectGraspConfig()) -> tuple[np.ndarray, SupportPlane | None]:
+                  config: ObjectGraspConfig = ObjectGraspConfig(),
+                  near: tuple[float, float] | None = None) -> tuple[np.ndarray, SupportPlane | None]:
     """The object's points (N, 3) in the camera frame, and the support plane (None when none is
     found): for a box, the dominant plane of the box's pixels and those around it (a tight box
-    holds little table); for a mask, the dominant plane of the pixels around the mask."""
+    holds little table); for a mask, the dominant plane of the pixels around the mask. ``near``:
+    a pixel ``(u, v)`` on the object, which picks its cluster (module docstring, step 1)."""
     if (box is None) == (mask is None):
         raise InvalidInputError("give exactly one of a box or a mask")
     h, w = intrinsics.height, intrinsics.width
@@ -141,7 +161,7 @@ def object_points(depth: Any, intrinsics: CameraIntrinsics, *, box: BoundingBox 
         points = points[plane.height_above(points) > config.plane_distance]
         if len(points) < config.min_points:
             raise DepthError("nothing stands out of the support plane inside the box: no object points")
-    points = _largest_cluster(points, config.cluster_eps, config.min_points)
+    points = _object_cluster(points, intrinsics, config, near)
     if len(points) < config.min_points:
         raise DepthError(f"the object cluster has only {len(points)} points (need {config.min_points})")
     return points, plane

@@ -98,15 +98,17 @@ def _down_in_camera(base_from_camera: Transform | None, support: SupportPlane | 
 
 def plan_coarse(depth: Any, intrinsics: CameraIntrinsics, *, box: BoundingBox | None = None, mask: Any = None,
                 depth_scale: float = DEFAULT_DEPTH_SCALE, base_from_camera: Transform | None = None,
-                config: CoarsePlannerConfig = CoarsePlannerConfig(), top: int = 5) -> CoarsePlan:
-    """Box or mask + depth → up to ``top`` checked grasps, best first (module docstring)."""
+                config: CoarsePlannerConfig = CoarsePlannerConfig(), top: int = 5,
+                near: tuple[float, float] | None = None) -> CoarsePlan:
+    """Box or mask + depth → up to ``top`` checked grasps, best first (module docstring); ``near``:
+    a pixel on the object, which picks its cluster (:func:`~realvlg.planning.object_grasp.object_points`)."""
     if top < 1:
         raise InvalidInputError(f"top must be at least 1, got {top}")
     frame = config.object.frame
     if base_from_camera is not None and base_from_camera.child != frame:
         raise InvalidInputError(f"camera pose is for '{base_from_camera.child}', the grasps are in '{frame}'")
     obj, support = object_points(depth, intrinsics, box=box, mask=mask, depth_scale=depth_scale,
-                                 config=config.object)
+                                 config=config.object, near=near)
     scene = backproject_cloud(depth, intrinsics, depth_scale, frame=frame).points
     if config.backend == "graspnet":
         candidates = graspnet_grasps(obj, scene, config.graspnet)
