@@ -2,7 +2,8 @@
 and in simulation ``/sim/reset`` and ``/sim/check_grasp``. Used by ``realvlg grasp``,
 ``realvlg demo``, ``realvlg sim-eval`` and the tests. Each call watches its server's liveliness
 (:class:`~realvlg.ros.liveness.ServiceWatch`): a server that dies or freezes during the call fails it
-within ~1 s (the lease) instead of at the caller's timeout."""
+within ~1 s (the lease) instead of at the caller's timeout; a call made after such a death waits up
+to :data:`RESTART_WAIT` s for the supervisor's restart before it is refused."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from realvlg.ros import names
 from realvlg.ros.conversions import image_to_msg
 from realvlg.ros.liveness import ServiceWatch, call_with_timeout
 from realvlg_interfaces.srv import Grasp, SimCheckGrasp, SimReset
+
+RESTART_WAIT = 10.0  # s: a server that died before a call may take this long to be back (respawn 2 s + start)
+_DRAIN = 16          # ready callbacks taken per spin (liveliness events of every watch, a test's subscriptions)
 
 
 class GraphClient:
@@ -40,10 +44,13 @@ class GraphClient:
             raise BackendError(f"the realvlg graph is not running (no {name} service after {self.wait:.0f} s):{hint}")
         kept = " (its run folder keeps what was recorded)" if name == names.GRASP_SERVICE else ""
         return call_with_timeout(client, request, timeout, server, watch, spin=self._spin,
-                                 after_death=f"; no answer will come{kept}")
+                                 after_death=f"; no answer will come{kept}", restart=RESTART_WAIT)
 
     def _spin(self, seconds: float) -> None:
+        """Wait up to ``seconds`` for work, then do all that is ready (at most ``_DRAIN`` items)."""
         self.executor.spin_once(timeout_sec=seconds)
+        for _ in range(_DRAIN):
+            self.executor.spin_once(timeout_sec=0.0)
 
     def grasp(self, instruction: str, strategy: str = "auto", dry_run: bool = False, timeout: float = 600.0,
               reference=None):

@@ -91,6 +91,11 @@ class ServiceWatch:
                                              if g not in self._listed_alive)
 
     @property
+    def losing(self) -> bool:
+        """A loss younger than :data:`GRACE` s: a death, or a late assertion (:attr:`dead` says which)."""
+        return self.alive_count == 0 and self.lost_at is not None and time.monotonic() - self.lost_at < GRACE
+
+    @property
     def dead(self) -> str:
         if self.alive_count > 0:
             return ""
@@ -103,33 +108,42 @@ class ServiceWatch:
                     f"{alive_topic(self.service)} within {SIGHT:g} s): it died recently")
         return ""
 
-    def wait_for_sight(self, wait: Callable[[float], object]) -> None:
+    def wait_for_sight(self, wait: Callable[[float], object], restart: float = 0.0) -> None:
         """Before a call is sent: wait (≤ :data:`SIGHT` s) until the server's liveliness was seen and
         no listed writer is still starting, or its death during the call goes unnoticed (a new watch
         sees a live server ~0.35 s after it starts; the ROS graph may list its service sooner), and
-        a restarting server is waited for rather than refused. ``wait(s)`` sleeps or spins s seconds.
-        A server that announces no liveliness (not a realvlg node) costs SIGHT s once per watch."""
-        end = time.monotonic() + SIGHT
-        while (self.pending or not (self.seen or self.looked)) and time.monotonic() < end:
+        a restarting server is waited for rather than refused; a loss heard only now (a client that
+        spins only during its calls) is judged after its GRACE, not sent into. ``restart``: also wait up to that
+        many seconds for a server that died earlier to be alive again, though its new writer is not
+        listed yet (a supervised node restarting; this participant may discover it seconds after
+        its service). ``wait(s)`` sleeps or spins s seconds. A server that announces no liveliness
+        (not a realvlg node) costs SIGHT s once per watch."""
+        start = time.monotonic()
+        while ((self.pending or not (self.seen or self.looked) or self.losing) and time.monotonic() < start + SIGHT
+               or self.dead and time.monotonic() < start + restart):
             wait(0.05)
         self.looked = self.looked or not self.seen
 
 
 def call_with_timeout(client, request, timeout: float, server: str, watch: ServiceWatch | None = None,
-                      spin: Callable[[float], object] | None = None, after_death: str = ""):
+                      spin: Callable[[float], object] | None = None, after_death: str = "", restart: float = 0.0):
     """Call ``client``'s service and return the answer; :class:`~realvlg.grounding.backend.BackendError`
     naming ``server`` when the service is absent, its server is down, does not answer within
     ``timeout`` s, or dies or freezes during the call (``watch``, checked every 0.1 s; the
     pending request is dropped; ``after_death`` ends that message). ``spin(s)``: how to wait when
     no other thread spins the client's node (:class:`~realvlg.ros.graph_client.GraphClient`); by
-    default the answer arrives on another thread of a multi-threaded executor."""
+    default the answer arrives on another thread of a multi-threaded executor. ``restart``: how long
+    a server that died before the call may take to be back (:meth:`ServiceWatch.wait_for_sight`);
+    0, a node's dependency: refused at once, within the 2 s bound of a dependency's death."""
     done = threading.Event()
     wait = spin or done.wait
     deadline = time.monotonic() + timeout
     if not client.wait_for_service(timeout_sec=min(timeout, 5.0)):
         raise BackendError(f"{server} is not running (no {client.srv_name} service)")
     if watch is not None:
-        watch.wait_for_sight(spin or time.sleep)
+        if spin is not None:
+            spin(0.0)   # take the liveliness news that came since this client last spun
+        watch.wait_for_sight(spin or time.sleep, restart)
         if watch.dead:
             raise BackendError(f"{server} is down: {watch.dead}")
     future = client.call_async(request)
