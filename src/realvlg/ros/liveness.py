@@ -113,11 +113,11 @@ class ServiceWatch:
         no listed writer is still starting, or its death during the call goes unnoticed (a new watch
         sees a live server ~0.35 s after it starts; the ROS graph may list its service sooner), and
         a restarting server is waited for rather than refused; a loss heard only now (a client that
-        spins only during its calls) is judged after its GRACE, not sent into. ``restart``: also wait up to that
-        many seconds for a server that died earlier to be alive again, though its new writer is not
-        listed yet (a supervised node restarting; this participant may discover it seconds after
-        its service). ``wait(s)`` sleeps or spins s seconds. A server that announces no liveliness
-        (not a realvlg node) costs SIGHT s once per watch."""
+        spins only during its calls) is judged after its GRACE, not sent into. ``restart``: also
+        wait up to that many seconds for a server that died earlier to be alive again, though its
+        new writer is not listed yet (a supervised node restarting; this participant may discover
+        it seconds after its service). ``wait(s)`` sleeps or spins s seconds. A server that
+        announces no liveliness (not a realvlg node) costs SIGHT s once per watch."""
         start = time.monotonic()
         while ((self.pending or not (self.seen or self.looked) or self.losing) and time.monotonic() < start + SIGHT
                or self.dead and time.monotonic() < start + restart):
