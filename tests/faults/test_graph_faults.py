@@ -213,7 +213,8 @@ def test_bursts_from_many_clients_are_all_answered_while_a_grasp_runs(graph, cli
         caller.join(120)
     assert len(answers) == 12, f"{len(answers)}/12 dry runs answered"
     # BUSY while the grasp runs; a dry run served after it ended answers for the scene it finds
-    unanswered = [f"{type(a).__name__}: {a}" for a in answers.values() if getattr(a, "code", None) not in codes(Grasp.Response)]
+    unanswered = [f"{type(a).__name__}: {a}" for a in answers.values()
+                  if getattr(a, "code", None) not in codes(Grasp.Response)]
     assert not unanswered, unanswered
     assert client.spin_until(running.done, 240) and running.result().code in (R.SUCCESS, R.NOTHING_HELD), \
         running.result().message

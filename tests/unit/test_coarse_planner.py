@@ -187,7 +187,8 @@ def test_the_contact_fallback_grasps_the_object_the_answer_points_at_not_a_bigge
         def ground(self, task, image, instruction, *, samples=1, depth=None, intrinsics=None):
             return Grounding("contact", contact=ContactPair(*ends[0], *ends[1]))
 
-    thin, tall = Cuboid(-0.02, 0.0, 0.10, 0.02, 0.03, yaw=math.pi / 2), Cuboid(0.03, 0.0, 0.10, 0.05, 0.07, yaw=math.pi / 2)
+    thin = Cuboid(-0.02, 0.0, 0.10, 0.02, 0.03, yaw=math.pi / 2)
+    tall = Cuboid(0.03, 0.0, 0.10, 0.05, 0.07, yaw=math.pi / 2)
     color, depth, _ = render([thin, tall])
     top = TABLE_DEPTH - thin.height
     ends = project_points(np.array([[thin.x, thin.y - 0.048, top], [thin.x, thin.y + 0.048, top]]), INTRINSICS)

@@ -19,7 +19,7 @@ from realvlg.ros.liveness import ServiceWatch, call_with_timeout
 from realvlg_interfaces.srv import Grasp, SimCheckGrasp, SimReset
 
 RESTART_WAIT = 10.0  # s: a server that died before a call may take this long to be back (respawn 2 s + start)
-_DRAIN = 16          # ready callbacks taken per spin (liveliness events of every watch, a test's subscriptions)
+_DRAIN = 16          # ready callbacks run before a call (liveliness events of every watch, a test's subscriptions)
 
 
 class GraphClient:
@@ -43,12 +43,15 @@ class GraphClient:
             hint = " start it with `realvlg up`" if name == names.GRASP_SERVICE else ""
             raise BackendError(f"the realvlg graph is not running (no {name} service after {self.wait:.0f} s):{hint}")
         kept = " (its run folder keeps what was recorded)" if name == names.GRASP_SERVICE else ""
+        self._take_ready()   # the liveliness news heard since this client last spun, before its watch is asked
         return call_with_timeout(client, request, timeout, server, watch, spin=self._spin,
                                  after_death=f"; no answer will come{kept}", restart=RESTART_WAIT)
 
     def _spin(self, seconds: float) -> None:
-        """Wait up to ``seconds`` for work, then do all that is ready (at most ``_DRAIN`` items)."""
         self.executor.spin_once(timeout_sec=seconds)
+
+    def _take_ready(self) -> None:
+        """Run the callbacks ready now (at most ``_DRAIN``), without waiting."""
         for _ in range(_DRAIN):
             self.executor.spin_once(timeout_sec=0.0)
 

@@ -141,8 +141,6 @@ def call_with_timeout(client, request, timeout: float, server: str, watch: Servi
     if not client.wait_for_service(timeout_sec=min(timeout, 5.0)):
         raise BackendError(f"{server} is not running (no {client.srv_name} service)")
     if watch is not None:
-        if spin is not None:
-            spin(0.0)   # take the liveliness news that came since this client last spun
         watch.wait_for_sight(spin or time.sleep, restart)
         if watch.dead:
             raise BackendError(f"{server} is down: {watch.dead}")

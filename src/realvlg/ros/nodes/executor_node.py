@@ -69,7 +69,8 @@ class ExecutorNode(Node):
                                       reconnect_wait=self.declare_parameter("reconnect_wait", 10.0).value,
                                       unreachable=lambda: self.link.lost_for(0.0))  # a new call: any loss
         self.robot.connect()  # raises RobotUnreachableError with the reason
-        self.link = LinkMonitor(self.robot, self._motion, on_reconnect=self._bounded.clear, reclaim=self._bounded.reclaim)
+        self.link = LinkMonitor(self.robot, self._motion, on_reconnect=self._bounded.clear,
+                                reclaim=self._bounded.reclaim)
         self.link_status = LinkStatusPublisher(self, self.link, robot)
         self.pose_pub = self.create_publisher(PoseStamped, names.EE_POSE_TOPIC, 50)
         self.state = RobotStatePublisher(self, robot_description(robot))
