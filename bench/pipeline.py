@@ -9,8 +9,9 @@ import time
 import numpy as np
 
 from realvlg.frames import COLOR_OPTICAL_FRAME, FR3_BASE_FRAME, FR3_TCP_FRAME
+from realvlg.geometry.camera_mount import color_chain, load_camera_mount
 from realvlg.geometry.lift import lift_grasp
-from realvlg.geometry.transforms import load_transform
+from realvlg.geometry.tf_tree import TransformTree
 from realvlg.graph import repo_path
 from realvlg.grasping.capture import FrameCapture
 from realvlg.grasping.planner import LiftPlanner
@@ -46,7 +47,9 @@ def main() -> None:
                      FR3WorldConfig(hostname=free_loopback_address(), camera=CameraConfig(1280, 720))).start(settle_s=0.5)
     obs, T_base_ee, object_poses = world.render(), world.ee_pose(), world.object_poses()
     world.stop()
-    mount = load_transform(repo_path("calibration/sim_fr3_wrist_camera.yaml"))
+    # as grasp_node: tcp←camera_link, and the camera's static chain on to the colour optical frame
+    mount = load_camera_mount(repo_path("calibration/sim_fr3_wrist_camera.yaml"))
+    camera_frames = TransformTree(color_chain())
     answer = SimOracle().ground("contact", obs, object_poses, "grasp the banana")
     planner = LiftPlanner(FixedAnswer(answer))
     depth_mm = np.round(obs.depth * 1000).astype(np.uint16)
@@ -57,7 +60,7 @@ def main() -> None:
     for i in range(REPEATS):
         stamp = 10.0 + i
         t0 = time.perf_counter()
-        capture = FrameCapture(mount, FR3_BASE_FRAME, FR3_TCP_FRAME)
+        capture = FrameCapture(mount, FR3_BASE_FRAME, FR3_TCP_FRAME, camera_frames=camera_frames)
         for kind, msg in msgs.items():
             capture.sync.add(kind, stamp, msg)
         capture.poses.add(stamp - 0.01, T_base_ee)
