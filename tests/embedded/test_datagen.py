@@ -3,6 +3,7 @@
 import json
 import math
 import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from realvlg.embedded.datagen import (
     grasp_candidates,
     project_grasps,
 )
+from realvlg.embedded.vocabulary import CLOSERS, HELD_OUT_TEMPLATES, OPENERS
 from realvlg.errors import InvalidInputError
 from realvlg.geometry.grasps import RectGrasp
 from realvlg.objects import OBJECTS, PALM_ABOVE_TCP, footprint_at, palm_footprint
@@ -119,6 +121,24 @@ def test_a_small_run_writes_the_documented_format(dataset):
             cx, cy = int(round(rect.x)), int(round(rect.y))
             assert mask[max(cy - 1, 0):cy + 2, max(cx - 1, 0):cx + 2].any(), r
             np.testing.assert_allclose(np.ravel(rect.contacts().points), contact, atol=0.05)
+
+
+def test_the_paraphrase_split_asks_about_the_seen_views_in_held_out_phrasings(dataset):
+    config, meta = dataset
+    annotations = pathlib.Path(config.root) / "annotations"
+    seen = json.loads((annotations / "seen.json").read_text())
+    paraphrase = json.loads((annotations / "paraphrase.json").read_text())
+    assert meta["records"]["paraphrase"] == len(paraphrase) > 0
+    assert {r["image_path"] for r in paraphrase} == {r["image_path"] for r in seen}
+    assert {(r["image_path"], r["label"]) for r in paraphrase if r["label"]} \
+        == {(r["image_path"], r["label"]) for r in seen if r["label"]}
+    opener = "(" + "|".join(map(re.escape, OPENERS)) + ")?"
+    closer = "(" + "|".join(map(re.escape, CLOSERS)) + ")?"
+    templates = [re.compile(opener + re.escape(t).replace(re.escape("{ref}"), ".+") + closer + r"[.!]?$", re.IGNORECASE)
+                 for t in HELD_OUT_TEMPLATES]
+    typed = [r["description"] for r in paraphrase]
+    assert sum(any(t.match(d) for t in templates) for d in typed) >= 0.85 * len(typed)  # all but typos
+    assert not {r["description"] for r in seen} & set(typed)
 
 
 def test_rerun_renders_nothing_and_other_settings_are_refused(dataset):

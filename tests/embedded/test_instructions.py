@@ -1,13 +1,15 @@
 """The embedded model's instruction generator: vocabulary facts, uniqueness of every referring
-expression under an independent text-parsing listener, relation margins, held-out splits,
-absent objects, determinism."""
+expression under an independent text-parsing listener, relation margins, held-out splits and
+phrasing families, uses, typos, absent objects, determinism."""
 
 from __future__ import annotations
 
+import pathlib
 import re
 
 import numpy as np
 import pytest
+import yaml
 
 from realvlg.embedded.instructions import (
     KINDS,
@@ -20,23 +22,33 @@ from realvlg.embedded.instructions import (
 from realvlg.embedded.vocabulary import (
     ABSENT_NOUNS_TEST,
     ABSENT_NOUNS_TRAIN,
+    ABSENT_USES_TEST,
+    ABSENT_USES_TRAIN,
     ADJECTIVES,
     BORDERLINE_ADJECTIVES,
     BORDERLINE_CATEGORIES,
     CATEGORIES,
+    CLOSERS,
     COLOR_VARIANTS,
     FIXED_COLORS,
     GENERIC_NOUNS,
     HELD_OUT_COLORS,
     HELD_OUT_RELATION_ANCHORS,
+    HELD_OUT_REQUEST_FAMILIES,
     HELD_OUT_TEMPLATES,
+    HELD_OUT_USE_FRAMES,
+    HELD_OUT_USES,
     NEAR_COLORS,
+    OPENERS,
     PART_WORDS,
     RECOLOR_PARTS,
     RELATIONS,
+    REQUEST_FAMILIES,
     SPLITS,
     SUPERLATIVES,
     TRAIN_TEMPLATES,
+    USE_FRAMES,
+    USES,
     sample_color,
     training_colors,
 )
@@ -45,11 +57,16 @@ from realvlg.objects import OBJECTS
 from realvlg.sim.scenes import generate_scene
 
 NAMES = list(OBJECTS)
+HANDWRITTEN = pathlib.Path(__file__).resolve().parents[2] / "config" / "handwritten_instructions.yaml"
+DETERMINER_WORDS = ("the", "that", "this", "an", "a")
 
 
 # -- an independent listener: parses the text, then resolves it against the scene -------------
 def _strip_template(text: str) -> tuple[str, str]:
-    """(template, referring expression): the template with the longest fixed text that fits."""
+    """(template, referring expression): the template with the longest fixed text that fits, after
+    an opener and a closer are taken off."""
+    text = next((text[len(o):] for o in OPENERS if text.startswith(o)), text)
+    text = next((text[:-len(c)] for c in CLOSERS if text.endswith(c)), text)
     fits = []
     for template in TRAIN_TEMPLATES + HELD_OUT_TEMPLATES:
         pre, post = template.split("{ref}")
@@ -61,8 +78,11 @@ def _strip_template(text: str) -> tuple[str, str]:
 
 
 def _parse_np(np_text: str) -> dict:
-    assert np_text.startswith("the "), np_text
-    tokens = np_text[4:].split()
+    determiner, _, rest = np_text.partition(" ")
+    assert determiner in DETERMINER_WORDS, np_text
+    if determiner == "an":
+        assert rest[0] in "aeiou", np_text
+    tokens = rest.split()
     heads = ({w for o in OBJECTS.values() for w in o.words} | set(CATEGORIES) | set(GENERIC_NOUNS)
              | set(ABSENT_NOUNS_TRAIN) | set(ABSENT_NOUNS_TEST))
     for k in range(len(tokens)):  # the longest noun at the end
@@ -78,9 +98,22 @@ def _parse_np(np_text: str) -> dict:
             "adjectives": [m for m in mods if m in ADJECTIVES]}
 
 
+def _parse_use(ref: str) -> dict | None:
+    for frame in USE_FRAMES + HELD_OUT_USE_FRAMES:
+        pre = frame.split("{use}")[0]
+        if ref.startswith(pre):
+            use = ref[len(pre):]
+            if use in USES or use in ABSENT_USES_TRAIN + ABSENT_USES_TEST:
+                return {"frame": frame, "use": use, "noun": None, "colors": [], "adjectives": [],
+                        "relation": None, "part_word": None}
+    return None
+
+
 def parse(text: str) -> dict:
     template, ref = _strip_template(text)
-    out = {"template": template, "relation": None, "anchor_word": None, "part_word": None}
+    if use := _parse_use(ref):
+        return {"template": template, **use}
+    out = {"template": template, "relation": None, "anchor_word": None, "part_word": None, "use": None}
     for key, phrases in SUPERLATIVES.items():
         for p in phrases:
             if key in ("leftmost", "rightmost") and ref.startswith(f"the {p} "):
@@ -101,7 +134,7 @@ def parse(text: str) -> dict:
         ref, out["part_word"] = m[1], m[2]
     elif (m := re.fullmatch(r"the (.+) (\w+)", ref)) and m[2] in part_words and m[1] in object_words:
         ref, out["part_word"] = f"the {m[1]}", m[2]
-    elif ref[4:] in part_words:
+    elif ref.startswith("the ") and ref[4:] in part_words:
         out["part_word"], ref = ref[4:], "the object"
     if out["part_word"]:
         assert out["part_word"] in part_words, text
@@ -110,6 +143,8 @@ def parse(text: str) -> dict:
 
 
 def _fits(p: dict, o: SceneObject) -> bool:
+    if p["use"]:
+        return o.name in USES.get(p["use"], ())
     noun = p["noun"]
     if noun in CATEGORIES:
         if o.name not in CATEGORIES[noun] | BORDERLINE_CATEGORIES[noun]:
@@ -159,7 +194,8 @@ def listener(text: str, scene: list[SceneObject]) -> tuple[list[str], dict]:
 def check(instructions, scene: list[SceneObject]):
     by_name = {o.name: o for o in scene}
     for ins in instructions:
-        meant, p = listener(ins.text, scene)
+        assert is_typed_form_of(ins.text, ins.plain), (ins.text, ins.plain)
+        meant, p = listener(ins.plain, scene)
         if ins.kind == "absent":
             assert ins.target is None and ins.part is None and meant == [], (ins.text, meant)
             continue
@@ -176,6 +212,27 @@ def check(instructions, scene: list[SceneObject]):
             assert p["part_word"] is None, ins.text
         else:
             assert ins.part in t.parts and p["part_word"] in PART_WORDS[t.name][ins.part], ins.text
+
+
+def is_typed_form_of(text: str, plain: str) -> bool:
+    """Whether ``text`` is ``plain`` with maybe a capital first letter, a final "." or "!" and at
+    most one word changed by one dropped, doubled or swapped letter."""
+    text, plain = text[0].lower() + text[1:], plain[0].lower() + plain[1:]
+    if text[-1] in ".!" and plain[-1] not in ".!":
+        text = text[:-1]
+    a, b = text.split(" "), plain.split(" ")
+    if len(a) != len(b):
+        return False
+    changed = [(x, y) for x, y in zip(a, b) if x != y]
+    if not changed:
+        return True
+    if len(changed) > 1:
+        return False
+    x, y = changed[0]
+    dropped = len(x) == len(y) - 1 and any(y[:i] + y[i + 1:] == x for i in range(len(y)))
+    doubled = len(x) == len(y) + 1 and any(x[:i] + x[i + 1:] == y and x[i] == x[i - 1] for i in range(1, len(x)))
+    swapped = len(x) == len(y) and any(y[:i] + y[i + 1] + y[i] + y[i + 2:] == x for i in range(len(y) - 1))
+    return dropped or doubled or swapped
 
 
 def random_scene(seed: int, split: str = "train", n: int | None = None) -> list[SceneObject]:
@@ -232,6 +289,25 @@ def test_held_out_relation_pairs_and_templates_leave_each_word_in_training():
         assert rel in RELATIONS and anchor in OBJECTS
         assert any((rel, other) not in HELD_OUT_RELATION_ANCHORS for other in OBJECTS if other != anchor)
     assert not set(TRAIN_TEMPLATES) & set(HELD_OUT_TEMPLATES)
+    assert not set(REQUEST_FAMILIES) & set(HELD_OUT_REQUEST_FAMILIES)
+    assert not set(USE_FRAMES) & set(HELD_OUT_USE_FRAMES) and HELD_OUT_USES < set(USES)
+    for name in OBJECTS:  # every object keeps a trained use, and most have a held-out one
+        assert any(name in objs and u not in HELD_OUT_USES for u, objs in USES.items()), name
+    assert sum(any(name in USES[u] for u in HELD_OUT_USES) for name in OBJECTS) >= 8
+    assert not set(ABSENT_USES_TRAIN) & set(ABSENT_USES_TEST)
+    assert not set(ABSENT_USES_TRAIN + ABSENT_USES_TEST) & set(USES)
+
+
+def test_handwritten_instructions_are_no_generator_template():
+    """config/handwritten_instructions.yaml measures phrasings nobody wrote into the generator."""
+    written = yaml.safe_load(HANDWRITTEN.read_text())
+    assert set(written) == set(OBJECTS) and all(len(v) >= 3 for v in written.values())
+    for texts in written.values():
+        for text in texts:
+            plain = (text[0].lower() + text[1:]).rstrip(".!")
+            with pytest.raises(AssertionError):  # the parser of every generated text cannot read it
+                parse(plain)
+    assert parse("could you pick up the red mug?")["noun"] == "mug"  # … it reads generated ones
 
 
 # -- the generator --------------------------------------------------------------------------------
@@ -254,13 +330,14 @@ def test_train_never_says_anything_held_out():
         for ins in generate_instructions(scene, np.random.default_rng(seed), per_target=4, absent=2):
             kinds[ins.kind] = kinds.get(ins.kind, 0) + 1
             assert not is_held_out(ins), ins.text
-            _, p = listener(ins.text, scene)
+            _, p = listener(ins.plain, scene)
+            assert p["use"] not in HELD_OUT_USES | set(ABSENT_USES_TEST) and p.get("frame") not in HELD_OUT_USE_FRAMES
             assert p["template"] in TRAIN_TEMPLATES, ins.text
             if p["relation"] in RELATIONS and ins.target:
                 assert (p["relation"], p["anchor"].name) not in HELD_OUT_RELATION_ANCHORS, ins.text
             for c in p["colors"]:
                 assert (ins.target or OBJECTS_BY_WORD.get(p["noun"]), c) not in HELD_OUT_COLORS, ins.text
-            if ins.kind == "absent" and p["noun"] not in OBJECTS_BY_WORD:
+            if ins.kind == "absent" and p["noun"] and p["noun"] not in OBJECTS_BY_WORD:
                 assert p["noun"] in ABSENT_NOUNS_TRAIN, ins.text
     assert set(kinds) == set(KINDS) | {"absent"}
     assert kinds["category"] == max(kinds.values()), kinds
@@ -275,19 +352,55 @@ def test_novel_says_only_held_out_combinations():
         scene = random_scene(seed, "novel")
         for ins in generate_instructions(scene, np.random.default_rng(seed), split="novel", per_target=3, absent=1):
             assert is_held_out(ins), ins.text
-            _, p = listener(ins.text, scene)
+            _, p = listener(ins.plain, scene)
             pair = p["relation"] in RELATIONS and (p["relation"], p["anchor"].name) in HELD_OUT_RELATION_ANCHORS
             seen_pairs += pair
             assert pair or p["template"] in HELD_OUT_TEMPLATES, ins.text
-            if ins.kind == "absent" and p["noun"] not in OBJECTS_BY_WORD:
+            if ins.kind == "absent" and p["noun"] and p["noun"] not in OBJECTS_BY_WORD:
                 assert p["noun"] in ABSENT_NOUNS_TEST, ins.text
     assert seen_pairs > 0
+
+
+def test_paraphrase_says_every_instruction_in_a_held_out_family():
+    held_uses = kinds = 0
+    for seed in range(20):
+        scene = random_scene(seed, "paraphrase")
+        rng = np.random.default_rng(seed)
+        for ins in generate_instructions(scene, rng, split="paraphrase", per_target=3, absent=1):
+            _, p = listener(ins.plain, scene)
+            assert p["template"] in HELD_OUT_TEMPLATES and is_held_out(ins), ins.text
+            if p["relation"] in RELATIONS and ins.target:
+                assert (p["relation"], p["anchor"].name) not in HELD_OUT_RELATION_ANCHORS, ins.text
+            held_uses += p["use"] in HELD_OUT_USES or p.get("frame") in HELD_OUT_USE_FRAMES
+            kinds += ins.kind == "function"
+            if ins.kind == "absent":
+                assert p["noun"] in ABSENT_NOUNS_TEST or p["use"] in ABSENT_USES_TEST + tuple(USES) \
+                    or p["noun"] in OBJECTS_BY_WORD, ins.text
+    assert kinds and held_uses >= kinds // 2
+
+
+def test_typed_text_differs_from_the_plain_text_only_by_case_punctuation_and_one_typo():
+    typos = capitals = marks = 0
+    for seed in range(30):
+        scene = random_scene(seed)
+        for ins in generate_instructions(scene, np.random.default_rng(seed), per_target=3, absent=1):
+            assert is_typed_form_of(ins.text, ins.plain), (ins.text, ins.plain)
+            capitals += ins.text[0] != ins.plain[0]
+            marks += ins.text[-1] in ".!"
+            typos += ins.plain[0] + ins.text[1:].rstrip(".!") != ins.plain
+    total = sum(len(generate_instructions(random_scene(s), np.random.default_rng(s), per_target=3, absent=1))
+                for s in range(30))
+    assert 0.03 < typos / total < 0.15 and 0.2 < capitals / total < 0.4 and 0.1 < marks / total < 0.3
+    plain = [i.plain for s in range(30) for i in generate_instructions(random_scene(s), np.random.default_rng(s))]
+    assert 0.08 < sum(t.startswith(OPENERS) for t in plain) / len(plain) < 0.25
+    assert 0.05 < sum(t.endswith(CLOSERS) for t in plain) / len(plain) < 0.25
+    assert not is_typed_form_of("grasp the bnanaa", "grasp the banana")
 
 
 def test_similar_scenes_say_their_held_out_colours():
     scene = scene_objects(generate_scene("clutter", 5, objects=["mug", "apple", "banana"]).placements,
                           {"mug": "black", "apple": "yellow"})
-    texts = [i.text for s in range(20) for i in generate_instructions(
+    texts = [i.plain for s in range(20) for i in generate_instructions(
         scene, np.random.default_rng(s), split="similar", per_target=6, absent=0)]
     assert any("black" in t for t in texts) and any("yellow" in t for t in texts)
     with pytest.raises(InvalidInputError, match="held-out colours"):
@@ -298,7 +411,7 @@ def test_relations_are_used_only_beyond_the_margin():
     def relation_texts(dy: float) -> list[str]:
         scene = [SceneObject("mug", "red", (0.45, 0.0, 0.0)), SceneObject("apple", "red", (0.45, dy, 0.0)),
                  SceneObject("marker", "black", (0.6, 0.2, 0.0))]
-        return [i.text for s in range(150) for i in generate_instructions(
+        return [i.plain for s in range(150) for i in generate_instructions(
             scene, np.random.default_rng(s), per_target=4, absent=0, targets=["apple"]) if i.kind == "relation"]
     near, far = relation_texts(0.02), relation_texts(0.12)
     assert not any(re.search(r"(left|right) of the (mug|cup|coffee)", t) for t in near), near
@@ -310,11 +423,11 @@ def test_ambiguous_descriptions_are_never_emitted():
     # three red objects, two fruit: "the red one" and "the fruit" never; "the red fruit" fits the apple alone
     scene = [SceneObject("apple", "red", (0.4, 0.1, 0.0)), SceneObject("mug", "red", (0.5, -0.1, 0.0)),
              SceneObject("stapler", "red", (0.6, 0.2, 0.0)), SceneObject("pear", "green", (0.35, -0.2, 0.0))]
-    texts = [i.text for s in range(100) for i in generate_instructions(
+    texts = [i.plain for s in range(100) for i in generate_instructions(
         scene, np.random.default_rng(s), per_target=5, absent=0, targets=["apple"])]
     relation = r"(?! (left|right|in front|behind|next|nearest|closest|farthest|furthest|to|on)\b)"
-    assert not any(re.search(r"\bthe red (one|object|item|thing)\b" + relation, t) for t in texts), texts
-    assert not any(re.search(r"\bthe fruit\b" + relation, t) for t in texts), texts
+    assert not any(re.search(r"\b(the|that|this|a) red (one|object|item|thing)\b" + relation, t) for t in texts), texts
+    assert not any(re.search(r"\b(the|that|this|a) fruit\b" + relation, t) for t in texts), texts
     assert any(re.search(r"the red fruit$", t) for t in texts)
 
 
@@ -324,7 +437,8 @@ def test_absent_instructions_in_a_scene_with_every_object():
         out = generate_instructions(scene, np.random.default_rng(1), split=split, per_target=5, absent=6)
         check(out, scene)
         absent = [i for i in out if i.kind == "absent"]
-        assert len(absent) == 6 and all(i.reference.noun in nouns for i in absent)
+        uses = ABSENT_USES_TRAIN if split == "train" else ABSENT_USES_TEST
+        assert len(absent) == 6 and all(i.reference.noun in nouns or i.reference.use in uses for i in absent)
         assert all(sum(i.target == n for i in out) == 5 for n in OBJECTS)
 
 

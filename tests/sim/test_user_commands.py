@@ -35,11 +35,15 @@ def test_realvlg_demo(tmp_path):
 
 
 def test_realvlg_sim_eval_one_trial(tmp_path):
-    done = realvlg("sim-eval", "--trials", "1", "--objects", "mug", cwd=tmp_path, timeout=600)
+    phrasings = tmp_path / "phrasings.yaml"
+    phrasings.write_text("mug:\n  - could you hand me the coffee mug on the table, please?\n")
+    done = realvlg("sim-eval", "--trials", "1", "--objects", "mug", "--instructions", str(phrasings),
+                   cwd=tmp_path, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     (trial,) = json.loads((tmp_path / "sim_eval.json").read_text())["trials"]   # one trial's outcome is a
     won = int(trial["success"])                                                 # figure (README), not a contract
     assert trial["object"] == "mug" and f"| mug | {won}/1 | {100 * won} % |" in done.stdout, done.stdout
+    assert trial["instruction"] == "could you hand me the coffee mug on the table, please?"
     assert (tmp_path / "sim_eval.md").is_file() and (tmp_path / "sim_eval.png").is_file()
 
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 import json
 import pathlib
 
+from realvlg.errors import InvalidInputError
 from realvlg.graph import GROUNDINGS
 from realvlg.grasping.planner import STRATEGIES
 from realvlg.objects import OBJECTS
-from realvlg.sim.eval import SETTINGS, run_absent_eval, run_eval
+from realvlg.sim.eval import SETTINGS, load_phrasings, run_absent_eval, run_eval
 
 
 def register(subparsers) -> None:
@@ -27,6 +28,9 @@ def register(subparsers) -> None:
     p.add_argument("--calibration", metavar="FILE.yaml",
                    help="ee←camera file for the grasp node (default: the simulator's true mount, "
                         "calibration/sim_fr3_wrist_camera.yaml), e.g. the output of `realvlg calibrate --sim`")
+    p.add_argument("--instructions", metavar="FILE.yaml",
+                   help="object → list of instructions to say instead of \"grasp the <object>\" (trial t says "
+                        "phrasing t mod N), e.g. config/handwritten_instructions.yaml")
     p.add_argument("--absent", action="store_true",
                    help="ask for objects that are not on the table and count grasp attempts (should be none)")
     p.add_argument("--json", dest="json_path", default="sim_eval.json", help="output JSON (table .md, chart .png beside)")
@@ -38,6 +42,9 @@ def run(args) -> int:
     from realvlg.ros.graph_client import GraphClient
 
     objects = [o.strip() for o in args.objects.split(",") if o.strip()]
+    if args.absent and args.instructions:
+        raise InvalidInputError("--absent asks for objects not on the table; it takes no --instructions")
+    phrasings = load_phrasings(args.instructions) if args.instructions else None
     overrides = {"sim_node": {"setting": args.setting, "objects": objects[:1]}}
     if args.calibration:
         overrides["grasp_node"] = {"calibration": str(pathlib.Path(args.calibration).resolve())}
@@ -49,7 +56,8 @@ def run(args) -> int:
 
                 result = run_absent_eval(client, args.setting, objects, args.trials, ABSENT_NOUNS_TEST, args.seed)
             else:
-                result = run_eval(client, args.setting, objects, args.trials, args.strategy, args.seed)
+                result = run_eval(client, args.setting, objects, args.trials, args.strategy, args.seed,
+                                  phrasings=phrasings)
     finally:
         for child in reversed(children):
             child.stop()

@@ -25,11 +25,13 @@ Output (the format of ``docs/embedded.md``; RealVLG-11B records so ``realvlg eva
 
     <root>/meta.json
     <root>/scenes/scene_NNNNNN/VV.json, VV_rgb.png, VV_depth.png (uint16 mm), VV_seg.png, VV_mask_<object>.png
-    <root>/annotations/{train,seen,similar,novel}.json
+    <root>/annotations/{train,seen,similar,novel,paraphrase}.json
 
 Scene numbers decide the split (``meta.json["splits"]``): train, then *seen* (the training
 distribution), *similar* (objects in held-out colours) and *novel* (held-out instruction
-combinations). Rendering is resumable: a view whose JSON exists is not rendered again (the JSON is
+combinations). *paraphrase* has no scenes of its own: it asks about the *seen* views in held-out
+phrasing families (and held-out uses), so its figures beside *seen* measure the phrasing alone.
+Rendering is resumable: a view whose JSON exists is not rendered again (the JSON is
 written last); the annotations are rebuilt from the view files at the end, deterministically.
 """
 
@@ -46,8 +48,9 @@ import shapely
 
 from realvlg.errors import InvalidInputError
 
-GENERATOR_VERSION = 1
-SPLITS = ("train", "seen", "similar", "novel")
+GENERATOR_VERSION = 2  # 2: phrasing families, uses, typos; the paraphrase split
+SPLITS = ("train", "seen", "similar", "novel")  # rendered scene ranges, in order
+PARAPHRASE_OF = {"paraphrase": "seen"}  # annotation-only split → the split whose views it describes
 MIN_VISIBLE_PIXELS = 12
 FINGER_WIDTH = 0.02          # m, across the jaw (the backend draws its rectangles with the same jaw)
 FINGER_DEPTH = 0.015         # m, past each contact along the closing direction (finger + clearance)
@@ -75,7 +78,7 @@ class DatagenConfig:
     view_tilt: float = math.radians(10)
     view_yaw: float = math.radians(8)     # small: "left of" is the robot's left, which the image shows
     per_target: int = 3                   # instructions per visible object
-    absent: int = 1                       # instructions per view naming nothing present
+    absent: int = 2                       # instructions per view naming nothing present
     workers: int = 1
 
     def __post_init__(self) -> None:
@@ -326,15 +329,16 @@ def _write_view(folder: pathlib.Path, view: int, obs, objects: list[dict], q: np
 
 
 # -- annotations --------------------------------------------------------------------------------
-def view_records(config: DatagenConfig, scene: int, view: int, truth: dict) -> list[dict]:
-    """The RealVLG-11B records (one per instruction) of one rendered view."""
+def view_records(config: DatagenConfig, scene: int, view: int, truth: dict, split: str | None = None) -> list[dict]:
+    """The RealVLG-11B records (one per instruction) of one rendered view, in the instructions of
+    its scene's split or of ``split`` (e.g. "paraphrase" for a *seen* view)."""
     from realvlg.embedded.instructions import SceneObject, generate_instructions
 
-    split = config.split_of(scene)
+    split = split or config.split_of(scene)
     objects = {o["name"]: o for o in truth["objects"]}
     scene_objects = [SceneObject(o["name"], o["color"], tuple(o["position"]), tuple(o["parts"]))
                      for o in truth["objects"]]
-    rng = np.random.default_rng([config.seed, scene, view, 1])
+    rng = np.random.default_rng([config.seed, scene, view, 2 if split in PARAPHRASE_OF else 1])
     instructions = generate_instructions(scene_objects, rng, split=split, per_target=config.per_target,
                                          absent=config.absent)
     folder, stem = f"scenes/scene_{scene:06d}", f"{view:02d}"
@@ -361,13 +365,14 @@ def write_annotations(config: DatagenConfig, root: pathlib.Path) -> dict[str, in
     """Rebuild ``annotations/<split>.json`` from the rendered views; records per split."""
     counts = {}
     (root / "annotations").mkdir(parents=True, exist_ok=True)
-    for split, scenes in config.split_ranges.items():
+    ranges = config.split_ranges
+    for split, scenes in [*ranges.items(), *((k, ranges[v]) for k, v in PARAPHRASE_OF.items())]:
         records = []
         for scene in scenes:
             for view in range(config.views_per_scene):
                 path = root / "scenes" / f"scene_{scene:06d}" / f"{view:02d}.json"
                 if path.exists():
-                    records += view_records(config, scene, view, json.loads(path.read_text(encoding="utf-8")))
+                    records += view_records(config, scene, view, json.loads(path.read_text(encoding="utf-8")), split)
         (root / "annotations" / f"{split}.json").write_text(json.dumps(records), encoding="utf-8")
         counts[split] = len(records)
     return counts

@@ -17,22 +17,33 @@ model must answer "not found"). Kinds:
   ≥ 3 cm beyond the anchor, and for superlatives/"next to" ≥ 3 cm ahead of the runner-up;
 * ``part`` — for the parts in ``SceneObject.parts``: "the handle of the mug", "the mug's handle",
   "the bottle cap", "grasp the mug by its handle", "the handle" (when only one object has one);
-* ``absent`` — a simulated object not in the scene (maybe with a colour) or an everyday noun that
-  is never simulated (:data:`~realvlg.embedded.vocabulary.ABSENT_NOUNS_TRAIN` in training,
-  ``ABSENT_NOUNS_TEST`` in the test splits).
+* ``function`` — what the object is used for (:data:`~realvlg.embedded.vocabulary.USES`):
+  "something to write with", "what you would use to drink coffee from";
+* ``absent`` — a simulated object not in the scene (maybe with a colour), a use none of the scene's
+  objects has, or an everyday noun or use that is never simulated
+  (:data:`~realvlg.embedded.vocabulary.ABSENT_NOUNS_TRAIN`/``ABSENT_USES_TRAIN`` in training,
+  the ``_TEST`` ones in the test splits).
 
-Each reference is wrapped in a verb template ("grasp {ref}", "hand me {ref}", …). Kinds are drawn
-with :data:`KIND_WEIGHTS` (category the most common: the closed-loop test says "grasp the <object>").
+Each reference is wrapped in a request template of a phrasing family ("grasp {ref}", "could you
+pick up {ref}?", "get {ref} for me", "take {ref} off the table", …;
+:data:`~realvlg.embedded.vocabulary.REQUEST_FAMILIES`), sometimes with an opener or closer around
+it ("hey, … now"; ``Instruction.template`` is the undecorated one); object phrases sometimes say "that", "this"
+or "a" for "the"; and the finished text is sometimes capitalised, punctuated or mistyped (one letter
+dropped, doubled or swapped in one word; ``Instruction.plain`` keeps the text before that). Kinds
+are drawn with :data:`KIND_WEIGHTS` (category the most common: the closed-loop test says "grasp the
+<object>").
 
 Uniqueness: every referring expression is a :class:`Reference`; :func:`referents` is a lenient
 listener that returns every object of the scene the expression could mean (borderline categories
 and adjectives, fixed and near colours, any physical part with that word, relations that hold by
 any amount); an expression is emitted only if its referents are exactly the target.
 
-Splits: "train", "seen" and "similar" use :data:`~realvlg.embedded.vocabulary.TRAIN_TEMPLATES` and
-no held-out relation/anchor pair ("similar" differs in its scenes: held-out colours are rendered and
-then said); "novel" emits only held-out combinations — a held-out relation/anchor pair or a held-out
-template — and absent instructions. :func:`is_held_out` tells whether an instruction uses anything
+Splits: "train", "seen" and "similar" use :data:`~realvlg.embedded.vocabulary.TRAIN_TEMPLATES`, the
+training uses and no held-out relation/anchor pair ("similar" differs in its scenes: held-out colours
+are rendered and then said); "novel" emits only held-out combinations — a held-out relation/anchor
+pair or a held-out template — and absent instructions; "paraphrase" (the seen split's scenes) says
+every instruction in a held-out phrasing family, and its functional descriptions with held-out uses
+or frames where the scene allows one. :func:`is_held_out` tells whether an instruction uses anything
 held out of training; "train" never does, and it refuses scenes rendered in held-out colours.
 """
 
@@ -46,22 +57,36 @@ import numpy as np
 from realvlg.embedded.vocabulary import (
     ABSENT_NOUNS_TEST,
     ABSENT_NOUNS_TRAIN,
+    ABSENT_USES_TEST,
+    ABSENT_USES_TRAIN,
     ADJECTIVES,
     BORDERLINE_ADJECTIVES,
     BORDERLINE_CATEGORIES,
+    CAPITALISE_RATE,
     CATEGORIES,
+    CLOSERS,
     COLOR_VARIANTS,
+    DECORATE_RATE,
+    DETERMINERS,
     FIXED_COLORS,
     GENERIC_NOUNS,
     HELD_OUT_COLORS,
     HELD_OUT_RELATION_ANCHORS,
     HELD_OUT_TEMPLATES,
+    HELD_OUT_USE_FRAMES,
+    HELD_OUT_USES,
     NEAR_COLORS,
+    OPENERS,
     PART_WORDS,
+    PUNCTUATION,
     RELATIONS,
+    REQUEST_FAMILIES,
     SPLITS,
     SUPERLATIVES,
     TRAIN_TEMPLATES,
+    TYPO_RATE,
+    USE_FRAMES,
+    USES,
     training_colors,
 )
 from realvlg.errors import InvalidInputError
@@ -69,8 +94,9 @@ from realvlg.objects import OBJECTS, find_object
 
 MARGIN = 0.03  # a relation must hold by this much [m]
 NEXT_TO_MAX = 0.15  # "next to": centre distance to the anchor at most [m]
-KINDS = ("category", "color", "attribute", "relation", "part")
-KIND_WEIGHTS = {"category": 0.35, "color": 0.15, "attribute": 0.12, "relation": 0.23, "part": 0.15}
+KINDS = ("category", "color", "attribute", "relation", "part", "function")
+KIND_WEIGHTS = {"category": 0.3, "color": 0.13, "attribute": 0.1, "relation": 0.2, "part": 0.13, "function": 0.14}
+FAMILY_WEIGHTS = {"imperative": 0.3, "polite": 0.14, "question": 0.16, "need": 0.12, "for me": 0.16, "table": 0.12}
 # "the handle of the mug" / "the mug's handle" / "the mug handle" / "the mug by its handle"
 PART_FORMS = ("of", "poss", "compound", "by")
 
@@ -104,10 +130,11 @@ class SceneObject:
 @dataclass(frozen=True)
 class Reference:
     """What a referring expression says. ``noun``: an object word, a category noun or a generic
-    noun (None only for a bare part, "the handle"); ``color``/``adjective`` modifiers; ``part``
+    noun (None for a bare part, "the handle", or a use); ``color``/``adjective`` modifiers; ``part``
     (key of ``ObjectSpec.parts``) said as ``part_word`` in ``part_form``; ``relation`` (a key of
     RELATIONS or SUPERLATIVES) with, for binary relations, the ``anchor`` object said as
-    ``anchor_word``."""
+    ``anchor_word``; ``use`` (a key of USES or an absent use) said in ``use_frame``; the
+    ``determiner`` of a plain noun phrase."""
 
     noun: str | None = None
     color: str | None = None
@@ -118,9 +145,14 @@ class Reference:
     relation: str | None = None
     anchor: str | None = None
     anchor_word: str | None = None
+    use: str | None = None
+    use_frame: str = USE_FRAMES[0]
+    determiner: str = "the"
 
     @property
     def kind(self) -> str:
+        if self.use:
+            return "function"
         if self.relation:
             return "relation"
         if self.part:
@@ -136,7 +168,8 @@ class Reference:
 class Instruction:
     """One instruction: ``text``, the ``target`` object's name (None when it names nothing in the
     scene), the ``part`` it names (None: the object as a whole), its ``kind`` (one of
-    :data:`KINDS` or "absent"), and how it was made: the ``reference`` and ``template``."""
+    :data:`KINDS` or "absent"), and how it was made: the ``reference``, the ``template`` and the
+    ``plain`` text before capitals, punctuation and typos."""
 
     text: str
     target: str | None
@@ -144,6 +177,7 @@ class Instruction:
     kind: str
     reference: Reference | None = field(default=None, compare=False)
     template: str = field(default="", compare=False)
+    plain: str = field(default="", compare=False)
 
 
 # -- the listener -------------------------------------------------------------------------------
@@ -162,6 +196,8 @@ def color_words(obj: SceneObject) -> frozenset[str]:
 
 
 def _describes(ref: Reference, obj: SceneObject) -> bool:
+    if ref.use:
+        return obj.name in USES.get(ref.use, ())
     if not _noun_fits(ref.noun, obj.name):
         return False
     if ref.color and ref.color not in color_words(obj):
@@ -234,13 +270,16 @@ def identifies(ref: Reference, target: SceneObject, scene: Sequence[SceneObject]
 
 
 def is_held_out(instruction: Instruction) -> bool:
-    """Whether the instruction uses anything held out of training: a held-out template, a held-out
-    relation/anchor pair, an object said in a held-out colour, or a test-only absent noun."""
+    """Whether the instruction uses anything held out of training: a held-out template, use or use
+    frame, a held-out relation/anchor pair, an object said in a held-out colour, or a test-only
+    absent noun or use."""
     ref = instruction.reference
     if instruction.template in HELD_OUT_TEMPLATES:
         return True
     if ref is None:
         return False
+    if ref.use:
+        return ref.use in HELD_OUT_USES or ref.use in ABSENT_USES_TEST or ref.use_frame in HELD_OUT_USE_FRAMES
     if (ref.relation, ref.anchor) in HELD_OUT_RELATION_ANCHORS:
         return True
     named = instruction.target
@@ -254,12 +293,17 @@ def is_held_out(instruction: Instruction) -> bool:
 
 # -- rendering ----------------------------------------------------------------------------------
 def _noun_phrase(ref: Reference, superlative: str = "") -> str:
-    words = [superlative, ref.adjective, ref.color, ref.noun]
-    return "the " + " ".join(w for w in words if w)
+    phrase = " ".join(w for w in (superlative, ref.adjective, ref.color, ref.noun) if w)
+    determiner = ref.determiner
+    if determiner == "a" and phrase[0] in "aeiou":
+        determiner = "an"
+    return f"{determiner} {phrase}"
 
 
 def render(ref: Reference, rng: np.random.Generator) -> str:
-    """The referring expression ``ref`` in words, starting with "the" (phrasings drawn by ``rng``)."""
+    """The referring expression ``ref`` in words (phrasings drawn by ``rng``)."""
+    if ref.use:
+        return ref.use_frame.format(use=ref.use)
     if ref.part_word:
         if ref.noun is None:
             return f"the {ref.part_word}"
@@ -279,11 +323,61 @@ def render(ref: Reference, rng: np.random.Generator) -> str:
 
 
 def _template_fits(template: str, ref: Reference) -> bool:
+    before, after = template.split("{ref}")
+    particle = after.split(" ")[1:2] in (["up"], ["over"])  # "pick {ref} up", "bring {ref} over"
     if ref.part_form == "by" and ref.part_word:
-        return template not in ("{ref}", "pick {ref} up")  # "grasp the mug by its handle"
-    if template == "pick {ref} up":
-        return not (ref.relation in RELATIONS or ref.relation in SUPERLATIVES or ref.part_word)
+        return not particle and bool(before)  # "grasp the mug by its handle"
+    if particle:
+        return not (ref.relation in RELATIONS or ref.relation in SUPERLATIVES or ref.part_word or ref.use)
     return True
+
+
+def _template(rng: np.random.Generator, split: str, ref: Reference, held_pair: bool = False) -> str:
+    """A request template for ``ref``: from a training family (drawn by FAMILY_WEIGHTS), or for
+    "novel" and "paraphrase" a held-out one ("novel" also a training one around a held-out pair)."""
+    if split in ("novel", "paraphrase"):
+        templates = TRAIN_TEMPLATES + HELD_OUT_TEMPLATES if held_pair and split == "novel" else HELD_OUT_TEMPLATES
+    else:
+        families = list(FAMILY_WEIGHTS)
+        p = np.array([FAMILY_WEIGHTS[f] for f in families])
+        templates = REQUEST_FAMILIES[families[int(rng.choice(len(families), p=p / p.sum()))]]
+    return _draw(rng, [t for t in templates if _template_fits(t, ref)])
+
+
+def _decorated(template: str, rng: np.random.Generator) -> str:
+    """``template`` maybe with an opener before it and a closer after it (DECORATE_RATE each)."""
+    if rng.random() < DECORATE_RATE:
+        template = _draw(rng, OPENERS) + template
+    if rng.random() < DECORATE_RATE and not template.endswith("?"):
+        template += _draw(rng, CLOSERS)
+    return template
+
+
+def _typo(word: str, rng: np.random.Generator) -> str:
+    i = int(rng.integers(1, len(word) - 1))
+    return (word[:i] + word[i + 1:], word[:i] + word[i] + word[i:],
+            word[:i] + word[i + 1] + word[i] + word[i + 2:])[int(rng.integers(3))]
+
+
+def _noisy(text: str, rng: np.random.Generator) -> str:
+    """``text`` as people type it: maybe one word of ≥ 4 letters mistyped, a capital first letter,
+    a full stop or exclamation mark (rates in the vocabulary)."""
+    if rng.random() < TYPO_RATE:
+        words = text.split(" ")
+        if long := [i for i, w in enumerate(words) if len(w) >= 4 and w.isalpha()]:
+            i = _draw(rng, long)
+            words[i] = _typo(words[i], rng)
+            text = " ".join(words)
+    if rng.random() < CAPITALISE_RATE:
+        text = text[0].upper() + text[1:]
+    if not text.endswith("?"):
+        text += _pick(rng, PUNCTUATION)
+    return text
+
+
+def _pick(rng: np.random.Generator, weights: dict[str, float]) -> str:
+    keys = list(weights)
+    return keys[int(rng.choice(len(keys), p=np.array(list(weights.values())) / sum(weights.values())))]
 
 
 # -- candidate references -----------------------------------------------------------------------
@@ -328,6 +422,12 @@ def _candidates(kind: str, t: SceneObject, scene: Sequence[SceneObject], split: 
                     if form != "compound":
                         refs += [Reference(noun=n, color=t.color, part=part, part_word=pw, part_form=form)
                                  for n in (*cats, "one") if n != t.color]
+    elif kind == "function":
+        uses = [u for u, objs in USES.items() if t.name in objs]
+        trained = [Reference(use=u) for u in uses if u not in HELD_OUT_USES]
+        held = [Reference(use=u) for u in uses if u in HELD_OUT_USES]
+        # "paraphrase": held-out uses first, where one identifies the target
+        refs = ([r for r in held if identifies(r, t, scene)] or trained) if split == "paraphrase" else trained
     refs = list(dict.fromkeys(refs))
     return [r for r in refs if identifies(r, t, scene)]
 
@@ -362,12 +462,15 @@ def _target_instructions(t: SceneObject, scene: Sequence[SceneObject], rng: np.r
             ref = _draw(rng, pools[kind])
         if ref.anchor:  # any word for the anchor: every one names it alone
             ref = replace(ref, anchor_word=_draw(rng, OBJECTS[ref.anchor].words))
-        held_pair = (ref.relation, ref.anchor) in HELD_OUT_RELATION_ANCHORS
-        templates = (TRAIN_TEMPLATES + HELD_OUT_TEMPLATES if held_pair else HELD_OUT_TEMPLATES) \
-            if split == "novel" else TRAIN_TEMPLATES
-        template = _draw(rng, [tp for tp in templates if _template_fits(tp, ref)])
-        text = template.format(ref=render(ref, rng))
-        out.setdefault(text, Instruction(text, t.name, ref.part, ref.kind, ref, template))
+        if ref.use:
+            ref = replace(ref, use_frame=_draw(rng, HELD_OUT_USE_FRAMES + USE_FRAMES if split == "paraphrase"
+                                               else USE_FRAMES))
+        elif kind in ("category", "color", "attribute"):
+            ref = replace(ref, determiner=_pick(rng, DETERMINERS))
+        template = _template(rng, split, ref, (ref.relation, ref.anchor) in HELD_OUT_RELATION_ANCHORS)
+        plain = _decorated(template, rng).format(ref=render(ref, rng))
+        if plain not in out:
+            out[plain] = Instruction(_noisy(plain, rng), t.name, ref.part, ref.kind, ref, template, plain)
     return list(out.values())
 
 
@@ -375,24 +478,31 @@ def _absent_instructions(scene: Sequence[SceneObject], rng: np.random.Generator,
                          count: int) -> list[Instruction]:
     present = {o.name for o in scene}
     missing = [n for n in OBJECTS if n not in present]
-    nouns = ABSENT_NOUNS_TRAIN if split == "train" else ABSENT_NOUNS_TEST
-    templates = HELD_OUT_TEMPLATES if split == "novel" else TRAIN_TEMPLATES
+    nouns, absent_uses = (ABSENT_NOUNS_TRAIN, ABSENT_USES_TRAIN) if split == "train" \
+        else (ABSENT_NOUNS_TEST, ABSENT_USES_TEST)
+    uses = [u for u in USES if u not in HELD_OUT_USES]
     out: dict[str, Instruction] = {}
     for _ in range(30 * count):
         if len(out) == count:
             break
-        if missing and rng.random() < 0.5:
+        draw = rng.random()
+        if missing and draw < 0.4:  # a simulated object the scene lacks
             name = _draw(rng, missing)
-            colors = training_colors(name) if split in ("train", "seen") else tuple(COLOR_VARIANTS[name])
+            colors = training_colors(name) if split in ("train", "seen", "paraphrase") else tuple(COLOR_VARIANTS[name])
             color = _draw(rng, colors) if rng.random() < 0.5 else None
-            ref = Reference(noun=_draw(rng, OBJECTS[name].words), color=color)
+            ref = Reference(noun=_draw(rng, OBJECTS[name].words), color=color, determiner=_pick(rng, DETERMINERS))
+        elif draw < 0.55:  # the use of a simulated object the scene lacks
+            ref = Reference(use=_draw(rng, uses), use_frame=_draw(rng, USE_FRAMES))
+        elif draw < 0.7:
+            ref = Reference(use=_draw(rng, absent_uses), use_frame=_draw(rng, USE_FRAMES))
         else:
-            ref = Reference(noun=_draw(rng, nouns))
+            ref = Reference(noun=_draw(rng, nouns), determiner=_pick(rng, DETERMINERS))
         if referents(ref, scene):
             continue
-        template = _draw(rng, templates)
-        text = template.format(ref=_noun_phrase(ref))
-        out.setdefault(text, Instruction(text, None, None, "absent", ref, template))
+        template = _template(rng, split, ref)
+        plain = _decorated(template, rng).format(ref=render(ref, rng))
+        if plain not in out:
+            out[plain] = Instruction(_noisy(plain, rng), None, None, "absent", ref, template, plain)
     return list(out.values())
 
 

@@ -17,12 +17,19 @@ the scene renderer (``realvlg.embedded.datagen``) read it; nothing here depends 
   "tool" to some; the pear is roughly "round"). Emitted: clear; checked against: clear ∪ borderline.
 * Parts — :data:`PART_WORDS`: the words for every physical part of every object (grasped or not),
   so "the handle" is ambiguous whenever two objects with handles are present.
+* Uses — :data:`USES` (what an object is for, "drink coffee from" → every object it could mean)
+  said in a :data:`USE_FRAMES` frame ("something to {use}").
+* Requests — :data:`REQUEST_FAMILIES`: phrasing families of templates (imperative, polite,
+  question, need, "for me", table); :data:`DETERMINERS`, and the rates at which texts are typed
+  with a capital, a final mark or a typo.
 * Absent objects — :data:`ABSENT_NOUNS_TRAIN` and :data:`ABSENT_NOUNS_TEST`: everyday tabletop
-  objects never simulated (disjoint; the test nouns never appear in training).
+  objects never simulated, look-alikes included (disjoint; the test nouns never appear in
+  training); :data:`ABSENT_USES_TRAIN` / ``ABSENT_USES_TEST``: uses no simulated object has.
 * Held-out combinations (the test splits' novelty, analogues of RealVLG's seen/similar/novel):
   :data:`HELD_OUT_COLORS` (object/colour pairs never rendered in training: the "similar" split),
-  :data:`HELD_OUT_RELATION_ANCHORS` (relation/anchor-object pairs never in training) and
-  :data:`HELD_OUT_TEMPLATES` (instruction templates never in training): the "novel" split.
+  :data:`HELD_OUT_RELATION_ANCHORS` (relation/anchor-object pairs never in training: "novel"),
+  :data:`HELD_OUT_REQUEST_FAMILIES` (phrasing families never in training: "novel" and
+  "paraphrase"), :data:`HELD_OUT_USES` and :data:`HELD_OUT_USE_FRAMES` ("paraphrase").
 
 Spatial words are the robot's, in the base frame (REP-103: x forward away from the robot, y to
 the robot's LEFT, z up): "left of" = larger y, "in front of" = smaller x (nearer the robot).
@@ -136,7 +143,9 @@ ABSENT_NOUNS_TRAIN: tuple[str, ...] = (
     "scissors", "spoon", "fork", "knife", "phone", "keyboard", "computer mouse", "remote control",
     "wallet", "notebook", "roll of tape", "toothbrush", "lemon", "plate", "bowl", "sponge",
     "pair of glasses", "key", "battery", "lighter", "calculator", "comb", "coin", "tomato",
-    "soap bar", "mouse pad", "lipstick", "paper clip", "tea bag", "book")
+    "soap bar", "mouse pad", "lipstick", "paper clip", "tea bag", "book", "pliers", "hand saw", "chisel",
+    "hex key", "tape measure", "pencil", "paint roller", "ladle", "whisk", "tongs", "kiwi", "plum", "mango",
+    "grapefruit", "potato", "golf ball", "thermometer", "jar", "soda can", "hairbrush")
 """Everyday tabletop objects never simulated, named by "absent" instructions in training."""
 
 ABSENT_NOUNS_TEST: tuple[str, ...] = (
@@ -167,18 +176,94 @@ HELD_OUT_RELATION_ANCHORS: frozenset[tuple[str, str]] = frozenset({
 """(relation, anchor object) pairs never in training: the "novel" split. Each relation and each
 anchor appears in training in other pairs."""
 
-TRAIN_TEMPLATES: tuple[str, ...] = (
-    "grasp {ref}", "pick up {ref}", "grab {ref}", "take {ref}", "hand me {ref}", "get {ref}",
-    "{ref}", "pick {ref} up", "grasp {ref}, please")
-"""Instruction templates of training (and the seen/similar splits); ``{ref}`` is the referring
-expression, starting with "the"."""
+REQUEST_FAMILIES: dict[str, tuple[str, ...]] = {
+    "imperative": ("grasp {ref}", "pick up {ref}", "grab {ref}", "take {ref}", "get {ref}", "lift {ref}",
+                   "fetch {ref}", "pick {ref} up", "{ref}", "hold {ref}", "grip {ref}", "lift up {ref}"),
+    "polite": ("grasp {ref}, please", "please pick up {ref}", "please grab {ref}", "pick up {ref} please",
+               "kindly take {ref}", "get {ref}, thanks", "{ref}, please", "please get {ref}"),
+    "question": ("could you pick up {ref}?", "can you grab {ref}?", "would you take {ref}?",
+                 "could you get {ref}", "can you lift {ref}?", "could you please grasp {ref}?",
+                 "will you fetch {ref}?"),
+    "need": ("I need {ref}", "I want {ref}", "I'd like {ref}", "I would like {ref}",
+             "I need you to pick up {ref}", "I want you to grab {ref}"),
+    "for me": ("hand me {ref}", "give me {ref}", "get {ref} for me", "grab {ref} for me",
+               "pick up {ref} for me", "get me {ref}", "fetch me {ref}"),
+    "table": ("pick up {ref} from the table", "take {ref} off the table", "lift {ref} off the table",
+              "get {ref} from the table", "grab {ref} from the table"),
+}
+"""Phrasing family → instruction templates of training (and the seen/similar splits); ``{ref}`` is
+the referring expression ("the banana", "something to write with")."""
 
-HELD_OUT_TEMPLATES: tuple[str, ...] = (
-    "could you fetch {ref}?", "bring me {ref}", "I need {ref}", "please lift {ref}",
-    "pass me {ref}")
-"""Templates never in training: the "novel" split's paraphrases."""
+HELD_OUT_REQUEST_FAMILIES: dict[str, tuple[str, ...]] = {
+    "indirect": ("would you mind picking up {ref}?", "can I have {ref}?", "may I have {ref}?",
+                 "do you mind grabbing {ref}?", "could I get {ref}?"),
+    "bring": ("bring me {ref}", "pass me {ref}", "bring {ref} over", "pass {ref} over here",
+              "could you bring me {ref}?"),
+    "goal": ("I'm looking for {ref}", "go ahead and take {ref}", "go get {ref}", "time to pick up {ref}",
+             "let's grab {ref}"),
+}
+"""Phrasing families never in training: the "paraphrase" split says only these (and "novel" uses
+them with its held-out relation pairs) — the figure for phrasings nobody wrote into training."""
 
-SPLITS = ("train", "seen", "similar", "novel")
+TRAIN_TEMPLATES: tuple[str, ...] = tuple(t for f in REQUEST_FAMILIES.values() for t in f)
+HELD_OUT_TEMPLATES: tuple[str, ...] = tuple(t for f in HELD_OUT_REQUEST_FAMILIES.values() for t in f)
+
+OPENERS: tuple[str, ...] = ("hey, ", "robot, ", "ok, ", "now ", "okay robot, ", "alright, ", "hi, ")
+CLOSERS: tuple[str, ...] = (" now", " carefully", " quickly", " right away", " when you can", " if you can")
+DECORATE_RATE = 0.15  # of requests: an opener; again (independently) a closer unless it ends in "?"
+"""Words around any request, in every split: a person's address and filler ("hey, grab the mug
+now"); the model should learn to look past them."""
+
+USES: dict[str, frozenset[str]] = {
+    "drink coffee from": frozenset({"mug"}), "drink tea out of": frozenset({"mug"}),
+    "have a hot drink from": frozenset({"mug"}), "sip coffee from": frozenset({"mug"}),
+    "drink water from": frozenset({"bottle", "mug"}), "carry water in": frozenset({"bottle"}),
+    "pour water from": frozenset({"bottle", "mug"}), "refill at the tap": frozenset({"bottle", "mug"}),
+    "make fresh juice from": frozenset({"orange", "apple", "pear"}),
+    "squeeze juice out of": frozenset({"orange"}), "peel into segments": frozenset({"orange"}),
+    "make a smoothie with": frozenset({"banana", "orange", "apple", "pear"}),
+    "top my cereal with": frozenset({"banana", "apple"}), "bake a pie with": frozenset({"apple", "pear"}),
+    "snack on": frozenset({"orange", "pear", "apple", "banana"}),
+    "eat as a snack": frozenset({"orange", "pear", "apple", "banana"}),
+    "staple papers with": frozenset({"stapler"}), "fasten sheets of paper with": frozenset({"stapler"}),
+    "staple a report together with": frozenset({"stapler"}), "bind pages with": frozenset({"stapler"}),
+    "write with": frozenset({"marker"}), "draw with": frozenset({"marker"}),
+    "label a box with": frozenset({"marker"}), "write on a whiteboard with": frozenset({"marker"}),
+    "turn screws with": frozenset({"screwdriver"}), "tighten a screw with": frozenset({"screwdriver"}),
+    "loosen a screw with": frozenset({"screwdriver"}), "fix a loose screw with": frozenset({"screwdriver"}),
+    "shave with": frozenset({"razor"}), "shave my face with": frozenset({"razor"}),
+    "trim stubble with": frozenset({"razor"}), "get a clean shave with": frozenset({"razor"}),
+}
+"""What an object is used for (a verb phrase completing "something to …") → every object a listener
+might take it to mean (the generator says it only where that is the target alone)."""
+
+HELD_OUT_USES: frozenset[str] = frozenset({
+    "sip coffee from", "refill at the tap", "peel into segments", "top my cereal with", "eat as a snack",
+    "bind pages with", "write on a whiteboard with", "fix a loose screw with", "get a clean shave with"})
+"""Uses never said in training (the "paraphrase" split's functional descriptions)."""
+
+USE_FRAMES: tuple[str, ...] = ("something to {use}", "the thing to {use}", "what you would use to {use}",
+                               "something I can {use}", "the object used to {use}", "the thing I would {use}")
+HELD_OUT_USE_FRAMES: tuple[str, ...] = ("the item you {use}", "whatever I could {use}", "anything to {use}")
+"""How a use becomes a referring expression; the held-out frames only in the "paraphrase" split."""
+
+ABSENT_USES_TRAIN: tuple[str, ...] = (
+    "cut paper with", "stir soup with", "cut bread with", "call someone with", "brush my teeth with",
+    "type an email with", "light a fire with", "unlock the door with", "wash the dishes with", "read at night")
+ABSENT_USES_TEST: tuple[str, ...] = (
+    "tighten a bolt with", "hammer a nail with", "paint a wall with", "flip pancakes with",
+    "listen to music with", "erase pencil marks with", "tell the time with", "glue paper with")
+"""Uses no simulated object has (absent instructions); the test uses stay out of training."""
+
+DETERMINERS: dict[str, float] = {"the": 0.82, "that": 0.07, "this": 0.04, "a": 0.07}
+"""Determiners of object/category/colour/attribute phrases and their probabilities ("a" → "an"
+before a vowel); relations, parts and superlatives always say "the"."""
+
+TYPO_RATE = 0.08       # of instructions: one word mistyped (a letter dropped, doubled or swapped)
+CAPITALISE_RATE = 0.3  # of instructions: a capital first letter
+PUNCTUATION = {"": 0.8, ".": 0.12, "!": 0.08}  # appended unless the text ends with "?"
+
+SPLITS = ("train", "seen", "similar", "novel", "paraphrase")
 
 
 def training_colors(name: str) -> tuple[str, ...]:

@@ -2,7 +2,8 @@
 
 Per object and trial: the executor homes the robot (releasing what it holds), ``/sim/reset`` puts
 a seeded scene on the table (``single``: the object alone; ``clutter``: all the scene's objects),
-``/grasp`` is asked "grasp the <object>", and ``/sim/check_grasp`` applies the success test — the
+``/grasp`` is asked "grasp the <object>" (or, with ``phrasings``, trial t of an object says its
+phrasing t mod N: :func:`load_phrasings`), and ``/sim/check_grasp`` applies the success test — the
 object lifted ≥ 5 cm above where it rested and still held 2 s later. A request that fails
 (nothing planned, refused, dropped) is a failed trial with its reason kept.
 
@@ -34,6 +35,7 @@ class Trial:
     strategy: str = ""
     seconds: float = 0.0
     tries: int = 1  # executed tries the attempt needed (retries after a failed grasp)
+    instruction: str = ""
 
     @property
     def first_try(self) -> bool:
@@ -150,9 +152,32 @@ def run_absent_eval(client, setting: str, objects: list[str], trials: int, nouns
     return result
 
 
+def load_phrasings(path) -> dict[str, list[str]]:
+    """A YAML file of object → instructions (e.g. ``config/handwritten_instructions.yaml``);
+    :class:`~realvlg.errors.InvalidInputError` for an unreadable file, an unknown object or an
+    object without a non-empty list of strings."""
+    import pathlib
+
+    import yaml
+
+    try:
+        data = yaml.safe_load(pathlib.Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InvalidInputError(f"cannot read the instructions file {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"{path}: expected a mapping of object → list of instructions")
+    for name, texts in data.items():
+        if name not in OBJECTS:
+            raise InvalidInputError(f"{path}: unknown object {name!r}; known: {', '.join(OBJECTS)}")
+        if not isinstance(texts, list) or not texts or not all(isinstance(t, str) and t.strip() for t in texts):
+            raise InvalidInputError(f"{path}: {name} needs a non-empty list of instructions")
+    return data
+
+
 def run_eval(client, setting: str, objects: list[str], trials: int, strategy: str = "auto",
-             seed: int = 0, progress: bool = True) -> EvalResult:
-    """Run the protocol with ``client`` (a :class:`realvlg.ros.graph_client.GraphClient`)."""
+             seed: int = 0, progress: bool = True, phrasings: dict[str, list[str]] | None = None) -> EvalResult:
+    """Run the protocol with ``client`` (a :class:`realvlg.ros.graph_client.GraphClient`); with
+    ``phrasings`` (object → instructions) trial t says the object's phrasing t mod N."""
     import time
 
     if setting not in SETTINGS:
@@ -160,18 +185,21 @@ def run_eval(client, setting: str, objects: list[str], trials: int, strategy: st
     unknown = [o for o in objects if o not in OBJECTS]
     if unknown:
         raise InvalidInputError(f"unknown objects {unknown}; known: {', '.join(OBJECTS)}")
+    if phrasings is not None and (unsaid := [o for o in objects if o not in phrasings]):
+        raise InvalidInputError(f"the instructions file has no phrasings for {', '.join(unsaid)}")
     result = EvalResult(setting, strategy)
     plan = [(o, t) for o in objects for t in range(trials)]
     for obj, t in tqdm(plan, desc=f"sim-eval {setting}", unit="trial", disable=not progress):
         started = time.monotonic()
         trial_seed = seed + 1000 * t + list(OBJECTS).index(obj)
         _scene(client, setting, obj, objects, trial_seed)
-        response = client.grasp(f"grasp the {obj}", strategy)
+        instruction = phrasings[obj][t % len(phrasings[obj])] if phrasings else f"grasp the {obj}"
+        response = client.grasp(instruction, strategy)
         if response.success:
             check = client.check_grasp(obj)
             success, reason = check.success, check.message
         else:
             success, reason = False, response.message
         result.trials.append(Trial(obj, t, trial_seed, success, reason, response.strategy_used,
-                                   time.monotonic() - started, max(1, int(response.tries))))
+                                   time.monotonic() - started, max(1, int(response.tries)), instruction))
     return result
