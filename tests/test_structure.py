@@ -317,6 +317,9 @@ ALLOWED = {
     ("realvlg/embedded/vocabulary.py", '"marker": {"black": (0.08, 0.08, 0.08)'): "an RGB colour (black marker)",
     ("realvlg/embedded/datagen.py", "view_shift: tuple[float, float, float] = (0.06, 0.08, 0.06)"):
         "the data generator's random camera shift along the hand y [m], not a gripper width",
+    ("realvlg/embedded/vocabulary.py", "TYPO_RATE = 0.08"): "the fraction of generated instructions with a typo",
+    ("realvlg/embedded/vocabulary.py", 'PUNCTUATION = {"": 0.8, ".": 0.12, "!": 0.08}'):
+        "the probability of a generated instruction ending in an exclamation mark",
     ("realvlg/objects.py", "BLACK = (0.08, 0.08, 0.08, 1.0)"): "an RGBA colour",
     ("realvlg/objects.py", "(0.78, 0.08, 0.08, 1.0)"): "an RGBA colour (the apple's body)",
     ("realvlg/embedded/vocabulary.py", '"stapler": {"base": ("base", "bottom")'):
