@@ -380,20 +380,16 @@ def test_paraphrase_says_every_instruction_in_a_held_out_family():
 
 
 def test_typed_text_differs_from_the_plain_text_only_by_case_punctuation_and_one_typo():
-    typos = capitals = marks = 0
-    for seed in range(30):
-        scene = random_scene(seed)
-        for ins in generate_instructions(scene, np.random.default_rng(seed), per_target=3, absent=1):
-            assert is_typed_form_of(ins.text, ins.plain), (ins.text, ins.plain)
-            capitals += ins.text[0] != ins.plain[0]
-            marks += ins.text[-1] in ".!"
-            typos += ins.plain[0] + ins.text[1:].rstrip(".!") != ins.plain
-    total = sum(len(generate_instructions(random_scene(s), np.random.default_rng(s), per_target=3, absent=1))
-                for s in range(30))
-    assert 0.03 < typos / total < 0.15 and 0.2 < capitals / total < 0.4 and 0.1 < marks / total < 0.3
-    plain = [i.plain for s in range(30) for i in generate_instructions(random_scene(s), np.random.default_rng(s))]
-    assert 0.08 < sum(t.startswith(OPENERS) for t in plain) / len(plain) < 0.25
-    assert 0.05 < sum(t.endswith(CLOSERS) for t in plain) / len(plain) < 0.25
+    out = [i for s in range(30) for i in generate_instructions(random_scene(s), np.random.default_rng(s),
+                                                                per_target=3, absent=1)]
+    for ins in out:
+        assert is_typed_form_of(ins.text, ins.plain), (ins.text, ins.plain)
+    typos = sum(ins.plain[0] + ins.text[1:].rstrip(".!") != ins.plain for ins in out)
+    capitals = sum(ins.text[0] != ins.plain[0] for ins in out)
+    marks = sum(ins.text[-1] in ".!" for ins in out)
+    assert 0.03 < typos / len(out) < 0.15 and 0.2 < capitals / len(out) < 0.4 and 0.1 < marks / len(out) < 0.3
+    assert 0.08 < sum(i.plain.startswith(OPENERS) for i in out) / len(out) < 0.25
+    assert 0.05 < sum(i.plain.endswith(CLOSERS) for i in out) / len(out) < 0.25
     assert not is_typed_form_of("grasp the bnanaa", "grasp the banana")
 
 

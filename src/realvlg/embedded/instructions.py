@@ -338,9 +338,7 @@ def _template(rng: np.random.Generator, split: str, ref: Reference, held_pair: b
     if split in ("novel", "paraphrase"):
         templates = TRAIN_TEMPLATES + HELD_OUT_TEMPLATES if held_pair and split == "novel" else HELD_OUT_TEMPLATES
     else:
-        families = list(FAMILY_WEIGHTS)
-        p = np.array([FAMILY_WEIGHTS[f] for f in families])
-        templates = REQUEST_FAMILIES[families[int(rng.choice(len(families), p=p / p.sum()))]]
+        templates = REQUEST_FAMILIES[_pick(rng, FAMILY_WEIGHTS)]
     return _draw(rng, [t for t in templates if _template_fits(t, ref)])
 
 
@@ -376,8 +374,10 @@ def _noisy(text: str, rng: np.random.Generator) -> str:
 
 
 def _pick(rng: np.random.Generator, weights: dict[str, float]) -> str:
+    """A key of ``weights`` drawn with probability proportional to its value."""
     keys = list(weights)
-    return keys[int(rng.choice(len(keys), p=np.array(list(weights.values())) / sum(weights.values())))]
+    p = np.array([weights[k] for k in keys])
+    return keys[int(rng.choice(len(keys), p=p / p.sum()))]
 
 
 # -- candidate references -----------------------------------------------------------------------
@@ -444,9 +444,7 @@ def _target_instructions(t: SceneObject, scene: Sequence[SceneObject], rng: np.r
     for _ in range(30 * count):
         if len(out) == count or not weights:
             break
-        kinds = list(weights)
-        p = np.array([weights[k] for k in kinds])
-        kind = kinds[int(rng.choice(len(kinds), p=p / p.sum()))]
+        kind = _pick(rng, weights)
         if kind not in pools:
             pools[kind] = _candidates(kind, t, scene, split)
             if split == "novel" and kind == "relation":  # held-out pairs first: they are the point
