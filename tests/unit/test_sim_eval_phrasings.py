@@ -37,3 +37,15 @@ def test_a_bad_file_is_refused_with_its_reason(tmp_path, text, message):
 def test_an_object_without_phrasings_is_refused_before_any_trial():
     with pytest.raises(InvalidInputError, match="no phrasings for banana"):
         run_eval(None, "clutter", ["mug", "banana"], 1, phrasings={"mug": ["grab the mug"]})
+
+
+def test_the_command_refuses_a_bad_file_or_absent_with_phrasings_before_starting_anything(tmp_path, capsys):
+    from realvlg.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("giraffe: [grab the giraffe]\n")
+    assert main(["sim-eval", "--instructions", str(bad), "--json", str(tmp_path / "out.json")]) == 2
+    assert "unknown object 'giraffe'" in capsys.readouterr().err
+    assert main(["sim-eval", "--absent", "--instructions", str(HANDWRITTEN)]) == 2
+    assert "takes no --instructions" in capsys.readouterr().err
+    assert not (tmp_path / "out.json").exists()
