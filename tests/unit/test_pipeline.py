@@ -55,12 +55,11 @@ def camera_grasp(plan):
     return BASE_FROM_CAMERA.inverse().apply_to_grasp(plan.candidates[0])
 
 
-def _contacts_across_object():
-    across = np.array([-math.sin(OBJ.yaw), math.cos(OBJ.yaw), 0.0]) * 0.03
-    centre = np.array([OBJ.x, OBJ.y, TOP])
+def _contacts_across_object(obj=OBJ, half_span=0.03):
+    across = np.array([-math.sin(obj.yaw), math.cos(obj.yaw), 0.0]) * half_span
+    centre = np.array([obj.x, obj.y, TABLE_DEPTH - obj.height])
     (u1, v1), (u2, v2) = project_points(np.stack([centre - across, centre + across]), INTRINSICS)
     return ContactPair(u1, v1, u2, v2)
-
 
 
 def _invalid(task, reason=InvalidReason.MALFORMED):
@@ -79,6 +78,37 @@ def test_contact_strategy_lifts_and_moves_the_grasp_to_the_base_frame():
     np.testing.assert_allclose(plan.candidates[0].position,
                                BASE_FROM_CAMERA.apply(camera_grasp(plan).position), atol=1e-9)
     assert set(plan.timings) == {"ground", "lift", "transform"}
+
+
+def test_a_thin_object_on_the_table_is_grasped_at_the_workspace_floor():
+    """A 1.5 cm bar (a marker lying down): the 1 cm insertion past its top would put the TCP at
+    0.5 cm, below the workspace floor (the fingertips into the table). The grasp is backed off along
+    its approach to the floor instead of being refused; a 4 mm plate, whose top is already below
+    the floor, is not raised (backing off by more than the insertion would leave the object)."""
+    floor = LiftPlannerConfig().coarse.limits.workspace.z[0] + LiftPlannerConfig().floor_margin
+    bar = Cuboid(0.01, 0.0, length=0.12, width=0.015, height=0.015, yaw=0.4)
+    color, depth, _ = render([bar])
+    frame = RGBDFrame(color, np.asarray(depth, np.float32), INTRINSICS, base_from_camera=BASE_FROM_CAMERA)
+    contacts = _contacts_across_object(bar, half_span=0.007)
+    backend = ScriptedBackend({"contact": Grounding("contact", contact=contacts)})
+    planner = LiftPlanner(backend)
+    lifted = lift_grasp(contacts, frame.depth, INTRINSICS, LiftPlannerConfig().lift, 1.0)
+    below = BASE_FROM_CAMERA.apply(lifted.position)[2]
+    assert below == pytest.approx(bar.height - 0.01, abs=2e-3) and below < floor
+    plan = planner.plan(frame, "grasp the marker", "contact")
+    assert plan.strategy == "contact" and plan.notes == []
+    assert plan.candidates[0].position[2] == pytest.approx(floor, abs=1e-6)
+    raised = planner._above_floor(lifted, frame)
+    assert raised.extras["raised_to_floor"] == pytest.approx(floor - (bar.height - 0.01), abs=2e-3)
+    np.testing.assert_allclose(raised.rotation.as_matrix(), lifted.rotation.as_matrix())
+    plate = Cuboid(0.01, 0.0, length=0.12, width=0.04, height=0.004, yaw=0.4)
+    color, depth, _ = render([plate])
+    frame = RGBDFrame(color, np.asarray(depth, np.float32), INTRINSICS, base_from_camera=BASE_FROM_CAMERA)
+    lifted = lift_grasp(_contacts_across_object(plate, 0.015), frame.depth, INTRINSICS, LiftPlannerConfig().lift, 1.0)
+    assert planner._above_floor(lifted, frame) is lifted
+    alone, _ = _capture()  # a grasp above the floor is kept as lifted
+    lifted = lift_grasp(_contacts_across_object(), alone.depth, INTRINSICS, LiftPlannerConfig().lift, 1.0)
+    assert planner._above_floor(lifted, alone) is lifted
 
 
 def test_auto_falls_back_past_unusable_answers_and_missing_depth():

@@ -7,6 +7,8 @@ record):
 
 * strategy ``contact`` / ``rect``: the backend answers a contact pair / rectangle grasp, lifted to
   6-DoF with :func:`realvlg.geometry.lift.lift_grasp` (the paper's fine-grained, part-level path);
+  a lifted grasp that only the insertion past the visible surface takes below the workspace floor
+  (+ ``floor_margin``) is backed off along its approach to it (a thin object lying on the table);
 * strategy ``bbox`` / ``seg``: the backend answers a box / mask, and the coarse planner
   (:func:`realvlg.planning.planner.plan_coarse`: object cloud → antipodal grasps → scene collision,
   approach cone, table, workspace and FR3 reachability checks) proposes ``candidates`` grasps, best
@@ -37,7 +39,7 @@ backend, which refuses it (InvalidInputError) when it takes one image.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -107,6 +109,7 @@ class LiftPlannerConfig:
     scene_collision: bool = True   # a lifted grasp whose gripper hits the observed scene falls back to coarse
     approach_samples: int = 5      # gripper poses checked from the pre-grasp to the grasp
     candidates: int = 4            # coarse grasps proposed (best first) for the executor to choose from
+    floor_margin: float = 0.002    # a lifted grasp raised to the workspace floor ends this far above it [m]
 
 
 class LiftPlanner:
@@ -181,6 +184,22 @@ class LiftPlanner:
                 return f"the gripper hits the scene {where} ({hits} points in the fingers or palm)"
         return ""
 
+    def _above_floor(self, grasp: Grasp6D, frame: RGBDFrame) -> Grasp6D:
+        """A lifted grasp that only its insertion past the visible surface took lower than
+        ``floor_margin`` above the workspace floor, backed off along its approach to that height (by
+        at most that insertion): a thin object lying on the table (a marker, a razor) is grasped
+        just above the table instead of being refused. Any other grasp is returned unchanged."""
+        base = frame.base_from_camera.apply_to_grasp(grasp)
+        target = self.config.coarse.limits.workspace.z[0] + self.config.floor_margin
+        down = -float(base.approach[2])  # how far the grasp sinks per metre along its approach
+        if base.position[2] >= target or down <= 0.0:
+            return grasp
+        back = (target - float(base.position[2])) / down
+        if back > float(grasp.extras.get("insertion", 0.0)):
+            return grasp
+        extras = {**grasp.extras, "insertion": grasp.extras["insertion"] - back, "raised_to_floor": back}
+        return replace(grasp, position=grasp.position - back * grasp.approach, extras=extras)
+
     def _region(self, grasp2d: ContactPair | RectGrasp, frame: RGBDFrame) -> BoundingBox:
         """The 2D grasp's bounding box grown by ``fallback_margin``, clipped to the image."""
         rect = grasp2d.to_rect() if isinstance(grasp2d, ContactPair) else grasp2d
@@ -198,7 +217,7 @@ class LiftPlanner:
         if strategy in ("contact", "rect"):
             grasp2d = answer.contact if strategy == "contact" else answer.rect
             try:
-                grasp = lift_grasp(grasp2d, frame.depth, frame.intrinsics, cfg.lift, 1.0)
+                grasp = self._above_floor(lift_grasp(grasp2d, frame.depth, frame.intrinsics, cfg.lift, 1.0), frame)
                 if cfg.coarse_fallback:
                     cfg.coarse.limits.check(frame.base_from_camera.apply_to_grasp(grasp),
                                             cfg.coarse.pre_grasp_offset, cfg.coarse.lift_height)
