@@ -195,9 +195,10 @@ class LiftPlanner:
         if base.position[2] >= target or down <= 0.0:
             return grasp
         back = (target - float(base.position[2])) / down
-        if back > float(grasp.extras.get("insertion", 0.0)):
+        insertion = float(grasp.extras["insertion"])  # lift_grasp records it on every grasp
+        if back > insertion:
             return grasp
-        extras = {**grasp.extras, "insertion": grasp.extras["insertion"] - back, "raised_to_floor": back}
+        extras = {**grasp.extras, "insertion": insertion - back, "raised_to_floor": back}
         return replace(grasp, position=grasp.position - back * grasp.approach, extras=extras)
 
     def _region(self, grasp2d: ContactPair | RectGrasp, frame: RGBDFrame) -> BoundingBox:
