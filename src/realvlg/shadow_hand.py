@@ -50,6 +50,12 @@ J0_COUPLING = 0.00805 / 0.00705
 SPREAD_JOINTS = np.array([(j.endswith("J3") and not j.startswith("TH")) or j.endswith("J4") for j in SHADOW_JOINTS])
 """The knuckle abductions, the little finger's metacarpal and the thumb's rotation: set fully
 in a pre-shape and never squeezed when closing."""
+THUMB_JOINTS = np.array([j.startswith("TH") for j in SHADOW_JOINTS])
+PADS = {"thumb": ("thdistal", (-0.00918, 0.0, 0.014)), "index": ("ffdistal", (0.0, -0.00705, 0.014)),
+        "middle": ("mfdistal", (0.0, -0.00705, 0.014))}
+"""Pad centres of the thumb, index and middle fingers: a point on the palmar surface of each distal
+link (body name without the prefix, point in that body's frame) [m]. The *thumb aperture* of a
+posture is the distance from the thumb pad to the midpoint of the index and middle pads."""
 
 
 class HandModelError(RealVLGError):

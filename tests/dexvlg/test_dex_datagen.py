@@ -1,6 +1,7 @@
 """The grasp generator: a small real run on the orange (tripods, validation, the arm), the tripod
 posture and its closing, validation failures, resuming."""
 
+import contextlib
 import dataclasses
 import importlib.util
 import json
@@ -16,8 +17,8 @@ if importlib.util.find_spec("gymnasium_robotics") is None:
 
 from realvlg.cli import main
 from realvlg.dexvlg.datagen import (
+    ARM_YAWS,
     CHECKS,
-    PADS,
     PENETRATION_TOL,
     TRIPOD_APERTURES,
     DexDatagenConfig,
@@ -32,8 +33,11 @@ from realvlg.dexvlg.dataset import load_dataset, record_grasp
 from realvlg.dexvlg.hand import ShadowHand
 from realvlg.dexvlg.objects import ObjectSDF, object_cloud
 from realvlg.dexvlg.preview import TILE, contact_sheet, pick_grasps
-from realvlg.errors import InvalidInputError
+from realvlg.errors import GraspRefusedError, InvalidInputError
+from realvlg.frames import UR_BASE_FRAME
 from realvlg.geometry.grasps import DexGrasp
+from realvlg.robots.ur10e_shadow.model import TableCollision
+from realvlg.shadow_hand import PADS
 from realvlg.sim.dex_arm_check import UR10eArmCheck
 
 # A seed and size for which this small batch yields valid grasps (the generator is deterministic).
@@ -87,6 +91,33 @@ def test_tripod_posture_opens_to_its_aperture():
     mid = tripod_joints(0.045)
     assert np.allclose(mid, (tripod_joints(0.04) + tripod_joints(0.05)) / 2)
     assert set(PADS) == {"thumb", "index", "middle"}
+    # the executor measures the same aperture on the robot's MuJoCo model (its pinch pre-shape)
+    robot = TableCollision()
+    assert np.allclose([robot.thumb_aperture(tripod_joints(a)) for a in TRIPOD_APERTURES], gaps, atol=1e-6)
+
+
+def test_a_thin_part_lifts_with_the_pinch_pre_shape_and_not_without(tmp_path):
+    config = DexDatagenConfig(root=str(tmp_path), seed=0, objects=("razor",), parts=("razor/handle",), batch_size=8,
+                              max_batches_per_part=1, target_per_part=8, cloud_points=1024, arm="lift")
+    generate(config, progress=False, arm_check=UR10eArmCheck)
+    _, _, grasps = load_dataset(config.root)
+    assert grasps, "no razor handle grasp lifted"
+    check = UR10eArmCheck("razor")
+    world, executor = check.world, check.executor
+    for record in grasps:
+        grasp = record_grasp(record)
+        assert record["checks"]["lift_mm"] >= 30 and executor.planner.is_pinch(grasp.joints)
+    grasp = record_grasp(grasps[0])
+    lifted = {}
+    for pinch_aperture in (executor.config.pinch_aperture, 0.01):  # 1 cm: no grasp is a pinch
+        executor.planner.config = dataclasses.replace(executor.config, pinch_aperture=pinch_aperture)
+        lifted[pinch_aperture] = 0
+        for yaw in ARM_YAWS:
+            world.reset([check._placement(yaw)])
+            with contextlib.suppress(GraspRefusedError):
+                executor.grasp(grasp.transformed(world.object_pose("razor"), UR_BASE_FRAME))
+                lifted[pinch_aperture] += world.lift_check("razor").success
+    assert lifted[executor.config.pinch_aperture] >= 1 and lifted[0.01] == 0, lifted
 
 
 def test_tripods_close_onto_the_part():

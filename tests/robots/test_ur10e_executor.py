@@ -206,15 +206,35 @@ def test_the_grasp_stages_send_preshape_pre_grasp_approach_close_lift_in_order()
     lift = PALM.copy()
     lift[2, 3] += CONFIG.lift_height
     assert np.allclose(state.commands[5][1], pose_to_rtde(lift @ palm_T_tool0))
-    # pre-shape: abductions as in the grasp, 20 % of the flexions; closing: `squeeze` rad past them
+    # pre-shape: abductions as in the grasp, 20 % of the flexions; closing: `pinch_squeeze` rad past them
+    # (FINGERS_MID is a pinch, thumb aperture 5.4 cm: the next test)
     hand = backend.hand_log
     spread = np.array([SHADOW_JOINTS.index(j) for j in ("FFJ3", "MFJ3", "RFJ3", "LFJ3", "LFJ4", "THJ4")])
     flex = SHADOW_JOINTS.index("FFJ2")
     assert np.allclose(hand[0][spread], FINGERS_MID[spread]) and hand[0][flex] == pytest.approx(0.2 * FINGERS_MID[flex])
-    assert hand[1][flex] == pytest.approx(FINGERS_MID[flex] + CONFIG.squeeze)
+    assert hand[1][flex] == pytest.approx(FINGERS_MID[flex] + CONFIG.pinch_squeeze)
     assert np.allclose(hand[1][spread], FINGERS_MID[spread])
     assert set(result.timings) == {"pre_grasp", "approach", "grasp", "lift"}
     assert result.success and result.holding is None          # the hand cannot tell: no hand sensing wired
+
+
+@pytest.mark.parametrize("pinch_aperture, pinch", [(0.05, False), (0.06, True)])
+def test_a_pinch_pre_shapes_the_thumb_fully_and_closes_the_fingers_gently_onto_it(pinch_aperture, pinch):
+    config = dataclasses.replace(CONFIG, pinch_aperture=pinch_aperture)
+    executor, backend, _ = _executor(config)
+    assert executor.planner.collision.thumb_aperture(FINGERS_MID) == pytest.approx(0.0539, abs=1e-4)
+    assert executor.grasp(_grasp()).success
+    preshape, close = backend.hand_log
+    thumb = np.array([j.startswith("TH") for j in SHADOW_JOINTS])
+    flex = SHADOW_JOINTS.index("THJ3")                                  # the thumb's opposition
+    if pinch:   # the thumb is the anvil: at its grasp joints from the start, never squeezed
+        assert np.allclose(preshape[thumb], FINGERS_MID[thumb]) and np.allclose(close[thumb], FINGERS_MID[thumb])
+    else:
+        assert preshape[flex] == pytest.approx(0.2 * FINGERS_MID[flex])
+        assert close[flex] == pytest.approx(FINGERS_MID[flex] + config.squeeze)
+    index = SHADOW_JOINTS.index("FFJ2")                                 # the fingers close either way, less in a pinch
+    assert preshape[index] == pytest.approx(0.2 * FINGERS_MID[index])
+    assert close[index] == pytest.approx(FINGERS_MID[index] + (config.pinch_squeeze if pinch else config.squeeze))
 
 
 def test_the_grasp_stops_before_closing_when_the_approach_is_stopped():

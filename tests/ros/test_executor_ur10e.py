@@ -20,6 +20,7 @@ from trajectory_msgs.msg import JointTrajectory
 
 from realvlg.frames import UR_BASE_FRAME
 from realvlg.geometry.grasps import DexGrasp, Grasp6D
+from realvlg.robots.ur10e_shadow import UR10eShadowConfig
 from realvlg.robots.ur10e_shadow.description import JOINT_NAMES
 from realvlg.ros import names
 from realvlg.ros.executor_client import execute_request
@@ -86,11 +87,12 @@ def test_execute_grasp_runs_the_shared_stages_on_the_rtde_backend_and_the_hand_t
         assert done.success and done.code == ExecuteGrasp.Response.DONE and done.stage == "done", done.message
         assert {t.stage for t in done.timings} == {"pre_grasp", "approach", "grasp", "lift"}
         assert [c for c in commands if c.startswith("move")] == ["moveJ", "moveL", "moveL"], commands
-        # pre-shape, then closing `squeeze` past the grasp's flexion, in the driver's joint names
+        # pre-shape, then closing `pinch_squeeze` past the grasp's flexion (FINGERS_MID is a pinch), in the
+        # driver's joint names
         assert len(trajectories) == 2 and "rh_FFJ3" in trajectories[0].joint_names
         flex = list(trajectories[1].joint_names).index("rh_FFJ3")  # realvlg FFJ2 = driver FFJ3
         assert math.isclose(trajectories[1].points[-1].positions[flex],
-                            FINGERS_MID[SHADOW_JOINTS.index("FFJ2")] + 0.5, abs_tol=1e-6)
+                            FINGERS_MID[SHADOW_JOINTS.index("FFJ2")] + UR10eShadowConfig().pinch_squeeze, abs_tol=1e-6)
     finally:
         executor.shutdown()
         test_node.destroy_node()

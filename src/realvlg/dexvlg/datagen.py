@@ -94,7 +94,7 @@ from realvlg.dexvlg.objects import ObjectCloud, ObjectSDF, object_cloud
 from realvlg.errors import InvalidInputError
 from realvlg.geometry.grasps import DexGrasp
 from realvlg.objects import OBJECTS
-from realvlg.shadow_hand import FINGERS, JOINT_LOWER, JOINT_UPPER, MJCF_PREFIX, SHADOW_JOINTS
+from realvlg.shadow_hand import FINGERS, JOINT_LOWER, JOINT_UPPER, MJCF_PREFIX, PADS, SHADOW_JOINTS
 
 PENETRATION_TOL = 0.002
 SELF_PENETRATION_TOL = 0.001
@@ -124,7 +124,7 @@ ARM_MODES = ("none", "reach", "lift")
 # -- the tripod posture ---------------------------------------------------------------------------
 TRIPOD_APERTURES = np.arange(10) * 0.01
 """Apertures [m] of :data:`TRIPOD_POSTURES`: the distance from the thumb pad to the midpoint of the
-index and middle pads (:data:`PADS`)."""
+index and middle pads (:data:`~realvlg.shadow_hand.PADS`)."""
 TRIPOD_POSTURES = {
     "FFJ2": (1.571, 1.571, 1.571, 1.482, 1.298, 1.087, 0.848, 0.571, 0.26, 0.0),
     "FFJ1": (0.064, 0.038, 0.015, 0.045, 0.121, 0.2, 0.281, 0.366, 0.452, 0.512),
@@ -142,9 +142,6 @@ TRIPOD_FIXED = {"FFJ3": -0.349, "MFJ3": -0.349, "RFJ3": -0.349, "LFJ3": -0.349, 
 """Ring and little fingers stretched (and turned with the others, clear of the middle finger), the
 thumb's THJ2 and THJ0 at 0 (the executor squeezes joints away from 0: a bent thumb would slide
 sideways)."""
-PADS = {"thumb": ("thdistal", (-0.00918, 0.0, 0.014)), "index": ("ffdistal", (0.0, -0.00705, 0.014)),
-        "middle": ("mfdistal", (0.0, -0.00705, 0.014))}
-"""Pad centres: a point on the palmar surface of each distal link (link frame) [m]."""
 
 
 def tripod_joints(aperture) -> np.ndarray:

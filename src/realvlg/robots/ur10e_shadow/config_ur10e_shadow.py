@@ -72,11 +72,13 @@ class UR10eShadowConfig:
     flange and the palm stay in at the pre-grasp, the grasp and the lift (the default keeps both
     above a table at the robot base's height). ``table_top`` / ``table_extent`` (x_min, x_max,
     y_min, y_max in the base frame): the table the joint paths are swept against. The stages:
-    pre-shape (``preshape_fraction`` of the grasp's flexions, abductions fully), a joint move to
+    pre-shape (``preshape_fraction`` of the grasp's flexions, abductions fully; the thumb fully
+    too in a pinch, a grasp whose thumb aperture is below ``pinch_aperture``), a joint move to
     the palm ``pre_grasp_offset`` back along its normal (``move_duration``), a straight palm line
     to the grasp (``approach_duration``, IK every ``1/waypoints`` of it), closing to the grasp
-    joints plus ``squeeze`` rad (``close_duration``, then ``close_settle``), a straight lift of
-    ``lift_height`` (``lift_duration``). Finger targets outside the hand's range by more than
+    joints plus ``squeeze`` rad (``pinch_squeeze`` in a pinch, whose thumb stays;
+    ``close_duration``, then ``close_settle``), a straight lift of ``lift_height``
+    (``lift_duration``). Finger targets outside the hand's range by more than
     ``finger_tolerance`` are refused, smaller excesses clipped; joint paths are checked against
     the table every ``sweep_step`` rad of the largest joint change; a planned line whose IK jumps
     more than ``max_joint_jump`` between waypoints passes near a singularity and is refused."""
@@ -92,7 +94,9 @@ class UR10eShadowConfig:
     pre_grasp_offset: float = PRE_GRASP_DISTANCE
     lift_height: float = LIFT_HEIGHT
     preshape_fraction: float = 0.2
+    pinch_aperture: float = 0.06               # [m] thumb pad ↔ index/middle pads; below: a pinch
     squeeze: float = 0.5                       # rad past the grasp joints: the grip of position-servoed fingers
+    pinch_squeeze: float = 0.25                # ... in a pinch (fingertips on a thin object)
     finger_tolerance: float = 0.05
     waypoints: int = 8
     max_joint_jump: float = 0.5
@@ -108,15 +112,16 @@ class UR10eShadowConfig:
     hand: ShadowHandConfig = field(default_factory=lambda: ShadowHandConfig(include_wrist=False))
 
     def __post_init__(self) -> None:
-        _positive(self, ("pre_grasp_offset", "lift_height", "sweep_step", "max_joint_jump", "move_duration",
-                         "approach_duration", "lift_duration"))
+        _positive(self, ("pre_grasp_offset", "lift_height", "pinch_aperture", "sweep_step", "max_joint_jump",
+                         "move_duration", "approach_duration", "lift_duration"))
         for name in ("q_min", "q_max", "home_q"):
             if len(getattr(self, name)) != 6:
                 raise InvalidInputError(f"UR10eShadowConfig.{name} needs 6 joint values")
         if np.asarray(self.tool0_T_palm).shape != (4, 4):
             raise InvalidInputError("UR10eShadowConfig.tool0_T_palm must be a 4x4 transform")
-        if not (0 <= self.preshape_fraction <= 1 and self.squeeze >= 0 and self.finger_tolerance >= 0
+        if not (0 <= self.preshape_fraction <= 1 and self.squeeze >= 0 and self.pinch_squeeze >= 0
+                and self.finger_tolerance >= 0
                 and self.close_duration >= 0 and self.close_settle >= 0 and self.preshape_duration >= 0
                 and self.open_duration >= 0 and int(self.waypoints) >= 1):
-            raise InvalidInputError("UR10eShadowConfig: preshape_fraction in [0, 1]; squeeze, finger_tolerance and "
-                                    "the hand durations ≥ 0; waypoints ≥ 1")
+            raise InvalidInputError("UR10eShadowConfig: preshape_fraction in [0, 1]; the squeezes, finger_tolerance "
+                                    "and the hand durations ≥ 0; waypoints ≥ 1")

@@ -37,7 +37,7 @@ import mujoco
 import numpy as np
 
 from realvlg.robots.ur10e_shadow.kinematics import UR10E_DH, UR10E_Q_MAX, UR10E_Q_MIN
-from realvlg.shadow_hand import MJCF_PREFIX, SHADOW_JOINTS, hand_mjcf
+from realvlg.shadow_hand import MJCF_PREFIX, PADS, SHADOW_JOINTS, hand_mjcf
 
 ARM_JOINTS = ("shoulder_pan_joint", "shoulder_lift_joint", "elbow_joint",
               "wrist_1_joint", "wrist_2_joint", "wrist_3_joint")
@@ -201,13 +201,23 @@ class RobotModel:
 class TableCollision(RobotModel):
     """Kinematic what-if checks of the robot against the table (no physics, nothing moves): the
     robot MJCF plus the table of :func:`add_table`. The simulated world is built from the same
-    pieces, so a check here and a contact there agree."""
+    pieces, so a check here and a contact there agree. Also the hand's :meth:`thumb_aperture`."""
 
     def __init__(self, table_top: float = 0.0, table_extent: tuple[float, float, float, float] = (0.3, 1.3, -0.7, 0.7)):
         root, worldbody = robot_mjcf(60.0)
         add_table(worldbody, table_top, table_extent)
         super().__init__(mujoco.MjModel.from_xml_string(ET.tostring(root, encoding="unicode")))
         self.data = mujoco.MjData(self.model)
+        body_id = lambda name: mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_BODY, MJCF_PREFIX + name)  # noqa: E731
+        self._pads = {finger: (body_id(body), np.array(local)) for finger, (body, local) in PADS.items()}
+
+    def thumb_aperture(self, hand_q) -> float:
+        """Distance [m] from the thumb pad to the midpoint of the index and middle pads with the
+        fingers at ``hand_q`` (22,) (:data:`~realvlg.shadow_hand.PADS`)."""
+        self.data.qpos[self.hand_qpos] = hand_q
+        mujoco.mj_kinematics(self.model, self.data)
+        pad = {f: self.data.xmat[b].reshape(3, 3) @ local + self.data.xpos[b] for f, (b, local) in self._pads.items()}
+        return float(np.linalg.norm(pad["thumb"] - (pad["index"] + pad["middle"]) / 2))
 
     def collides(self, arm_q, hand_q, depth: float = 1e-3) -> bool:
         """Whether the robot at ``arm_q`` (6,) with fingers ``hand_q`` (22,) penetrates the table."""

@@ -10,10 +10,18 @@ the hand's approach is the palm normal (:data:`~realvlg.frames.PALM_NORMAL`). St
 
 1. ``pre_grasp`` — fingers to the *pre-shape* (the grasp's abductions and thumb rotation,
    ``preshape_fraction`` of its flexions), then a joint move to the palm ``pre_grasp_offset`` back
-   along the approach;
+   along the approach. A *pinch* — a grasp whose thumb aperture (thumb pad to the midpoint of the
+   index and middle pads, :meth:`~realvlg.robots.ur10e_shadow.model.TableCollision.thumb_aperture`)
+   is below ``pinch_aperture`` — pre-shapes the thumb fully: it is the anvil the fingers close
+   onto. Swung in from the open pre-shape, a thumb at a small aperture crosses the object and
+   pushes a thin one away; at a wide aperture it wraps around from outside, where an already
+   closed thumb would hit the object on the approach (docs/dexvlg-data.md, "The executor's
+   pinch");
 2. ``approach`` — a straight palm line to the grasp (IK at ``waypoints`` points);
 3. ``grasp`` — fingers to the grasp joints plus ``squeeze`` rad further in the closing direction
-   (position-servoed fingers then press on the object), ``close_settle`` s to settle;
+   (position-servoed fingers then press on the object), ``close_settle`` s to settle. A pinch's
+   thumb holds still and its fingers squeeze ``pinch_squeeze``: pressed harder, fingertips flick a
+   thin object out sideways;
 4. ``lift`` — the palm straight up by ``lift_height``.
 
 Planning refuses (:class:`~realvlg.errors.GraspRefusedError`, nothing moves) a grasp that is not
@@ -44,7 +52,7 @@ from realvlg.robots.executor import GraspResult
 from realvlg.robots.ur10e_shadow.config_ur10e_shadow import UR10eShadowConfig
 from realvlg.robots.ur10e_shadow.kinematics import forward_kinematics, solve_ik
 from realvlg.robots.ur10e_shadow.model import TableCollision
-from realvlg.shadow_hand import JOINT_LOWER, JOINT_UPPER, SHADOW_JOINTS, SPREAD_JOINTS
+from realvlg.shadow_hand import JOINT_LOWER, JOINT_UPPER, SHADOW_JOINTS, SPREAD_JOINTS, THUMB_JOINTS
 
 STAGES = ("pre_grasp", "approach", "grasp", "lift")
 
@@ -112,9 +120,10 @@ class GraspPlan:
     flange: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def finger_targets(grasp: DexGrasp, config: UR10eShadowConfig) -> tuple[np.ndarray, np.ndarray]:
-    """(pre-shape, squeezed close) finger targets of a grasp; refuses joints outside the hand's
-    range by more than ``finger_tolerance`` and clips smaller excesses."""
+def finger_targets(grasp: DexGrasp, config: UR10eShadowConfig, pinch: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(pre-shape, squeezed close) finger targets of a grasp (``pinch``: the thumb pre-shaped
+    fully, module docstring); refuses joints outside the hand's range by more than
+    ``finger_tolerance`` and clips smaller excesses."""
     j = grasp.joints
     tol = config.finger_tolerance
     bad = (j < JOINT_LOWER - tol) | (j > JOINT_UPPER + tol)
@@ -123,8 +132,9 @@ def finger_targets(grasp: DexGrasp, config: UR10eShadowConfig) -> tuple[np.ndarr
                            for k in np.flatnonzero(bad))
         raise GraspRefusedError(f"finger joints outside the Shadow Hand's range: {listed} (rad)")
     close = np.clip(j, JOINT_LOWER, JOINT_UPPER)
-    preshape = np.where(SPREAD_JOINTS, close, config.preshape_fraction * close)
-    squeezed = np.clip(close + config.squeeze * np.sign(close - preshape) * ~SPREAD_JOINTS, JOINT_LOWER, JOINT_UPPER)
+    preshape = np.where(SPREAD_JOINTS | (pinch & THUMB_JOINTS), close, config.preshape_fraction * close)
+    squeeze = config.pinch_squeeze if pinch else config.squeeze
+    squeezed = np.clip(close + squeeze * np.sign(close - preshape) * ~SPREAD_JOINTS, JOINT_LOWER, JOINT_UPPER)
     return preshape, squeezed
 
 
@@ -143,8 +153,8 @@ class GraspPlanner:
         """``fingers_now``: the measured fingers (None: not measured; the hand takes the pre-shape
         before the arm moves)."""
         cfg = self.config
-        preshape, close = finger_targets(grasp, cfg)
         grasp_fingers = np.clip(grasp.joints, JOINT_LOWER, JOINT_UPPER)
+        preshape, close = finger_targets(grasp, cfg, self.is_pinch(grasp_fingers))
         fingers_now = preshape if fingers_now is None else fingers_now
         T_grasp = grasp.homogeneous()
         T_pre = T_grasp.copy()
@@ -167,6 +177,10 @@ class GraspPlanner:
                                         f"table top {cfg.table_top} m)")
         flange = {stage: T @ self._palm_T_tool0 for stage, T in (("approach", T_grasp), ("lift", T_lift))}
         return GraspPlan(q_pre[None], approach, lift, preshape, close, flange)
+
+    def is_pinch(self, fingers: np.ndarray) -> bool:
+        """Whether the finger joints ``fingers`` (22,) close a pinch (module docstring)."""
+        return self.collision.thumb_aperture(fingers) < self.config.pinch_aperture
 
     def _ik(self, T_base_palm: np.ndarray, q_near: np.ndarray, what: str, fingers: np.ndarray | None = None):
         """The IK branch nearest ``q_near``; with ``fingers``, the nearest one that keeps the robot
