@@ -51,6 +51,7 @@ SPREAD_JOINTS = np.array([(j.endswith("J3") and not j.startswith("TH")) or j.end
 """The knuckle abductions, the little finger's metacarpal and the thumb's rotation: set fully
 in a pre-shape and never squeezed when closing."""
 THUMB_JOINTS = np.array([j.startswith("TH") for j in SHADOW_JOINTS])
+"""The thumb's five joints: pre-shaped fully in a pinch (:mod:`realvlg.robots.ur10e_shadow.stages`)."""
 PADS = {"thumb": ("thdistal", (-0.00918, 0.0, 0.014)), "index": ("ffdistal", (0.0, -0.00705, 0.014)),
         "middle": ("mfdistal", (0.0, -0.00705, 0.014))}
 """Pad centres of the thumb, index and middle fingers: a point on the palmar surface of each distal

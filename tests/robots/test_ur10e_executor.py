@@ -26,7 +26,7 @@ from realvlg.robots.ur10e_shadow.rtde import (
     pose_to_rtde,
     safety_stop_reasons,
 )
-from realvlg.shadow_hand import SHADOW_JOINTS, SHADOW_LIMITS
+from realvlg.shadow_hand import SHADOW_JOINTS, SHADOW_LIMITS, THUMB_JOINTS
 
 from rtde_standin import ControllerState, standin_factory
 
@@ -225,7 +225,7 @@ def test_a_pinch_pre_shapes_the_thumb_fully_and_closes_the_fingers_gently_onto_i
     assert executor.planner.collision.thumb_aperture(FINGERS_MID) == pytest.approx(0.0539, abs=1e-4)
     assert executor.grasp(_grasp()).success
     preshape, close = backend.hand_log
-    thumb = np.array([j.startswith("TH") for j in SHADOW_JOINTS])
+    thumb = THUMB_JOINTS
     flex = SHADOW_JOINTS.index("THJ3")                                  # the thumb's opposition
     if pinch:   # the thumb is the anvil: at its grasp joints from the start, never squeezed
         assert np.allclose(preshape[thumb], FINGERS_MID[thumb]) and np.allclose(close[thumb], FINGERS_MID[thumb])
