@@ -1,5 +1,5 @@
 """Camera topics across processes: 1280x720 rgb8 + 16UC1 depth at 30 Hz, with and without realvlg's
-Fast DDS profile (config/fastdds_shm.xml), measured in the same run.
+Fast DDS profile (config/fastdds.xml), measured in the same run.
 
 For each transport a publisher process and a subscriber process (both started through
 realvlg.ros.process, the way realvlg starts its nodes) exchange the two streams for --seconds;
@@ -134,15 +134,15 @@ def codec_timings(reps: int = 20) -> dict[str, np.ndarray]:
             "decode peer: np.array(msg.data)": timed(lambda: np.array(msg.data, np.uint8).reshape(HEIGHT, WIDTH, 3), 3)}
 
 
-def measure(shm_profile: bool, seconds: float, rate: float) -> dict:
+def measure(dds_profile: bool, seconds: float, rate: float) -> dict:
     from realvlg.ros.process import RosChildProcess
 
     script = os.path.abspath(__file__)
-    ros_args = ["--ros-args", "-r", f"__ns:=/realvlg_bench_{os.getpid()}_{int(shm_profile)}"]
+    ros_args = ["--ros-args", "-r", f"__ns:=/realvlg_bench_{os.getpid()}_{int(dds_profile)}"]
     with RosChildProcess([script, "--role", "sub", "--seconds", str(seconds), *ros_args], name="subscriber",
-                         shm_profile=shm_profile) as sub, \
+                         dds_profile=dds_profile) as sub, \
             RosChildProcess([script, "--role", "pub", "--seconds", str(seconds), "--rate", str(rate), *ros_args],
-                            name="publisher", shm_profile=shm_profile) as pub:
+                            name="publisher", dds_profile=dds_profile) as pub:
         sub.wait_for_line("READY", 90)
         pub.wait_for_line("READY", 90)
         sent = json.loads(pub.wait_for_line("SENT", seconds + 150).split(" ", 1)[1])

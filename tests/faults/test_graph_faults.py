@@ -215,7 +215,7 @@ def test_bursts_from_many_clients_are_all_answered_while_a_grasp_runs(graph, cli
     # BUSY while the grasp runs; a dry run served after it ended answers for the scene it finds
     unanswered = [f"{type(a).__name__}: {a}" for a in answers.values()
                   if getattr(a, "code", None) not in codes(Grasp.Response)]
-    assert not unanswered, unanswered
+    assert not unanswered, f"{unanswered}\n{node(children, 'grasp_node').tail(60)}"
     assert client.spin_until(running.done, 240) and running.result().code in (R.SUCCESS, R.NOTHING_HELD), \
         running.result().message
     assert all(c.running for c in children)

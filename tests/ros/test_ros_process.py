@@ -21,7 +21,7 @@ def test_child_env_sets_profile_and_clears_bootstrap_mark():
     assert BOOTSTRAP_MARK_ENV not in env and env["PATH"] == "/usr/bin"
     assert env[FASTDDS_PROFILE_ENV] == str(fastdds_profile_path())
     assert ros_child_env({FASTDDS_PROFILE_ENV: "/etc/mine.xml"})[FASTDDS_PROFILE_ENV] == "/etc/mine.xml"
-    assert FASTDDS_PROFILE_ENV not in ros_child_env({FASTDDS_PROFILE_ENV: "/etc/mine.xml"}, shm_profile=False)
+    assert FASTDDS_PROFILE_ENV not in ros_child_env({FASTDDS_PROFILE_ENV: "/etc/mine.xml"}, dds_profile=False)
 
 
 def test_use_fastdds_profile_in_this_process(monkeypatch):
@@ -88,9 +88,69 @@ def test_profile_loads_in_an_rclpy_child(tmp_path):
         print("PROFILE", os.environ["FASTDDS_DEFAULT_PROFILES_FILE"], flush=True)
         node.destroy_node(); rclpy.shutdown(); print("DONE", flush=True)
     """)]) as child:
-        assert child.wait_for_line("PROFILE", 90).endswith("config/fastdds_shm.xml")
+        assert child.wait_for_line("PROFILE", 90).endswith("config/fastdds.xml")
         child.wait_for_line("DONE", 30)
         assert not any("XMLPARSER" in line or "Error" in line for line in child.output), child.tail()
+
+
+SERVER = """
+    import time
+    from rclpy.node import Node
+    from std_srvs.srv import Trigger
+    from realvlg.ros.spin import run_node
+
+    class Server(Node):
+        def __init__(self):
+            super().__init__("answer_probe")
+            self.create_service(Trigger, "/answer_probe", self.answer)
+
+        def answer(self, request, response):
+            print("REQUEST", time.monotonic(), flush=True)
+            response.success = True
+            return response
+
+    run_node(Server, "answer_probe")
+"""
+
+UNMATCHED_CLIENT = """
+    import time, rclpy
+    from rclpy.qos import DurabilityPolicy, QoSProfile
+    from std_srvs.srv import Trigger
+    rclpy.init(); node = rclpy.create_node("unmatched_probe")
+    # a response reader asking for transient-local never matches the server's volatile writer:
+    # the server takes the request and waits for that reader, as for a client not yet discovered
+    unmatched = node.create_client(Trigger, "/answer_probe", qos_profile=QoSProfile(
+        depth=10, durability=DurabilityPolicy.TRANSIENT_LOCAL))
+    matched = node.create_client(Trigger, "/answer_probe")
+    assert matched.wait_for_service(timeout_sec=60)
+    unmatched.call_async(Trigger.Request())
+    time.sleep(0.2)
+    answer = matched.call_async(Trigger.Request())
+    rclpy.spin_until_future_complete(node, answer, timeout_sec=60)
+    print("ANSWERED", answer.done(), flush=True)
+"""
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("dds_profile", [True, False], ids=["realvlg-profile", "fastdds-defaults"])
+def test_a_server_waits_for_a_new_clients_response_reader_with_the_profile(tmp_path, dds_profile):
+    """config/fastdds.xml's "service" writer profile: a server waits up to 5 s for the response reader
+    of a client it has not matched yet (rmw_fastrtps's default: 100 ms, then the answer is dropped
+    and logged each time by run_node). Measured on a server with one thread: the next request starts
+    only when the send gave up."""
+    (tmp_path / "server").mkdir()
+    with RosChildProcess([script(tmp_path / "server", SERVER)], name="server", dds_profile=dds_profile) as server:
+        server.wait_for_line("READY", 90)
+        with RosChildProcess([script(tmp_path, UNMATCHED_CLIENT)], name="client", dds_profile=dds_profile) as client:
+            assert client.wait_for_line("ANSWERED", 120) == "ANSWERED True", client.tail()
+        first, second = (float(line.split()[1]) for line in server.output if line.startswith("REQUEST"))
+        assert any("failed to send response (timeout)" in line for line in server.output), server.tail()
+    print(f"\nthe server waited {second - first:.2f} s for the unmatched reader")
+    if dds_profile:
+        assert second - first >= 4.5, server.tail()
+    else:
+        assert second - first < 4.5, server.tail()
 
 
 def test_supervise_restarts_a_node_that_dies_then_gives_up_with_its_output():

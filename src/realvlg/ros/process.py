@@ -2,8 +2,10 @@
 
 Environment (:func:`ros_child_env`): realvlg starts its processes with
 
-* ``FASTDDS_DEFAULT_PROFILES_FILE`` → ``config/fastdds_shm.xml`` (a 32 MiB shared-memory segment
-  plus UDPv4 on 127.0.0.1, see that file and docs/ros.md), unless the user already set one;
+* ``FASTDDS_DEFAULT_PROFILES_FILE`` → ``config/fastdds.xml`` (a 32 MiB shared-memory segment
+  plus UDPv4 on 127.0.0.1; service servers that wait up to 5 s for a new client's response reader
+  instead of dropping the answer after 100 ms; see that file and docs/ros.md), unless the user
+  already set one;
 * ``_ROS_WHEELS_BOOTSTRAP_COMPLETE`` removed: the ros-wheels bootstrapper ``.pth`` of a PyPI ROS 2
   venv re-execs the interpreter once with ``LD_LIBRARY_PATH`` set and marks the environment with
   that variable; a child that inherits the mark skips its own bootstrap, which breaks any child
@@ -43,24 +45,24 @@ class RosProcessError(RealVLGError):
 
 
 def fastdds_profile_path() -> pathlib.Path:
-    """``config/fastdds_shm.xml`` of the package's data (:func:`realvlg.graph.data_root`)."""
+    """``config/fastdds.xml`` of the package's data (:func:`realvlg.graph.data_root`)."""
     from realvlg.graph import data_root
 
-    path = data_root() / "config" / "fastdds_shm.xml"
+    path = data_root() / "config" / "fastdds.xml"
     if not path.is_file():
         raise RosProcessError(f"Fast DDS profile not found at {path} (realvlg installed without its config/ "
                               f"folder? set {FASTDDS_PROFILE_ENV} yourself)")
     return path
 
 
-def ros_child_env(base: Mapping[str, str] | None = None, *, shm_profile: bool = True,
+def ros_child_env(base: Mapping[str, str] | None = None, *, dds_profile: bool = True,
                   **overrides: str) -> dict[str, str]:
-    """The environment for a child process of the ROS graph (module docstring). ``shm_profile``
-    False leaves Fast DDS on its default transports (and drops a profile set in ``base``)."""
+    """The environment for a child process of the ROS graph (module docstring). ``dds_profile``
+    False leaves Fast DDS on its defaults (and drops a profile set in ``base``)."""
     env = dict(os.environ if base is None else base)
     env.pop(BOOTSTRAP_MARK_ENV, None)
     env["PYTHONUNBUFFERED"] = "1"
-    if shm_profile:
+    if dds_profile:
         env.setdefault(FASTDDS_PROFILE_ENV, str(fastdds_profile_path()))
     else:
         env.pop(FASTDDS_PROFILE_ENV, None)
@@ -93,12 +95,12 @@ class RosChildProcess:
             ...
     """
 
-    def __init__(self, argv: Sequence[str], *, name: str | None = None, shm_profile: bool = True,
+    def __init__(self, argv: Sequence[str], *, name: str | None = None, dds_profile: bool = True,
                  env: Mapping[str, str] | None = None, python: str = sys.executable,
                  cwd: str | os.PathLike | None = None, on_line: Callable[[str], None] | None = None) -> None:
         self.argv = [python, *map(str, argv)]
         self.name = name or pathlib.Path(str(argv[0])).stem
-        self.env = ros_child_env(env, shm_profile=shm_profile)
+        self.env = ros_child_env(env, dds_profile=dds_profile)
         self.cwd = cwd
         self.proc: subprocess.Popen | None = None
         self.output: deque[str] = deque(maxlen=400)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Callable
 
 import rclpy
@@ -24,8 +25,11 @@ def run_node(make_node: Callable[[], Node], name: str, threads: int = 1, args=No
     that does not answer, a bad parameter) ends the process with ``<name>: cannot start: <reason>``
     and exit code 1 — no half-alive node. Discovery stays on this machine unless the user set
     ``ROS_AUTOMATIC_DISCOVERY_RANGE``. Each service the node serves is announced with a liveliness
-writer (:func:`realvlg.ros.liveness.announce_services`): clients see its death within a second."""
+writer (:func:`realvlg.ros.liveness.announce_services`): clients see its death within a second.
+    A response rclpy could not send (its client never matched, config/fastdds.xml) is logged each
+    time, not only the first (Python shows a warning once per place by default)."""
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")  # opt in to other machines (docs/ros.md)
+    warnings.filterwarnings("always", message="failed to send response", category=RuntimeWarning)
     rclpy.init(args=args)
     try:
         node = make_node()
