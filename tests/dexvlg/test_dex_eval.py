@@ -140,9 +140,11 @@ def test_dex_eval_end_to_end_with_a_tiny_random_model(tmp_path, monkeypatch, cap
     data = tmp_path / "data"
     make_dataset(data, grasps=1, obj="orange")
     code = main(["dex-eval", "--trials", "1", "--objects", "orange", "--model", "tiny-a", "--baseline", "tiny-b",
-                 "--samples", "4", "--flow-steps", "2", "--json", str(out), "--no-progress", "--replay", str(data)])
+                 "--samples", "4", "--flow-steps", "2", "--json", str(out), "--no-progress", "--replay", str(data),
+                 "--weights", "contact=0, closure=2.5"])
     assert code == 0
     doc = json.loads(out.read_text())
+    assert doc["ranking_weights"] == {"collision": 1.0, "contact": 0.0, "reach": 0.5, "closure": 2.5}
     assert doc["checkpoints"]["dataset"] == [str(data)] and doc["models"]["dataset"]["trials"] == 1
     for label in ("dexvlg", "baseline"):
         summary = doc["models"][label]
@@ -155,4 +157,6 @@ def test_dex_eval_end_to_end_with_a_tiny_random_model(tmp_path, monkeypatch, cap
     table = capsys.readouterr().out
     assert "| dexvlg | **overall** | 1 |" in table and "| baseline | orange | 1 |" in table
     assert main(["dex-eval", "--trials", "0", "--objects", "orange", "--model", "tiny-a", "--baseline", ""]) == 2
+    for bad in ("grip=1", "contact", "contact=much", "reach=-1"):   # unknown term, no value, not a number, negative
+        assert main(["dex-eval", "--objects", "orange", "--model", "tiny-a", "--baseline", "", "--weights", bad]) == 2
 

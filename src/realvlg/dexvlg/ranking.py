@@ -128,6 +128,22 @@ class RankingConfig:
         return {t: getattr(self, f"w_{t}") for t in TERMS}
 
 
+def parse_weights(text: str) -> dict[str, float]:
+    """``"contact=0,reach=1.5"`` → ``{"contact": 0.0, "reach": 1.5}`` (the ``w_<term>`` fields of
+    :class:`RankingConfig` to override; ``""`` → none). :class:`InvalidInputError` for an unknown
+    term or a value that is not a number."""
+    weights = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        term, sep, value = item.partition("=")
+        if not sep or term.strip() not in TERMS:
+            raise InvalidInputError(f"ranking weights are TERM=W with TERM one of {', '.join(TERMS)}; got {item!r}")
+        try:
+            weights[term.strip()] = float(value)
+        except ValueError as exc:
+            raise InvalidInputError(f"the weight of {term.strip()!r} is not a number: {value!r}") from exc
+    return weights
+
+
 @dataclass(frozen=True)
 class LabelledCloud:
     """The observed scene in frame ``frame``: ``points`` (M, 3) m, ``part_ids`` (M,) int indexing
