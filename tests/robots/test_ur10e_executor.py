@@ -225,10 +225,10 @@ def test_a_pinch_pre_shapes_the_thumb_fully_and_closes_the_fingers_gently_onto_i
     assert executor.planner.collision.thumb_aperture(FINGERS_MID) == pytest.approx(0.0539, abs=1e-4)
     assert executor.grasp(_grasp()).success
     preshape, close = backend.hand_log
-    thumb = THUMB_JOINTS
     flex = SHADOW_JOINTS.index("THJ3")                                  # the thumb's opposition
     if pinch:   # the thumb is the anvil: at its grasp joints from the start, never squeezed
-        assert np.allclose(preshape[thumb], FINGERS_MID[thumb]) and np.allclose(close[thumb], FINGERS_MID[thumb])
+        assert np.allclose(preshape[THUMB_JOINTS], FINGERS_MID[THUMB_JOINTS])
+        assert np.allclose(close[THUMB_JOINTS], FINGERS_MID[THUMB_JOINTS])
     else:
         assert preshape[flex] == pytest.approx(0.2 * FINGERS_MID[flex])
         assert close[flex] == pytest.approx(FINGERS_MID[flex] + config.squeeze)

@@ -134,13 +134,13 @@ def parse_weights(text: str) -> dict[str, float]:
     term or a value that is not a number."""
     weights = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
-        term, sep, value = item.partition("=")
-        if not sep or term.strip() not in TERMS:
+        term, sep, value = (part.strip() for part in item.partition("="))
+        if not sep or term not in TERMS:
             raise InvalidInputError(f"ranking weights are TERM=W with TERM one of {', '.join(TERMS)}; got {item!r}")
         try:
-            weights[term.strip()] = float(value)
+            weights[term] = float(value)
         except ValueError as exc:
-            raise InvalidInputError(f"the weight of {term.strip()!r} is not a number: {value!r}") from exc
+            raise InvalidInputError(f"the weight of {term!r} is not a number: {value!r}") from exc
     return weights
 
 
